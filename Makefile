@@ -1,0 +1,62 @@
+# Two commands do everything on a fresh machine with Python >= 3.11:
+#   make run    -> creates .venv, installs the pinned requirements, runs the pipeline on the
+#                  embedded reference study and writes results/report.html
+#   make test   -> same bootstrap, then the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CORES  ?= all
+RESULTS ?= results
+SNAKEMAKE := $(BIN)/snakemake
+STAMP  := $(VENV)/.installed
+
+.PHONY: run report test test-all test-cluster bench snapshot lint fmt reference-data clean help
+
+help:
+	@echo "make run | test | test-cluster | bench | report | snapshot LABEL=... | lint | fmt | reference-data"
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . || \
+	  $(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(SNAKEMAKE) --cores $(CORES) --config results_dir=$(RESULTS)
+	$(SNAKEMAKE) --cores 1 --config results_dir=$(RESULTS) --report $(RESULTS)/report.html
+
+report: $(STAMP)
+	$(SNAKEMAKE) --cores 1 --config results_dir=$(RESULTS) --report $(RESULTS)/report.html
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m ""
+
+test-cluster: $(STAMP)
+	bash scripts/cluster/test_cluster.sh
+
+bench: $(STAMP)
+	$(BIN)/python scripts/benchmark.py --out results/benchmarks/pkpd.csv
+
+snapshot: $(STAMP)
+	$(BIN)/python scripts/snapshot.py --results $(RESULTS) --label "$(LABEL)"
+
+lint: $(STAMP)
+	$(SNAKEMAKE) --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+fmt: $(STAMP)
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+reference-data: $(STAMP)
+	$(BIN)/python scripts/simulate_study.py --out resources/reference_study/raw
+
+clean:
+	rm -rf $(RESULTS) logs .snakemake

@@ -1,0 +1,27 @@
+# FcRn-antagonist trial pipeline: raw SDTM-like exports -> validation -> ADaM -> NCA ->
+# population PK/PD -> endpoint statistics -> tables, figures and the Snakemake report.
+# Wiring only: the logic lives in the fcrnpipe library (workflow/fcrnpipe), called from the
+# thin rule scripts in scripts/.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/validate.smk"
+include: "workflow/rules/derive.smk"
+
+
+rule all:
+    input:
+        all_targets,
+    default_target: True

@@ -1,0 +1,56 @@
+"""Deterministic reading and writing of tables (parquet + CSV) and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """Write CSV byte-deterministically: no index, '\\n' line ends, full float precision."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
+    """Write parquet deterministically (no index, fixed compression, no timestamps)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    pq.write_table(table, str(path), compression="snappy", store_schema=True)
+
+
+def write_table(df: pd.DataFrame, parquet_path: str | Path, csv_path: str | Path | None = None) -> None:
+    """Write a data set as parquet (typed) and, if given, CSV (for people and other tools)."""
+    write_parquet(df, parquet_path)
+    if csv_path is not None:
+        write_csv(df, csv_path)
+
+
+def read_parquet(path: str | Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (pd.Timestamp,)):
+        return obj.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_json(obj: Any, path: str | Path) -> None:
+    """Write JSON with sorted keys and a trailing newline (byte-deterministic)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True, default=_json_default)
+        fh.write("\n")

@@ -1,0 +1,43 @@
+# Shared wiring helpers: paths, the list of domains, and the final targets of each stage.
+import os
+
+DOMAINS = ["dm", "ex", "vs", "lb", "pc", "qs", "ae", "ds"]
+RAW = config["raw_dir"]
+RES = config["results_dir"]
+LOGS = config["logs_dir"]
+RESOURCES = config["resources_dir"]
+
+# Each stage's rule file registers the files `rule all` should build.
+TARGETS = {}
+
+
+def all_targets(wildcards):
+    return [path for stage in TARGETS.values() for path in stage]
+
+
+def res(path):
+    """A path under the results folder."""
+    return os.path.join(RES, path)
+
+
+def logf(path):
+    """A log file path (kept out of results/ so outputs stay byte-identical)."""
+    return os.path.join(LOGS, path)
+
+
+def bench(path):
+    """A benchmark file path (kept out of results/: timings differ run to run)."""
+    return os.path.join(LOGS, "benchmarks", path)
+
+
+def raw_file(domain):
+    """The export of `domain` in the data cut (.csv preferred, else .xpt); [] if missing.
+
+    A missing export is reported by the validation job (failures.csv) rather than by
+    Snakemake's 'missing input' error, so the user gets the same report for every problem.
+    """
+    for ext in ("csv", "xpt"):
+        path = os.path.join(RAW, f"{domain}.{ext}")
+        if os.path.exists(path):
+            return path
+    return []
