@@ -1,0 +1,1 @@
+# Stage rules: derive (see docs/architecture.md for the conventions).

@@ -1,0 +1,1 @@
+# Stage rules: figures (see docs/architecture.md for the conventions).

@@ -1,0 +1,1 @@
+# Stage rules: pk (see docs/architecture.md for the conventions).

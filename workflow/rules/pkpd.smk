@@ -1,0 +1,1 @@
+# Stage rules: pkpd (see docs/architecture.md for the conventions).

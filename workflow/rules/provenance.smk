@@ -1,0 +1,1 @@
+# Stage rules: provenance (see docs/architecture.md for the conventions).

@@ -1,0 +1,1 @@
+# Stage rules: stats (see docs/architecture.md for the conventions).

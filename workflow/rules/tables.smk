@@ -1,0 +1,1 @@
+# Stage rules: tables (see docs/architecture.md for the conventions).

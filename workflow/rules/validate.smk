@@ -1,0 +1,1 @@
+# Stage rules: validate (see docs/architecture.md for the conventions).
