@@ -1,1 +1,65 @@
-# Stage rules: provenance (see docs/architecture.md for the conventions).
+# Stage rules: provenance (manifest, data-change report, provenance page) and the run ledger.
+# The ledger (results/provenance/runs.jsonl) is appended by the onsuccess/onerror handlers
+# below, not by a job: it records every run, including the failed ones.
+import datetime as _dt
+
+from fcrnpipe import provenance as _prov
+
+_RUN = {}
+
+
+def _all_stage_outputs(wildcards):
+    return sorted(
+        {p for stage, paths in TARGETS.items() if stage != "provenance" for p in paths}
+    )
+
+
+rule provenance:
+    input:
+        outputs=_all_stage_outputs,
+        raw=[raw_file(d) for d in DOMAINS],
+    output:
+        manifest=res("provenance/manifest.csv"),
+        changes=res("provenance/data_changes.csv"),
+        html=report(
+            res("provenance/provenance.html"),
+            caption="../report/provenance.rst",
+            category="Provenance",
+        ),
+    params:
+        ledger=res(f"provenance/{_prov.LEDGER_NAME}"),
+        store=res(f"provenance/{_prov.INPUT_STORE}"),
+        raw_dir=RAW,
+        results_dir=RES,
+        domains=DOMAINS,
+        data_cut=config["data_cut"],
+        config=config,
+    log:
+        logf("provenance/provenance.log"),
+    benchmark:
+        bench("provenance/provenance.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/provenance.py"
+
+
+TARGETS["provenance"] = rules.provenance.output
+
+
+onstart:
+    _RUN["start"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+onsuccess:
+    _prov.record_run(
+        "success", log, config, _RUN.get("start"), RES, RAW, DOMAINS, workflow.basedir
+    )
+
+
+onerror:
+    _prov.record_run(
+        "failure", log, config, _RUN.get("start"), RES, RAW, DOMAINS, workflow.basedir
+    )

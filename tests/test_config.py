@@ -1,0 +1,48 @@
+"""config/config.yaml is valid against its schema and bad configs are rejected."""
+
+from __future__ import annotations
+
+import copy
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    with open(ROOT / "workflow" / "schemas" / "config.schema.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_shipped_config_is_valid(config, schema):
+    jsonschema.validate(config, schema)
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("baseline", "same_day"), "median"),
+        (("seeds", "bootstrap"), -1),
+        (("study", "arms"), []),
+        (("pkpd", "blq_method"), "M7"),
+        (("nca", "auc_method"), "spline"),
+        (("edss", "improvement", "large"), 0),
+    ],
+)
+def test_bad_values_are_rejected(config, schema, path, value):
+    bad = copy.deepcopy(config)
+    node = bad
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_unknown_top_level_key_is_rejected(config, schema):
+    bad = dict(config, raw_dri="typo")
+    with pytest.raises(jsonschema.ValidationError, match="raw_dri"):
+        jsonschema.validate(bad, schema)
