@@ -1,0 +1,180 @@
+"""Summaries of the NCA parameters: descriptive statistics by arm and dose proportionality."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fcrnpipe.errors import UserError
+
+SUMMARY_COLUMNS = [
+    "ARMCD", "interval", "parameter", "unit", "n", "geomean", "geocv_pct", "mean", "sd", "median", "min", "max",
+]  # fmt: skip
+#: Parameters summarised by median and range only (sampling times and point counts, as PKNCA).
+MEDIAN_RANGE_ONLY = frozenset({"Tmax", "Tlast", "lambda_z_tfirst", "lambda_z_tlast", "lambda_z_n"})
+
+DOSE_PROPORTIONALITY_COLUMNS = [
+    "interval", "parameter", "unit", "n", "n_dose_levels", "dose_low", "dose_high", "dose_ratio",
+    "intercept", "slope", "slope_se", "df", "ci_level", "slope_ci_low", "slope_ci_high",
+    "crit_low", "crit_high", "pk_ratio", "pk_ratio_ci_low", "pk_ratio_ci_high",
+    "rdnm", "rdnm_ci_low", "rdnm_ci_high", "conclusion",
+]  # fmt: skip
+#: Exposure parameters tested for dose proportionality.
+DP_PARAMETERS = ("Cmax", "AUCtau", "AUCinf")
+
+
+def geometric_mean(x: Sequence[float]) -> float:
+    """exp(mean(ln x)); NaN if empty or any value <= 0."""
+    a = np.asarray(x, dtype=float)
+    if a.size == 0 or np.any(a <= 0):
+        return math.nan
+    return float(np.exp(np.mean(np.log(a))))
+
+
+def geometric_cv_pct(x: Sequence[float]) -> float:
+    """Geometric CV (%) = 100 sqrt(exp(s^2) - 1), s = SD of ln x (n - 1); NaN if n < 2 or x <= 0."""
+    a = np.asarray(x, dtype=float)
+    if a.size < 2 or np.any(a <= 0):
+        return math.nan
+    s2 = float(np.var(np.log(a), ddof=1))
+    return 100.0 * math.sqrt(math.expm1(s2))
+
+
+def describe(x: Sequence[float], median_range_only: bool = False) -> dict[str, float]:
+    """n, geomean, geocv_pct, mean, sd (n - 1), median, min, max of the non-missing values."""
+    a = np.asarray(x, dtype=float)
+    a = a[np.isfinite(a)]
+    nan = math.nan
+    out = {"n": int(a.size), "geomean": nan, "geocv_pct": nan, "mean": nan, "sd": nan}
+    if a.size:
+        out.update(median=float(np.median(a)), min=float(a.min()), max=float(a.max()))
+        if not median_range_only:
+            out.update(
+                geomean=geometric_mean(a),
+                geocv_pct=geometric_cv_pct(a),
+                mean=float(a.mean()),
+                sd=float(a.std(ddof=1)) if a.size > 1 else nan,
+            )
+    else:
+        out.update(median=nan, min=nan, max=nan)
+    return out
+
+
+def _with_arm(nca_long: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+    for col in ("USUBJID", "ARMCD"):
+        if col not in adsl.columns:
+            raise UserError(f"ADSL: missing column {col} needed by the NCA summary")
+    arm = adsl.drop_duplicates("USUBJID").set_index("USUBJID")["ARMCD"].astype(str)
+    df = nca_long.drop(columns=[c for c in ("ARMCD",) if c in nca_long.columns])
+    return df.assign(ARMCD=df["USUBJID"].map(arm))
+
+
+def summarise_nca(nca_long: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+    """Descriptive statistics per arm (ADSL.ARMCD), interval and parameter.
+
+    Columns :data:`SUMMARY_COLUMNS`, sorted by ARMCD, interval, parameter. ``n`` counts the
+    non-missing values; geometric statistics are NaN when a value is <= 0; Tmax (and the other
+    sampling times and point counts in :data:`MEDIAN_RANGE_ONLY`) get median, min and max only.
+    """
+    df = _with_arm(nca_long, adsl)
+    rows = []
+    for (arm, interval, parameter, unit), g in df.groupby(["ARMCD", "interval", "parameter", "unit"], sort=True):
+        stats_ = describe(g["value"].to_numpy(float), median_range_only=parameter in MEDIAN_RANGE_ONLY)
+        rows.append({"ARMCD": arm, "interval": interval, "parameter": parameter, "unit": unit, **stats_})
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return out.astype({"n": "int64"}).reset_index(drop=True)
+
+
+def power_model(dose: Sequence[float], value: Sequence[float], ci_level: float = 0.90) -> dict[str, float]:
+    """OLS fit of ln(value) = a + b ln(dose); b with its SE and two-sided ``ci_level`` t-interval.
+
+    Needs >= 2 distinct doses; with n = 2 points the SE and CI are NaN (no residual df).
+    """
+    x = np.log(np.asarray(dose, dtype=float))
+    y = np.log(np.asarray(value, dtype=float))
+    n = int(x.size)
+    sxx = float(np.sum((x - x.mean()) ** 2))
+    if n < 2 or sxx == 0:
+        raise ValueError("the power model needs at least two distinct dose levels")
+    b = float(np.sum((x - x.mean()) * (y - y.mean())) / sxx)
+    a = float(y.mean() - b * x.mean())
+    df = n - 2
+    if df > 0:
+        s2 = float(np.sum((y - a - b * x) ** 2)) / df
+        se = math.sqrt(s2 / sxx)
+        q = float(stats.t.ppf(0.5 + ci_level / 2.0, df))
+        lo, hi = b - q * se, b + q * se
+    else:
+        se = lo = hi = math.nan
+    return {"intercept": a, "slope": b, "slope_se": se, "df": df, "slope_ci_low": lo, "slope_ci_high": hi}
+
+
+def dose_proportionality(
+    nca_long: pd.DataFrame,
+    adsl: pd.DataFrame,
+    parameters: Sequence[str] = DP_PARAMETERS,
+    ci_level: float = 0.90,
+    theta: tuple[float, float] = (0.8, 1.25),
+) -> pd.DataFrame:
+    """Power-model dose proportionality (Smith et al., Pharm Res 2000;17:1278) per interval.
+
+    For each interval and exposure parameter with values at >= 2 dose levels (dose = the
+    ``DOSE`` column of the NCA table, else ADSL.TRT01PN): slope b with its ``ci_level`` CI,
+    r = highest / lowest dose, the implied exposure ratio over the range ``pk_ratio = r^b``, the
+    ratio of dose-normalised means ``rdnm = r^(b-1)`` (with CIs), and the acceptance range for b,
+    ``crit = 1 + ln(theta)/ln(r)``. ``conclusion``: "proportional" if the CI of b lies inside the
+    range, "not proportional" if it lies entirely outside, "inconclusive" otherwise, "not
+    estimable" without residual degrees of freedom. Header only when no parameter qualifies.
+    """
+    df = nca_long[nca_long["parameter"].isin(parameters)].copy()
+    if "DOSE" not in df.columns:
+        if "TRT01PN" not in adsl.columns:
+            raise UserError("ADSL: missing column TRT01PN (planned dose) needed for dose proportionality")
+        df["DOSE"] = df["USUBJID"].map(adsl.drop_duplicates("USUBJID").set_index("USUBJID")["TRT01PN"])
+    df = df[np.isfinite(df["value"].astype(float)) & (df["value"] > 0) & (df["DOSE"] > 0)]
+    rows = []
+    for (interval, parameter, unit), g in df.groupby(["interval", "parameter", "unit"], sort=True):
+        levels = np.unique(g["DOSE"].to_numpy(float))
+        if levels.size < 2:
+            continue
+        fit = power_model(g["DOSE"].to_numpy(float), g["value"].to_numpy(float), ci_level)
+        r = float(levels[-1] / levels[0])
+        lr = math.log(r)
+        crit_low, crit_high = 1 + math.log(theta[0]) / lr, 1 + math.log(theta[1]) / lr
+        lo, hi = fit["slope_ci_low"], fit["slope_ci_high"]
+        if math.isnan(lo):
+            conclusion = "not estimable"
+        elif crit_low <= lo and hi <= crit_high:
+            conclusion = "proportional"
+        elif hi < crit_low or lo > crit_high:
+            conclusion = "not proportional"
+        else:
+            conclusion = "inconclusive"
+        rows.append(
+            {
+                "interval": interval,
+                "parameter": parameter,
+                "unit": unit,
+                "n": int(len(g)),
+                "n_dose_levels": int(levels.size),
+                "dose_low": float(levels[0]),
+                "dose_high": float(levels[-1]),
+                "dose_ratio": r,
+                **fit,
+                "ci_level": ci_level,
+                "crit_low": crit_low,
+                "crit_high": crit_high,
+                "pk_ratio": r ** fit["slope"],
+                "pk_ratio_ci_low": r**lo,
+                "pk_ratio_ci_high": r**hi,
+                "rdnm": r ** (fit["slope"] - 1),
+                "rdnm_ci_low": r ** (lo - 1),
+                "rdnm_ci_high": r ** (hi - 1),
+                "conclusion": conclusion,
+            }
+        )
+    return pd.DataFrame(rows, columns=DOSE_PROPORTIONALITY_COLUMNS).reset_index(drop=True)
