@@ -32,3 +32,9 @@ def test_key_packages_are_pinned():
     for pkg in ["snakemake", "pandera", "pandas", "numpy", "scipy", "matplotlib", "pyarrow",
                 "jinja2", "snakemake-executor-plugin-slurm", "pytest"]:
         assert pkg in names, pkg
+
+
+def test_rule_conda_env_lists_the_same_pins():
+    env = yaml.safe_load((ROOT / "workflow" / "envs" / "pipeline.yaml").read_text(encoding="utf-8"))
+    pip = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d][0]
+    assert sorted(p for p in pip if not p.startswith("-e")) == _requirements()

@@ -7,6 +7,15 @@ RES = config["results_dir"]
 LOGS = config["logs_dir"]
 RESOURCES = config["resources_dir"]
 
+# The library (workflow/fcrnpipe) is importable by every job, also outside .venv (conda
+# environments, cluster nodes): jobs inherit PYTHONPATH from this process.
+_LIB = os.path.join(workflow.basedir, "workflow")
+if _LIB not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in [_LIB, os.environ.get("PYTHONPATH", "")] if p
+    )
+CONDA_ENV = "../envs/pipeline.yaml"
+
 # Each stage's rule file registers the files `rule all` should build.
 TARGETS = {}
 
