@@ -1,0 +1,16 @@
+"""Rule figure_igg_pct_baseline: total IgG % of baseline over time (PNG + SVG)."""
+
+from fcrnpipe.figures import plot_igg_pct_baseline, save
+from fcrnpipe.runner import run
+from fcrnpipe.tableio import read_parquet
+
+
+def main(smk):
+    p = smk.params
+    fig = plot_igg_pct_baseline(
+        read_parquet(smk.input.adlb), read_parquet(smk.input.adsl), p.arms, p.dosing_days, p.visits, data_cut=p.data_cut
+    )
+    save(fig, smk.output.png, smk.output.svg)
+
+
+run(main, snakemake)  # noqa: F821

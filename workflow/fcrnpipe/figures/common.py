@@ -1,0 +1,169 @@
+"""Data helpers shared by the figure modules: checks, populations, summaries, labels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fcrnpipe.errors import UserError
+from fcrnpipe.figures.style import Arm
+
+#: Population flags of ADSL and how figures name them.
+POPULATIONS: dict[str, str] = {
+    "SAFFL": "Safety analysis set",
+    "PKFL": "PK analysis set",
+    "PDFL": "PD analysis set",
+}
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
+    """Raise :class:`UserError` naming the dataset and the columns it lacks."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise UserError(
+            f"{dataset}: missing column(s) {', '.join(missing)} needed for the figure "
+            "(see docs/datasets.md, section 3)"
+        )
+
+
+def flag_yes(series: pd.Series) -> pd.Series:
+    """Boolean mask of ``"Y"`` flags (missing values count as not set)."""
+    return series.astype("string").str.strip().str.upper().eq("Y").fillna(False).astype(bool)
+
+
+def population(adsl: pd.DataFrame, arms: Sequence[Arm], flag: str | None) -> pd.DataFrame:
+    """ADSL rows of the population ``flag`` (all rows if None), sorted by arm order then USUBJID.
+
+    A subject of the population whose ARMCD is not one of the configured arms is a user error.
+    """
+    require_columns(adsl, ["USUBJID", "ARMCD"] + ([flag] if flag else []), "ADSL")
+    pop = adsl[flag_yes(adsl[flag])] if flag else adsl
+    known = {a.armcd: i for i, a in enumerate(arms)}
+    unknown = sorted(set(pop["ARMCD"].astype(str)) - set(known))
+    if unknown:
+        raise UserError(
+            f"ADSL: ARMCD {', '.join(unknown)} not among config study.arms "
+            f"({', '.join(known)}); add the arm to config.yaml"
+        )
+    pop = pop.assign(_arm_order=pop["ARMCD"].astype(str).map(known))
+    return (
+        pop.sort_values(["_arm_order", "USUBJID"], kind="mergesort").drop(columns="_arm_order").reset_index(drop=True)
+    )
+
+
+def restrict(df: pd.DataFrame, pop: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``df`` whose subject is in ``pop``, with ARMCD taken from ADSL (``pop``)."""
+    out = df[df["USUBJID"].isin(pop["USUBJID"])].drop(columns=["ARMCD"], errors="ignore")
+    return out.merge(pop[["USUBJID", "ARMCD"]], on="USUBJID", how="left", validate="many_to_one")
+
+
+def arm_counts(pop: pd.DataFrame, arms: Sequence[Arm]) -> dict[str, int]:
+    """Subjects per arm (every configured arm, 0 when absent)."""
+    counts = pop["ARMCD"].astype(str).value_counts()
+    return {a.armcd: int(counts.get(a.armcd, 0)) for a in arms}
+
+
+def n_text(arms: Sequence[Arm], counts: Mapping[str, int]) -> str:
+    """``"Batoclimab 340 mg n = 2; Batoclimab 680 mg n = 7"``."""
+    return "; ".join(f"{a.label} n = {counts.get(a.armcd, 0)}" for a in arms)
+
+
+def population_subtitle(flag: str | None, arms: Sequence[Arm], counts: Mapping[str, int], extra: str = "") -> str:
+    """Population name, qualifier and N per arm for a figure subtitle."""
+    name = POPULATIONS.get(flag or "", "All enrolled subjects")
+    total = sum(counts.values())
+    return f"{name}{extra} (N = {total}): {n_text(arms, counts)}"
+
+
+def short_ids(usubjids: Iterable[str]) -> dict[str, str]:
+    """Subject labels without the part common to every USUBJID (up to a ``-`` or ``/``).
+
+    ``["NCT1-01-001", "NCT1-02-003"]`` -> ``{"NCT1-01-001": "01-001", ...}``; unique inputs give
+    unique labels.
+    """
+    ids = sorted({str(u) for u in usubjids})
+    if len(ids) <= 1:
+        return {u: u.rsplit("-", 1)[-1] if "-" in u else u for u in ids}
+    prefix = ids[0]
+    for u in ids[1:]:
+        while not u.startswith(prefix):
+            prefix = prefix[:-1]
+    cut = max(prefix.rfind("-"), prefix.rfind("/")) + 1
+    return {u: u[cut:] for u in ids}
+
+
+def to_float(series: pd.Series) -> pd.Series:
+    """Numeric float series (non-numbers become NaN)."""
+    return pd.to_numeric(series, errors="coerce").astype(float)
+
+
+def visit_days(visits: Sequence[Mapping[str, Any]] | None) -> dict[int, float]:
+    """AVISITN -> nominal study day, from ``config.yaml: visits``.
+
+    Without a visit table, AVISITN (the nominal study week) maps to day 7·AVISITN + 1.
+    """
+    if not visits:
+        return {}
+    return {int(v["avisitn"]): float(v["day"]) for v in visits}
+
+
+def nominal_day(avisitn: pd.Series, days: Mapping[int, float]) -> pd.Series:
+    """Nominal study day of analysis visits (NaN for visits not in the table)."""
+    n = to_float(avisitn)
+    if days:
+        return n.map(lambda v: days.get(int(v), np.nan) if not math.isnan(v) else np.nan)
+    return 7.0 * n + 1.0
+
+
+def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[int, float, float, float, float]:
+    """n, mean, SD and the two-sided t-based CI of the mean (NaN where undefined, n < 2)."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    n = int(x.size)
+    if n == 0:
+        return 0, math.nan, math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if n < 2:
+        return n, mean, math.nan, math.nan, math.nan
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return n, mean, sd, mean - half, mean + half
+
+
+def summarise(df: pd.DataFrame, by: list[str], value: str, level: float = 0.95) -> pd.DataFrame:
+    """n, mean, sd, ci_low, ci_high of ``value`` per group (groups sorted)."""
+    rows = []
+    for key, grp in df.groupby(by, sort=True, dropna=True):
+        n, mean, sd, lo, hi = mean_ci(grp[value].to_numpy(dtype=float), level)
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, key)), "n": n, "mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows, columns=[*by, "n", "mean", "sd", "ci_low", "ci_high"])
+
+
+def geometric_mean(values: Sequence[float] | np.ndarray) -> float:
+    """Geometric mean of the positive values (NaN if none)."""
+    x = np.asarray(values, dtype=float)
+    x = x[(~np.isnan(x)) & (x > 0)]
+    return float(np.exp(np.log(x).mean())) if x.size else math.nan
+
+
+def study_day(dates: pd.Series, first_dose: pd.Series) -> pd.Series:
+    """Study day (ADY convention: day 1 = first dose, no day 0)."""
+    d = (pd.to_datetime(dates, errors="coerce") - pd.to_datetime(first_dose, errors="coerce")).dt.days
+    return d.where(d < 0, d + 1).astype(float)
+
+
+def dodge(n: int, step: float) -> np.ndarray:
+    """Deterministic symmetric offsets ``(i - (n-1)/2) * step`` for i = 0..n-1."""
+    return (np.arange(n, dtype=float) - (n - 1) / 2.0) * step
+
+
+def sentence_case(text: str) -> str:
+    """``"WITHDRAWAL BY SUBJECT"`` -> ``"Withdrawal by subject"`` (mixed-case text is kept)."""
+    text = str(text).strip()
+    return text[:1].upper() + text[1:].lower() if text.isupper() else text

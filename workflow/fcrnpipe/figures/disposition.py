@@ -1,0 +1,335 @@
+"""Study population figure: CONSORT-style flow of subjects, numbers computed from ADSL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
+
+from fcrnpipe.figures.common import flag_yes, population, require_columns, sentence_case
+from fcrnpipe.figures.style import (
+    GREY,
+    TEXT_GREY,
+    Arm,
+    add_header_footer,
+    arms_from_config,
+    header_footer_heights,
+    overall_arm,
+    styled,
+)
+
+ArmsArg = Sequence[Mapping[str, Any] | Arm]
+
+
+@dataclass(frozen=True)
+class ArmDisposition:
+    """Counts of one arm; treatment counts among dosed subjects, study counts among allocated."""
+
+    allocated: int
+    dosed: int
+    completed_treatment: int
+    discontinued_treatment: int
+    treatment_ongoing: int
+    treatment_reasons: dict[str, int] = field(default_factory=dict)
+    completed_study: int = 0
+    withdrew_study: int = 0
+    study_ongoing: int = 0
+    study_reasons: dict[str, int] = field(default_factory=dict)
+    analysis_sets: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def not_dosed(self) -> int:
+        return self.allocated - self.dosed
+
+
+@dataclass(frozen=True)
+class Disposition:
+    enrolled: int
+    not_allocated: int
+    arms: dict[str, ArmDisposition]
+
+
+ANALYSIS_SETS: tuple[tuple[str, str], ...] = (("SAFFL", "Safety"), ("PKFL", "PK"), ("PDFL", "PD"))
+
+
+def _status(df: pd.DataFrame, column: str) -> pd.Series:
+    if column not in df.columns:
+        return pd.Series("ONGOING", index=df.index)
+    return df[column].astype("string").str.strip().str.upper().fillna("ONGOING").replace("", "ONGOING")
+
+
+def _reasons(df: pd.DataFrame, column: str) -> dict[str, int]:
+    if column not in df.columns:
+        return {"Reason not recorded": len(df)} if len(df) else {}
+    reasons = df[column].astype("string").fillna("").map(lambda r: sentence_case(r) if r else "Reason not recorded")
+    counts = reasons.value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+def disposition_counts(adsl: pd.DataFrame, arms: ArmsArg) -> Disposition:
+    """Enrolled, allocated per arm, dosed (SAFFL), treatment and study completion with reasons.
+
+    Enrolled = every ADSL row; subjects whose ARMCD is not a configured arm count as not
+    allocated. Treatment status (EOTSTT, DCTREAS) is counted among dosed subjects; study status
+    (EOSSTT, DCSREAS) among allocated subjects. Reasons sorted by count, then name.
+    """
+    arm_list = arms_from_config(arms)
+    require_columns(adsl, ["USUBJID", "ARMCD", "SAFFL"], "ADSL")
+    codes = {a.armcd for a in arm_list}
+    allocated_mask = adsl["ARMCD"].astype(str).isin(codes)
+    allocated = population(adsl[allocated_mask], arm_list, None)
+    out: dict[str, ArmDisposition] = {}
+    for arm in arm_list:
+        a = allocated[allocated["ARMCD"].astype(str) == arm.armcd]
+        dosed = a[flag_yes(a["SAFFL"])]
+        eot = _status(dosed, "EOTSTT")
+        eos = _status(a, "EOSSTT")
+        out[arm.armcd] = ArmDisposition(
+            allocated=len(a),
+            dosed=len(dosed),
+            completed_treatment=int((eot == "COMPLETED").sum()),
+            discontinued_treatment=int((eot == "DISCONTINUED").sum()),
+            treatment_ongoing=int((~eot.isin(["COMPLETED", "DISCONTINUED"])).sum()),
+            treatment_reasons=_reasons(dosed[eot == "DISCONTINUED"], "DCTREAS"),
+            completed_study=int((eos == "COMPLETED").sum()),
+            withdrew_study=int((eos == "DISCONTINUED").sum()),
+            study_ongoing=int((~eos.isin(["COMPLETED", "DISCONTINUED"])).sum()),
+            study_reasons=_reasons(a[eos == "DISCONTINUED"], "DCSREAS"),
+            analysis_sets={name: int(flag_yes(a[flag]).sum()) for flag, name in ANALYSIS_SETS if flag in a.columns},
+        )
+    return Disposition(enrolled=len(adsl), not_allocated=int((~allocated_mask).sum()), arms=out)
+
+
+# ---------------------------------------------------------------------------------- drawing
+# the flow is drawn at 1 data unit = 1 inch
+BOX_FONT = 7.5
+LINE_H = BOX_FONT * 1.35 / 72
+PAD_H = 0.16
+
+
+def _height(text: str) -> float:
+    return PAD_H + LINE_H * (text.count("\n") + 1)
+
+
+def _box(
+    ax: Axes,
+    x: float,
+    y_top: float,
+    w: float,
+    text: str,
+    color: str,
+    gid: str,
+    *,
+    align: str = "center",
+    fill: str = "white",
+) -> tuple[float, float]:
+    """Rounded box with its top edge at ``y_top`` centred on ``x``; returns (top, bottom)."""
+    h = _height(text)
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y_top - h),
+            w,
+            h,
+            boxstyle="round,pad=0,rounding_size=0.06",
+            facecolor=fill,
+            edgecolor=color,
+            lw=1.0,
+            zorder=2,
+            gid=gid,
+        )
+    )
+    tx = x if align == "center" else x - w / 2 + 0.1
+    ax.text(
+        tx,
+        y_top - h / 2,
+        text,
+        ha=align,
+        va="center",
+        fontsize=BOX_FONT,
+        linespacing=1.35,
+        zorder=3,
+        color="black",
+        gid=f"{gid}-text",
+    )
+    return y_top, y_top - h
+
+
+def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], color: str = TEXT_GREY) -> None:
+    ax.annotate(
+        "",
+        xy=end,
+        xytext=start,
+        zorder=1,
+        arrowprops={"arrowstyle": "-|>", "lw": 0.8, "color": color, "shrinkA": 0, "shrinkB": 0, "mutation_scale": 8},
+    )
+
+
+def _line(ax: Axes, xs: Sequence[float], ys: Sequence[float], color: str = TEXT_GREY) -> None:
+    ax.plot(xs, ys, color=color, lw=0.8, zorder=1, solid_capstyle="butt")
+
+
+def _reason_text(head: str, n: int, reasons: Mapping[str, int]) -> str:
+    lines = [f"{head} (n = {n})"] + [f"  • {r} (n = {k})" for r, k in reasons.items()]
+    return "\n".join(lines)
+
+
+@styled
+def plot_disposition_flow(
+    adsl: pd.DataFrame,
+    arms: ArmsArg,
+    *,
+    overall: Mapping[str, Any] | Arm | None = None,
+    treatment: str = "batoclimab",
+    data_cut: str = "",
+) -> Figure:
+    """CONSORT-style flow: enrolled -> allocated per arm -> received >= 1 dose -> completed /
+    discontinued treatment (reasons) -> completed study / withdrew (reasons) -> analysis sets.
+
+    Drawn with boxes and arrows at 1 data unit = 1 inch; the figure size follows the content.
+    """
+    arm_list = arms_from_config(arms)
+    ov = (
+        overall
+        if isinstance(overall, Arm)
+        else overall_arm(
+            **(
+                {}
+                if overall is None
+                else {"label": str(overall.get("label", "Overall")), "color": str(overall.get("color", "#444444"))}
+            )
+        )
+    )
+    d = disposition_counts(adsl, arm_list)
+    treat = treatment.lower()
+    main_w, side_w, side_gap, left = 2.3, 2.3, 0.35, 0.75
+    col_w = main_w + side_gap + side_w + 0.35
+    width = left + col_w * len(arm_list)
+
+    # texts first: each row is as tall as its tallest box
+    rows: dict[str, dict[str, str]] = {
+        k: {} for k in ("alloc", "nodose", "dosed", "disc", "treat", "wd", "study", "sets")
+    }
+    for arm in arm_list:
+        a = d.arms[arm.armcd]
+        rows["alloc"][arm.armcd] = f"Allocated to {arm.label}\n(n = {a.allocated})"
+        rows["nodose"][arm.armcd] = f"Did not receive {treat} (n = {a.not_dosed})"
+        rows["dosed"][arm.armcd] = f"Received ≥1 dose of {treat}\n(n = {a.dosed})"
+        rows["disc"][arm.armcd] = _reason_text("Discontinued treatment", a.discontinued_treatment, a.treatment_reasons)
+        rows["treat"][arm.armcd] = f"Completed treatment\n(n = {a.completed_treatment})" + (
+            f"\nTreatment ongoing (n = {a.treatment_ongoing})" if a.treatment_ongoing else ""
+        )
+        rows["wd"][arm.armcd] = _reason_text("Withdrew from study", a.withdrew_study, a.study_reasons)
+        rows["study"][arm.armcd] = f"Completed study\n(n = {a.completed_study})" + (
+            f"\nStudy ongoing (n = {a.study_ongoing})" if a.study_ongoing else ""
+        )
+        rows["sets"][arm.armcd] = "Analysis sets\n" + "\n".join(f"{k}: n = {v}" for k, v in a.analysis_sets.items())
+    gap = 0.28
+    enrol_text = f"Enrolled\n(n = {d.enrolled})"
+    ys: dict[str, float] = {"enrol": 0.0}
+    y = -(_height(enrol_text) + 2 * gap)
+    for key in rows:
+        ys[key] = y
+        y -= max(_height(t) for t in rows[key].values()) + gap
+    bottom = y + gap - 0.05
+    content_h = -bottom + 0.1
+
+    subtitle = f"All enrolled subjects (N = {d.enrolled}): " + "; ".join(
+        f"{arm.label} n = {d.arms[arm.armcd].allocated}" for arm in arm_list
+    )
+    notes = [
+        f"Treatment status (completed or discontinued {treat}) among subjects who received at least one dose; "
+        "study status among allocated subjects, including those who discontinued treatment and stayed in "
+        "follow-up. Reasons as recorded in the disposition data (DCTREAS, DCSREAS). Analysis sets: Safety = "
+        f"≥1 {treat} dose; PK = ≥1 measurable concentration; PD = baseline and ≥1 post-baseline IgG.",
+    ]
+    top_h, bottom_h = header_footer_heights(width, subtitle, notes, data_cut)
+    fig = Figure(figsize=(width, content_h + top_h + bottom_h))
+    rect = add_header_footer(fig, "Subject disposition", subtitle, notes, data_cut)
+    ax = fig.add_axes(rect)
+    ax.set_axis_off()
+    ax.set_xlim(0, width)
+    ax.set_ylim(bottom, 0.1)
+
+    centers = [left + col_w * i + main_w / 2 + 0.1 for i in range(len(arm_list))]
+    cx = (centers[0] + centers[-1]) / 2
+    enrol_h = _height(enrol_text)
+    _, enrol_bottom = _box(ax, cx, ys["enrol"], 2.0, enrol_text, ov.color, "box-enrolled")
+    if d.not_allocated:
+        _box(
+            ax,
+            cx + 1.0 + side_gap + 1.0,
+            ys["enrol"] - (enrol_h - _height("x")) / 2,
+            2.0,
+            f"Not allocated (n = {d.not_allocated})",
+            GREY,
+            "box-not-allocated",
+            fill="#f7f7f7",
+        )
+        _arrow(ax, (cx + 1.0, ys["enrol"] - enrol_h / 2), (cx + 1.0 + side_gap, ys["enrol"] - enrol_h / 2))
+    bus = (enrol_bottom + ys["alloc"]) / 2
+    _line(ax, [cx, cx], [enrol_bottom, bus])
+    if len(centers) > 1:
+        _line(ax, [centers[0], centers[-1]], [bus, bus])
+    for arm, x in zip(arm_list, centers):
+        a = arm.armcd
+        _arrow(ax, (x, bus), (x, ys["alloc"]))
+        _, prev_bottom = _box(ax, x, ys["alloc"], main_w, rows["alloc"][a], arm.color, f"box-allocated-{a}")
+        for main_key, side_key in (("dosed", "nodose"), ("treat", "disc"), ("study", "wd"), ("sets", None)):
+            # a side box hangs off the vertical connector between prev_bottom and the next main box
+            _line(ax, [x, x], [prev_bottom, ys[main_key] + 0.1])
+            _arrow(ax, (x, ys[main_key] + 0.1), (x, ys[main_key]))
+            if side_key is not None:
+                sx = x + main_w / 2 + side_gap + side_w / 2
+                st, sb = _box(
+                    ax,
+                    sx,
+                    ys[side_key],
+                    side_w,
+                    rows[side_key][a],
+                    GREY,
+                    f"box-{side_key}-{a}",
+                    align="left",
+                    fill="#f7f7f7",
+                )
+                _arrow(ax, (x, (st + sb) / 2), (sx - side_w / 2, (st + sb) / 2))
+            fill = "#f0f4fa" if main_key == "sets" else "white"
+            _, prev_bottom = _box(
+                ax, x, ys[main_key], main_w, rows[main_key][a], arm.color, f"box-{main_key}-{a}", fill=fill
+            )
+    # CONSORT stage labels on the left
+    edges = {
+        "Enrolment": (0.05, ys["alloc"] + gap / 2),
+        "Allocation": (ys["alloc"] + gap / 2, ys["dosed"] + gap / 2),
+        "Treatment": (ys["dosed"] + gap / 2, ys["wd"] + gap / 2),
+        "Follow-up": (ys["wd"] + gap / 2, ys["sets"] + gap / 2),
+        "Analysis": (ys["sets"] + gap / 2, bottom),
+    }
+    for name, (top, bot) in edges.items():
+        ax.add_patch(
+            FancyBboxPatch(
+                (0.08, bot + 0.04),
+                0.32,
+                top - bot - 0.08,
+                boxstyle="round,pad=0,rounding_size=0.05",
+                facecolor="#e8eef7",
+                edgecolor="none",
+                zorder=0,
+            )
+        )
+        ax.text(
+            0.24,
+            (top + bot) / 2,
+            name,
+            rotation=90,
+            ha="center",
+            va="center",
+            fontsize=7,
+            fontweight="bold",
+            color=TEXT_GREY,
+        )
+    return fig

@@ -1,0 +1,453 @@
+"""Pharmacodynamic and efficacy figures: total IgG, AQP4-IgG titre, EDSS."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, MultipleLocator, NullLocator
+
+from fcrnpipe.figures.common import (
+    arm_counts,
+    dodge,
+    flag_yes,
+    nominal_day,
+    population,
+    population_subtitle,
+    require_columns,
+    restrict,
+    short_ids,
+    summarise,
+    to_float,
+    visit_days,
+)
+from fcrnpipe.figures.style import (
+    GREY,
+    SUBJECT_MARKERS,
+    Arm,
+    add_header_footer,
+    arms_from_config,
+    day_axis,
+    errorbar,
+    mark_dosing,
+    new_figure,
+    no_data,
+    overall_arm,
+    reference_line,
+    styled,
+)
+
+ArmsArg = Sequence[Mapping[str, Any] | Arm]
+
+
+def _xlim(ax: Any, days: Sequence[float], dosing_days: Sequence[float]) -> None:
+    """x limits covering the data and the doses (and day 0), ticks on nominal visit days."""
+    values = [float(d) for d in list(days) + list(dosing_days) if not math.isnan(float(d))]
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    pad = max(2.0, 0.03 * (hi - lo))
+    ax.set_xlim(min(lo, 0.0) - pad, hi + pad)
+    day_axis(ax, min(lo, 0.0), hi)
+
+
+# ------------------------------------------------------------------------------------- IgG
+@styled
+def plot_igg_pct_baseline(
+    adlb: pd.DataFrame,
+    adsl: pd.DataFrame,
+    arms: ArmsArg,
+    dosing_days: Sequence[float],
+    visits: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    data_cut: str = "",
+    paramcd: str = "IGG",
+    population_flag: str = "PDFL",
+    level: float = 0.95,
+) -> Figure:
+    """Total IgG as % of baseline over study day, one panel per arm.
+
+    Thin lines: each subject's ``100 + PCHG`` (or ``100·AVAL/BASE``) at its actual study day
+    ADY. Thick line: arm mean with the t-based ``level`` CI of the ANL01FL records at each
+    post-baseline analysis visit (AVISITN >= 0), drawn at the visit's nominal day
+    (``visits`` from config; 7·AVISITN + 1 without it), with the number of subjects per visit
+    along the bottom. Reference lines at 50% and 30% of baseline; triangles mark the doses.
+    """
+    arm_list = arms_from_config(arms)
+    require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL", "AVISITN", "ANL01FL"], "ADLB")
+    pop = population(adsl, arm_list, population_flag)
+    lb = restrict(adlb[adlb["PARAMCD"].astype(str) == paramcd], pop)
+    if "PCHG" in lb.columns and to_float(lb["PCHG"]).notna().any():
+        lb["PCT"] = 100.0 + to_float(lb["PCHG"])
+    else:
+        require_columns(lb, ["BASE"], "ADLB")
+        lb["PCT"] = 100.0 * to_float(lb["AVAL"]) / to_float(lb["BASE"])
+    lb["ADY"] = to_float(lb["ADY"])
+    lb = lb[lb["PCT"].notna() & lb["ADY"].notna()]
+    days = visit_days(visits)
+    anl = lb[flag_yes(lb["ANL01FL"]) & (to_float(lb["AVISITN"]) >= 0)].copy()
+    anl["DAY"] = nominal_day(anl["AVISITN"], days)
+    summary = summarise(anl[anl["DAY"].notna()], ["ARMCD", "DAY"], "PCT", level)
+    counts = arm_counts(pop[pop["USUBJID"].isin(lb["USUBJID"])], arm_list)
+
+    fig = new_figure(3.0 + 3.2 * len(arm_list), 4.6)
+    axes = fig.subplots(1, len(arm_list), sharey=True, squeeze=False)[0]
+    ymax = max(120.0, float(np.nanmax(lb["PCT"])) + 5 if len(lb) else 120.0)
+    for ax, arm in zip(axes, arm_list):
+        sub = lb[lb["ARMCD"] == arm.armcd]
+        for usubjid, rows in sub.groupby("USUBJID", sort=True):
+            rows = rows.sort_values("ADY", kind="mergesort")
+            ax.plot(
+                rows["ADY"], rows["PCT"], color=arm.color, lw=0.7, alpha=0.45, zorder=2, gid=f"individual-{usubjid}"
+            )
+        s = summary[summary["ARMCD"] == arm.armcd].sort_values("DAY")
+        if len(s):
+            yerr = np.vstack([s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]])
+            errorbar(
+                ax,
+                s["DAY"],
+                s["mean"],
+                np.nan_to_num(yerr, nan=0.0),
+                f"ci-{arm.armcd}",
+                color=arm.color,
+                lw=0,
+                elinewidth=1.0,
+                zorder=3,
+            )
+            ax.plot(
+                s["DAY"],
+                s["mean"],
+                color=arm.color,
+                lw=2.0,
+                marker="o",
+                ms=4.5,
+                mec="white",
+                mew=0.6,
+                zorder=4,
+                gid=f"mean-{arm.armcd}",
+            )
+            for day, n in zip(s["DAY"], s["n"]):
+                ax.text(
+                    day,
+                    0.015,
+                    str(int(n)),
+                    transform=ax.get_xaxis_transform(),
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                    color=GREY,
+                )
+        if sub.empty:
+            no_data(ax)
+        reference_line(ax, 100.0, None, ls="-", color="#bbbbbb")
+        last = arm is arm_list[-1]
+        reference_line(ax, 50.0, "50% of baseline\n(50% reduction)" if last else None, side="outside")
+        reference_line(ax, 30.0, "30% of baseline\n(70% reduction)" if last else None, side="outside")
+        mark_dosing(ax, dosing_days)
+        _xlim(ax, list(sub["ADY"]), dosing_days)
+        ax.set_title(f"{arm.label} (n = {counts[arm.armcd]})", color=arm.color, loc="left")
+        ax.set_xlabel("Study day")
+        ax.yaxis.set_major_locator(MultipleLocator(20))
+        ax.set_ylim(0, ymax)
+        ax.grid(axis="y")
+    axes[0].set_ylabel("Total IgG (% of baseline)")
+    handles = [
+        Line2D([], [], color=GREY, lw=0.7, alpha=0.6, label="Individual subjects"),
+        Line2D([], [], color=GREY, lw=2.0, marker="o", ms=4.5, label=f"Arm mean ({level:.0%} CI, t)"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+    ]
+    legend_ncols = 3
+    add_header_footer(
+        fig,
+        "Total IgG, percent of baseline over time",
+        population_subtitle(population_flag, arm_list, counts),
+        [
+            "Individual values at the actual study day; means and confidence intervals of the analysis "
+            "record of each visit (ANL01FL) at the nominal visit day; numbers along the bottom: subjects "
+            "per visit; confidence intervals reaching beyond the axis are cut at its limits. Baseline: last value "
+            "on or before the first dose. Day 1 = first batoclimab dose.",
+        ],
+        data_cut,
+        legend=handles,
+        legend_ncols=legend_ncols,
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------------------- AQP4
+#: Dilution ladder of the AQP4-IgG cell-based assay (half-log steps).
+DILUTIONS: tuple[int, ...] = (10, 32, 100, 320, 1000, 3200, 10000)
+#: y position of NEGATIVE results: one half-log step below the lowest dilution.
+NEGATIVE_Y = 10.0 / math.sqrt(10.0)
+
+
+@styled
+def plot_aqp4_titre(
+    adlb: pd.DataFrame,
+    adsl: pd.DataFrame,
+    arms: ArmsArg,
+    dosing_days: Sequence[float] = (),
+    *,
+    data_cut: str = "",
+    paramcd: str = "AQP4AB",
+    population_flag: str = "PDFL",
+) -> Figure:
+    """AQP4-IgG titre over study day, one line per subject coloured by arm.
+
+    y: reciprocal titre (AVAL) on a log axis with the dilution ladder 1:10 ... as ticks;
+    results with UNDETFL = "Y" (NEGATIVE, below the lowest dilution) on a "Negative" row below
+    1:10. Subjects get distinct markers and a small deterministic vertical offset (±0.1 decade at
+    most) so that equal titres of several subjects stay visible.
+    """
+    arm_list = arms_from_config(arms)
+    require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL"], "ADLB")
+    pop = population(adsl, arm_list, population_flag)
+    lb = restrict(adlb[adlb["PARAMCD"].astype(str) == paramcd], pop)
+    lb["ADY"] = to_float(lb["ADY"])
+    negative = flag_yes(lb["UNDETFL"]) if "UNDETFL" in lb.columns else pd.Series(False, index=lb.index)
+    lb["Y"] = np.where(negative, NEGATIVE_Y, to_float(lb["AVAL"]))
+    lb = lb[lb["ADY"].notna() & lb["Y"].notna() & (lb["Y"] > 0)]
+    subjects = pop[pop["USUBJID"].isin(lb["USUBJID"])]
+    counts = arm_counts(subjects, arm_list)
+    colors = {a.armcd: a.color for a in arm_list}
+    labels = short_ids(subjects["USUBJID"])
+    offsets = 10 ** dodge(len(subjects), min(0.03, 0.2 / max(1, len(subjects) - 1)))
+
+    fig = new_figure(8.0, 5.0)
+    ax = fig.subplots()
+    handles: list[Line2D] = []
+    for i, row in enumerate(subjects.itertuples(index=False)):
+        rows = lb[lb["USUBJID"] == row.USUBJID].sort_values("ADY", kind="mergesort")
+        marker = SUBJECT_MARKERS[i % len(SUBJECT_MARKERS)]
+        (line,) = ax.plot(
+            rows["ADY"],
+            rows["Y"] * offsets[i],
+            color=colors[row.ARMCD],
+            lw=1.0,
+            marker=marker,
+            ms=4.5,
+            mec="white",
+            mew=0.5,
+            label=labels[row.USUBJID],
+            gid=f"subject-{row.USUBJID}",
+        )
+        handles.append(line)
+    ymax = float(lb["Y"].max()) if len(lb) else 0.0
+    upper = min([d for d in DILUTIONS if d >= ymax / 1.05] or [DILUTIONS[-1]])
+    ladder = [d for d in DILUTIONS if d <= max(1000, upper)]
+    ax.set_yscale("log")
+    ax.set_ylim(NEGATIVE_Y / 1.8, ladder[-1] * 1.8)
+    ax.yaxis.set_major_locator(FixedLocator([NEGATIVE_Y, *ladder]))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_yticklabels(["Negative\n(<1:10)"] + [f"1:{d}" for d in ladder])
+    ax.axhline(math.sqrt(NEGATIVE_Y * 10.0), color=GREY, lw=0.6, ls=":", zorder=0)
+    for d in ladder:
+        ax.axhline(d, color="#e5e5e5", lw=0.5, zorder=0)
+    mark_dosing(ax, dosing_days)
+    _xlim(ax, list(lb["ADY"]), dosing_days)
+    if lb.empty:
+        no_data(ax)
+    ax.set_xlabel("Study day")
+    ax.set_ylabel("AQP4-IgG titre (cell-based assay, end-point dilution)")
+    legend_handles: list[Any] = []
+    for arm in arm_list:
+        arm_handles = [h for h, r in zip(handles, subjects.itertuples(index=False)) if r.ARMCD == arm.armcd]
+        if arm_handles:
+            legend_handles.append(Line2D([], [], ls="none", label=f"{arm.label}:"))
+            legend_handles.extend(arm_handles)
+    legend_handles.append(Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"))
+    leg = ax.legend(handles=legend_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Subject")
+    for text in leg.get_texts():
+        if text.get_text().endswith(":"):
+            text.set_fontweight("bold")
+    add_header_footer(
+        fig,
+        "AQP4-IgG titre over time by subject",
+        population_subtitle(population_flag, arm_list, counts, " with at least one AQP4-IgG result"),
+        [
+            "Serum AQP4-IgG, cell-based assay at dilutions 1:10, 1:32, 1:100, 1:320, 1:1000; positive if "
+            "reactive at 1:10. Negative results (below 1:10) are drawn on the 'Negative' row. Lines are offset "
+            "vertically by a fixed small amount per subject so that equal titres do not hide each other. "
+            "Day 1 = first batoclimab dose.",
+        ],
+        data_cut,
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------------------- EDSS
+def edss_pairs(adedss: pd.DataFrame, primary_visit: int) -> pd.DataFrame:
+    """One row per subject with BASELINE and FOLLOWUP EDSS (the ANL01FL record at ``primary_visit``).
+
+    Baseline is the ABLFL record's AVAL (or BASE of the follow-up record when no ABLFL record
+    exists). Subjects without either value are dropped. Columns: USUBJID, BASELINE, FOLLOWUP.
+    """
+    require_columns(adedss, ["USUBJID", "AVAL", "AVISITN", "ANL01FL"], "ADEDSS")
+    df = adedss.copy()
+    df["AVAL"] = to_float(df["AVAL"])
+    base = pd.Series(dtype=float)
+    if "ABLFL" in df.columns:
+        base = df[flag_yes(df["ABLFL"])].groupby("USUBJID", sort=True)["AVAL"].last()
+    fup = df[flag_yes(df["ANL01FL"]) & (to_float(df["AVISITN"]) == float(primary_visit))]
+    fup = fup.groupby("USUBJID", sort=True).last()
+    out = pd.DataFrame({"FOLLOWUP": fup["AVAL"]})
+    out["BASELINE"] = base.reindex(out.index)
+    if "BASE" in fup.columns:
+        out["BASELINE"] = out["BASELINE"].fillna(to_float(fup["BASE"]))
+    out = out.dropna(subset=["BASELINE", "FOLLOWUP"])
+    return out.reset_index()[["USUBJID", "BASELINE", "FOLLOWUP"]]
+
+
+@styled
+def plot_edss_paired(
+    adedss: pd.DataFrame,
+    adsl: pd.DataFrame,
+    arms: ArmsArg,
+    primary_visit: int,
+    *,
+    overall: Mapping[str, Any] | Arm | None = None,
+    data_cut: str = "",
+    population_flag: str = "SAFFL",
+) -> Figure:
+    """EDSS at baseline and at the primary visit, paired per subject, by arm.
+
+    Each subject's two values are joined by a line; subjects of one arm are spread horizontally
+    by fixed offsets ordered by (baseline, follow-up, USUBJID) so tied scores stay visible.
+    Diamonds with bars: arm mean ± SD (and the overall group when there are several arms).
+    """
+    arm_list = arms_from_config(arms)
+    pop = population(adsl, arm_list, population_flag)
+    pairs = edss_pairs(restrict(adedss, pop), primary_visit).merge(pop[["USUBJID", "ARMCD"]], on="USUBJID")
+    visit_name = f"Week {primary_visit}"
+    if "AVISIT" in adedss.columns:
+        names = adedss.loc[to_float(adedss["AVISITN"]) == float(primary_visit), "AVISIT"].dropna().astype(str)
+        if len(names):
+            visit_name = sorted(names)[0].title()
+    counts = arm_counts(pop[pop["USUBJID"].isin(pairs["USUBJID"])], arm_list)
+    all_counts = arm_counts(pop, arm_list)
+    groups: list[tuple[Arm, pd.DataFrame, bool]] = [(arm, pairs[pairs["ARMCD"] == arm.armcd], True) for arm in arm_list]
+    if len(arm_list) > 1:
+        ov = (
+            overall
+            if isinstance(overall, Arm)
+            else overall_arm(
+                **(
+                    {}
+                    if overall is None
+                    else {"label": str(overall.get("label", "Overall")), "color": str(overall.get("color", "#444444"))}
+                )
+            )
+        )
+        groups.append((ov, pairs, False))
+
+    fig = new_figure(2.2 + 2.1 * len(groups), 4.8)
+    ax = fig.subplots()
+    ticks, ticklabels = [], []
+    for g, (arm, df, individual) in enumerate(groups):
+        x0, x1 = 3.0 * g, 3.0 * g + 1.0
+        df = df.sort_values(["BASELINE", "FOLLOWUP", "USUBJID"], kind="mergesort")
+        if individual:
+            off = dodge(len(df), min(0.07, 0.5 / max(1, len(df))))
+            for dx, row in zip(off, df.itertuples(index=False)):
+                ax.plot(
+                    [x0 + dx, x1 + dx],
+                    [row.BASELINE, row.FOLLOWUP],
+                    color=arm.color,
+                    lw=0.8,
+                    alpha=0.7,
+                    marker="o",
+                    ms=4.0,
+                    mec="white",
+                    mew=0.4,
+                    zorder=3,
+                    gid=f"pair-{row.USUBJID}",
+                )
+        for x, col, side in ((x0, "BASELINE", -1), (x1, "FOLLOWUP", 1)):
+            vals = df[col].to_numpy(dtype=float)
+            if len(vals) == 0:
+                continue
+            mean = float(vals.mean())
+            sd = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+            xm = x + side * (0.42 if individual else 0.0)
+            errorbar(
+                ax,
+                [xm],
+                [mean],
+                [[sd], [sd]],
+                f"meansd-{arm.armcd}-{col.lower()}",
+                color=arm.color,
+                marker="D",
+                ms=6,
+                mec="black",
+                mew=0.6,
+                elinewidth=1.2,
+                zorder=4,
+            )
+            ax.text(
+                xm + side * 0.12,
+                mean,
+                f"{mean:.1f}\n({sd:.1f})",
+                ha="left" if side > 0 else "right",
+                va="center",
+                fontsize=6.5,
+                color=arm.color,
+            )
+        if not individual and len(df):
+            ax.plot(
+                [x0, x1],
+                [df["BASELINE"].mean(), df["FOLLOWUP"].mean()],
+                color=arm.color,
+                lw=1.2,
+                ls="--",
+                zorder=3,
+                gid=f"overall-{arm.armcd}",
+            )
+        ticks += [x0, x1]
+        ticklabels += [f"Baseline\n(n = {len(df)})", f"{visit_name}\n(n = {len(df)})"]
+        ax.text(
+            (x0 + x1) / 2,
+            1.0,
+            arm.label,
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontweight="bold",
+            color=arm.color,
+            fontsize=8,
+        )
+    if pairs.empty:
+        no_data(ax)
+    ax.set_xticks(ticks, ticklabels)
+    ax.set_xlim(-0.9, 3.0 * (len(groups) - 1) + 1.9)
+    top = max(6.0, float(pairs[["BASELINE", "FOLLOWUP"]].max().max()) + 1.0) if len(pairs) else 10.0
+    ax.set_ylim(0, min(10.0, math.ceil(top)))
+    ax.yaxis.set_major_locator(MultipleLocator(1.0))
+    ax.yaxis.set_minor_locator(MultipleLocator(0.5))
+    ax.grid(axis="y", which="both")
+    ax.set_ylabel("EDSS score (0–10)")
+    handles = [
+        Line2D([], [], color=GREY, lw=0.8, marker="o", ms=4.0, label="Subject (baseline to follow-up)"),
+        Line2D([], [], color=GREY, marker="D", ms=6, mec="black", mew=0.6, ls="none", label="Mean ± SD"),
+    ]
+    legend_ncols = 2
+    missing = sum(all_counts.values()) - sum(counts.values())
+    notes = [
+        f"EDSS at baseline (last assessment on or before the first dose) and at {visit_name} (analysis "
+        "record of the visit, ANL01FL). Points of one arm are spread horizontally by fixed offsets so that "
+        "equal scores stay visible; numbers beside the diamonds: mean (SD).",
+    ]
+    if missing:
+        notes.append(f"{missing} subject(s) of the analysis set without both assessments are not shown.")
+    add_header_footer(
+        fig,
+        f"EDSS at baseline and {visit_name}, paired by subject",
+        population_subtitle(population_flag, arm_list, counts, f" with EDSS at baseline and {visit_name}"),
+        notes,
+        data_cut,
+        legend=handles,
+        legend_ncols=legend_ncols,
+    )
+    return fig

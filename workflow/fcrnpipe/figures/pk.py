@@ -1,0 +1,193 @@
+"""Pharmacokinetic figures: batoclimab concentration-time profiles."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
+
+from fcrnpipe.figures.common import (
+    arm_counts,
+    flag_yes,
+    geometric_mean,
+    population,
+    population_subtitle,
+    require_columns,
+    restrict,
+    to_float,
+)
+from fcrnpipe.figures.style import (
+    GREY,
+    Arm,
+    add_header_footer,
+    arms_from_config,
+    day_axis,
+    mark_dosing,
+    new_figure,
+    no_data,
+    reference_line,
+    styled,
+)
+
+ArmsArg = Sequence[Mapping[str, Any] | Arm]
+
+
+def prepare_concentrations(adpc: pd.DataFrame) -> pd.DataFrame:
+    """ADPC with float DAY (AFRLT/24), NOMDAY (NFRLT/24), BLQ (bool), CONC (measurable AVAL) and
+    PLOT_BLQ (LLOQ/2 for BLQ records, else NaN)."""
+    require_columns(adpc, ["USUBJID", "AVAL", "AFRLT", "NFRLT"], "ADPC")
+    df = adpc.copy()
+    df["DAY"] = to_float(df["AFRLT"]) / 24.0
+    df["NOMDAY"] = to_float(df["NFRLT"]) / 24.0
+    blq = flag_yes(df["BLQFL"]) if "BLQFL" in df.columns else pd.Series(False, index=df.index)
+    df["BLQ"] = blq
+    aval = to_float(df["AVAL"])
+    df["CONC"] = aval.where(~blq & (aval > 0))
+    lloq = to_float(df["LLOQ"]) if "LLOQ" in df.columns else pd.Series(np.nan, index=df.index)
+    df["PLOT_BLQ"] = (lloq / 2.0).where(blq)
+    return df[df["DAY"].notna()]
+
+
+def geometric_means(pc: pd.DataFrame, min_fraction: float = 0.5) -> pd.DataFrame:
+    """Geometric mean of measurable concentrations per ARMCD and nominal day.
+
+    A mean is given where at least ``min_fraction`` of the subjects sampled at that nominal
+    time had a measurable concentration (BLQ values are not imputed). Columns: ARMCD, NOMDAY,
+    n (samples), n_measurable, gmean.
+    """
+    rows = []
+    for (armcd, nomday), grp in pc[pc["NOMDAY"].notna()].groupby(["ARMCD", "NOMDAY"], sort=True):
+        n = int(grp["USUBJID"].nunique())
+        meas = grp[grp["CONC"].notna()]
+        n_meas = int(meas["USUBJID"].nunique())
+        gm = geometric_mean(meas["CONC"].to_numpy()) if n and n_meas / n >= min_fraction else math.nan
+        rows.append({"ARMCD": armcd, "NOMDAY": float(nomday), "n": n, "n_measurable": n_meas, "gmean": gm})
+    return pd.DataFrame(rows, columns=["ARMCD", "NOMDAY", "n", "n_measurable", "gmean"])
+
+
+@styled
+def plot_pk_conc_time(
+    adpc: pd.DataFrame,
+    adsl: pd.DataFrame,
+    arms: ArmsArg,
+    dosing_days: Sequence[float] = (),
+    *,
+    data_cut: str = "",
+    population_flag: str = "PKFL",
+    analyte: str = "Batoclimab",
+) -> Figure:
+    """Serum concentration versus time after the first dose, linear and log panels, by arm.
+
+    Thin lines: individual measurable concentrations at the actual time (AFRLT, days). Open
+    symbols: BLQ samples at LLOQ/2 (both panels; not joined by the lines). Thick lines: arm
+    geometric mean by nominal time (NFRLT) where at least half of the samples were measurable.
+    """
+    arm_list = arms_from_config(arms)
+    pop = population(adsl, arm_list, population_flag)
+    pc = restrict(prepare_concentrations(adpc), pop)
+    gm = geometric_means(pc)
+    counts = arm_counts(pop[pop["USUBJID"].isin(pc["USUBJID"])], arm_list)
+    unit = "mg/L"
+    if "AVALU" in pc.columns and pc["AVALU"].notna().any():
+        unit = str(pc["AVALU"].dropna().astype(str).iloc[0])
+
+    fig = new_figure(9.0, 4.6)
+    axes = fig.subplots(1, 2)
+    for ax, scale in zip(axes, ("linear", "log")):
+        ax.grid(axis="y", which="major")
+        for arm in arm_list:
+            sub = pc[pc["ARMCD"] == arm.armcd]
+            for usubjid, rows in sub.groupby("USUBJID", sort=True):
+                rows = rows.sort_values("DAY", kind="mergesort")
+                meas = rows[rows["CONC"].notna()]
+                ax.plot(
+                    meas["DAY"],
+                    meas["CONC"],
+                    color=arm.color,
+                    lw=0.6,
+                    alpha=0.45,
+                    marker="o",
+                    ms=1.8,
+                    zorder=2,
+                    gid=f"individual-{scale}-{usubjid}",
+                )
+            blq = sub[sub["BLQ"] & sub["PLOT_BLQ"].notna()]
+            if len(blq):
+                ax.plot(
+                    blq["DAY"],
+                    blq["PLOT_BLQ"],
+                    ls="none",
+                    marker="o",
+                    ms=3.5,
+                    mfc="none",
+                    mec=arm.color,
+                    mew=0.7,
+                    zorder=3,
+                    gid=f"blq-{scale}-{arm.armcd}",
+                )
+            g = gm[(gm["ARMCD"] == arm.armcd) & gm["gmean"].notna()].sort_values("NOMDAY")
+            if len(g):
+                ax.plot(
+                    g["NOMDAY"],
+                    g["gmean"],
+                    color=arm.color,
+                    lw=2.0,
+                    marker="s",
+                    ms=4.0,
+                    mec="white",
+                    mew=0.5,
+                    zorder=4,
+                    gid=f"gmean-{scale}-{arm.armcd}",
+                )
+        mark_dosing(ax, [float(d) - 1.0 for d in dosing_days])  # study day 1 = time 0
+        ax.set_xlabel("Time after first dose (days)")
+        ax.set_ylabel(f"{analyte} concentration ({unit})")
+        if scale == "log":
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+            lloq = to_float(pc["LLOQ"]).dropna() if "LLOQ" in pc.columns else pd.Series(dtype=float)
+            if len(lloq):
+                reference_line(ax, float(lloq.min()), "LLOQ", side="right")
+            positive = pd.concat([pc["CONC"], pc["PLOT_BLQ"]]).dropna()
+            if len(positive):
+                ax.set_ylim(float(positive.min()) / 2.0, float(positive.max()) * 2.0)
+            ax.set_title("Semi-logarithmic scale", loc="left")
+        else:
+            ax.set_ylim(bottom=0)
+            ax.set_title("Linear scale", loc="left")
+        if pc.empty:
+            no_data(ax)
+        last = float(pc["DAY"].max()) if len(pc) else 28.0
+        ax.set_xlim(min(-2.0, float(pc["DAY"].min()) - 2 if len(pc) else -2.0), last + max(2.0, 0.03 * last))
+        day_axis(ax, 0.0, last, offset=0.0)
+    handles: list[Any] = [
+        Line2D([], [], color=a.color, lw=2.0, marker="s", ms=4.0, label=f"{a.label} (n = {counts[a.armcd]})")
+        for a in arm_list
+    ]
+    handles += [
+        Line2D([], [], color=GREY, lw=0.6, marker="o", ms=1.8, alpha=0.7, label="Individual subjects"),
+        Line2D([], [], color=GREY, ls="none", marker="o", ms=3.5, mfc="none", label="BLQ (plotted at LLOQ/2)"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+    ]
+    legend_ncols = min(5, len(handles))
+    add_header_footer(
+        fig,
+        f"{analyte} serum concentration over time (linear and semi-logarithmic scales)",
+        population_subtitle(population_flag, arm_list, counts),
+        [
+            "Thin lines: individual measurable concentrations at the actual time after the first dose. Thick "
+            "lines: geometric mean per arm at each nominal time, shown where at least half of the samples were "
+            "measurable (BLQ samples excluded, not imputed). Open symbols: concentrations below the lower limit "
+            "of quantification (BLQ) drawn at LLOQ/2 on both panels; they are not joined by the lines.",
+        ],
+        data_cut,
+        legend=handles,
+        legend_ncols=legend_ncols,
+    )
+    return fig

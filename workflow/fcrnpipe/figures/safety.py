@@ -1,0 +1,471 @@
+"""Safety figures: albumin and cholesterol over time, adverse-event swimmer plot."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+from fcrnpipe.errors import UserError
+from fcrnpipe.figures.common import (
+    arm_counts,
+    flag_yes,
+    nominal_day,
+    population,
+    population_subtitle,
+    require_columns,
+    restrict,
+    sentence_case,
+    short_ids,
+    study_day,
+    summarise,
+    to_float,
+    visit_days,
+)
+from fcrnpipe.figures.style import (
+    GRADE_COLORS,
+    GREY,
+    LIGHT_GREY,
+    Arm,
+    add_header_footer,
+    arms_from_config,
+    day_axis,
+    errorbar,
+    mark_dosing,
+    new_figure,
+    no_data,
+    reference_line,
+    styled,
+)
+
+ArmsArg = Sequence[Mapping[str, Any] | Arm]
+
+
+def ctcae_threshold(ctcae: pd.DataFrame, paramcd: str, grade: int) -> float:
+    """Numeric threshold of ``grade`` for ``paramcd`` in ``resources/ctcae.csv``."""
+    require_columns(ctcae, ["PARAMCD", "grade", "threshold"], "ctcae.csv")
+    rows = ctcae[(ctcae["PARAMCD"].astype(str) == paramcd) & (to_float(ctcae["grade"]) == grade)]
+    value = to_float(rows["threshold"]).dropna()
+    if value.empty:
+        raise UserError(f"ctcae.csv: no numeric grade-{grade} threshold for {paramcd}")
+    return float(value.iloc[0])
+
+
+# ----------------------------------------------------------------------------- albumin/lipids
+LIPID_PANELS: tuple[tuple[str, str], ...] = (
+    ("ALB", "Albumin"),
+    ("CHOL", "Total cholesterol"),
+    ("LDL", "LDL cholesterol"),
+)
+
+
+@styled
+def plot_albumin_cholesterol(
+    adlb: pd.DataFrame,
+    adsl: pd.DataFrame,
+    arms: ArmsArg,
+    dosing_days: Sequence[float] = (),
+    visits: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    albumin_threshold: float = 30.0,
+    data_cut: str = "",
+    population_flag: str = "SAFFL",
+    params: Sequence[tuple[str, str]] = LIPID_PANELS,
+) -> Figure:
+    """Albumin, total and LDL cholesterol: absolute values (top) and % change from baseline (bottom).
+
+    Mean ± SD by arm of the ANL01FL record at each analysis visit, at the visit's nominal day
+    (arms shifted by a fixed ±0.8 day so the bars do not overlap); thin lines in the top row are
+    the individual values at the actual study day. Albumin panel: CTCAE grade-2 threshold.
+    """
+    arm_list = arms_from_config(arms)
+    require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL", "AVISITN", "ANL01FL"], "ADLB")
+    pop = population(adsl, arm_list, population_flag)
+    codes = [p for p, _ in params]
+    lb = restrict(adlb[adlb["PARAMCD"].astype(str).isin(codes)], pop)
+    lb["ADY"] = to_float(lb["ADY"])
+    lb["AVAL"] = to_float(lb["AVAL"])
+    lb["PCHG"] = to_float(lb["PCHG"]) if "PCHG" in lb.columns else np.nan
+    days = visit_days(visits)
+    anl = lb[flag_yes(lb["ANL01FL"])].copy()
+    anl["DAY"] = nominal_day(anl["AVISITN"], days)
+    anl = anl[anl["DAY"].notna()]
+    counts = arm_counts(pop[pop["USUBJID"].isin(lb["USUBJID"])], arm_list)
+    shift = dict(zip([a.armcd for a in arm_list], (np.arange(len(arm_list)) - (len(arm_list) - 1) / 2) * 0.8 * 2))
+
+    xs = np.concatenate(
+        [
+            lb["ADY"].to_numpy(dtype=float),
+            anl["DAY"].to_numpy(dtype=float),
+            np.asarray(dosing_days, dtype=float),
+            [0.0, 1.0],
+        ]
+    )
+    fig = new_figure(10.0, 6.6)
+    axes = fig.subplots(2, len(params), sharex=True, squeeze=False)
+    for j, (code, name) in enumerate(params):
+        rows = lb[lb["PARAMCD"].astype(str) == code]
+        unit = str(rows["AVALU"].dropna().iloc[0]) if "AVALU" in rows.columns and rows["AVALU"].notna().any() else ""
+        a = anl[anl["PARAMCD"].astype(str) == code]
+        for i, (value, label) in enumerate(
+            (("AVAL", f"{name} ({unit})" if unit else name), ("PCHG", f"{name}, % change from baseline"))
+        ):
+            ax = axes[i, j]
+            s = summarise(a, ["ARMCD", "DAY"], value)
+            for arm in arm_list:
+                if i == 0:
+                    for usubjid, ind in rows[rows["ARMCD"] == arm.armcd].groupby("USUBJID", sort=True):
+                        ind = ind[ind["AVAL"].notna()].sort_values("ADY", kind="mergesort")
+                        ax.plot(
+                            ind["ADY"],
+                            ind["AVAL"],
+                            color=arm.color,
+                            lw=0.5,
+                            alpha=0.25,
+                            zorder=1,
+                            gid=f"individual-{code}-{usubjid}",
+                        )
+                sa = s[s["ARMCD"] == arm.armcd].sort_values("DAY")
+                if len(sa):
+                    x = sa["DAY"] + shift[arm.armcd]
+                    errorbar(
+                        ax,
+                        x,
+                        sa["mean"],
+                        sa["sd"].fillna(0.0),
+                        f"mean-{code}-{value.lower()}-{arm.armcd}",
+                        color=arm.color,
+                        lw=1.6,
+                        marker="o",
+                        ms=3.8,
+                        mec="white",
+                        mew=0.5,
+                        elinewidth=0.9,
+                        zorder=3,
+                    )
+            if i == 0 and code == "ALB":
+                reference_line(
+                    ax,
+                    albumin_threshold,
+                    f"CTCAE grade 2 (<{albumin_threshold:g} {unit or 'g/L'})",
+                    color="#a50f15",
+                    side="right",
+                )
+                lo, hi = ax.get_ylim()
+                ax.set_ylim(min(lo, albumin_threshold - 0.08 * (hi - min(lo, albumin_threshold))), hi)
+            if i == 1:
+                reference_line(ax, 0.0, None, ls="-", color="#bbbbbb")
+            if rows.empty:
+                no_data(ax)
+            mark_dosing(ax, dosing_days)
+            day_axis(ax, float(np.nanmin(xs)), float(np.nanmax(xs)))
+            ax.set_ylabel(label)
+            ax.grid(axis="y")
+            if i == 0:
+                ax.set_title(name, loc="left")
+            else:
+                ax.set_xlabel("Study day")
+    handles: list[Any] = [
+        Line2D([], [], color=a.color, lw=1.6, marker="o", ms=3.8, label=f"{a.label} (n = {counts[a.armcd]}), mean ± SD")
+        for a in arm_list
+    ]
+    handles += [
+        Line2D([], [], color=GREY, lw=0.5, alpha=0.5, label="Individual subjects"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+    ]
+    legend_ncols = min(4, len(handles))
+    add_header_footer(
+        fig,
+        "Serum albumin, total cholesterol and LDL cholesterol over time",
+        population_subtitle(population_flag, arm_list, counts),
+        [
+            "Top: absolute values (thin lines: individual values at the actual study day). Bottom: percent change "
+            "from baseline. Symbols with bars: arm mean ± SD of the analysis record of each visit (ANL01FL) at the "
+            "nominal visit day, arms shifted by ±0.8 day for legibility. Dashed red line: CTCAE v5.0 grade-2 "
+            f"hypoalbuminaemia threshold ({albumin_threshold:g} g/L).",
+        ],
+        data_cut,
+        legend=handles,
+        legend_ncols=legend_ncols,
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------------------ swimmer
+def _pack_lanes(intervals: Sequence[tuple[float, float]]) -> list[int]:
+    """Greedy lane per interval (intervals in display order); overlapping ones get new lanes."""
+    ends: list[float] = []
+    lanes = []
+    for start, end in intervals:
+        for k, e in enumerate(ends):
+            if start > e + 0.5:
+                ends[k] = end
+                lanes.append(k)
+                break
+        else:
+            ends.append(end)
+            lanes.append(len(ends) - 1)
+    return lanes
+
+
+def swimmer_data(
+    adsl: pd.DataFrame,
+    adae: pd.DataFrame,
+    adex: pd.DataFrame,
+    arms: Sequence[Arm],
+    treatment: str,
+    population_flag: str = "SAFFL",
+    teae_only: bool = True,
+    label_days_per_char: float = 0.0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Subjects, AEs and doses for the swimmer plot, in study days.
+
+    Subjects (arm then USUBJID order): USUBJID, ARMCD, END_DAY (last contact), EOT_DAY/EOT_REASON
+    and EOS_DAY/EOS_REASON (set only when treatment/study was discontinued). AEs: START, END
+    (AENDY, or END_DAY when ongoing), ONGOING, GRADE, SERIOUS, LABEL and LANE: events of a subject
+    whose bars (plus ``label_days_per_char`` days per label character) would overlap get
+    different lanes. Doses: USUBJID, ADY of the ``treatment`` administrations."""
+    require_columns(adsl, ["USUBJID", "ARMCD", "TRTSDT"], "ADSL")
+    pop = population(adsl, arms, population_flag)
+    first = pop["TRTSDT"]
+    end_dates = pd.concat(
+        [pd.to_datetime(pop[c], errors="coerce") for c in ("LSTALVDT", "EOSDT", "TRTEDT") if c in pop.columns], axis=1
+    )
+    subj = pop[["USUBJID", "ARMCD"]].copy()
+    subj["END_DAY"] = study_day(end_dates.max(axis=1), first) if end_dates.shape[1] else 1.0
+    subj["END_DAY"] = subj["END_DAY"].fillna(1.0).clip(lower=1.0)
+    for status, date, reason, out in (("EOTSTT", "EOTDT", "DCTREAS", "EOT"), ("EOSSTT", "EOSDT", "DCSREAS", "EOS")):
+        disc = pop[status].astype(str).str.upper().eq("DISCONTINUED") if status in pop.columns else False
+        day = study_day(pop[date], first) if date in pop.columns else pd.Series(np.nan, index=pop.index)
+        subj[f"{out}_DAY"] = day.where(disc)
+        subj[f"{out}_REASON"] = pop[reason].where(disc) if reason in pop.columns else None
+
+    require_columns(adae, ["USUBJID", "AEDECOD", "ASTDY"], "ADAE")
+    ae = restrict(adae, pop)
+    if teae_only and "TRTEMFL" in ae.columns:
+        ae = ae[flag_yes(ae["TRTEMFL"])]
+    ae = ae.merge(subj[["USUBJID", "END_DAY"]], on="USUBJID", how="left")
+    ae["START"] = to_float(ae["ASTDY"])
+    ae["END"] = to_float(ae["AENDY"]) if "AENDY" in ae.columns else np.nan
+    ae["ONGOING"] = ae["END"].isna()
+    ae["END"] = ae["END"].fillna(ae["END_DAY"]).clip(lower=ae["START"])
+    ae["GRADE"] = to_float(ae["ATOXGR"]) if "ATOXGR" in ae.columns else np.nan
+    ae["SERIOUS"] = flag_yes(ae["AESER"]) if "AESER" in ae.columns else False
+    ae = ae[ae["START"].notna()]
+    seq = to_float(ae["AESEQ"]) if "AESEQ" in ae.columns else pd.Series(0.0, index=ae.index)
+    ae = ae.assign(_seq=seq).sort_values(["USUBJID", "START", "_seq"], kind="mergesort").drop(columns="_seq")
+    ae["LABEL"] = [
+        sentence_case(str(t)) + (" (serious)" if ser else "") for t, ser in zip(ae["AEDECOD"], ae["SERIOUS"])
+    ]
+    ae["LANE"] = 0
+    for usubjid, grp in ae.groupby("USUBJID", sort=False):
+        ends = grp["END"] + 1.0 + (2.0 if label_days_per_char else 0.0) + grp["LABEL"].str.len() * label_days_per_char
+        ae.loc[grp.index, "LANE"] = _pack_lanes(list(zip(grp["START"], ends)))
+    ae = ae.reset_index(drop=True)
+
+    require_columns(adex, ["USUBJID", "ADY"], "ADEX")
+    ex = restrict(adex, pop)
+    if "EXTRT" in ex.columns:
+        ex = ex[ex["EXTRT"].astype(str).str.upper() == treatment.upper()]
+    ex = ex.assign(ADY=to_float(ex["ADY"]))[["USUBJID", "ADY"]].dropna().sort_values(["USUBJID", "ADY"])
+    return subj.reset_index(drop=True), ae, ex.reset_index(drop=True)
+
+
+@styled
+def plot_ae_swimmer(
+    adae: pd.DataFrame,
+    adsl: pd.DataFrame,
+    adex: pd.DataFrame,
+    arms: ArmsArg,
+    *,
+    treatment: str = "BATOCLIMAB",
+    data_cut: str = "",
+    population_flag: str = "SAFFL",
+) -> Figure:
+    """Adverse-event swimmer plot: one bar per subject from the first dose to the last contact.
+
+    On each bar: batoclimab doses (ADEX), treatment-emergent AEs from ASTDY to AENDY coloured by
+    CTCAE grade and labelled with the preferred term (overlapping AEs in stacked lanes; an arrow
+    marks an AE ongoing at the last contact), treatment discontinuation (×) and study withdrawal
+    (■). Subjects ordered by arm (config order) then USUBJID, arms under a header row.
+    """
+    arm_list = arms_from_config(arms)
+    subj, ae, ex = swimmer_data(adsl, adae, adex, arm_list, treatment, population_flag)
+    # second pass: lanes that keep the preferred-term labels clear of the next bar
+    fig_w = 9.5
+    xmax = max(float(subj["END_DAY"].max()) if len(subj) else 30.0, float(ae["END"].max()) if len(ae) else 0.0)
+    days_per_inch = (xmax * 1.12 + 7.0) / (fig_w - 1.9)
+    subj, ae, ex = swimmer_data(
+        adsl, adae, adex, arm_list, treatment, population_flag, label_days_per_char=days_per_inch * 5.8 * 0.6 / 72
+    )
+    labels = short_ids(subj["USUBJID"])
+    lanes = ae.groupby("USUBJID")["LANE"].max().add(1).reindex(subj["USUBJID"]).fillna(1).astype(int)
+    lane_h, gap = 0.42, 0.35
+    # y layout from the top: header row per arm, then each subject's block of lanes
+    y = 0.0
+    ypos: dict[str, float] = {}
+    headers: list[tuple[Arm, float]] = []
+    for arm in arm_list:
+        ids = subj.loc[subj["ARMCD"] == arm.armcd, "USUBJID"]
+        headers.append((arm, y + 0.35))
+        y += 0.8
+        for u in ids:
+            height = lanes[u] * lane_h + gap
+            ypos[u] = y + height / 2
+            y += height
+    total = y
+
+    fig = new_figure(fig_w, 2.6 + 0.30 * total)
+    ax = fig.subplots()
+    arm_color = {a.armcd: a.color for a in arm_list}
+    for row in subj.itertuples(index=False):
+        top = ypos[row.USUBJID] - lanes[row.USUBJID] * lane_h / 2 - 0.08
+        ax.add_patch(
+            Rectangle(
+                (1.0, top),
+                max(row.END_DAY, 1.0),
+                lanes[row.USUBJID] * lane_h + 0.16,
+                facecolor=LIGHT_GREY,
+                edgecolor="none",
+                zorder=1,
+                gid=f"subject-{row.USUBJID}",
+            )
+        )
+        d = ex[ex["USUBJID"] == row.USUBJID]["ADY"]
+        if len(d):
+            ax.plot(
+                d, [top] * len(d), ls="none", marker="v", ms=4.0, color="black", zorder=4, gid=f"doses-{row.USUBJID}"
+            )
+        if not math.isnan(row.EOT_DAY):
+            ax.plot(
+                [row.EOT_DAY],
+                [ypos[row.USUBJID]],
+                ls="none",
+                marker="X",
+                ms=7,
+                color="black",
+                mec="white",
+                mew=0.5,
+                zorder=5,
+                gid=f"eot-{row.USUBJID}",
+            )
+        if not math.isnan(row.EOS_DAY):
+            ax.plot(
+                [row.EOS_DAY],
+                [ypos[row.USUBJID]],
+                ls="none",
+                marker="s",
+                ms=5.5,
+                color="black",
+                zorder=5,
+                gid=f"eos-{row.USUBJID}",
+            )
+    for row in ae.itertuples(index=True):
+        top = ypos[row.USUBJID] - lanes[row.USUBJID] * lane_h / 2 + row.LANE * lane_h
+        grade = int(row.GRADE) if not math.isnan(row.GRADE) else 0
+        color = GRADE_COLORS.get(grade, "#bdbdbd")
+        width = max(row.END - row.START + 1.0, 1.0)
+        ax.add_patch(
+            Rectangle(
+                (row.START, top + 0.04),
+                width,
+                lane_h - 0.08,
+                facecolor=color,
+                edgecolor="black" if row.SERIOUS else "none",
+                lw=1.0,
+                zorder=2,
+                gid=f"ae-{row.USUBJID}-{row.Index}",
+            )
+        )
+        if row.ONGOING:
+            ax.plot(
+                [row.START + width + 0.6],
+                [top + lane_h / 2],
+                ls="none",
+                marker=">",
+                ms=4.5,
+                color="black",
+                zorder=3,
+                gid=f"ae-ongoing-{row.USUBJID}-{row.Index}",
+            )
+        ax.text(
+            row.START + width + (2.2 if row.ONGOING else 0.8),
+            top + lane_h / 2,
+            row.LABEL,
+            va="center",
+            ha="left",
+            fontsize=5.8,
+            color="#222222",
+            zorder=6,
+            clip_on=False,
+        )
+    for arm, yh in headers:
+        ax.text(
+            -0.01,
+            yh,
+            arm.label,
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            fontsize=7.5,
+            fontweight="bold",
+            color=arm.color,
+        )
+        ax.axhline(yh + 0.35, color="#bbbbbb", lw=0.5, zorder=0)
+    ax.set_yticks([ypos[u] for u in subj["USUBJID"]], [labels[u] for u in subj["USUBJID"]])
+    for tick, armcd in zip(ax.get_yticklabels(), subj["ARMCD"]):
+        tick.set_color(arm_color[armcd])
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(total + 0.1, 0.0)
+    ax.set_xlim(-2.0, xmax * 1.12 + 5)
+    day_axis(ax, 1.0, xmax)
+    ax.axvline(1.0, color=GREY, lw=0.5, ls=":", zorder=0)
+    ax.spines["left"].set_visible(False)
+    ax.set_xlabel("Study day (day 1 = first batoclimab dose)")
+    ax.set_ylabel("Subject")
+    ax.grid(axis="x")
+    if subj.empty:
+        no_data(ax)
+    handles: list[Any] = [Patch(facecolor=GRADE_COLORS[g], label=f"Grade {g}") for g in sorted(GRADE_COLORS)]
+    handles += [
+        Patch(facecolor=LIGHT_GREY, label="On study"),
+        Line2D([], [], ls="none", marker="v", color="black", ms=4.0, label="Batoclimab dose"),
+        Line2D([], [], ls="none", marker=">", color="black", ms=4.5, label="AE ongoing at last contact"),
+        Line2D([], [], ls="none", marker="X", color="black", ms=6, label="Treatment discontinued"),
+        Line2D([], [], ls="none", marker="s", color="black", ms=5, label="Withdrew from study"),
+        Patch(facecolor="white", edgecolor="black", label="Serious AE (outline)"),
+    ]
+    legend_ncols = 6
+    counts = arm_counts(subj, arm_list)
+    notes = [
+        "Treatment-emergent adverse events (TRTEMFL) from onset (ASTDY) to resolution (AENDY), coloured by "
+        "CTCAE grade and labelled with the MedDRA preferred term; overlapping events of a subject are stacked. "
+        "Bars run from the first dose to the last contact (last known alive date or end of study)."
+    ]
+    reasons = []
+    for row in subj.itertuples(index=False):
+        for what, day, reason in (
+            ("treatment discontinued", row.EOT_DAY, row.EOT_REASON),
+            ("withdrew from study", row.EOS_DAY, row.EOS_REASON),
+        ):
+            if not math.isnan(day):
+                why = sentence_case(str(reason)).lower() if isinstance(reason, str) and reason else "reason not given"
+                reasons.append(f"{labels[row.USUBJID]} {what} on day {int(day)} ({why})")
+    if reasons:
+        notes.append("; ".join(reasons) + ".")
+    add_header_footer(
+        fig,
+        "Adverse events over time by subject (swimmer plot)",
+        population_subtitle(population_flag, arm_list, counts),
+        notes,
+        data_cut,
+        legend=handles,
+        legend_ncols=legend_ncols,
+    )
+    return fig
