@@ -1,1 +1,107 @@
 # Stage rules: validate (see docs/architecture.md for the conventions).
+#
+# check_domain (one job per domain, always succeeds) records the typed table and the failures
+# of one export, including the cross-domain checks that need DM (and EX for LB);
+# validation_report merges the failures into failures.csv + report.html; validated (the gate)
+# fails with a short message if its domain has failures, else publishes
+# results/validation/<domain>.parquet, the only file the derive stage reads.
+# Each gate also takes the report as an ancient() input: the report is always written before a
+# gate can fail, yet a report rewritten because another export changed does not rerun the gate.
+# Priorities (100 > 90 > 80 > default 0) make the checks, report and gates run before any
+# downstream job starts.
+from fcrnpipe.validation import UNIT_DOMAINS, export_name, study_params
+
+
+rule check_domain:
+    input:
+        raw=lambda w: raw_file(w.domain),
+        # cross checks: DM for every other domain, EX for the IgG baseline of LB
+        dm=lambda w: [] if w.domain == "dm" else raw_file("dm"),
+        ex=lambda w: raw_file("ex") if w.domain == "lb" else [],
+        # the unit table, only for the domains whose checks use it
+        units=lambda w: (
+            os.path.join(RESOURCES, "units.csv") if w.domain in UNIT_DOMAINS else []
+        ),
+    output:
+        typed=res("validation/checks/{domain}.parquet"),
+        failures=res("validation/checks/{domain}.failures.csv"),
+    log:
+        logf("validation/check_{domain}.log"),
+    benchmark:
+        bench("validation/check_{domain}.tsv")
+    wildcard_constraints:
+        domain="|".join(DOMAINS),
+    priority: 100
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        expected=lambda w: os.path.join(RAW, f"{w.domain}.csv"),
+        # only the config values this domain's checks use (see study_params)
+        study=lambda w: study_params(config, w.domain),
+    script:
+        "../../scripts/validate_domain.py"
+
+
+rule validation_report:
+    input:
+        typed=expand(res("validation/checks/{domain}.parquet"), domain=DOMAINS),
+        failures=expand(res("validation/checks/{domain}.failures.csv"), domain=DOMAINS),
+    output:
+        failures=res("validation/failures.csv"),
+        html=report(
+            res("validation/report.html"),
+            caption="../report/validation.rst",
+            category="Data quality",
+        ),
+    log:
+        logf("validation/validation_report.log"),
+    benchmark:
+        bench("validation/validation_report.tsv")
+    priority: 90
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        domains=DOMAINS,
+        files={d: export_name(d, raw_file(d) or None) for d in DOMAINS},
+        data_cut=config["data_cut"],
+    script:
+        "../../scripts/validation_report.py"
+
+
+rule validated:
+    input:
+        typed=res("validation/checks/{domain}.parquet"),
+        failures=res("validation/checks/{domain}.failures.csv"),
+        # order only: the gate runs after the report is written (any --cores, any executor);
+        # ancient() keeps a report rewritten for another domain from rerunning this gate
+        report=ancient(res("validation/report.html")),
+    output:
+        parquet=res("validation/{domain}.parquet"),
+    log:
+        logf("validation/validated_{domain}.log"),
+    benchmark:
+        bench("validation/validated_{domain}.tsv")
+    wildcard_constraints:
+        domain="|".join(DOMAINS),
+    priority: 80
+    retries: 0
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        report=res("validation/report.html"),
+        failures=res("validation/failures.csv"),
+    script:
+        "../../scripts/validation_gate.py"
+
+
+TARGETS["validate"] = [
+    *expand(res("validation/{domain}.parquet"), domain=DOMAINS),
+    res("validation/failures.csv"),
+    res("validation/report.html"),
+]

@@ -1,0 +1,180 @@
+"""The unit table (``resources/units.csv``): accepted units per test and conversion factors.
+
+One row per accepted (domain, test code, reported unit): ``domain (LB|PC|VS), TESTCD, PARAMCD,
+PARAM, unit, standard_unit, factor, result_type (numeric|titre), decimals``.
+Value in the standard unit = reported value x ``factor`` (docs/datasets.md, section 2).
+Units are matched exactly (case-sensitive), as listed in the table.
+
+Typical use::
+
+    table = load_unit_table("resources/units.csv")
+    aval, avalu = standardise(df["LBORRES_NUM"], df["LBTESTCD"], df["LBORRESU"], table, domain="LB")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fcrnpipe.errors import UserError
+
+UNIT_COLUMNS = [
+    "domain",
+    "TESTCD",
+    "PARAMCD",
+    "PARAM",
+    "unit",
+    "standard_unit",
+    "factor",
+    "result_type",
+    "decimals",
+]
+RESULT_TYPES = ("numeric", "titre")
+UNIT_DOMAINS = ("LB", "PC", "VS")
+
+
+def load_unit_table(path: str | Path) -> pd.DataFrame:
+    """Load and check the unit table.
+
+    Returns one row per (domain, TESTCD, unit) with ``factor`` as float64 and ``decimals`` as
+    int64, everything else text, sorted by domain, TESTCD, unit. Raises ``UserError`` naming
+    the file, row and column when the table breaks its own contract (missing column, factor not
+    a positive number, unknown result_type/domain, duplicated (domain, TESTCD, unit), a test
+    with two standard units / PARAMCDs / result types).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"unit table {path} does not exist")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    raw.columns = [c.strip() for c in raw.columns]
+    missing = [c for c in UNIT_COLUMNS if c not in raw.columns]
+    if missing:
+        raise UserError(f"unit table {path.name}: missing column(s) {', '.join(missing)}")
+    table = raw[UNIT_COLUMNS].apply(lambda s: s.str.strip())
+    factor = pd.to_numeric(table["factor"], errors="coerce")
+    decimals = pd.to_numeric(table["decimals"], errors="coerce")
+    for i in range(len(table)):
+        row = i + 1
+        if not (np.isfinite(factor.iloc[i]) and factor.iloc[i] > 0):
+            raise UserError(
+                f"unit table {path.name}, row {row}, column factor: {table['factor'].iloc[i]!r} "
+                "is not a positive number"
+            )
+        if not (
+            np.isfinite(decimals.iloc[i]) and float(decimals.iloc[i]).is_integer() and decimals.iloc[i] >= 0
+        ):
+            raise UserError(
+                f"unit table {path.name}, row {row}, column decimals: {table['decimals'].iloc[i]!r} "
+                "is not a non-negative integer"
+            )
+        if table["result_type"].iloc[i] not in RESULT_TYPES:
+            raise UserError(
+                f"unit table {path.name}, row {row}, column result_type: {table['result_type'].iloc[i]!r} "
+                f"is not one of {', '.join(RESULT_TYPES)}"
+            )
+        if table["domain"].iloc[i] not in UNIT_DOMAINS:
+            raise UserError(
+                f"unit table {path.name}, row {row}, column domain: {table['domain'].iloc[i]!r} "
+                f"is not one of {', '.join(UNIT_DOMAINS)}"
+            )
+        for col in ("TESTCD", "unit", "standard_unit", "PARAMCD"):
+            if not table[col].iloc[i]:
+                raise UserError(f"unit table {path.name}, row {row}, column {col}: empty")
+    dup = table.duplicated(["domain", "TESTCD", "unit"], keep="first")
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise UserError(
+            f"unit table {path.name}, row {i + 1}: ({table['domain'].iloc[i]}, {table['TESTCD'].iloc[i]}, "
+            f"{table['unit'].iloc[i]}) is listed twice"
+        )
+    per_test = table.groupby(["domain", "TESTCD"])[["standard_unit", "PARAMCD", "result_type"]].nunique()
+    bad = per_test[(per_test > 1).any(axis=1)]
+    if len(bad):
+        domain, testcd = bad.index[0]
+        raise UserError(
+            f"unit table {path.name}: test {domain}/{testcd} has more than one standard_unit, "
+            "PARAMCD or result_type"
+        )
+    table["factor"] = factor.astype("float64")
+    table["decimals"] = decimals.astype("int64")
+    return table.sort_values(["domain", "TESTCD", "unit"], kind="mergesort").reset_index(drop=True)
+
+
+def _subset(table: pd.DataFrame, domain: str | None) -> pd.DataFrame:
+    return table if domain is None else table[table["domain"] == domain.upper()]
+
+
+def known_tests(table: pd.DataFrame, domain: str | None = None) -> list[str]:
+    """Sorted test codes of ``domain`` (``LB``, ``PC``, ``VS``; all domains if ``None``)."""
+    return sorted(_subset(table, domain)["TESTCD"].unique().tolist())
+
+
+def accepted_units(table: pd.DataFrame, testcd: str, domain: str | None = None) -> list[str]:
+    """Sorted units accepted for ``testcd`` (empty list for an unknown test)."""
+    sub = _subset(table, domain)
+    return sorted(sub.loc[sub["TESTCD"] == testcd, "unit"].tolist())
+
+
+def result_type(table: pd.DataFrame, testcd: str, domain: str | None = None) -> str | None:
+    """``numeric`` or ``titre`` for a known test, ``None`` for an unknown one."""
+    sub = _subset(table, domain)
+    types = sub.loc[sub["TESTCD"] == testcd, "result_type"].unique()
+    return str(types[0]) if len(types) else None
+
+
+def param_info(table: pd.DataFrame, domain: str | None = None) -> pd.DataFrame:
+    """One row per test: ``domain, TESTCD, PARAMCD, PARAM, standard_unit, result_type, decimals``."""
+    cols = ["domain", "TESTCD", "PARAMCD", "PARAM", "standard_unit", "result_type", "decimals"]
+    return _subset(table, domain)[cols].drop_duplicates(["domain", "TESTCD"]).reset_index(drop=True)
+
+
+def _as_series(x: object, index: pd.Index, name: str) -> pd.Series:
+    if isinstance(x, pd.Series):
+        return x.reindex(index) if not x.index.equals(index) else x
+    if np.ndim(x) == 0:
+        return pd.Series([x] * len(index), index=index, name=name, dtype=object)
+    return pd.Series(list(x), index=index, name=name, dtype=object)  # type: ignore[call-overload]
+
+
+def standardise(
+    values: pd.Series | list[float] | float,
+    testcd: pd.Series | list[str] | str,
+    unit: pd.Series | list[str] | str,
+    table: pd.DataFrame,
+    domain: str | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """Convert reported numbers to the standard unit of their test.
+
+    ``values`` are numbers (NaN allowed) in ``unit``; ``testcd``/``unit`` are per value or one
+    scalar for all. Returns ``(values_std, std_unit)`` aligned with ``values``: float64 values
+    (reported x factor, not rounded) and the standard unit as text. A missing value keeps NaN
+    but still gets its standard unit. A (test, unit) pair not in the table raises ``UserError``
+    listing the unknown pairs (validated data never has one).
+
+    >>> t = load_unit_table("resources/units.csv")          # doctest: +SKIP
+    >>> standardise(pd.Series([1050.0]), "IGG", "mg/dL", t)  # doctest: +SKIP
+    (0    10.5, 0    g/L)
+    """
+    if isinstance(values, pd.Series):
+        vals = pd.to_numeric(values, errors="coerce").astype("float64")
+    else:
+        vals = pd.Series(np.atleast_1d(np.asarray(values, dtype="float64")))
+    index = vals.index
+    tests = _as_series(testcd, index, "TESTCD").astype(object)
+    units = _as_series(unit, index, "unit").astype(object)
+    sub = _subset(table, domain)
+    lookup = sub.set_index(["TESTCD", "unit"])[["factor", "standard_unit"]]
+    keys = pd.MultiIndex.from_arrays([tests.to_numpy(), units.to_numpy()], names=["TESTCD", "unit"])
+    found = lookup.reindex(keys)
+    unknown = found["factor"].isna().to_numpy()
+    if unknown.any():
+        pairs = sorted({(str(t), str(u)) for t, u, bad in zip(tests, units, unknown) if bad})
+        listed = ", ".join(f"{t} in {u!r}" for t, u in pairs[:10])
+        where = f" ({domain})" if domain else ""
+        raise UserError(f"no conversion in the unit table{where} for: {listed}")
+    factor = found["factor"].to_numpy(dtype="float64")
+    values_std = pd.Series(vals.to_numpy() * factor, index=index, dtype="float64")
+    std_unit = pd.Series(found["standard_unit"].to_numpy(), index=index, dtype=object)
+    return values_std, std_unit
