@@ -21,7 +21,17 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> None:
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     """Write parquet deterministically (no index, fixed compression, no timestamps)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    df = df.reset_index(drop=True)
+    # An all-missing text column would be typed 'null' by arrow and change type between
+    # data cuts; keep it a string column.
+    fields = []
+    for name in df.columns:
+        col = df[name]
+        if col.dtype == object and col.isna().all():
+            fields.append(pa.field(str(name), pa.string()))
+        else:
+            fields.append(pa.field(str(name), pa.Array.from_pandas(col).type))
+    table = pa.Table.from_pandas(df, schema=pa.schema(fields), preserve_index=False)
     pq.write_table(table, str(path), compression="snappy", store_schema=True)
 
 
