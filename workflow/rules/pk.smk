@@ -21,6 +21,8 @@ rule nca:
         logf("pk/nca.log"),
     benchmark:
         bench("pk/nca.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,

@@ -26,6 +26,16 @@ rule provenance:
             caption="../report/provenance.rst",
             category="Provenance",
         ),
+    log:
+        logf("provenance/provenance.log"),
+    benchmark:
+        bench("provenance/provenance.tsv")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         ledger=res(f"provenance/{_prov.LEDGER_NAME}"),
         store=res(f"provenance/{_prov.INPUT_STORE}"),
@@ -34,14 +44,6 @@ rule provenance:
         domains=DOMAINS,
         data_cut=config["data_cut"],
         config=config,
-    log:
-        logf("provenance/provenance.log"),
-    benchmark:
-        bench("provenance/provenance.tsv")
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     script:
         "../../scripts/provenance.py"
 
@@ -55,11 +57,25 @@ onstart:
 
 onsuccess:
     _prov.record_run(
-        "success", log, config, _RUN.get("start"), RES, RAW, DOMAINS, workflow.basedir
+        "success",
+        log,
+        config,
+        _RUN.get("start"),
+        RES,
+        RAW,
+        DOMAINS,
+        workflow.basedir,
     )
 
 
 onerror:
     _prov.record_run(
-        "failure", log, config, _RUN.get("start"), RES, RAW, DOMAINS, workflow.basedir
+        "failure",
+        log,
+        config,
+        _RUN.get("start"),
+        RES,
+        RAW,
+        DOMAINS,
+        workflow.basedir,
     )

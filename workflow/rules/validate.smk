@@ -32,6 +32,8 @@ rule check_domain:
     wildcard_constraints:
         domain="|".join(DOMAINS),
     priority: 100
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -60,6 +62,8 @@ rule validation_report:
     benchmark:
         bench("validation/validation_report.tsv")
     priority: 90
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -89,6 +93,8 @@ rule validated:
         domain="|".join(DOMAINS),
     priority: 80
     retries: 0
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
