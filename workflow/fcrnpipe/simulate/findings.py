@@ -1,0 +1,280 @@
+"""The published findings of the reference study, computed from a raw data cut.
+
+Used to calibrate the simulator and to document the calibration (resources/reference_study/
+README.md): :func:`calibration_table` lists each finding, its published target (or the
+science.md assumption) and the value in the cut. It reads the raw CSV exports with simple
+parsing (scheduled ``VISIT`` labels, the last pre-dose result as baseline), not the pipeline's
+derivations, so that it can check a cut independently of the derive stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DOMAINS = ("dm", "ex", "vs", "lb", "pc", "qs", "ae", "ds")
+
+
+def read_raw(raw_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Every export of a CSV cut as text (empty cells = ``""``)."""
+    return {d: pd.read_csv(Path(raw_dir) / f"{d}.csv", dtype=str, keep_default_na=False) for d in DOMAINS}
+
+
+def lab_standard(lb: pd.DataFrame, testcd: str, units: pd.DataFrame) -> pd.DataFrame:
+    """Numeric results of one lab test in standard units: USUBJID, VISIT, LBDTC, value.
+
+    Censored ``<x`` results take the limit ``x``; empty results are dropped.
+    """
+    rows = lb[(lb["LBTESTCD"] == testcd) & (lb["LBORRES"] != "")].copy()
+    factors = units[(units["domain"] == "LB") & (units["TESTCD"] == testcd)].set_index("unit")["factor"].astype(float)
+    raw = rows["LBORRES"].str.lstrip("<>").astype(float)
+    rows["value"] = raw * rows["LBORRESU"].map(factors)
+    return rows[["USUBJID", "VISIT", "LBDTC", "value"]]
+
+
+def baseline_and_visits(values: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
+    """One row per subject and scheduled visit with ``value``, ``base`` (last result on or
+    before the first dose; the later one of same-day retests) and ``pct`` (% change)."""
+    first = dm.set_index("USUBJID")["RFSTDTC"]
+    v = values.assign(first=values["USUBJID"].map(first))
+    pre = v[v["LBDTC"] <= v["first"]].sort_values(["USUBJID", "LBDTC"]).groupby("USUBJID").tail(1)
+    base = pre.set_index("USUBJID")["value"]
+    post = v[~v["VISIT"].str.startswith("UNSCHEDULED")].sort_values(["USUBJID", "LBDTC"])
+    post = post.groupby(["USUBJID", "VISIT"], as_index=False).tail(1).copy()
+    post["base"] = post["USUBJID"].map(base)
+    post["pct"] = 100.0 * (post["value"] - post["base"]) / post["base"]
+    return post
+
+
+def arm_mean_pct(table: pd.DataFrame, dm: pd.DataFrame, armcd: str, visit: str) -> tuple[float, int]:
+    """Mean % change from baseline at ``visit`` in arm ``armcd`` and the number of subjects."""
+    arm = dm.set_index("USUBJID")["ARMCD"]
+    sel = table[(table["USUBJID"].map(arm) == armcd) & (table["VISIT"] == visit)]["pct"].dropna()
+    return float(sel.mean()) if len(sel) else float("nan"), int(len(sel))
+
+
+@dataclass(frozen=True)
+class Finding:
+    finding: str
+    target: str
+    simulated: str
+    holds: bool | None  # None = reported only (no published target)
+
+
+def _by_arm(arms: pd.Series) -> str:
+    """``BATO340 x1, BATO680 x2`` (counts per arm)."""
+    counts = arms.value_counts().sort_index()
+    return ", ".join(f"{a} x{n}" for a, n in counts.items()) or "-"
+
+
+def _edss(qs: pd.DataFrame) -> dict[str, float]:
+    q = qs[qs["QSTESTCD"] == "EDSS"]
+    base = q[q["VISIT"] == "DAY 1"].set_index("USUBJID")["QSORRES"].astype(float)
+    w4 = q[q["VISIT"] == "WEEK 4"].set_index("USUBJID")["QSORRES"].astype(float)
+    both = w4.index.intersection(base.index)
+    b, w = base[both], w4[both]
+    chg = w - b
+    return {
+        "n": len(both),
+        "b_mean": b.mean(),
+        "b_sd": b.std(ddof=1),
+        "w_mean": w.mean(),
+        "w_sd": w.std(ddof=1),
+        "c_mean": chg.mean(),
+        "c_sd": chg.std(ddof=1),
+        "improved": int((chg < 0).sum()),
+    }
+
+
+def calibration_table(
+    raw: Mapping[str, pd.DataFrame], units: pd.DataFrame, high: str = "BATO680", low: str = "BATO340"
+) -> pd.DataFrame:
+    """Published findings (targets) versus the values in the cut."""
+    dm, lb, qs, ae, ds = raw["dm"], raw["lb"], raw["qs"], raw["ae"], raw["ds"]
+    out: list[Finding] = []
+    n_arm = dm["ARMCD"].value_counts()
+    out.append(
+        Finding(
+            "enrolled (340 mg / 680 mg)",
+            "9 (2 / 7)",
+            f"{len(dm)} ({n_arm.get(low, 0)} / {n_arm.get(high, 0)})",
+            len(dm) == 9 and n_arm.get(low, 0) == 2 and n_arm.get(high, 0) == 7,
+        )
+    )
+    att = dm["ATTACK"].value_counts()
+    out.append(
+        Finding(
+            "attack: myelitis / optic neuritis",
+            "5 / 4",
+            f"{att.get('MYELITIS', 0)} / {att.get('OPTIC NEURITIS', 0)}",
+            att.get("MYELITIS", 0) == 5 and att.get("OPTIC NEURITIS", 0) == 4,
+        )
+    )
+
+    igg = baseline_and_visits(lab_standard(lb, "IGG", units), dm)
+    w1, n1 = arm_mean_pct(igg, dm, high, "WEEK 1")
+    w3, n3 = arm_mean_pct(igg, dm, high, "WEEK 3")
+    w4, n4 = arm_mean_pct(igg, dm, high, "WEEK 4")
+    w12, n12 = arm_mean_pct(igg, dm, high, "WEEK 12")
+    out.append(Finding("680 mg: mean IgG change week 1 (%)", "< -50 (assumption)", f"{w1:.1f} (n={n1})", w1 < -50))
+    out.append(
+        Finding("680 mg: mean IgG change week 3 = day 22 (%)", "< -70 (assumption)", f"{w3:.1f} (n={n3})", w3 < -70)
+    )
+    out.append(
+        Finding(
+            "680 mg: week 4 minus week 3 (points)",
+            "deepest at day 22; week 4 within a few %",
+            f"{w4 - w3:+.1f} (week 4 {w4:.1f}, n={n4})",
+            w4 - w3 > -3.0,
+        )
+    )
+    out.append(
+        Finding(
+            "680 mg: mean IgG at week 12 = day 85 (% of baseline)",
+            "75-90 (assumption)",
+            f"{100 + w12:.1f} (n={n12})",
+            75 <= 100 + w12 <= 90,
+        )
+    )
+    lows = [arm_mean_pct(igg, dm, low, v)[0] for v in ("WEEK 3", "WEEK 4")]
+    out.append(
+        Finding(
+            "340 mg: mean IgG change weeks 3 / 4 (%)",
+            "~ -60 to -65 (assumption)",
+            f"{lows[0]:.1f} / {lows[1]:.1f}",
+            None,
+        )
+    )
+
+    aq = lb[lb["LBTESTCD"] == "AQP4AB"]
+    base_t = aq[aq["VISIT"] == "DAY 1"].set_index("USUBJID")["LBORRES"]
+    dil = base_t.str.replace("1:", "", regex=False).replace("NEGATIVE", "0").astype(int)
+    out.append(
+        Finding(
+            "AQP4-IgG baseline titres",
+            "1:32 to 1:320",
+            f"1:{dil.min()} to 1:{dil.max()}",
+            dil.min() == 32 and dil.max() == 320,
+        )
+    )
+    wk3 = aq[(aq["VISIT"] == "WEEK 3") & (aq["LBORRES"] != "")].set_index("USUBJID")["LBORRES"]
+    neg = int((wk3 == "NEGATIVE").sum())
+    pos = wk3[wk3 != "NEGATIVE"]
+    pos_base = ", ".join(base_t[pos.index]) if len(pos) else "-"
+    out.append(
+        Finding("AQP4-IgG undetectable at week 3 (nadir)", "6 of 7", f"{neg} of {len(wk3)}", neg == 6 and len(wk3) == 7)
+    )
+    out.append(
+        Finding(
+            "baseline titre of the patient still positive",
+            "high titre (1:320)",
+            pos_base,
+            len(pos) == 1 and pos_base == "1:320",
+        )
+    )
+
+    e = _edss(qs)
+    out.append(
+        Finding(
+            "EDSS baseline, mean +/- SD",
+            "4.0 +/- 1.0",
+            f"{e['b_mean']:.2f} +/- {e['b_sd']:.2f} (n={e['n']})",
+            round(e["b_mean"], 1) == 4.0 and round(e["b_sd"], 1) == 1.0,
+        )
+    )
+    out.append(
+        Finding(
+            "EDSS week 4, mean +/- SD",
+            "2.7 +/- 1.3",
+            f"{e['w_mean']:.2f} +/- {e['w_sd']:.2f}",
+            round(e["w_mean"], 1) == 2.7 and round(e["w_sd"], 1) == 1.3,
+        )
+    )
+    out.append(
+        Finding(
+            "EDSS change to week 4, mean +/- SD",
+            "-1.3 +/- 0.4",
+            f"{e['c_mean']:.2f} +/- {e['c_sd']:.2f}",
+            round(e["c_mean"], 1) == -1.3 and round(e["c_sd"], 1) == 0.4,
+        )
+    )
+    out.append(
+        Finding(
+            "EDSS improved at week 4", "every assessed patient", f"{e['improved']} of {e['n']}", e["improved"] == e["n"]
+        )
+    )
+
+    tr = ds[ds["DSSCAT"] == "STUDY TREATMENT"]
+    arm = dm.set_index("USUBJID")["ARMCD"]
+    wd = tr[tr["DSDECOD"] == "WITHDRAWAL BY SUBJECT"]["USUBJID"]
+    n_doses = raw["ex"][raw["ex"]["EXTRT"] == "BATOCLIMAB"].groupby("USUBJID").size()
+    wd_doses = sorted({int(n_doses.get(u, 0)) for u in wd})
+    out.append(
+        Finding(
+            "voluntary withdrawal after the first dose",
+            "1 (680 mg assumed)",
+            f"{len(wd)} ({_by_arm(arm[wd])}; doses received {wd_doses})",
+            len(wd) == 1 and all(arm[wd] == high) and all(n_doses.get(u, 0) == 1 for u in wd),
+        )
+    )
+    aed = tr[tr["DSDECOD"] == "ADVERSE EVENT"]["USUBJID"]
+    hypo = ae[(ae["AEDECOD"] == "Hypoalbuminaemia") & (ae["AEACN"] == "DRUG WITHDRAWN")]
+    out.append(
+        Finding(
+            "treatment stopped for hypoalbuminaemia (grade 2)",
+            "2 (680 mg assumed)",
+            f"{len(aed)} ({_by_arm(arm[aed])}); AE grades {sorted(set(hypo['AETOXGR']))}",
+            len(aed) == 2 and all(arm[aed] == high) and sorted(hypo["USUBJID"]) == sorted(aed),
+        )
+    )
+    out.append(
+        Finding(
+            "deaths / serious AEs",
+            "0 / 0",
+            f"{int((ds['DSDECOD'] == 'DEATH').sum())} / {int((ae['AESER'] == 'Y').sum())}",
+            not (ds["DSDECOD"] == "DEATH").any() and not (ae["AESER"] == "Y").any(),
+        )
+    )
+
+    alb = baseline_and_visits(lab_standard(lb, "ALB", units), dm)
+    a4, _ = arm_mean_pct(alb, dm, high, "WEEK 4")
+    out.append(Finding("680 mg: mean albumin change week 4 (%)", "-15 to -25 (assumption)", f"{a4:.1f}", None))
+    chol = baseline_and_visits(lab_standard(lb, "CHOL", units), dm)
+    ldl = baseline_and_visits(lab_standard(lb, "LDL", units), dm)
+    c4, _ = arm_mean_pct(chol, dm, high, "WEEK 4")
+    l4, _ = arm_mean_pct(ldl, dm, high, "WEEK 4")
+    out.append(
+        Finding(
+            "680 mg: mean total / LDL cholesterol change week 4 (%)",
+            "moderate rise, +20 to +40 (assumption)",
+            f"{c4:+.1f} / {l4:+.1f}",
+            20 <= c4 <= 40 and 20 <= l4 <= 45,
+        )
+    )
+    hc = ae[ae["AEDECOD"] == "Hypercholesterolaemia"]
+    out.append(
+        Finding(
+            "hypercholesterolaemia AEs (subjects, grades)",
+            "some, grade 1 (assumption)",
+            f"{hc['USUBJID'].nunique()} (grades {', '.join(sorted(set(hc['AETOXGR'])))})",
+            None,
+        )
+    )
+    return pd.DataFrame([f.__dict__ for f in out])
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The calibration table as Markdown."""
+    lines = ["| finding | published target | simulated | holds |", "|---|---|---|---|"]
+    for r in table.itertuples(index=False):
+        mark = (
+            "-"
+            if r.holds is None or (isinstance(r.holds, float) and np.isnan(r.holds))
+            else ("yes" if r.holds else "NO")
+        )
+        lines.append(f"| {r.finding} | {r.target} | {r.simulated} | {mark} |")
+    return "\n".join(lines) + "\n"
