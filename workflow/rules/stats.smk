@@ -1,1 +1,145 @@
 # Stage rules: stats (see docs/architecture.md for the conventions).
+#
+# One job per domain part, so that a change to one analysis dataset reruns only its part:
+# stats_ae (ADSL, ADAE), stats_lab (ADSL, ADLB: albumin/cholesterol, CTCAE shifts),
+# stats_disposition (ADSL, ADEX), stats_pd (ADSL, ADLB: IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS)
+# each write results/stats/parts/<part>.csv; stats_endpoints gathers them into the sorted
+# results/stats/endpoints.csv (endpoint, population, arm, visit, n, statistic, estimate,
+# ci_low, ci_high, p_value, method).
+
+STATS_PARTS = ["ae", "lab", "disposition", "pd", "edss"]
+# only the arm codes: a change of an arm's label or colour does not rerun the statistics
+STATS_ARMS = [a["armcd"] for a in config["study"]["arms"]]
+
+
+rule stats_ae:
+    input:
+        adsl=res("adam/adsl.parquet"),
+        adae=res("adam/adae.parquet"),
+    output:
+        part=res("stats/parts/ae.csv"),
+    log:
+        logf("stats/stats_ae.log"),
+    benchmark:
+        bench("stats/stats_ae.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        arms=STATS_ARMS,
+    script:
+        "../../scripts/stats_ae.py"
+
+
+rule stats_lab:
+    input:
+        adsl=res("adam/adsl.parquet"),
+        adlb=res("adam/adlb.parquet"),
+        ctcae=os.path.join(RESOURCES, "ctcae.csv"),
+    output:
+        part=res("stats/parts/lab.csv"),
+    log:
+        logf("stats/stats_lab.log"),
+    benchmark:
+        bench("stats/stats_lab.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        arms=STATS_ARMS,
+        grading=config["lab_grading"],
+    script:
+        "../../scripts/stats_lab.py"
+
+
+rule stats_disposition:
+    input:
+        adsl=res("adam/adsl.parquet"),
+        adex=res("adam/adex.parquet"),
+    output:
+        part=res("stats/parts/disposition.csv"),
+    log:
+        logf("stats/stats_disposition.log"),
+    benchmark:
+        bench("stats/stats_disposition.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        arms=STATS_ARMS,
+        treatment=config["study"]["treatment"],
+    script:
+        "../../scripts/stats_disposition.py"
+
+
+rule stats_pd:
+    input:
+        adsl=res("adam/adsl.parquet"),
+        adlb=res("adam/adlb.parquet"),
+    output:
+        part=res("stats/parts/pd.csv"),
+    log:
+        logf("stats/stats_pd.log"),
+    benchmark:
+        bench("stats/stats_pd.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        arms=STATS_ARMS,
+    script:
+        "../../scripts/stats_pd.py"
+
+
+rule stats_edss:
+    input:
+        adsl=res("adam/adsl.parquet"),
+        adedss=res("adam/adedss.parquet"),
+    output:
+        part=res("stats/parts/edss.csv"),
+    log:
+        logf("stats/stats_edss.log"),
+    benchmark:
+        bench("stats/stats_edss.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        arms=STATS_ARMS,
+        primary_visit=config["edss"]["primary_visit"],
+        improvement=config["edss"]["improvement"],
+    script:
+        "../../scripts/stats_edss.py"
+
+
+rule stats_endpoints:
+    input:
+        parts=expand(res("stats/parts/{part}.csv"), part=STATS_PARTS),
+    output:
+        endpoints=report(
+            res("stats/endpoints.csv"),
+            caption="../report/stats_endpoints.rst",
+            category="Statistics",
+            subcategory="Endpoints",
+        ),
+    log:
+        logf("stats/stats_endpoints.log"),
+    benchmark:
+        bench("stats/stats_endpoints.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        arms=STATS_ARMS,
+        visits=config["visits"],
+    script:
+        "../../scripts/stats_endpoints.py"
+
+
+TARGETS["stats"] = [res("stats/endpoints.csv")]

@@ -1,0 +1,13 @@
+"""Rule stats_disposition: ADSL + ADEX -> disposition and exposure (stats/parts/disposition.csv)."""
+
+from fcrnpipe.runner import run
+from fcrnpipe.stats import disposition_part
+from fcrnpipe.tableio import read_parquet, write_csv
+
+
+def main(smk):
+    adsl, adex = read_parquet(smk.input.adsl), read_parquet(smk.input.adex)
+    write_csv(disposition_part(adsl, adex, smk.params.arms, smk.params.treatment), smk.output.part)
+
+
+run(main, snakemake)  # noqa: F821

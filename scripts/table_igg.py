@@ -1,0 +1,18 @@
+"""Rule table_igg: ADSL + ADLB -> total IgG by visit (CSV + HTML)."""
+
+import pandas as pd
+
+from fcrnpipe.runner import run
+from fcrnpipe.tableio import read_parquet
+from fcrnpipe.tables import igg_table, lab_decimals, write_outputs
+
+
+def main(smk):
+    p = smk.params
+    adsl, adlb = read_parquet(smk.input.adsl), read_parquet(smk.input.adlb)
+    decimals = lab_decimals(pd.read_csv(smk.input.units))
+    table = igg_table(adsl, adlb, p.arms, decimals=decimals, data_cut=p.data_cut, overall_label=p.overall_label)
+    write_outputs(table, smk.output.csv, smk.output.html)
+
+
+run(main, snakemake)  # noqa: F821

@@ -1,0 +1,17 @@
+"""Rule table_nca_summary: pk/nca_summary.csv + ADSL -> NCA parameters by dose (CSV + HTML)."""
+
+import pandas as pd
+
+from fcrnpipe.runner import run
+from fcrnpipe.tableio import read_parquet
+from fcrnpipe.tables import nca_summary_table, write_outputs
+
+
+def main(smk):
+    p = smk.params
+    summary = pd.read_csv(smk.input.summary, keep_default_na=False, na_values=[""])
+    table = nca_summary_table(summary, p.arms, read_parquet(smk.input.adsl), data_cut=p.data_cut)
+    write_outputs(table, smk.output.csv, smk.output.html)
+
+
+run(main, snakemake)  # noqa: F821

@@ -1,0 +1,491 @@
+"""CSR tables: builders on the hand-made ADaM study, formatting, HTML rendering, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_stats_adam import ARMS_CFG, toy_study
+
+from fcrnpipe.errors import UserError
+from fcrnpipe.stats import published_vs_reproduced
+from fcrnpipe.stats.descriptive import frame
+from fcrnpipe.tables import (
+    albumin_table,
+    aqp4_table,
+    cholesterol_table,
+    demographics_table,
+    disposition_table,
+    edss_table,
+    exposure_table,
+    igg_table,
+    lab_decimals,
+    lab_shift_table,
+    nca_summary_table,
+    pkpd_parameters_table,
+    published_table,
+    render_html,
+    teae_overview_table,
+    teae_soc_pt_table,
+    write_outputs,
+)
+from fcrnpipe.tables import format as F
+
+GRADING = {"hypoalbuminaemia": "ALB", "hypercholesterolaemia": "CHOL"}
+IMPROVEMENT = {"cut": 5.5, "large": 1.0, "small": 0.5}
+CUT = "toy cut <1>"
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return toy_study()
+
+
+def cell(table, label, stat, column, section=None):
+    """The display cell of the first row with ``label`` (or continuing it) and ``stat``."""
+    current_section, current_label = None, None
+    for r in table.rows:
+        if r.section:
+            current_section, current_label = r.label, None
+            continue
+        current_label = r.label or current_label
+        if current_label == label and r.stat == stat and (section is None or current_section == section):
+            return r.cells[column]
+    raise KeyError((label, stat, column, section))
+
+
+def headers(table):
+    return {c.key: (c.label, c.n) for c in table.columns}
+
+
+# -------------------------------------------------------------------------------- format
+def test_rounding_half_away_from_zero_and_formats():
+    assert F.rnd(2.25, 1) == "2.3" and F.rnd(-2.25, 1) == "-2.3" and F.rnd(0.125, 2) == "0.13"
+    assert F.rnd(-0.04, 1) == "0.0" and F.rnd(float("nan"), 1) == "NE" and F.rnd(7, 0) == "7"
+    assert F.sig(1234.5) == "1235" and F.sig(0.012345) == "0.0123" and F.sig(12.345) == "12.3" and F.sig(0) == "0"
+    assert F.n_pct({"n_subjects": 0, "percent": 0.0}) == "0"
+    assert F.n_pct({"n_subjects": 6, "percent": 600 / 7}) == "6 (85.7)"
+    assert F.n_of_n_pct({"n_subjects": 6, "n": 7, "percent": 600 / 7}) == "6/7 (85.7)"
+    assert F.mean_sd({"mean": 4.0, "sd": 1.04}, 2) == "4.00 (1.04)"
+    assert F.mean_sd({"mean": 4.0, "sd": float("nan")}, 1) == "4.0 (NE)"
+    assert F.p_value(0.015625) == "0.0156" and F.p_value(1e-6) == "<0.0001" and F.p_value(None) == "NE"
+    assert F.visit_label("WEEK 12") == "Week 12" and F.sentence("WITHDRAWAL BY SUBJECT") == "Withdrawal by subject"
+
+
+# ------------------------------------------------------------------------------ builders
+def test_demographics(toy):
+    t = demographics_table(toy["adsl"], ARMS_CFG, data_cut=CUT)
+    assert headers(t) == {
+        "BATO340": ("Batoclimab 340 mg", 2),
+        "BATO680": ("Batoclimab 680 mg", 3),
+        "Overall": ("Overall", 5),
+    }
+    assert cell(t, "Age (years)", "Mean (SD)", "BATO680") == "43.3 (7.6)"  # 50, 35, 45 (006 not SAFFL)
+    assert cell(t, "Age (years)", "Min, Max", "Overall") == "30, 50"
+    assert cell(t, "Female", "n (%)", "BATO680") == "2 (66.7)"
+    assert cell(t, "Male", "n (%)", "BATO340") == "0"
+    assert cell(t, "Myelitis", "n (%)", "Overall") == "3 (60.0)"
+    assert cell(t, "Optic neuritis", "n (%)", "BATO340") == "1 (50.0)"
+    assert cell(t, "Total IgG (g/L)", "Mean (SD)", "Overall") == "10.200 (1.483)"  # data with 2 decimals
+    assert cell(t, "EDSS", "Median", "Overall") == "4.00"
+    d = t.data.set_index(["section", "label", "statistic"])
+    assert d.loc[("Age (years)", "Age (years)", "mean"), "BATO680"] == pytest.approx(130 / 3)  # unrounded
+    assert d.loc[("Sex, n (%)", "Female", "n_subjects"), "Overall"] == 4
+
+
+def test_disposition_and_exposure_tables(toy):
+    t = disposition_table(toy["adsl"], toy["adex"], ARMS_CFG, "BATOCLIMAB")
+    assert headers(t)["BATO680"] == ("Batoclimab 680 mg", 4) and headers(t)["Overall"][1] == 6
+    assert cell(t, "Enrolled", "n", "Overall") == "6"
+    assert cell(t, "Treated (at least one dose)", "n (%)", "Overall") == "5 (83.3)"
+    assert cell(t, "Withdrawal by subject", "n (%)", "BATO680", "Study treatment") == "1 (25.0)"
+    assert cell(t, "Withdrawal by subject: after dose 1", "n", "Overall", "Study treatment") == "1"
+    assert cell(t, "Physician decision: before the first dose", "n", "Overall", "Study study") == "1"
+    e = exposure_table(toy["adsl"], toy["adex"], ARMS_CFG, "BATOCLIMAB")
+    assert cell(e, "Doses", "Mean (SD)", "Overall") == "3.0 (1.4)"
+    assert cell(e, "4 doses", "n (%)", "Overall") == "3 (60.0)"
+    assert cell(e, "Cumulative dose (mg)", "Median", "BATO680") == "1360.0"
+
+
+def test_teae_tables(toy):
+    t = teae_overview_table(toy["adsl"], toy["adae"], ARMS_CFG)
+    assert cell(t, "Any TEAE", "n (%)", "Overall") == "4 (80.0)"
+    assert cell(t, "Any TEAE", "95% CI (%)", "Overall") == "(28.4, 99.5)"
+    assert cell(t, "Any TEAE", "Events", "Overall") == "6"
+    assert cell(t, "TEAE of CTCAE grade ≥ 3", "n (%)", "BATO340") == "0"
+    assert cell(t, "Serious TEAE", "n (%)", "Overall") == "0"
+    s = teae_soc_pt_table(toy["adsl"], toy["adae"], ARMS_CFG)
+    labels = [r.label for r in s.rows]
+    # SOCs by decreasing overall frequency (2, 2, 1), ties alphabetical; PTs within SOC likewise
+    assert labels == [
+        "Subjects with at least one TEAE",
+        "Metabolism and nutrition disorders",
+        "Hypercholesterolaemia",
+        "Hypoalbuminaemia",
+        "Nervous system disorders",
+        "Headache",
+        "General disorders and administration site conditions",
+        "Injection site reaction",
+    ]
+    assert [g for g, _, _ in s.groups] == ["Batoclimab 340 mg", "Batoclimab 680 mg", "Overall"]
+    assert cell(s, "Headache", "n (%)", "BATO340|all") == "1 (50.0)"
+    assert cell(s, "Headache", "n (%)", "BATO340|ge3") == "0"  # max grade 2
+    assert cell(s, "Headache", "n (%)", "Overall|ge3") == "1 (20.0)"
+    row = s.data[(s.data["pt"] == "Headache") & (s.data["arm"] == "Overall")].iloc[0]
+    assert (row["n_subjects"], row["n_events"], row["n_subjects_max_grade_2"], row["n_subjects_max_grade_3"]) == (
+        2,
+        3,
+        1,
+        1,
+    )
+
+
+def test_lab_shift_table(toy):
+    t = lab_shift_table(toy["adsl"], toy["adlb"], ARMS_CFG, GRADING, {"ALB": 3, "CHOL": 4})
+    sec = "Hypoalbuminaemia (ALB)"
+    row0 = [cell(t, "Baseline grade 0", "n", f"Overall|{g}", sec) for g in (0, 1, 2, 3, 4, "Total")]
+    assert row0 == ["2", "1", "1", "0", "0", "4"]
+    assert cell(t, "Baseline grade 1", "n", "BATO680|1", sec) == "1"
+    assert cell(t, "Total (evaluable)", "n", "Overall|Total", sec) == "5"
+    assert [g[0] for g in t.groups] == ["Batoclimab 340 mg", "Batoclimab 680 mg", "Overall"]
+    with pytest.raises(UserError, match="none of the graded parameters"):
+        lab_shift_table(toy["adsl"], toy["adlb"], ARMS_CFG, {"x": "TRIG"})
+
+
+def test_pd_and_lab_visit_tables(toy):
+    t = igg_table(toy["adsl"], toy["adlb"], ARMS_CFG)
+    pchg = "Total IgG: percent change from baseline (%)"
+    assert cell(t, "Week 1", "Mean (SD)", "BATO680", pchg) == "-56.7 (5.8)"
+    assert cell(t, "Week 1", "95% CI of the mean", "BATO680", pchg) == "(-71.0, -42.3)"
+    assert cell(t, "Week 3", "Min, Max", "Overall", pchg) == "-80, -60"
+    assert cell(t, "Baseline", "Mean (SD)", "Overall", "Total IgG (g/L)") == "10.200 (1.483)"
+    assert cell(t, "% of baseline", "Median", "BATO680", "Total IgG: nadir (each subject's lowest value)") == "25.0"
+    assert (
+        cell(t, "% of baseline", "Mean (SD)", "BATO680", "Total IgG: % of baseline at follow-up (Week 12)")
+        == "82.5 (3.5)"
+    )
+    assert headers(t)["Overall"] == ("Overall", 5)
+    a = albumin_table(toy["adsl"], toy["adlb"], ARMS_CFG, decimals={"ALB": 1})
+    assert cell(a, "Week 3", "Mean (SD)", "BATO680", "Albumin: change from baseline (g/L)") == "-9.00 (1.41)"
+    c = cholesterol_table(toy["adsl"], toy["adlb"], ARMS_CFG)
+    assert cell(c, "Week 1", "Median", "Overall", "Total cholesterol: percent change from baseline (%)") == "10.0"
+    q = aqp4_table(toy["adsl"], toy["adlb"], ARMS_CFG)
+    assert cell(q, "Week 3", "n/N (%)", "Overall", "Undetectable AQP4-IgG (below the lowest dilution)") == "3/4 (75.0)"
+    assert cell(q, "Baseline", "Geometric mean", "Overall") == "80.0"
+    assert cell(q, "Became undetectable", "n/N (%)", "Overall") == "3/5 (60.0)"
+    e = edss_table(toy["adsl"], toy["adedss"], ARMS_CFG, 4, IMPROVEMENT)
+    sec = "Paired analysis: baseline to Week 4 (subjects with both)"
+    assert cell(e, "Change", "Hodges-Lehmann (95% CI)", "Overall", sec) == "-1.13 (-1.50, -0.50)"
+    assert cell(e, "Change", "Wilcoxon signed-rank p", "Overall", sec) == "0.1250"
+    assert cell(e, "Baseline", "Mean (SD)", "Overall", sec) == "4.50 (1.29)"
+    assert cell(e, "Week 12", "n/N (%)", "Overall", "Improved (CRIT1FL = Y)") == "3/4 (75.0)"
+
+
+def test_lab_decimals_from_unit_table(root):
+    dec = lab_decimals(pd.read_csv(root / "resources" / "units.csv"))
+    assert dec["IGG"] == 2 and dec["ALB"] == 1 and dec["CHOL"] == 2 and dec["AQP4AB"] == 0
+
+
+def test_nca_summary_table(toy):
+    summary = pd.DataFrame(
+        [
+            ["BATO340", "first dose", "Cmax", "mg/L", 2, 123.456, 25.04, 125.0, 20.0, 125.0, 110.9, 139.1],
+            ["BATO680", "first dose", "Cmax", "mg/L", 3, 300.0, 10.0, 301.0, 30.0, 299.0, 270.0, 334.0],
+            ["BATO340", "first dose", "Tmax", "h", 2, np.nan, np.nan, np.nan, np.nan, 72.0, 48.0, 96.0],
+            ["BATO680", "first dose", "Tmax", "h", 3, np.nan, np.nan, np.nan, np.nan, 96.0, 72.0, 96.0],
+        ],
+        columns=[
+            "ARMCD",
+            "interval",
+            "parameter",
+            "unit",
+            "n",
+            "geomean",
+            "geocv_pct",
+            "mean",
+            "sd",
+            "median",
+            "min",
+            "max",
+        ],
+    )
+    t = nca_summary_table(summary, ARMS_CFG, toy["adsl"])
+    assert headers(t) == {"BATO340": ("Batoclimab 340 mg", 2), "BATO680": ("Batoclimab 680 mg", 3)}
+    assert cell(t, "Cmax (mg/L)", "Geometric mean (CV%)", "BATO340") == "123 (25.0)"
+    assert cell(t, "Cmax (mg/L)", "Min, Max", "BATO340") == "111, 139"
+    assert cell(t, "Tmax (h)", "Median", "BATO680") == "96.0"
+    with pytest.raises(KeyError):
+        cell(t, "Tmax (h)", "Geometric mean (CV%)", "BATO680")  # median and range only
+    assert list(t.data["parameter"]) == ["Cmax", "Cmax", "Tmax", "Tmax"]
+    with pytest.raises(UserError, match="nca_summary"):
+        nca_summary_table(summary.drop(columns="geomean"), ARMS_CFG)
+
+
+def test_pkpd_parameters_table():
+    params = pd.DataFrame(
+        [
+            ["omega_CL", 0.09, 0.02, 22.22, 0.05, 0.13, "", "iiv"],
+            ["CL", 0.2034, 0.0101, 4.9655, 0.1836, 0.2232, "L/day", "fixed"],
+            ["sigma_prop", 0.123, 0.01, 8.1, 0.1034, 0.1426, "", "residual"],
+        ],
+        columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
+    )
+    t = pkpd_parameters_table(params, data_cut=CUT)
+    assert [r.label for r in t.rows] == [
+        "Fixed effects (typical values)",
+        "CL",
+        "Inter-individual variability",
+        "omega_CL",
+        "Residual error",
+        "sigma_prop",
+    ]
+    assert cell(t, "CL", "", "estimate") == "0.203" and cell(t, "CL", "", "rse_pct") == "5.0"
+    assert cell(t, "CL", "", "ci") == "(0.184, 0.223)"
+    assert t.data.loc[0, "estimate"] == 0.09  # unrounded, input order
+
+
+def test_published_table(config):
+    pub = published_vs_reproduced(frame([]), ARMS_CFG, config["visits"], [1, 8, 15, 22])
+    pub.loc[0, "holds"] = True
+    t = published_table(pub, data_cut=CUT)
+    assert cell(t, "Subjects enrolled by dose group", "", "holds") == "Yes"
+    assert cell(t, "Deaths", "", "holds") == "No"
+    assert t.footnotes[0] == f"1 of {len(pub)} findings hold."
+    assert list(t.data.columns) == ["finding", "source", "published", "reproduced", "criterion", "holds"]
+
+
+# ----------------------------------------------------------------------------- rendering
+def test_html_is_complete_escaped_self_contained_and_deterministic(toy, tmp_path):
+    t = teae_overview_table(toy["adsl"], toy["adae"], ARMS_CFG, data_cut=CUT)
+    html = render_html(t)
+    assert "<h1>Overview of treatment-emergent adverse events</h1>" in html
+    assert "Safety population (SAFFL = Y" in html
+    assert "Batoclimab 680 mg<br>(N = 3)" in html and "Overall<br>(N = 5)" in html
+    assert "Clopper-Pearson exact" in html and "Abbreviations:" in html
+    assert "Data cut: toy cut &lt;1&gt;" in html  # escaped
+    for external in ("<script", "http://", "https://", "src=", "<link"):
+        assert external not in html
+    assert render_html(teae_overview_table(toy["adsl"], toy["adae"], ARMS_CFG, data_cut=CUT)) == html
+    paths = []
+    for i in (1, 2):
+        csv, out = tmp_path / f"t{i}.csv", tmp_path / f"t{i}.html"
+        write_outputs(t, csv, out)
+        paths.append((csv.read_bytes(), out.read_bytes()))
+    assert paths[0] == paths[1]
+    assert b"\r\n" not in paths[0][1]
+    assert paths[0][0].startswith(b"section,label,statistic,BATO340,BATO680,Overall\n")
+
+
+def test_group_headers_render(toy):
+    html = render_html(teae_soc_pt_table(toy["adsl"], toy["adae"], ARMS_CFG))
+    assert '<th class="group" colspan="2">Batoclimab 340 mg<br>(N = 2)</th>' in html
+    assert html.count("All grades") == 3
+
+
+def test_nan_never_leaks_into_html(toy):
+    html = render_html(edss_table(toy["adsl"], toy["adedss"], ARMS_CFG, 4, IMPROVEMENT))
+    assert "nan" not in html.lower()
+
+
+# --------------------------------------------------------------------------- rule scripts
+def _run_script(root, name, tmp_path, inputs, outputs, params):
+    """Run scripts/<name>.py as Snakemake would, with a stand-in ``snakemake`` object."""
+    import runpy
+    from types import SimpleNamespace
+
+    smk = SimpleNamespace(
+        input=SimpleNamespace(**inputs),
+        output=SimpleNamespace(**outputs),
+        params=SimpleNamespace(**params),
+        log=[str(tmp_path / f"{name}.log")],
+        rule=name,
+    )
+    runpy.run_path(str(root / "scripts" / f"{name}.py"), init_globals={"snakemake": smk}, run_name="__main__")
+
+
+def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
+    """Every stats/table script runs with the inputs and params its rule passes (see the .smk files)."""
+    from fcrnpipe.tableio import write_table
+
+    adam = {}
+    for k, df in toy.items():
+        adam[k] = str(tmp_path / f"{k}.parquet")
+        write_table(df, adam[k])
+    res = root / "resources"
+    arm_codes = [a["armcd"] for a in config["study"]["arms"]]
+    arms = [{k: a[k] for k in ("armcd", "label", "dose_mg")} for a in config["study"]["arms"]]
+    parts = {
+        "ae": ({"adsl": adam["adsl"], "adae": adam["adae"]}, {}),
+        "lab": (
+            {"adsl": adam["adsl"], "adlb": adam["adlb"], "ctcae": str(res / "ctcae.csv")},
+            {"grading": config["lab_grading"]},
+        ),
+        "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": config["study"]["treatment"]}),
+        "pd": ({"adsl": adam["adsl"], "adlb": adam["adlb"]}, {}),
+        "edss": (
+            {"adsl": adam["adsl"], "adedss": adam["adedss"]},
+            {"primary_visit": config["edss"]["primary_visit"], "improvement": config["edss"]["improvement"]},
+        ),
+    }
+    for part, (inputs, extra) in parts.items():
+        _run_script(
+            root,
+            f"stats_{part}",
+            tmp_path,
+            inputs,
+            {"part": str(tmp_path / f"{part}.csv")},
+            {"arms": arm_codes, **extra},
+        )
+    endpoints = str(tmp_path / "endpoints.csv")
+    _run_script(
+        root,
+        "stats_endpoints",
+        tmp_path,
+        {"parts": [str(tmp_path / f"{p}.csv") for p in parts]},
+        {"endpoints": endpoints},
+        {"arms": arm_codes, "visits": config["visits"]},
+    )
+    ep = pd.read_csv(endpoints, keep_default_na=False, na_values=[""])
+    assert list(ep.columns) == [
+        "endpoint",
+        "population",
+        "arm",
+        "visit",
+        "n",
+        "statistic",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "method",
+    ]
+    common = {"arms": arms, "overall_label": config["study"]["overall_label"], "data_cut": CUT}
+    lab_in = {"adsl": adam["adsl"], "adlb": adam["adlb"], "units": str(res / "units.csv")}
+    tables = {
+        "demographics": ({"adsl": adam["adsl"]}, {}),
+        "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": "BATOCLIMAB"}),
+        "exposure": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": "BATOCLIMAB"}),
+        "teae_overview": ({"adsl": adam["adsl"], "adae": adam["adae"]}, {}),
+        "teae_soc_pt": ({"adsl": adam["adsl"], "adae": adam["adae"]}, {}),
+        "lab_shift": (
+            {"adsl": adam["adsl"], "adlb": adam["adlb"], "ctcae": str(res / "ctcae.csv")},
+            {"grading": config["lab_grading"]},
+        ),
+        "albumin": (lab_in, {}),
+        "cholesterol": (lab_in, {}),
+        "igg": (lab_in, {}),
+        "aqp4": ({"adsl": adam["adsl"], "adlb": adam["adlb"]}, {}),
+        "edss": (
+            {"adsl": adam["adsl"], "adedss": adam["adedss"]},
+            {"primary_visit": 4, "improvement": config["edss"]["improvement"]},
+        ),
+    }
+    for name, (inputs, extra) in tables.items():
+        out = {"csv": str(tmp_path / f"{name}.csv"), "html": str(tmp_path / f"{name}.html")}
+        _run_script(root, f"table_{name}", tmp_path, inputs, out, {**common, **extra})
+        assert "Data cut: toy cut &lt;1&gt;" in (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+    pub = {"csv": str(tmp_path / "pub.csv"), "html": str(tmp_path / "pub.html")}
+    _run_script(
+        root,
+        "table_published_vs_reproduced",
+        tmp_path,
+        {"endpoints": endpoints},
+        pub,
+        {
+            "arms": arms,
+            "visits": config["visits"],
+            "dosing_days": config["study"]["dosing_days"],
+            "primary_visit": 4,
+            "data_cut": CUT,
+        },
+    )
+    published = pd.read_csv(pub["csv"])
+    assert published.loc[published["finding"] == "Deaths", "holds"].item()
+    assert (
+        published.loc[published["finding"] == "AQP4-IgG undetectable at WEEK 3", "reproduced"].item()
+        == "3 of 4 evaluated"
+    )
+    params_csv = tmp_path / "params.csv"
+    pd.DataFrame(
+        [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
+        columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
+    ).to_csv(params_csv, index=False)
+    _run_script(
+        root,
+        "table_pkpd_parameters",
+        tmp_path,
+        {"parameters": str(params_csv)},
+        {"csv": str(tmp_path / "pp.csv"), "html": str(tmp_path / "pp.html")},
+        {"data_cut": CUT},
+    )
+    assert "0.200" in (tmp_path / "pp.html").read_text(encoding="utf-8")
+
+
+def test_nca_summary_script(root, tmp_path, toy):
+    from fcrnpipe.tableio import write_table
+
+    write_table(toy["adsl"], tmp_path / "adsl.parquet")
+    summary = tmp_path / "nca_summary.csv"
+    pd.DataFrame(
+        [["BATO680", "last dose", "AUCtau", "h*mg/L", 3, 5000.0, 20.0, 5100.0, 900.0, 5050.0, 4100.0, 6200.0]],
+        columns=[
+            "ARMCD",
+            "interval",
+            "parameter",
+            "unit",
+            "n",
+            "geomean",
+            "geocv_pct",
+            "mean",
+            "sd",
+            "median",
+            "min",
+            "max",
+        ],
+    ).to_csv(summary, index=False)
+    out = {"csv": str(tmp_path / "nca.csv"), "html": str(tmp_path / "nca.html")}
+    _run_script(
+        root,
+        "table_nca_summary",
+        tmp_path,
+        {"summary": str(summary), "adsl": str(tmp_path / "adsl.parquet")},
+        out,
+        {"arms": ARMS_CFG, "data_cut": CUT},
+    )
+    html = (tmp_path / "nca.html").read_text(encoding="utf-8")
+    assert "AUCtau (h*mg/L)" in html and "5000 (20.0)" in html and "Batoclimab 680 mg<br>(N = 3)" in html
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "stats_endpoints",
+        "table_demographics",
+        "table_disposition",
+        "table_exposure",
+        "table_teae_overview",
+        "table_teae_soc_pt",
+        "table_lab_shift",
+        "table_albumin",
+        "table_cholesterol",
+        "table_igg",
+        "table_aqp4",
+        "table_edss",
+        "table_published_vs_reproduced",
+        "table_nca_summary",
+        "table_pkpd_parameters",
+    ],
+)
+def test_captions_render_as_valid_rst_with_the_data_cut(root, config, caption):
+    import docutils.core
+    import docutils.utils
+    import jinja2
+    from types import SimpleNamespace
+
+    text = (root / "workflow" / "report" / f"{caption}.rst").read_text(encoding="utf-8")
+    rendered = jinja2.Template(text, undefined=jinja2.StrictUndefined).render(snakemake=SimpleNamespace(config=config))
+    assert config["data_cut"] in rendered
+    assert "opulation" in rendered or caption == "table_published_vs_reproduced"
+    docutils.core.publish_doctree(
+        rendered, settings_overrides={"halt_level": docutils.utils.Reporter.WARNING_LEVEL, "report_level": 5}
+    )

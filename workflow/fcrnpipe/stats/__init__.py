@@ -1,0 +1,43 @@
+"""Endpoint statistics: exact CIs, signed-rank test, Hodges-Lehmann, safety/PD/efficacy summaries.
+
+One function per rule part (``ae_part``, ``lab_part``, ``disposition_part``, ``pd_part``,
+``edss_endpoints``) returns endpoint rows (:data:`ENDPOINT_COLUMNS`); ``gather_endpoints``
+merges them into ``results/stats/endpoints.csv``; ``published_vs_reproduced`` compares the
+pipeline's values with the published findings.
+"""
+
+from fcrnpipe.stats.ci import clopper_pearson, t_interval
+from fcrnpipe.stats.descriptive import ENDPOINT_COLUMNS, OVERALL, describe
+from fcrnpipe.stats.disposition import disposition, disposition_part, exposure, exposure_per_subject
+from fcrnpipe.stats.efficacy import aqp4_endpoints, edss_endpoints, igg_endpoints, pd_part
+from fcrnpipe.stats.gather import gather_endpoints
+from fcrnpipe.stats.published import PUBLISHED_COLUMNS, published_vs_reproduced
+from fcrnpipe.stats.safety import ae_part, ctcae_max_grades, lab_part, teae_by_term, teae_overview
+from fcrnpipe.stats.wilcoxon import hodges_lehmann, signed_rank_test, walsh_averages
+
+__all__ = [
+    "ENDPOINT_COLUMNS",
+    "OVERALL",
+    "PUBLISHED_COLUMNS",
+    "ae_part",
+    "aqp4_endpoints",
+    "clopper_pearson",
+    "ctcae_max_grades",
+    "describe",
+    "disposition",
+    "disposition_part",
+    "edss_endpoints",
+    "exposure",
+    "exposure_per_subject",
+    "gather_endpoints",
+    "hodges_lehmann",
+    "igg_endpoints",
+    "lab_part",
+    "pd_part",
+    "published_vs_reproduced",
+    "signed_rank_test",
+    "t_interval",
+    "teae_by_term",
+    "teae_overview",
+    "walsh_averages",
+]

@@ -1,0 +1,170 @@
+"""Disposition (all enrolled subjects) and exposure to the study drug (safety population)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from fcrnpipe.stats.descriptive import (
+    POPULATION_LABELS,
+    arm_groups,
+    continuous_rows,
+    count_rows,
+    flag_yes,
+    frame,
+    population,
+    require_columns,
+    restrict,
+    row,
+    text,
+    to_float,
+)
+
+ENROLLED = POPULATION_LABELS[None]
+SAFETY = POPULATION_LABELS["SAFFL"]
+
+#: (endpoint stem, ADSL status variable, reason variable) of the two disposition levels.
+LEVELS: tuple[tuple[str, str, str], ...] = (
+    ("treatment", "EOTSTT", "DCTREAS"),
+    ("study", "EOSSTT", "DCSREAS"),
+)
+
+
+def exposure_per_subject(adex: pd.DataFrame, pop: pd.DataFrame, treatment: str) -> pd.DataFrame:
+    """Doses of the study drug (``EXTRT == treatment``) per subject of ``pop``.
+
+    Columns USUBJID, ARMCD, NDOSE (administrations), CUMDOSE (sum of EXDOSE, mg); subjects of
+    ``pop`` without a dose get 0. Sorted by USUBJID.
+    """
+    require_columns(adex, ["USUBJID", "EXTRT", "EXDOSE"], "ADEX")
+    ex = restrict(adex, pop)
+    ex = ex[text(ex["EXTRT"]).str.upper() == treatment.upper()]
+    agg = (
+        ex.assign(EXDOSE=to_float(ex["EXDOSE"]))
+        .groupby("USUBJID")
+        .agg(NDOSE=("EXDOSE", "size"), CUMDOSE=("EXDOSE", "sum"))
+    )
+    out = pop[["USUBJID", "ARMCD"]].merge(agg, left_on="USUBJID", right_index=True, how="left")
+    return out.fillna({"NDOSE": 0, "CUMDOSE": 0.0}).astype({"NDOSE": "int64", "CUMDOSE": float})
+
+
+def disposition(
+    adsl: pd.DataFrame, adex: pd.DataFrame, arms: Sequence[str], treatment: str, level: float = 0.95
+) -> pd.DataFrame:
+    """Disposition of all enrolled subjects (ADSL rows), n (%) with exact CIs by arm and overall.
+
+    Endpoints ``Disposition: enrolled``, ``... treated`` (SAFFL=Y), and for ``treatment``
+    (EOTSTT/DCTREAS) and ``study`` (EOSSTT/DCSREAS): ``completed <level>``, ``discontinued
+    <level>``, ``discontinued <level>: <reason>`` and ``ongoing <level>``. Reason rows also carry
+    ``n_subjects_after_dose_<k>``: the subjects with that reason whose last dose of the study
+    drug was dose k (k = doses received, from ADEX).
+    """
+    require_columns(adsl, ["SAFFL", "EOTSTT", "DCTREAS", "EOSSTT", "DCSREAS"], "ADSL")
+    pop = population(adsl, arms, None)
+    doses = exposure_per_subject(adex, pop, treatment).set_index("USUBJID")["NDOSE"]
+    pop = pop.assign(_ndose=pop["USUBJID"].map(doses).fillna(0).astype(int))
+    rows: list[dict[str, Any]] = []
+    denominator = "enrolled subjects of the arm (ADSL)"
+
+    def counts(endpoint: str, mask: pd.Series, after_dose: bool = False) -> None:
+        sel = pop[mask]
+        ks = sorted(set(sel["_ndose"])) if after_dose else []
+        for (arm, p), (_, s) in zip(arm_groups(pop, arms), arm_groups(sel, arms)):
+            rows.extend(
+                count_rows(
+                    len(s),
+                    len(p),
+                    endpoint=endpoint,
+                    population=ENROLLED,
+                    arm=arm,
+                    visit="",
+                    level=level,
+                    denominator=denominator,
+                )
+            )
+            for k in ks:
+                rows.append(
+                    row(
+                        endpoint,
+                        ENROLLED,
+                        arm,
+                        "",
+                        len(p),
+                        f"n_subjects_after_dose_{k}",
+                        int((s["_ndose"] == k).sum()),
+                        f"subjects whose last dose of {treatment} was dose {k} (doses received in ADEX)",
+                    )
+                )
+
+    counts("Disposition: enrolled", pd.Series(True, index=pop.index))
+    counts("Disposition: treated", flag_yes(pop["SAFFL"]))
+    for stem, status_var, reason_var in LEVELS:
+        status = text(pop[status_var]).str.upper()
+        reason = text(pop[reason_var]).str.upper()
+        counts(f"Disposition: completed {stem}", status == "COMPLETED")
+        counts(f"Disposition: discontinued {stem}", status == "DISCONTINUED")
+        for r in sorted(set(reason[status == "DISCONTINUED"])):
+            label = r if r else "REASON NOT RECORDED"
+            counts(f"Disposition: discontinued {stem}: {label}", (status == "DISCONTINUED") & (reason == r), True)
+        counts(f"Disposition: ongoing {stem}", status == "ONGOING")
+    return frame(rows)
+
+
+def exposure(
+    adsl: pd.DataFrame, adex: pd.DataFrame, arms: Sequence[str], treatment: str, level: float = 0.95
+) -> pd.DataFrame:
+    """Exposure to the study drug in the safety population, by arm and overall.
+
+    Endpoints ``Exposure: number of doses``, ``Exposure: cumulative dose (mg)`` and, if ADSL has
+    TRTDURD, ``Exposure: treatment duration (days)`` (mean, SD, median, min, max); ``Exposure:
+    doses received: <k>`` (n (%) with exact CI) for k = 1 .. the most doses received.
+    """
+    pop = population(adsl, arms, "SAFFL")
+    ex = exposure_per_subject(adex, pop, treatment)
+    rows: list[dict[str, Any]] = []
+    series = [
+        ("Exposure: number of doses", ex["NDOSE"].astype(float), f"{treatment} administrations in ADEX"),
+        ("Exposure: cumulative dose (mg)", ex["CUMDOSE"], f"sum of EXDOSE of {treatment} in ADEX (mg)"),
+    ]
+    if "TRTDURD" in pop.columns:
+        series.append(("Exposure: treatment duration (days)", to_float(pop["TRTDURD"]), "ADSL TRTDURD (days)"))
+    for endpoint, values, what in series:
+        df = pop[["USUBJID", "ARMCD"]].assign(_v=values.to_numpy())
+        for arm, g in arm_groups(df, arms):
+            rows += continuous_rows(
+                g["_v"].to_numpy(float),
+                endpoint=endpoint,
+                population=SAFETY,
+                arm=arm,
+                visit="",
+                level=level,
+                what=what,
+                mean_ci=False,
+            )
+    for k in range(1, int(ex["NDOSE"].max()) + 1 if len(ex) else 1):
+        for (arm, p), (_, s) in zip(arm_groups(ex, arms), arm_groups(ex[ex["NDOSE"] == k], arms)):
+            rows += count_rows(
+                len(s),
+                len(p),
+                endpoint=f"Exposure: doses received: {k}",
+                population=SAFETY,
+                arm=arm,
+                visit="",
+                level=level,
+                denominator="subjects in the safety population of the arm",
+            )
+    return frame(rows)
+
+
+def disposition_part(
+    adsl: pd.DataFrame, adex: pd.DataFrame, arms: Sequence[str], treatment: str, level: float = 0.95
+) -> pd.DataFrame:
+    """Disposition and exposure endpoints (rule ``stats_disposition``)."""
+    return frame(
+        [
+            *disposition(adsl, adex, arms, treatment, level).to_dict("records"),
+            *exposure(adsl, adex, arms, treatment, level).to_dict("records"),
+        ]
+    )

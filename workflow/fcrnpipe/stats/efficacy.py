@@ -1,0 +1,356 @@
+"""Secondary endpoints: total IgG and AQP4-IgG (PD population), EDSS (safety population).
+
+Albumin and cholesterol (value, change and % change by visit, nadir/peak) are laboratory
+safety endpoints computed by :func:`fcrnpipe.stats.safety.lab_part` with the same functions
+as IgG here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fcrnpipe.stats.descriptive import (
+    BASELINE_VISIT,
+    POPULATION_LABELS,
+    arm_groups,
+    baseline_records,
+    by_visit_rows,
+    continuous_rows,
+    count_rows,
+    flag_yes,
+    frame,
+    percent_of_baseline,
+    population,
+    post_baseline_visits,
+    require_columns,
+    restrict,
+    row,
+    text,
+    to_float,
+    visit_order,
+)
+from fcrnpipe.stats.safety import lab_by_visit, lab_records
+from fcrnpipe.stats.wilcoxon import hodges_lehmann, signed_rank_test
+
+IGG = "IGG"
+AQP4 = "AQP4AB"
+EDSS = "EDSS"
+PD = POPULATION_LABELS["PDFL"]
+SAFETY = POPULATION_LABELS["SAFFL"]
+#: Default follow-up visit of the IgG recovery endpoint: AVISITN 12 = day 85, 9 weeks after
+#: the last dose on day 22.
+FOLLOWUP_AVISITN = 12
+
+
+# ------------------------------------------------------------------------------------- IgG
+def igg_endpoints(
+    adsl: pd.DataFrame,
+    adlb: pd.DataFrame,
+    arms: Sequence[str],
+    followup_avisitn: float = FOLLOWUP_AVISITN,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Total IgG in the PD population (``PDFL = "Y"``), by arm and overall.
+
+    ``IGG: value``, ``IGG: change from baseline``, ``IGG: percent change from baseline`` by
+    visit (ANL01FL records; mean with t CI, SD, median, min, max); ``IGG: nadir`` (each subject's
+    minimum % of baseline and its study day, summarised); ``IGG: percent of baseline at
+    follow-up`` (``100 + PCHG`` at AVISITN ``followup_avisitn``).
+    """
+    pop = population(adsl, arms, "PDFL")
+    rows = lab_by_visit(adlb, pop, arms, IGG, PD, level, extreme="nadir")
+    lb = lab_records(adlb, pop, IGG)
+    if not lb.empty:
+        post = post_baseline_visits(lb, "ADLB")
+        at = post[to_float(post["AVISITN"]) == float(followup_avisitn)]
+        if not at.empty:
+            visit = str(text(at["AVISIT"]).iloc[0])
+            at = at.assign(_pct=percent_of_baseline(at))
+            for arm, g in arm_groups(at, arms):
+                rows += continuous_rows(
+                    g["_pct"].to_numpy(float),
+                    endpoint=f"{IGG}: percent of baseline at follow-up",
+                    population=PD,
+                    arm=arm,
+                    visit=visit,
+                    level=level,
+                    what=f"100 + PCHG at the follow-up visit (AVISITN {followup_avisitn:g})",
+                )
+    return frame(rows)
+
+
+# --------------------------------------------------------------------------------- AQP4-IgG
+def titre_rows(values: np.ndarray, *, endpoint: str, population: str, arm: str, visit: str) -> list[dict[str, Any]]:
+    """Reciprocal titre summary: ``median``, ``min``, ``max`` and ``geometric_mean``."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    n = int(x.size)
+    note = "reciprocal titre; undetectable titres at their imputed value (config censoring.titre)"
+    pos = x[x > 0]
+    gm = float(np.exp(np.log(pos).mean())) if n and pos.size == n else math.nan
+    return [
+        row(endpoint, population, arm, visit, n, "median", float(np.median(x)) if n else math.nan, f"median {note}"),
+        row(endpoint, population, arm, visit, n, "min", float(x.min()) if n else math.nan, f"minimum {note}"),
+        row(endpoint, population, arm, visit, n, "max", float(x.max()) if n else math.nan, f"maximum {note}"),
+        row(
+            endpoint,
+            population,
+            arm,
+            visit,
+            n,
+            "geometric_mean",
+            gm,
+            f"geometric mean exp(mean(ln titre)), {note}; NaN if a titre is 0",
+        ),
+    ]
+
+
+def aqp4_endpoints(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
+    """AQP4-IgG titres in the PD population, by arm and overall.
+
+    ``AQP4AB: titre`` (baseline and visits: median, min, max, geometric mean of AVAL),
+    ``AQP4AB: log2 titre change from baseline`` (log2(AVAL/BASE) by visit),
+    ``AQP4AB: undetectable`` (UNDETFL = Y, n (%) with exact CI of the subjects evaluated at
+    the visit) and ``AQP4AB: time to first undetectable`` (subjects with a detectable baseline
+    titre: how many became undetectable from study day 2 on (n (%), exact CI) and the study
+    day of the first undetectable titre among them: median, min, max, no censoring model).
+    """
+    pop = population(adsl, arms, "PDFL")
+    lb = lab_records(adlb, pop, AQP4)
+    if lb.empty:
+        return frame([])
+    require_columns(lb, ["UNDETFL", "ADY"], "ADLB")
+    lb = lb.assign(_aval=to_float(lb["AVAL"]), _und=flag_yes(lb["UNDETFL"]))
+    base = baseline_records(lb, "ADLB")
+    post = post_baseline_visits(lb, "ADLB")
+    visits = [(BASELINE_VISIT, base)] + [
+        (name, post[to_float(post["AVISITN"]) == num]) for num, name in visit_order(post)
+    ]
+    rows: list[dict[str, Any]] = []
+    for visit, at in visits:
+        for arm, g in arm_groups(at, arms):
+            rows += titre_rows(
+                g["_aval"].to_numpy(float), endpoint=f"{AQP4}: titre", population=PD, arm=arm, visit=visit
+            )
+            evaluated = g[g["_aval"].notna() | g["_und"]]
+            rows += count_rows(
+                int(evaluated["_und"].sum()),
+                len(evaluated),
+                endpoint=f"{AQP4}: undetectable",
+                population=PD,
+                arm=arm,
+                visit=visit,
+                level=level,
+                denominator="subjects with an AQP4-IgG result at the visit; undetectable = UNDETFL=Y "
+                "(below the lowest dilution)",
+            )
+    base_titre = to_float(lb["BASE"])
+    log2chg = pd.Series(np.log2(lb["_aval"] / base_titre.where(base_titre > 0)), index=lb.index)
+    rows += by_visit_rows(
+        lb,
+        arms,
+        values=log2chg,
+        endpoint=f"{AQP4}: log2 titre change from baseline",
+        population=PD,
+        include_baseline=False,
+        dataset="ADLB",
+        level=level,
+        what="log2(AVAL / BASE) (titre steps of the dilution series)",
+    )
+    detectable = base.loc[~base["_und"], ["USUBJID", "ARMCD"]]
+    later = lb[(to_float(lb["ADY"]) >= 2) & lb["_und"]]
+    first = later.assign(_ady=to_float(later["ADY"])).groupby("USUBJID")["_ady"].min()
+    at_risk = detectable.assign(day=detectable["USUBJID"].map(first).astype(float))
+    endpoint = f"{AQP4}: time to first undetectable"
+    for arm, g in arm_groups(at_risk, arms):
+        rows += count_rows(
+            int(g["day"].notna().sum()),
+            len(g),
+            endpoint=endpoint,
+            population=PD,
+            arm=arm,
+            visit="",
+            level=level,
+            denominator="subjects with a detectable baseline titre",
+        )
+        rows += continuous_rows(
+            g["day"].to_numpy(float),
+            endpoint=endpoint,
+            population=PD,
+            arm=arm,
+            visit="",
+            level=level,
+            prefix="day_",
+            mean_ci=False,
+            what="the study day of the first undetectable titre, among the subjects who became undetectable",
+        )
+    return frame(rows)
+
+
+def pd_part(
+    adsl: pd.DataFrame,
+    adlb: pd.DataFrame,
+    arms: Sequence[str],
+    followup_avisitn: float = FOLLOWUP_AVISITN,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """PD endpoints (rule ``stats_pd``): total IgG and AQP4-IgG."""
+    return frame(
+        [
+            *igg_endpoints(adsl, adlb, arms, followup_avisitn, level).to_dict("records"),
+            *aqp4_endpoints(adsl, adlb, arms, level).to_dict("records"),
+        ]
+    )
+
+
+# -------------------------------------------------------------------------------------- EDSS
+def improvement_text(improvement: Mapping[str, Any] | None) -> str:
+    """The CRIT1FL definition of config ``edss.improvement`` in words."""
+    if not improvement:
+        return "CRIT1FL = Y (improvement as derived in ADEDSS)"
+    cut, large, small = (float(improvement[k]) for k in ("cut", "large", "small"))
+    return (
+        f"CRIT1FL = Y: EDSS decrease >= {large:g} if baseline <= {cut:g}, >= {small:g} if baseline > {cut:g} "
+        "(config edss.improvement)"
+    )
+
+
+def paired_test_rows(
+    pairs: pd.DataFrame, *, endpoint: str, population: str, arm: str, visit: str, level: float = 0.95
+) -> list[dict[str, Any]]:
+    """Paired analysis of the subjects with baseline and a value at the visit.
+
+    ``pairs`` has columns BASE, AVAL, CHG. Rows ``baseline_mean``/``_sd``, ``visit_mean``/``_sd``
+    (the same subjects), ``hodges_lehmann`` (estimate and CI of the change) and
+    ``wilcoxon_signed_rank`` (estimate = V, exact two-sided p-value).
+    """
+    p = pairs.dropna(subset=["BASE", "AVAL", "CHG"])
+    n = len(p)
+    rows: list[dict[str, Any]] = []
+    for col, name in (("BASE", "baseline"), ("AVAL", "visit")):
+        x = p[col].to_numpy(float)
+        what = "baseline" if col == "BASE" else f"the value at {visit}"
+        rows.append(
+            row(
+                endpoint,
+                population,
+                arm,
+                visit,
+                n,
+                f"{name}_mean",
+                x.mean() if n else math.nan,
+                f"mean of {what}, subjects with baseline and {visit}",
+            )
+        )
+        rows.append(
+            row(
+                endpoint,
+                population,
+                arm,
+                visit,
+                n,
+                f"{name}_sd",
+                x.std(ddof=1) if n > 1 else math.nan,
+                f"SD (n-1) of {what}, subjects with baseline and {visit}",
+            )
+        )
+    d = p["CHG"].to_numpy(float)
+    hl = hodges_lehmann(d, level)
+    rows.append(
+        row(endpoint, population, arm, visit, n, "hodges_lehmann", hl.estimate, hl.method, hl.ci_low, hl.ci_high)
+    )
+    if n:
+        t = signed_rank_test(d, "wilcox")
+        rows.append(
+            row(endpoint, population, arm, visit, n, "wilcoxon_signed_rank", t.statistic, t.method, p_value=t.p_value)
+        )
+    return rows
+
+
+def edss_endpoints(
+    adsl: pd.DataFrame,
+    adedss: pd.DataFrame,
+    arms: Sequence[str],
+    primary_visit: float,
+    improvement: Mapping[str, Any] | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """EDSS in the safety population, by arm and overall.
+
+    ``EDSS: value`` (baseline and visits) and ``EDSS: change from baseline`` by visit; at the
+    primary visit (AVISITN ``primary_visit``, config ``edss.primary_visit``) and at the last
+    post-baseline analysis visit with data, the paired analysis of :func:`paired_test_rows`
+    (Wilcoxon signed-rank, Hodges-Lehmann); ``EDSS: improved`` (CRIT1FL) n (%) with exact CI
+    at every post-baseline visit.
+    """
+    require_columns(adedss, ["USUBJID", "AVISIT", "AVISITN", "AVAL", "BASE", "ABLFL", "ANL01FL", "CRIT1FL"], "ADEDSS")
+    pop = population(adsl, arms, "SAFFL")
+    qs = adedss if "PARAMCD" not in adedss.columns else adedss[text(adedss["PARAMCD"]).isin(["", EDSS])]
+    qs = restrict(qs.assign(PARAMCD=EDSS), pop)
+    aval, base = to_float(qs["AVAL"]), to_float(qs["BASE"])
+    chg = (to_float(qs["CHG"]) if "CHG" in qs.columns else pd.Series(np.nan, index=qs.index)).fillna(aval - base)
+    qs = qs.assign(AVAL=aval, BASE=base, CHG=chg)
+    common = {"population": SAFETY, "dataset": "ADEDSS", "level": level}
+    rows = by_visit_rows(
+        qs, arms, values=qs["AVAL"], endpoint=f"{EDSS}: value", include_baseline=True, what="EDSS", **common
+    )
+    rows += by_visit_rows(
+        qs,
+        arms,
+        values=qs["CHG"],
+        endpoint=f"{EDSS}: change from baseline",
+        include_baseline=False,
+        what="CHG = AVAL - BASE",
+        **common,
+    )
+    post = post_baseline_visits(qs, "ADEDSS")
+    order = visit_order(post)
+    tests = sorted({float(primary_visit)} | ({order[-1][0]} if order else set()))
+    names = dict(order)
+    for num in tests:
+        if num not in names:
+            continue
+        at = post[to_float(post["AVISITN"]) == num]
+        for arm, g in arm_groups(at, arms):
+            rows += paired_test_rows(
+                g[["BASE", "AVAL", "CHG"]],
+                endpoint=f"{EDSS}: change from baseline",
+                population=SAFETY,
+                arm=arm,
+                visit=names[num],
+                level=level,
+            )
+    crit = improvement_text(improvement)
+    for num, name in order:
+        at = post[(to_float(post["AVISITN"]) == num) & post["CHG"].notna()]
+        for arm, g in arm_groups(at, arms):
+            rows += count_rows(
+                int(flag_yes(g["CRIT1FL"]).sum()),
+                len(g),
+                endpoint=f"{EDSS}: improved",
+                population=SAFETY,
+                arm=arm,
+                visit=name,
+                level=level,
+                denominator=f"subjects with baseline and an EDSS at the visit; {crit}",
+            )
+    return frame(rows)
+
+
+__all__ = [
+    "AQP4",
+    "FOLLOWUP_AVISITN",
+    "IGG",
+    "aqp4_endpoints",
+    "edss_endpoints",
+    "igg_endpoints",
+    "improvement_text",
+    "paired_test_rows",
+    "pd_part",
+    "titre_rows",
+]

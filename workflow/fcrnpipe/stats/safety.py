@@ -1,0 +1,451 @@
+"""Safety endpoints (primary): TEAE overview, TEAE by SOC/PT, laboratory safety and CTCAE shifts.
+
+Population: safety analysis set (``ADSL.SAFFL = "Y"``); percentages use the number of subjects
+of the population in the arm (or overall) as denominator, with Clopper-Pearson exact CIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fcrnpipe.stats.descriptive import (
+    OVERALL,
+    POPULATION_LABELS,
+    arm_groups,
+    baseline_records,
+    by_visit_rows,
+    continuous_rows,
+    count_rows,
+    flag_yes,
+    frame,
+    percent_of_baseline,
+    population,
+    post_baseline_visits,
+    require_columns,
+    restrict,
+    row,
+    text,
+    to_float,
+)
+
+SAFETY = POPULATION_LABELS["SAFFL"]
+TEAE_ENDPOINT = "TEAE: {}"
+SOC_ENDPOINT = "TEAE by SOC: {soc}"
+PT_ENDPOINT = "TEAE by SOC and PT: {soc} / {pt}"
+DISC_PT_ENDPOINT = "TEAE leading to discontinuation by SOC and PT: {soc} / {pt}"
+
+#: TEAE overview categories: (endpoint suffix, description of the subset for the method text).
+OVERVIEW: tuple[tuple[str, str], ...] = (
+    ("any", "any TEAE (TRTEMFL=Y)"),
+    ("treatment-related", "TEAE with RELFL=Y (AEREL in config ae.related_terms)"),
+    ("CTCAE grade >= 3", "TEAE with ATOXGR >= 3"),
+    ("serious", "TEAE with AESER=Y"),
+    ("leading to discontinuation of study drug", "TEAE with DISCFL=Y (AEACN = DRUG WITHDRAWN)"),
+    ("leading to death", "TEAE with ATOXGR = 5, AEOUT = FATAL or AESDTH = Y"),
+)
+
+#: Laboratory safety parameters summarised by visit, and the extreme summarised per subject.
+LAB_PARAMS: tuple[str, ...] = ("ALB", "CHOL", "LDL")
+LAB_EXTREME: dict[str, str] = {"ALB": "nadir", "CHOL": "peak", "LDL": "peak", "HDL": "peak", "IGG": "nadir"}
+
+#: SOC / PT shown for TEAEs without a coded term.
+UNCODED = "Not coded"
+TERM_COLUMNS = ["soc", "pt", "arm", "N", "n_subjects", "n_events", "max_grade"]
+
+
+def teae_records(adae: pd.DataFrame, pop: pd.DataFrame) -> pd.DataFrame:
+    """TEAE records (``TRTEMFL = "Y"``) of the population, ARMCD from ADSL, ATOXGR numeric, empty
+    AEBODSYS/AEDECOD as ``"Not coded"``."""
+    require_columns(adae, ["USUBJID", "TRTEMFL", "AEBODSYS", "AEDECOD", "ATOXGR"], "ADAE")
+    ae = restrict(adae, pop)
+    ae = ae[flag_yes(ae["TRTEMFL"])]
+    return ae.assign(
+        ATOXGR=to_float(ae["ATOXGR"]),
+        AEBODSYS=text(ae["AEBODSYS"]).replace("", UNCODED),
+        AEDECOD=text(ae["AEDECOD"]).replace("", UNCODED),
+    )
+
+
+def _subset(ae: pd.DataFrame, key: str) -> pd.Series:
+    """Mask of the TEAEs of an overview category."""
+    if key == "any":
+        return pd.Series(True, index=ae.index)
+    if key == "treatment-related":
+        require_columns(ae, ["RELFL"], "ADAE")
+        return flag_yes(ae["RELFL"])
+    if key == "CTCAE grade >= 3":
+        return ae["ATOXGR"] >= 3
+    if key == "serious":
+        require_columns(ae, ["AESER"], "ADAE")
+        return flag_yes(ae["AESER"])
+    if key == "leading to discontinuation of study drug":
+        require_columns(ae, ["DISCFL"], "ADAE")
+        return flag_yes(ae["DISCFL"])
+    if key == "leading to death":
+        m = ae["ATOXGR"] == 5
+        if "AEOUT" in ae.columns:
+            m |= text(ae["AEOUT"]).str.upper().eq("FATAL")
+        if "AESDTH" in ae.columns:
+            m |= flag_yes(ae["AESDTH"])
+        return m
+    raise ValueError(f"unknown TEAE category {key!r}")
+
+
+def teae_overview(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
+    """TEAE overview: subjects with >= 1 TEAE of each category, n (%) with exact CI, and events.
+
+    Endpoints ``TEAE: any``, ``TEAE: treatment-related``, ``TEAE: CTCAE grade >= 3``,
+    ``TEAE: serious``, ``TEAE: leading to discontinuation of study drug``, ``TEAE: leading to
+    death``; statistics ``n_subjects``, ``percent`` (Clopper-Pearson CI), ``n_events``; by arm
+    and overall (safety population).
+    """
+    pop = population(adsl, arms, "SAFFL")
+    ae = teae_records(adae, pop)
+    rows: list[dict[str, Any]] = []
+    for key, desc in OVERVIEW:
+        sub = ae[_subset(ae, key)]
+        endpoint = TEAE_ENDPOINT.format(key)
+        for (arm, p), (_, a) in zip(arm_groups(pop, arms), arm_groups(sub, arms)):
+            n_pop = int(p["USUBJID"].nunique())
+            rows += count_rows(
+                int(a["USUBJID"].nunique()),
+                n_pop,
+                endpoint=endpoint,
+                population=SAFETY,
+                arm=arm,
+                visit="",
+                level=level,
+                denominator=f"subjects in the safety population of the arm; {desc}",
+            )
+            rows.append(row(endpoint, SAFETY, arm, "", n_pop, "n_events", len(a), f"number of events; {desc}"))
+    return frame(rows)
+
+
+def teae_term_counts(ae: pd.DataFrame, pop: pd.DataFrame, arms: Sequence[str]) -> pd.DataFrame:
+    """Subjects and events per SOC (``pt = ""``) and per SOC/PT, by arm and overall.
+
+    A subject counts once per SOC and once per PT, at the maximum CTCAE grade of the term
+    (``max_grade`` is a dict grade -> subjects; subjects whose events all lack a grade are in
+    ``n_subjects`` only). Columns :data:`TERM_COLUMNS`, sorted by soc, pt (SOC row first), arm
+    order.
+    """
+    terms = sorted({(s, "") for s in ae["AEBODSYS"]} | set(zip(ae["AEBODSYS"], ae["AEDECOD"])))
+    out = []
+    for soc, pt in terms:
+        sel = ae[(ae["AEBODSYS"] == soc) & ((ae["AEDECOD"] == pt) if pt else True)]
+        for (arm, p), (_, a) in zip(arm_groups(pop, arms), arm_groups(sel, arms)):
+            worst = a.groupby("USUBJID")["ATOXGR"].max().dropna()
+            grades = {int(g): int(c) for g, c in worst.value_counts().sort_index().items()}
+            out.append(
+                {
+                    "soc": soc,
+                    "pt": pt,
+                    "arm": arm,
+                    "N": int(p["USUBJID"].nunique()),
+                    "n_subjects": int(a["USUBJID"].nunique()),
+                    "n_events": int(len(a)),
+                    "max_grade": grades,
+                }
+            )
+    return pd.DataFrame(out, columns=TERM_COLUMNS)
+
+
+def _term_rows(counts: pd.DataFrame, soc_template: str | None, pt_template: str, level: float) -> list[dict]:
+    rows: list[dict[str, Any]] = []
+    for r in counts.itertuples(index=False):
+        if not r.pt and soc_template is None:
+            continue
+        endpoint = pt_template.format(soc=r.soc, pt=r.pt) if r.pt else str(soc_template).format(soc=r.soc)
+        term = "PT" if r.pt else "SOC"
+        rows += count_rows(
+            r.n_subjects,
+            r.N,
+            endpoint=endpoint,
+            population=SAFETY,
+            arm=r.arm,
+            visit="",
+            level=level,
+            denominator=f"subjects in the safety population of the arm; subjects counted once per {term}",
+        )
+        rows.append(row(endpoint, SAFETY, r.arm, "", r.N, "n_events", r.n_events, "number of events"))
+        for g in range(1, 6):
+            rows.append(
+                row(
+                    endpoint,
+                    SAFETY,
+                    r.arm,
+                    "",
+                    r.N,
+                    f"n_subjects_max_grade_{g}",
+                    r.max_grade.get(g, 0),
+                    f"subjects whose maximum CTCAE grade for the {term} is {g}",
+                )
+            )
+    return rows
+
+
+def teae_by_term(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
+    """TEAE by SOC and PT (all TEAEs) and TEAEs leading to discontinuation by SOC and PT.
+
+    Endpoints ``TEAE by SOC: <SOC>``, ``TEAE by SOC and PT: <SOC> / <PT>`` and ``TEAE leading to
+    discontinuation by SOC and PT: <SOC> / <PT>``; statistics ``n_subjects``, ``percent``,
+    ``n_events``, ``n_subjects_max_grade_1`` ... ``_5`` (subjects at their maximum grade).
+    """
+    pop = population(adsl, arms, "SAFFL")
+    ae = teae_records(adae, pop)
+    rows = _term_rows(teae_term_counts(ae, pop, arms), SOC_ENDPOINT, PT_ENDPOINT, level)
+    disc = ae[_subset(ae, "leading to discontinuation of study drug")]
+    rows += _term_rows(teae_term_counts(disc, pop, arms), None, DISC_PT_ENDPOINT, level)
+    return frame(rows)
+
+
+def ae_part(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
+    """All AE endpoints (rule ``stats_ae``): overview and SOC/PT counts."""
+    return frame(
+        [
+            *teae_overview(adsl, adae, arms, level).to_dict("records"),
+            *teae_by_term(adsl, adae, arms, level).to_dict("records"),
+        ]
+    )
+
+
+# ------------------------------------------------------------------------- laboratory safety
+def lab_records(adlb: pd.DataFrame, pop: pd.DataFrame, paramcd: str) -> pd.DataFrame:
+    """ADLB records of ``paramcd`` for the population (ARMCD from ADSL)."""
+    require_columns(adlb, ["USUBJID", "PARAMCD", "AVISIT", "AVISITN", "AVAL", "BASE", "ABLFL", "ANL01FL"], "ADLB")
+    lb = adlb[text(adlb["PARAMCD"]) == paramcd]
+    return restrict(lb.assign(PARAMCD=paramcd), pop)
+
+
+def extreme_rows(
+    df: pd.DataFrame,
+    arms: Sequence[str],
+    *,
+    kind: str,
+    endpoint: str,
+    population: str,
+    dataset: str,
+    level: float = 0.95,
+) -> list[dict[str, Any]]:
+    """Per-subject extreme % of baseline over the post-baseline analysis visits, summarised.
+
+    ``kind="nadir"``: each subject's minimum of ``100 + PCHG``; ``"peak"``: maximum. The study day
+    (ADY) of the extreme (first one on ties) gives the time to nadir/peak. Statistics
+    ``<kind>_mean`` (t CI), ``_sd``, ``_median``, ``_min``, ``_max`` and ``time_to_<kind>_...``.
+    """
+    if kind not in ("nadir", "peak"):
+        raise ValueError(f"kind must be nadir or peak, got {kind!r}")
+    post = post_baseline_visits(df, dataset)
+    post = post.assign(_pct=percent_of_baseline(post), _ady=to_float(post["ADY"]) if "ADY" in post else np.nan)
+    post = post[post["_pct"].notna()].sort_values(["USUBJID", "_ady"], kind="mergesort")
+    idx = post.groupby("USUBJID")["_pct"].idxmin() if kind == "nadir" else post.groupby("USUBJID")["_pct"].idxmax()
+    per = post.loc[idx.values] if len(idx) else post.iloc[0:0]
+    word = "minimum" if kind == "nadir" else "maximum"
+    rows: list[dict[str, Any]] = []
+    for arm, g in arm_groups(per, arms):
+        rows += continuous_rows(
+            g["_pct"].to_numpy(float),
+            endpoint=endpoint,
+            population=population,
+            arm=arm,
+            visit="",
+            level=level,
+            prefix=f"{kind}_",
+            what=f"each subject's {word} % of baseline (100 + PCHG) over the post-baseline analysis visits",
+        )
+        rows += continuous_rows(
+            g["_ady"].to_numpy(float),
+            endpoint=endpoint,
+            population=population,
+            arm=arm,
+            visit="",
+            level=level,
+            prefix=f"time_to_{kind}_",
+            mean_ci=False,
+            what=f"the study day (ADY) of each subject's {kind}",
+        )
+    return rows
+
+
+def lab_by_visit(
+    adlb: pd.DataFrame,
+    pop: pd.DataFrame,
+    arms: Sequence[str],
+    paramcd: str,
+    population_label: str,
+    level: float = 0.95,
+    extreme: str | None = None,
+) -> list[dict[str, Any]]:
+    """Value (baseline and post-baseline visits), change and % change from baseline by visit.
+
+    Endpoints ``<PARAMCD>: value``, ``<PARAMCD>: change from baseline``, ``<PARAMCD>: percent
+    change from baseline`` (n, mean with t CI, SD, median, min, max per arm and visit) and, if
+    ``extreme`` (``"nadir"``/``"peak"``), ``<PARAMCD>: <extreme>`` (see :func:`extreme_rows`).
+    """
+    lb = lab_records(adlb, pop, paramcd)
+    if lb.empty:
+        return []
+    chg = to_float(lb["CHG"]) if "CHG" in lb.columns else pd.Series(np.nan, index=lb.index)
+    chg = chg.fillna(to_float(lb["AVAL"]) - to_float(lb["BASE"]))
+    common = {"population": population_label, "dataset": "ADLB", "level": level}
+    rows = by_visit_rows(
+        lb,
+        arms,
+        values=to_float(lb["AVAL"]),
+        endpoint=f"{paramcd}: value",
+        include_baseline=True,
+        what="AVAL",
+        **common,
+    )
+    rows += by_visit_rows(
+        lb,
+        arms,
+        values=chg,
+        endpoint=f"{paramcd}: change from baseline",
+        include_baseline=False,
+        what="CHG = AVAL - BASE",
+        **common,
+    )
+    rows += by_visit_rows(
+        lb,
+        arms,
+        values=percent_of_baseline(lb) - 100.0,
+        endpoint=f"{paramcd}: percent change from baseline",
+        include_baseline=False,
+        what="PCHG = 100 (AVAL - BASE) / BASE",
+        **common,
+    )
+    if extreme:
+        rows += extreme_rows(lb, arms, kind=extreme, endpoint=f"{paramcd}: {extreme}", **common)
+    return rows
+
+
+SHIFT_COLUMNS = ["arm", "N", "baseline_grade", "worst_grade", "n"]
+
+
+def shift_counts(lb: pd.DataFrame, pop: pd.DataFrame, arms: Sequence[str], max_grade: int) -> pd.DataFrame:
+    """Baseline CTCAE grade (BTOXGR) x worst post-baseline grade (max ATOXGR), subjects per cell.
+
+    Post-baseline = every record from study day 2 on (scheduled and unscheduled, ADY >= 2).
+    Evaluable subjects (``N``) have a baseline grade and at least one graded post-baseline
+    record. Full grid of grades ``0..max_grade`` per arm and overall; columns
+    :data:`SHIFT_COLUMNS`.
+    """
+    require_columns(lb, ["BTOXGR", "ATOXGR", "ADY"], "ADLB")
+    base = baseline_records(lb, "ADLB")
+    bgrade = to_float(base["BTOXGR"]).fillna(to_float(base["ATOXGR"]))
+    bgr = pd.Series(bgrade.to_numpy(), index=base["USUBJID"].to_numpy())
+    post = lb[(to_float(lb["ADY"]) >= 2) & to_float(lb["ATOXGR"]).notna()]
+    worst = post.assign(_g=to_float(post["ATOXGR"])).groupby("USUBJID")["_g"].max()
+    subj = pop[["USUBJID", "ARMCD"]].assign(
+        b=pop["USUBJID"].map(bgr).astype(float), w=pop["USUBJID"].map(worst).astype(float)
+    )
+    subj = subj[subj["b"].notna() & subj["w"].notna()]
+    top = int(max(max_grade, subj["b"].max() if len(subj) else 0, subj["w"].max() if len(subj) else 0))
+    out = []
+    for arm, g in arm_groups(subj, arms):
+        for b in range(top + 1):
+            for w in range(top + 1):
+                out.append(
+                    {
+                        "arm": arm,
+                        "N": len(g),
+                        "baseline_grade": b,
+                        "worst_grade": w,
+                        "n": int(((g["b"] == b) & (g["w"] == w)).sum()),
+                    }
+                )
+    return pd.DataFrame(out, columns=SHIFT_COLUMNS)
+
+
+def shift_rows(counts: pd.DataFrame, paramcd: str, term: str, level: float = 0.95) -> list[dict[str, Any]]:
+    """Endpoint ``<PARAMCD>: CTCAE shift (<term>)``: ``shift_<b>_to_<w>`` counts (n = evaluable)
+    and ``worst_grade_ge_<g>_n_subjects``/``_percent`` (exact CI) for g >= 1."""
+    endpoint = f"{paramcd}: CTCAE shift ({term})"
+    rows: list[dict[str, Any]] = []
+    for arm, g in counts.groupby("arm", sort=False):
+        n_eval = int(g["N"].iloc[0])
+        for r in g.itertuples(index=False):
+            rows.append(
+                row(
+                    endpoint,
+                    SAFETY,
+                    arm,
+                    "",
+                    n_eval,
+                    f"shift_{r.baseline_grade}_to_{r.worst_grade}",
+                    r.n,
+                    "subjects with baseline CTCAE grade (BTOXGR) b and worst post-baseline grade (max ATOXGR "
+                    "from study day 2) w; N = subjects with both",
+                )
+            )
+        for grade in range(1, int(g["worst_grade"].max()) + 1):
+            k = int(g.loc[g["worst_grade"] >= grade, "n"].sum())
+            rows += count_rows(
+                k,
+                n_eval,
+                endpoint=endpoint,
+                population=SAFETY,
+                arm=str(arm),
+                visit="",
+                level=level,
+                denominator="evaluable subjects (baseline and post-baseline grade)",
+                prefix=f"worst_grade_ge_{grade}_",
+            )
+    return rows
+
+
+def ctcae_max_grades(ctcae: pd.DataFrame) -> dict[str, int]:
+    """Highest CTCAE grade defined per PARAMCD in ``resources/ctcae.csv``."""
+    require_columns(ctcae, ["PARAMCD", "grade"], "ctcae.csv")
+    g = ctcae.assign(grade=to_float(ctcae["grade"])).groupby("PARAMCD")["grade"].max()
+    return {str(k): int(v) for k, v in g.items()}
+
+
+def lab_part(
+    adsl: pd.DataFrame,
+    adlb: pd.DataFrame,
+    arms: Sequence[str],
+    grading: Mapping[str, str],
+    max_grades: Mapping[str, int] | None = None,
+    params: Sequence[str] = LAB_PARAMS,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Laboratory safety endpoints (rule ``stats_lab``), safety population.
+
+    For each of ``params`` present in ADLB: value, change and % change by visit and the
+    nadir/peak (:data:`LAB_EXTREME`); for each ``term -> PARAMCD`` of ``grading``
+    (config ``lab_grading``): the CTCAE shift from baseline grade to worst post-baseline grade.
+    """
+    pop = population(adsl, arms, "SAFFL")
+    rows: list[dict[str, Any]] = []
+    for paramcd in params:
+        rows += lab_by_visit(adlb, pop, arms, paramcd, SAFETY, level, LAB_EXTREME.get(paramcd))
+    for term, paramcd in sorted(grading.items()):
+        lb = lab_records(adlb, pop, paramcd)
+        if lb.empty:
+            continue
+        top = int((max_grades or {}).get(paramcd, 0))
+        counts = shift_counts(lb, pop, arms, top)
+        rows += shift_rows(counts, paramcd, term.replace("_", " ").capitalize(), level)
+    return frame(rows)
+
+
+__all__ = [
+    "LAB_PARAMS",
+    "OVERALL",
+    "ae_part",
+    "ctcae_max_grades",
+    "extreme_rows",
+    "lab_by_visit",
+    "lab_part",
+    "shift_counts",
+    "teae_by_term",
+    "teae_overview",
+    "teae_records",
+    "teae_term_counts",
+]

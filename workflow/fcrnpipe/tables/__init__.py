@@ -1,0 +1,46 @@
+"""CSR-style tables: builders (ADaM -> :class:`Table`), formatting and jinja2 HTML rendering."""
+
+from fcrnpipe.tables.build import (
+    Column,
+    Row,
+    Table,
+    albumin_table,
+    aqp4_table,
+    cholesterol_table,
+    demographics_table,
+    disposition_table,
+    edss_table,
+    exposure_table,
+    igg_table,
+    lab_decimals,
+    lab_shift_table,
+    nca_summary_table,
+    pkpd_parameters_table,
+    published_table,
+    teae_overview_table,
+    teae_soc_pt_table,
+)
+from fcrnpipe.tables.render import render_html, write_outputs
+
+__all__ = [
+    "Column",
+    "Row",
+    "Table",
+    "albumin_table",
+    "aqp4_table",
+    "cholesterol_table",
+    "demographics_table",
+    "disposition_table",
+    "edss_table",
+    "exposure_table",
+    "igg_table",
+    "lab_decimals",
+    "lab_shift_table",
+    "nca_summary_table",
+    "pkpd_parameters_table",
+    "published_table",
+    "render_html",
+    "teae_overview_table",
+    "teae_soc_pt_table",
+    "write_outputs",
+]
