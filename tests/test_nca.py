@@ -607,7 +607,7 @@ def test_nca_rule_end_to_end(two_dose_study, tmp_path):
         write_parquet(df, res / "adam" / f"{name}.parquet")
     targets = [str(res / "pk" / f) for f in ("nca.csv", "nca_summary.csv", "dose_proportionality.csv")]
     cmd = [
-        str(VENV_BIN / "snakemake"), "--cores", "1", "--nolock",
+        str(VENV_BIN / "snakemake"), "--cores", "1", "--nolock", "--allowed-rules", "nca",
         "--config", f"results_dir={res}", f"logs_dir={tmp_path / 'logs'}", "--", *targets,
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)

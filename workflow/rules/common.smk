@@ -1,6 +1,8 @@
 # Shared wiring helpers: paths, the list of domains, and the final targets of each stage.
 import os
 
+from fcrnpipe.codehash import source_hash as lib_code
+
 DOMAINS = ["dm", "ex", "vs", "lb", "pc", "qs", "ae", "ds"]
 RAW = config["raw_dir"]
 RES = config["results_dir"]

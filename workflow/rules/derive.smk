@@ -38,6 +38,7 @@ rule derive_adsl:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("derive", "units"),
         arms=DERIVE_ARMS,
         treatment=config["study"]["treatment"],
         pk_analyte=config["study"]["pk_analyte"],
@@ -66,6 +67,7 @@ rule derive_adex:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("derive", "units"),
         arms=DERIVE_ARMS,
         treatment=config["study"]["treatment"],
     script:
@@ -93,6 +95,7 @@ rule derive_adlb:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("derive", "units"),
         visits=config["visits"],
         baseline_rule=config["baseline"]["rule"],
         same_day=config["baseline"]["same_day"],
@@ -122,6 +125,7 @@ rule derive_adpc:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("derive", "units"),
         visits=config["visits"],
         dosing_days=config["study"]["dosing_days"],
         pk_before_first_measurable=config["censoring"]["pk_before_first_measurable"],
@@ -149,6 +153,7 @@ rule derive_adedss:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("derive", "units"),
         visits=config["visits"],
         improvement=config["edss"]["improvement"],
         baseline_rule=config["baseline"]["rule"],
@@ -175,6 +180,7 @@ rule derive_adae:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("derive", "units"),
         related_terms=config["ae"]["related_terms"],
         teae_window_days=config["ae"]["teae_window_days"],
     script:

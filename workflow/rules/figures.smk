@@ -37,6 +37,7 @@ rule figure_igg_pct_baseline:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("figures"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         visits=config["visits"],
@@ -67,6 +68,7 @@ rule figure_aqp4_titre:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("figures"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         data_cut=config["data_cut"],
@@ -96,6 +98,7 @@ rule figure_edss_paired:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("figures"),
         arms=config["study"]["arms"],
         overall={
             "label": config["study"]["overall_label"],
@@ -130,6 +133,7 @@ rule figure_albumin_cholesterol:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("figures"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         visits=config["visits"],
@@ -161,6 +165,7 @@ rule figure_pk_conc_time:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("figures"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         treatment=config["study"]["treatment"],
@@ -192,6 +197,7 @@ rule figure_ae_swimmer:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("figures"),
         arms=config["study"]["arms"],
         treatment=config["study"]["treatment"],
         data_cut=config["data_cut"],
@@ -220,6 +226,7 @@ rule figure_disposition_flow:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("figures"),
         arms=config["study"]["arms"],
         overall={
             "label": config["study"]["overall_label"],

@@ -28,6 +28,7 @@ rule nca:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("nca"),
         intervals=config["nca"]["intervals"],
         auc_method=config["nca"]["auc_method"],
         lambda_z=config["nca"]["lambda_z"],

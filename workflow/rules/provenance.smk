@@ -37,6 +37,7 @@ rule provenance:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("provenance", "rawio"),
         ledger=res(f"provenance/{_prov.LEDGER_NAME}"),
         store=res(f"provenance/{_prov.INPUT_STORE}"),
         raw_dir=RAW,

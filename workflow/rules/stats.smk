@@ -27,6 +27,7 @@ rule stats_ae:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("stats"),
         arms=STATS_ARMS,
     script:
         "../../scripts/stats_ae.py"
@@ -48,6 +49,7 @@ rule stats_lab:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("stats"),
         arms=STATS_ARMS,
         grading=config["lab_grading"],
     script:
@@ -69,6 +71,7 @@ rule stats_disposition:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("stats"),
         arms=STATS_ARMS,
         treatment=config["study"]["treatment"],
     script:
@@ -90,6 +93,7 @@ rule stats_pd:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("stats"),
         arms=STATS_ARMS,
     script:
         "../../scripts/stats_pd.py"
@@ -110,6 +114,7 @@ rule stats_edss:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("stats"),
         arms=STATS_ARMS,
         primary_visit=config["edss"]["primary_visit"],
         improvement=config["edss"]["improvement"],
@@ -136,6 +141,7 @@ rule stats_endpoints:
         mem_mb=1000,
         runtime=5,
     params:
+        code=lib_code("stats"),
         arms=STATS_ARMS,
         visits=config["visits"],
     script:

@@ -32,6 +32,7 @@ rule table_demographics:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -60,6 +61,7 @@ rule table_disposition:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
@@ -89,6 +91,7 @@ rule table_exposure:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
@@ -118,6 +121,7 @@ rule table_teae_overview:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -146,6 +150,7 @@ rule table_teae_soc_pt:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -175,6 +180,7 @@ rule table_lab_shift:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         grading=config["lab_grading"],
@@ -205,6 +211,7 @@ rule table_albumin:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -234,6 +241,7 @@ rule table_cholesterol:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -263,6 +271,7 @@ rule table_igg:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -291,6 +300,7 @@ rule table_aqp4:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -319,6 +329,7 @@ rule table_edss:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         primary_visit=config["edss"]["primary_visit"],
@@ -348,6 +359,7 @@ rule table_published_vs_reproduced:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         visits=config["visits"],
         dosing_days=config["study"]["dosing_days"],
@@ -378,6 +390,7 @@ rule table_nca_summary:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         data_cut=config["data_cut"],
     script:
@@ -404,6 +417,7 @@ rule table_pkpd_parameters:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("tables", "stats"),
         data_cut=config["data_cut"],
     script:
         "../../scripts/table_pkpd_parameters.py"

@@ -39,6 +39,7 @@ rule check_domain:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("validation", "rawio", "units"),
         expected=lambda w: os.path.join(RAW, f"{w.domain}.csv"),
         # only the config values this domain's checks use (see study_params)
         study=lambda w: study_params(config, w.domain),
@@ -69,6 +70,7 @@ rule validation_report:
         mem_mb=1000,
         runtime=10,
     params:
+        code=lib_code("validation", "rawio", "units"),
         domains=DOMAINS,
         files={d: export_name(d, raw_file(d) or None) for d in DOMAINS},
         data_cut=config["data_cut"],
@@ -100,6 +102,7 @@ rule validated:
         mem_mb=1000,
         runtime=5,
     params:
+        code=lib_code("validation", "rawio", "units"),
         report=res("validation/report.html"),
         failures=res("validation/failures.csv"),
     script:
