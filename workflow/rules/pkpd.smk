@@ -1,1 +1,436 @@
 # Stage rules: pkpd (see docs/architecture.md for the conventions).
+#
+# Population PK/PD model of the trial (library: fcrnpipe.pkpd on the fcrnpipe.nlme estimator):
+#   pkpd_nm_dataset        ADaM -> NONMEM-style dataset (+ ID map)
+#   pkpd_fit_pk            one job per PK candidate (config pkpd.pk_candidates)
+#   pkpd_select_pk         AIC choice -> model_selection.csv, chosen fit copied to pkpd/pk/
+#   pkpd_fit_pd            IgG turnover on the chosen PK's EBEs (or the simultaneous model)
+#   pkpd_bootstrap_chunk   scattered subject-bootstrap jobs (config pkpd.bootstrap.chunks)
+#   pkpd_bootstrap_gather  percentile CIs -> population_parameters.csv, fit_summary.json
+#   pkpd_vpc, pkpd_gof, pkpd_individual_fits   one job per endpoint (pk, igg)
+#   pkpd_eta, pkpd_regimen_simulation
+# The number of bootstrap chunks can be overridden at run time: --set-scatter pkpd_bootstrap=40.
+
+PKPD = config["pkpd"]
+PKPD_ENDPOINTS = ["pk", "igg"]
+PKPD_FIT_FILES = {
+    "fit": "fit.json",
+    "population": "population_parameters.csv",
+    "individual": "individual_parameters.csv",
+    "predictions": "predictions.csv",
+    "summary": "fit_summary.json",
+}
+
+
+# the files of the chosen PK fit (pkpd/pk/) and of the PD (or simultaneous) fit (pkpd/pd/)
+PKPD_PK = {key: res(f"pkpd/pk/{name}") for key, name in PKPD_FIT_FILES.items()}
+PKPD_PD = {key: res(f"pkpd/pd/{name}") for key, name in PKPD_FIT_FILES.items()}
+PKPD_BOOT_REPLICATES = PKPD["bootstrap"]["replicates"]
+# library fingerprints: estimator/model edits rerun the fits; figure-style edits only the plots
+PKPD_FIT_CODE = lib_code("pkpd", "nlme", "models")
+PKPD_PLOT_CODE = lib_code("pkpd", "nlme", "models", "figures", "stats")
+
+
+scattergather:
+    pkpd_bootstrap=PKPD["bootstrap"]["chunks"],
+
+
+# arm code, label and dose: an arm colour change does not rerun the regimen simulation
+PKPD_ARMS = [
+    {k: arm[k] for k in ("armcd", "label", "dose_mg")}
+    for arm in config["study"]["arms"]
+]
+
+
+rule pkpd_nm_dataset:
+    input:
+        adsl=res("adam/adsl.parquet"),
+        adex=res("adam/adex.parquet"),
+        adpc=res("adam/adpc.parquet"),
+        adlb=res("adam/adlb.parquet"),
+    output:
+        dataset=res("pkpd/nm_dataset.csv"),
+        id_map=res("pkpd/nm_id_map.csv"),
+    log:
+        logf("pkpd/nm_dataset.log"),
+    benchmark:
+        bench("pkpd/nm_dataset.tsv")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        code=PKPD_FIT_CODE,
+        treatment=config["study"]["treatment"],
+        analyte=config["study"]["pk_analyte"],
+        visits=config["visits"],
+        dosing_days=config["study"]["dosing_days"],
+    script:
+        "../../scripts/pkpd_nm_dataset.py"
+
+
+rule pkpd_fit_pk:
+    input:
+        dataset=res("pkpd/nm_dataset.csv"),
+    output:
+        **{
+            key: res(f"pkpd/candidates/{{candidate}}/{name}")
+            for key, name in PKPD_FIT_FILES.items()
+        },
+    log:
+        logf("pkpd/fit_pk_{candidate}.log"),
+    benchmark:
+        bench("pkpd/fit_pk_{candidate}.tsv")
+    wildcard_constraints:
+        candidate="|".join(PKPD["pk_candidates"]),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        code=PKPD_FIT_CODE,
+        residual_error=PKPD["residual_error"]["pk"],
+        blq_method=PKPD["blq_method"],
+    script:
+        "../../scripts/pkpd_fit_pk.py"
+
+
+rule pkpd_select_pk:
+    input:
+        summaries=expand(
+            res("pkpd/candidates/{candidate}/fit_summary.json"),
+            candidate=PKPD["pk_candidates"],
+        ),
+        fits=expand(
+            res("pkpd/candidates/{candidate}/{name}"),
+            candidate=PKPD["pk_candidates"],
+            name=[n for k, n in PKPD_FIT_FILES.items() if k != "summary"],
+        ),
+    output:
+        **PKPD_PK,
+        selection=report(
+            res("pkpd/model_selection.csv"),
+            caption="../report/pkpd_model_selection.rst",
+            category="PK/PD model",
+        ),
+    log:
+        logf("pkpd/select_pk.log"),
+    benchmark:
+        bench("pkpd/select_pk.tsv")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        code=PKPD_FIT_CODE,
+        candidates=PKPD["pk_candidates"],
+    script:
+        "../../scripts/pkpd_select_pk.py"
+
+
+rule pkpd_fit_pd:
+    input:
+        **{f"pk_{key}": path for key, path in PKPD_PK.items()},
+        dataset=res("pkpd/nm_dataset.csv"),
+        id_map=res("pkpd/nm_id_map.csv"),
+    output:
+        **PKPD_PD,
+        individual_all=res("pkpd/individual_parameters.csv"),
+        predictions_all=res("pkpd/predictions.csv"),
+    log:
+        logf("pkpd/fit_pd.log"),
+    benchmark:
+        bench("pkpd/fit_pd.tsv")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    params:
+        code=PKPD_FIT_CODE,
+        fit_mode=PKPD["fit_mode"],
+        pd_model=PKPD["pd_model"],
+        steroid=PKPD["steroid_suppression"],
+        residual_error=PKPD["residual_error"],
+        blq_method=PKPD["blq_method"],
+    script:
+        "../../scripts/pkpd_fit_pd.py"
+
+
+rule pkpd_bootstrap_chunk:
+    input:
+        **{f"pk_{key}": path for key, path in PKPD_PK.items()},
+        **{f"pd_{key}": path for key, path in PKPD_PD.items()},
+        dataset=res("pkpd/nm_dataset.csv"),
+    output:
+        res("pkpd/bootstrap/chunk_{scatteritem}.csv"),
+    log:
+        logf("pkpd/bootstrap/chunk_{scatteritem}.log"),
+    benchmark:
+        bench("pkpd/bootstrap/chunk_{scatteritem}.tsv")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        # minutes: the chunk's share of the replicates, PK + PD refit each
+        runtime=lambda wc: 15
+        + 10 * -(-PKPD_BOOT_REPLICATES // int(wc.scatteritem.split("-of-")[1])),
+    params:
+        code=PKPD_FIT_CODE,
+        replicates=PKPD["bootstrap"]["replicates"],
+        seed=config["seeds"]["bootstrap"],
+    script:
+        "../../scripts/pkpd_bootstrap_chunk.py"
+
+
+rule pkpd_bootstrap_gather:
+    input:
+        **{f"pk_{key}": path for key, path in PKPD_PK.items()},
+        **{f"pd_{key}": path for key, path in PKPD_PD.items()},
+        chunks=gather.pkpd_bootstrap(res("pkpd/bootstrap/chunk_{scatteritem}.csv")),
+        selection=res("pkpd/model_selection.csv"),
+    output:
+        population=report(
+            res("pkpd/population_parameters.csv"),
+            caption="../report/pkpd_population_parameters.rst",
+            category="PK/PD model",
+        ),
+        summary=res("pkpd/fit_summary.json"),
+        bootstrap=res("pkpd/bootstrap.csv"),
+    log:
+        logf("pkpd/bootstrap_gather.log"),
+    benchmark:
+        bench("pkpd/bootstrap_gather.tsv")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        code=PKPD_FIT_CODE,
+        replicates=PKPD["bootstrap"]["replicates"],
+        seed=config["seeds"]["bootstrap"],
+        fit_mode=PKPD["fit_mode"],
+    script:
+        "../../scripts/pkpd_bootstrap_gather.py"
+
+
+rule pkpd_vpc:
+    input:
+        dataset=res("pkpd/nm_dataset.csv"),
+        pk_fit=PKPD_PK["fit"],
+        pd_fit=PKPD_PD["fit"],
+    output:
+        table=res("pkpd/vpc_{endpoint}.csv"),
+        png=report(
+            res("pkpd/figures/vpc_{endpoint}.png"),
+            caption="../report/pkpd_vpc.rst",
+            category="PK/PD model",
+        ),
+        svg=res("pkpd/figures/vpc_{endpoint}.svg"),
+    log:
+        logf("pkpd/vpc_{endpoint}.log"),
+    benchmark:
+        bench("pkpd/vpc_{endpoint}.tsv")
+    wildcard_constraints:
+        endpoint="|".join(PKPD_ENDPOINTS),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        code=PKPD_PLOT_CODE,
+        replicates=PKPD["vpc"]["replicates"],
+        seed=config["seeds"]["vpc"],
+        dosing_days=config["study"]["dosing_days"],
+        data_cut=config["data_cut"],
+    script:
+        "../../scripts/pkpd_vpc.py"
+
+
+rule pkpd_gof:
+    input:
+        predictions=res("pkpd/predictions.csv"),
+        pk_summary=PKPD_PK["summary"],
+        pd_summary=PKPD_PD["summary"],
+    output:
+        png=report(
+            res("pkpd/figures/gof_{endpoint}.png"),
+            caption="../report/pkpd_gof.rst",
+            category="PK/PD model",
+        ),
+        svg=res("pkpd/figures/gof_{endpoint}.svg"),
+    log:
+        logf("pkpd/gof_{endpoint}.log"),
+    benchmark:
+        bench("pkpd/gof_{endpoint}.tsv")
+    wildcard_constraints:
+        endpoint="|".join(PKPD_ENDPOINTS),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        code=PKPD_PLOT_CODE,
+        arms=config["study"]["arms"],
+        data_cut=config["data_cut"],
+    script:
+        "../../scripts/pkpd_gof.py"
+
+
+rule pkpd_individual_fits:
+    input:
+        dataset=res("pkpd/nm_dataset.csv"),
+        id_map=res("pkpd/nm_id_map.csv"),
+        pk_fit=PKPD_PK["fit"],
+        pd_fit=PKPD_PD["fit"],
+    output:
+        png=report(
+            res("pkpd/figures/individual_fits_{endpoint}.png"),
+            caption="../report/pkpd_individual_fits.rst",
+            category="PK/PD model",
+        ),
+        svg=res("pkpd/figures/individual_fits_{endpoint}.svg"),
+    log:
+        logf("pkpd/individual_fits_{endpoint}.log"),
+    benchmark:
+        bench("pkpd/individual_fits_{endpoint}.tsv")
+    wildcard_constraints:
+        endpoint="|".join(PKPD_ENDPOINTS),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        code=PKPD_PLOT_CODE,
+        arms=config["study"]["arms"],
+        data_cut=config["data_cut"],
+    script:
+        "../../scripts/pkpd_individual_fits.py"
+
+
+rule pkpd_eta:
+    input:
+        individual=res("pkpd/individual_parameters.csv"),
+        pk_population=PKPD_PK["population"],
+        pd_population=PKPD_PD["population"],
+        pd_summary=PKPD_PD["summary"],
+    output:
+        png=report(
+            res("pkpd/figures/eta_distributions.png"),
+            caption="../report/pkpd_eta.rst",
+            category="PK/PD model",
+        ),
+        svg=res("pkpd/figures/eta_distributions.svg"),
+    log:
+        logf("pkpd/eta.log"),
+    benchmark:
+        bench("pkpd/eta.tsv")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        code=PKPD_PLOT_CODE,
+        arms=config["study"]["arms"],
+        data_cut=config["data_cut"],
+    script:
+        "../../scripts/pkpd_eta.py"
+
+
+rule pkpd_regimen_simulation:
+    input:
+        dataset=res("pkpd/nm_dataset.csv"),
+        id_map=res("pkpd/nm_id_map.csv"),
+        predictions=res("pkpd/predictions.csv"),
+        pk_fit=PKPD_PK["fit"],
+        pd_fit=PKPD_PD["fit"],
+    output:
+        table=report(
+            res("pkpd/regimen_simulation.csv"),
+            caption="../report/pkpd_regimen_table.rst",
+            category="PK/PD model",
+        ),
+        profiles=res("pkpd/regimen_profiles.csv"),
+        reproduction=report(
+            res("pkpd/pd_reproduction.csv"),
+            caption="../report/pkpd_reproduction.rst",
+            category="PK/PD model",
+        ),
+        png=report(
+            res("pkpd/figures/regimen_simulation.png"),
+            caption="../report/pkpd_regimen_simulation.rst",
+            category="PK/PD model",
+        ),
+        svg=res("pkpd/figures/regimen_simulation.svg"),
+    log:
+        logf("pkpd/regimen_simulation.log"),
+    benchmark:
+        bench("pkpd/regimen_simulation.tsv")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        code=PKPD_PLOT_CODE,
+        regimens=PKPD["regimens"],
+        subjects=PKPD["regimen_simulation"]["subjects"],
+        days=PKPD["regimen_simulation"]["days"],
+        seed=config["seeds"]["regimen"],
+        arms=PKPD_ARMS,
+        dosing_days=config["study"]["dosing_days"],
+        visits=config["visits"],
+        data_cut=config["data_cut"],
+    script:
+        "../../scripts/pkpd_regimen_simulation.py"
+
+
+TARGETS["pkpd"] = (
+    [
+        res(f"pkpd/{name}")
+        for name in (
+            "nm_dataset.csv",
+            "nm_id_map.csv",
+            "model_selection.csv",
+            "population_parameters.csv",
+            "individual_parameters.csv",
+            "predictions.csv",
+            "fit_summary.json",
+            "bootstrap.csv",
+            "regimen_simulation.csv",
+            "regimen_profiles.csv",
+            "pd_reproduction.csv",
+        )
+    ]
+    + expand(res("pkpd/vpc_{endpoint}.csv"), endpoint=PKPD_ENDPOINTS)
+    + expand(
+        res("pkpd/figures/{name}_{endpoint}.{ext}"),
+        name=["vpc", "gof", "individual_fits"],
+        endpoint=PKPD_ENDPOINTS,
+        ext=["png", "svg"],
+    )
+    + expand(
+        res("pkpd/figures/{name}.{ext}"),
+        name=["eta_distributions", "regimen_simulation"],
+        ext=["png", "svg"],
+    )
+)

@@ -1,0 +1,13 @@
+"""Rule pkpd_vpc: visual predictive check of one endpoint (pk, igg) -> table + figure."""
+
+from fcrnpipe.pkpd.stage import vpc
+from fcrnpipe.runner import run
+
+
+def main(smk):
+    p, i = smk.params, smk.input
+    vpc(i.dataset, i.pk_fit, i.pd_fit, dict(smk.output.items()), endpoint=smk.wildcards.endpoint,
+        replicates=p.replicates, seed=p.seed, dosing_days=p.dosing_days, data_cut=p.data_cut)
+
+
+run(main, snakemake)  # noqa: F821

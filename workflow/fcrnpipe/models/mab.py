@@ -1,0 +1,365 @@
+"""Antibody models: SC one-compartment PK with linear + Michaelis-Menten elimination, IgG turnover.
+
+PK (``sc1cmt_mm``; apparent parameters, ``F`` folded in; model time in days)::
+
+    dAd/dt = -ka*Ad                                         (depot, mg; a dose adds to Ad)
+    dAc/dt =  ka*Ad - CL*C - Vmax*C/(Km + C),   C = Ac/V    (central, mg; C in mg/L)
+
+PD (``igg_turnover``; indirect response, the drug stimulates IgG elimination)::
+
+    dI/dt = kin*S(t) - kout*(1 + Emax*C/(EC50 + C))*I,   kin = kout*IgG0,   I(t0) = IgG0
+    S(t)  = 1 - f*exp(-k*(t - t0s)) for t >= t0s, else 1     (IVMP suppression of synthesis)
+
+``S`` is integrated as the state ``u = 1 - S`` (``du/dt = -k*u``, ``u`` jumps to ``f`` at
+``t0s``), which keeps the system autonomous with the lower-triangular Jacobian that
+:func:`fcrnpipe.models.ode.rodas4_step` needs (states: depot, central, u, I).
+
+Units: doses mg, concentrations mg/L, IgG g/L (the unit of the data), rates 1/day, CL L/day,
+V L, Vmax mg/day, Km and EC50 mg/L. Dataset times are hours and are divided by 24.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from fcrnpipe.models.base import CMT_CENTRAL, CMT_DEPOT, CMT_PD, Design, Output, ParamSpec, StructuralModel
+from fcrnpipe.models.ode import Grid, build_grid, refine_grid, rodas4_step
+
+HOURS_PER_DAY = 24.0
+
+PK_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("ka", "1/day", 0.3, description="first-order SC absorption rate constant"),
+    ParamSpec("CL", "L/day", 0.27, description="apparent linear clearance CL/F"),
+    ParamSpec("V", "L", 5.0, description="apparent volume V/F"),
+    ParamSpec("Vmax", "mg/day", 50.0, description="apparent Michaelis-Menten capacity Vmax/F"),
+    ParamSpec("Km", "mg/L", 1.0, description="Michaelis-Menten constant"),
+)
+PD_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("IgG0", "g/L", 10.0, description="baseline total IgG"),
+    ParamSpec("kout", "1/day", math.log(2.0) / 21.0, description="first-order IgG elimination rate constant"),
+    ParamSpec("Emax", "-", 4.5, description="maximal relative increase of IgG elimination"),
+    ParamSpec("EC50", "mg/L", 10.0, description="concentration at half-maximal effect"),
+)
+
+
+@dataclass(frozen=True)
+class Steroid:
+    """IVMP suppression of IgG synthesis (fixed, from config ``pkpd.steroid_suppression``).
+
+    ``fraction`` f, ``decay_per_day`` k, ``start_day`` t0s in model time (days after dataset
+    time 0). With the pipeline's convention (dataset time 0 = first dose = study day 1) this
+    is ``config start_day - 1``: use :meth:`from_config`.
+    """
+
+    fraction: float
+    decay_per_day: float
+    start_day: float
+
+    @classmethod
+    def from_config(cls, steroid_cfg: dict) -> "Steroid":
+        """From the ``pkpd.steroid_suppression`` mapping (``start_day`` is a study day)."""
+        return cls(
+            fraction=float(steroid_cfg["fraction"]),
+            decay_per_day=float(steroid_cfg["decay_per_day"]),
+            start_day=float(steroid_cfg["start_day"]) - 1.0,
+        )
+
+
+@dataclass(frozen=True)
+class MabGridOptions:
+    """Integration grid settings (days): see :func:`fcrnpipe.models.ode.build_grid`."""
+
+    h_max: float = 0.5
+    h_first: float = 0.02
+    growth: float = 1.6
+
+
+def integrate_mab(
+    grid: Grid,
+    sid: np.ndarray,
+    pk: np.ndarray,
+    pd_par: np.ndarray | None = None,
+    steroid: Steroid | None = None,
+    error: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Integrate PK (and PD) for rows ``sid`` on their subjects' grids.
+
+    ``pk``: ``(R, 5)`` natural ka, CL, V, Vmax, Km; ``pd_par``: ``(R, 4)`` IgG0, kout, Emax,
+    EC50 or None. Returns ``(conc, igg, err)``: ``conc``/``igg`` ``(R, G)`` at the grid points
+    (``igg`` None without PD; the state recorded at a grid point is the one before any dose
+    there); ``err`` ``(R, G-1)`` the scaled local error estimate of each step if
+    ``error = (rtol, atol)`` is given (> 1: the step is less accurate than asked), else None.
+    The Michaelis-Menten and Emax terms use ``max(C, 0)`` so that a (tiny, transient)
+    negative concentration cannot make ``Km + C`` vanish.
+    """
+    sid = np.asarray(sid, dtype=int)
+    r = sid.size
+    t = grid.t[sid]
+    h_all = np.diff(t, axis=1)
+    dose = grid.dose[sid]
+    dose_cols = np.flatnonzero(dose.any(axis=0))
+    dose_set = set(dose_cols.tolist())
+    ka, cl, v, vmax, km = (pk[:, j] for j in range(5))
+    inv_v = 1.0 / v
+    with_pd = pd_par is not None
+    n_states = 4 if with_pd else 2
+    if with_pd:
+        igg0, kout, emax, ec50 = (pd_par[:, j] for j in range(4))
+        kin = kout * igg0
+        fs = steroid.fraction if steroid is not None else 0.0
+        ks = steroid.decay_per_day if steroid is not None else 0.0
+        ev = grid.event[sid] if steroid is not None else np.zeros_like(dose, dtype=bool)
+        ev_cols = set(np.flatnonzero(ev.any(axis=0)).tolist())
+    else:
+        ev_cols = set()
+
+    def fun(y: np.ndarray) -> np.ndarray:
+        c = y[1] * inv_v
+        cp = np.maximum(c, 0.0)
+        out = np.empty_like(y)
+        kaa = ka * y[0]
+        out[0] = -kaa
+        out[1] = kaa - cl * c - vmax * cp / (km + cp)
+        if with_pd:
+            out[2] = -ks * y[2]
+            out[3] = kin * (1.0 - y[2]) - kout * (1.0 + emax * cp / (ec50 + cp)) * y[3]
+        return out
+
+    def jac(y: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        c = np.maximum(y[1] * inv_v, 0.0)
+        kmc = km + c
+        jm = {(0, 0): -ka, (1, 0): ka, (1, 1): -(cl + vmax * km / (kmc * kmc)) * inv_v}
+        if with_pd:
+            ec = ec50 + c
+            jm[(2, 2)] = np.full(r, -ks)
+            jm[(3, 1)] = -kout * emax * ec50 / (ec * ec) * inv_v * y[3]
+            jm[(3, 2)] = -kin
+            jm[(3, 3)] = -kout * (1.0 + emax * c / ec)
+        return jm
+
+    y = np.zeros((n_states, r))
+    if with_pd:
+        y[3] = igg0
+    g_total = t.shape[1]
+    conc = np.empty((r, g_total))
+    igg = np.empty((r, g_total)) if with_pd else None
+    err = np.zeros((r, g_total - 1)) if error is not None else None
+    for g in range(g_total):
+        conc[:, g] = y[1] * inv_v
+        if with_pd:
+            igg[:, g] = y[3]
+        if g in dose_set:
+            y[0] = y[0] + dose[:, g]
+        if g in ev_cols:
+            y[2] = np.where(ev[:, g], fs, y[2])
+        if g < g_total - 1:
+            y_new, e = rodas4_step(y, h_all[:, g], fun, jac, with_error=error is not None)
+            if err is not None:
+                rtol, atol = error
+                scale = atol + rtol * np.maximum(np.abs(y), np.abs(y_new))
+                err[:, g] = np.max(np.abs(e) / scale, axis=0)
+            y = y_new
+    return conc, igg, err
+
+
+@dataclass(frozen=True)
+class _MabPrep:
+    grid: Grid
+    obs_conc: np.ndarray  # (N, M) record is a concentration the model fits
+    obs_igg: np.ndarray  # (N, M) record is an IgG value the model fits
+    obs_mask: np.ndarray
+
+
+def _prepare(design: Design, cmts: tuple[int, ...], steroid: Steroid | None, opts: MabGridOptions) -> _MabPrep:
+    used = design.obs_mask & np.isin(design.obs_cmt, cmts)
+    dose_ok = (design.dose_cmt == CMT_DEPOT) & np.isfinite(design.dose_time)
+    grid = build_grid(
+        obs_time=np.where(design.obs_mask, design.obs_time, 0.0) / HOURS_PER_DAY,
+        obs_mask=used,
+        dose_time=np.where(dose_ok, design.dose_time / HOURS_PER_DAY, np.nan),
+        dose_amt=np.where(dose_ok, design.dose_amt, 0.0),
+        event_time=None if steroid is None or steroid.fraction == 0.0 else steroid.start_day,
+        h_max=opts.h_max,
+        h_first=opts.h_first,
+        growth=opts.growth,
+    )
+    return _MabPrep(
+        grid=grid,
+        obs_conc=used & (design.obs_cmt == CMT_CENTRAL),
+        obs_igg=used & (design.obs_cmt == CMT_PD),
+        obs_mask=design.obs_mask,
+    )
+
+
+def _gather(traj: np.ndarray, grid: Grid, sid: np.ndarray) -> np.ndarray:
+    idx = grid.obs_index[sid]
+    return np.take_along_axis(traj, idx, axis=1)
+
+
+#: Local error tolerance (relative, absolute in mg or g/L) of the grid refinement.
+ODE_TOLERANCE: tuple[float, float] = (1e-4, 1e-5)
+
+
+def _refined(
+    grid: Grid,
+    sid: np.ndarray,
+    pk: np.ndarray,
+    pd_par: np.ndarray | None,
+    steroid: Steroid | None,
+    max_rounds: int = 4,
+) -> Grid:
+    """Refine ``grid`` until every step meets :data:`ODE_TOLERANCE` for the given rows."""
+    sid = np.asarray(sid, dtype=int)
+    n = grid.t.shape[0]
+    for _ in range(max_rounds):
+        _, _, err = integrate_mab(grid, sid, pk, pd_par, steroid, error=ODE_TOLERANCE)
+        per_subject = np.zeros((n, err.shape[1]))
+        np.maximum.at(per_subject, sid, np.where(np.isfinite(err), err, np.inf))
+        new = refine_grid(grid, per_subject)
+        if new is None:
+            break
+        grid = new
+    return grid
+
+
+class Sc1CmtMM(StructuralModel):
+    """SC one-compartment PK with parallel linear and Michaelis-Menten elimination."""
+
+    name = "sc1cmt_mm"
+    params = PK_PARAMS
+    outputs = (Output(CMT_CENTRAL, "conc", "mg/L"),)
+    time_scale = 1.0 / HOURS_PER_DAY
+    time_unit = "day"
+
+    def __init__(self, grid: MabGridOptions | None = None) -> None:
+        self.grid_options = grid or MabGridOptions()
+
+    def default_iiv(self) -> tuple[str, ...]:
+        return ("ka", "CL", "V", "Vmax")
+
+    def prepare(self, design: Design) -> _MabPrep:
+        return _prepare(design, (CMT_CENTRAL,), None, self.grid_options)
+
+    def predict(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray) -> np.ndarray:
+        conc, _, _ = integrate_mab(prep.grid, sid, np.asarray(params, dtype=float))
+        c = _gather(conc, prep.grid, sid)
+        return np.where(prep.obs_conc[sid], c, np.where(prep.obs_mask[sid], np.nan, 0.0))
+
+    def refine(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray) -> _MabPrep:
+        grid = _refined(prep.grid, sid, np.asarray(params, dtype=float), None, None)
+        return prep if grid is prep.grid else replace(prep, grid=grid)
+
+    def derived(self, values: dict[str, float]) -> dict[str, tuple[float, str]]:
+        return {"t_half_linear": (math.log(2.0) * values["V"] / values["CL"], "day")}
+
+
+class IggTurnover(StructuralModel):
+    """IgG turnover PD driven by fixed individual PK (sequential PK -> PD fitting).
+
+    ``pk_individual``: one row per subject, column ``ID`` plus ``ka, CL, V, Vmax, Km``
+    (natural scale; e.g. the individual parameters of a PK fit). Subjects missing from it get
+    ``pk_typical`` (population PK), if given.
+    """
+
+    name = "igg_turnover"
+    params = PD_PARAMS
+    outputs = (Output(CMT_PD, "IgG", "g/L"),)
+    time_scale = 1.0 / HOURS_PER_DAY
+    time_unit = "day"
+
+    def __init__(
+        self,
+        pk_individual: pd.DataFrame,
+        steroid: Steroid | None = None,
+        pk_typical: dict[str, float] | None = None,
+        grid: MabGridOptions | None = None,
+    ) -> None:
+        self.pk_individual = pk_individual
+        self.pk_typical = pk_typical
+        self.steroid = steroid
+        self.grid_options = grid or MabGridOptions()
+
+    def default_iiv(self) -> tuple[str, ...]:
+        return ("IgG0", "kout", "EC50")
+
+    def pk_matrix(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """PK parameters ``(N, 5)`` for subjects ``ids``, and a flag of those given typical PK."""
+        names = [p.name for p in PK_PARAMS]
+        table = self.pk_individual.copy()
+        table["ID"] = table["ID"].astype(str)
+        table = table.drop_duplicates("ID").set_index("ID")
+        out = np.empty((len(ids), len(names)))
+        typical = np.zeros(len(ids), dtype=bool)
+        for i, sid in enumerate(np.asarray(ids).astype(str)):
+            if sid in table.index:
+                out[i] = table.loc[sid, names].to_numpy(dtype=float)
+            elif self.pk_typical is not None:
+                out[i] = [self.pk_typical[n] for n in names]
+                typical[i] = True
+            else:
+                raise KeyError(sid)
+        return out, typical
+
+    def prepare(self, design: Design) -> tuple[_MabPrep, np.ndarray]:
+        pk, _ = self.pk_matrix(design.ids)
+        return _prepare(design, (CMT_PD,), self.steroid, self.grid_options), pk
+
+    def predict(self, prep: tuple[_MabPrep, np.ndarray], params: np.ndarray, sid: np.ndarray) -> np.ndarray:
+        mp, pk = prep
+        _, igg, _ = integrate_mab(mp.grid, sid, pk[sid], np.asarray(params, dtype=float), self.steroid)
+        out = _gather(igg, mp.grid, sid)
+        return np.where(mp.obs_igg[sid], out, np.where(mp.obs_mask[sid], np.nan, 0.0))
+
+    def refine(self, prep: tuple[_MabPrep, np.ndarray], params: np.ndarray, sid: np.ndarray) -> tuple[_MabPrep, np.ndarray]:
+        mp, pk = prep
+        grid = _refined(mp.grid, sid, pk[sid], np.asarray(params, dtype=float), self.steroid)
+        return prep if grid is mp.grid else (replace(mp, grid=grid), pk)
+
+    def derived(self, values: dict[str, float]) -> dict[str, tuple[float, str]]:
+        return {
+            "t_half_IgG": (math.log(2.0) / values["kout"], "day"),
+            "max_reduction": (values["Emax"] / (1.0 + values["Emax"]), "fraction"),
+        }
+
+
+class Sc1CmtMMIggTurnover(StructuralModel):
+    """Simultaneous PK + PD: ``sc1cmt_mm`` and ``igg_turnover`` with shared individual PK."""
+
+    name = "sc1cmt_mm+igg_turnover"
+    params = PK_PARAMS + PD_PARAMS
+    outputs = (Output(CMT_CENTRAL, "conc", "mg/L"), Output(CMT_PD, "IgG", "g/L"))
+    time_scale = 1.0 / HOURS_PER_DAY
+    time_unit = "day"
+
+    def __init__(self, steroid: Steroid | None = None, grid: MabGridOptions | None = None) -> None:
+        self.steroid = steroid
+        self.grid_options = grid or MabGridOptions()
+
+    def default_iiv(self) -> tuple[str, ...]:
+        return ("ka", "CL", "V", "Vmax", "IgG0", "kout", "EC50")
+
+    def prepare(self, design: Design) -> _MabPrep:
+        return _prepare(design, (CMT_CENTRAL, CMT_PD), self.steroid, self.grid_options)
+
+    def predict(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray) -> np.ndarray:
+        params = np.asarray(params, dtype=float)
+        conc, igg, _ = integrate_mab(prep.grid, sid, params[:, :5], params[:, 5:], self.steroid)
+        c = _gather(conc, prep.grid, sid)
+        i = _gather(igg, prep.grid, sid)
+        out = np.where(prep.obs_conc[sid], c, np.where(prep.obs_igg[sid], i, 0.0))
+        return np.where(prep.obs_conc[sid] | prep.obs_igg[sid], out, np.where(prep.obs_mask[sid], np.nan, 0.0))
+
+    def refine(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray) -> _MabPrep:
+        params = np.asarray(params, dtype=float)
+        grid = _refined(prep.grid, sid, params[:, :5], params[:, 5:], self.steroid)
+        return prep if grid is prep.grid else replace(prep, grid=grid)
+
+    def derived(self, values: dict[str, float]) -> dict[str, tuple[float, str]]:
+        return {
+            "t_half_IgG": (math.log(2.0) / values["kout"], "day"),
+            "max_reduction": (values["Emax"] / (1.0 + values["Emax"]), "fraction"),
+        }

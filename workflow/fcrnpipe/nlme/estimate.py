@@ -1,0 +1,701 @@
+"""The outer problem: maximum (approximate) likelihood estimation of theta, Omega and sigma.
+
+``fit(data, pm)`` does, in order:
+
+1. builds the padded problem (observations of the model's compartments; BLQ records dropped
+   (M1) or kept as censored (M3));
+2. initial estimates: the model's defaults (or ``pm.init``) improved by a naive pooled fit
+   (all etas 0, weighted least squares; like R's self-starting models), Omega = 0.1 on each
+   random effect (or ``pm.omega_init``), residual SDs from the pooled residuals -- or the
+   estimates of a previous fit (``warm_start``, e.g. bootstrap replicates);
+3. for ODE models, refines the integration grids so that the solution meets the tolerance
+   at the individual parameters (and again at the final estimates; the fit is resumed if a
+   grid had to change);
+4. minimises the OFV (:mod:`fcrnpipe.nlme.foce`) over the unconstrained vector ``x`` with
+   BFGS (``scipy.optimize.minimize``), gradients by central finite differences (the inner
+   problems warm-started from the current conditional modes), the initial inverse Hessian
+   from the diagonal curvature;
+5. the covariance step (:mod:`fcrnpipe.nlme.covariance`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import OptimizeWarning, least_squares, minimize
+
+from fcrnpipe.errors import UserError
+from fcrnpipe.models.base import StructuralModel
+from fcrnpipe.nlme.dataset import NMData
+from fcrnpipe.nlme.foce import (
+    InnerResult,
+    Problem,
+    individual_params,
+    inner,
+    ofv_gradient,
+    start_modes,
+    loglik_from_ofv,
+    predict,
+    subject_ofv,
+)
+from fcrnpipe.nlme.spec import Layout, PopulationModel
+
+log = logging.getLogger("fcrnpipe.nlme")
+
+#: The OFV returned to the optimiser where the model cannot be evaluated.
+_BAD_OFV = 1e12
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Estimation settings.
+
+    ``covariance``: ``"hessian"`` (R^-1, the inverse of half the OFV Hessian), ``"sandwich"``
+    (R^-1 S R^-1) or ``"none"``. ``gtol``: convergence when the largest absolute OFV gradient
+    component (per unit of ``x``, i.e. per log-unit for log parameters) is below it.
+    ``inner_tol``: convergence of the conditional modes (largest Newton step in eta).
+    ``max_refits``: how often the fit is resumed after the numerics (ODE grids) had to be
+    refined at the estimates; ``warmup_iter``: BFGS iterations before the first such
+    refinement (0: none). ``pooled_init``: start from a naive pooled fit. ``fd_step`` is
+    not used (kept for compatibility: derivatives are analytic given the model's
+    finite-difference sensitivities, see :mod:`fcrnpipe.nlme.foce`).
+    """
+
+    covariance: str = "hessian"
+    pooled_init: bool = True
+    max_iter: int = 500
+    gtol: float = 1e-3
+    fd_step: float = 1e-4
+    inner_tol: float = 1e-8
+    max_refits: int = 2
+    warmup_iter: int = 15
+
+
+@dataclass
+class FitResult:
+    """A fitted population model (see :mod:`fcrnpipe.nlme.results` for tables)."""
+
+    pm: PopulationModel
+    problem: Problem
+    x: np.ndarray
+    inner: InnerResult
+    ofv: float
+    ofv_subject: np.ndarray
+    optimizer: dict[str, Any]
+    covariance: Any = None
+    timing: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def layout(self) -> Layout:
+        return self.problem.layout
+
+    @property
+    def theta(self) -> np.ndarray:
+        """All structural parameters on the estimation scale."""
+        return self.layout.theta(self.x)
+
+    @property
+    def theta_natural(self) -> dict[str, float]:
+        return {s.name: float(s.to_nat(t)) for s, t in zip(self.pm.model.params, self.theta)}
+
+    @property
+    def omega(self) -> np.ndarray:
+        return self.layout.omega(self.x)
+
+    @property
+    def sigmas(self) -> list[np.ndarray]:
+        return self.layout.sigmas(self.x)
+
+    @property
+    def eta(self) -> np.ndarray:
+        return self.inner.eta
+
+    @property
+    def loglik(self) -> float:
+        return loglik_from_ofv(self.ofv, self.problem.n_uncensored)
+
+    @property
+    def n_parameters(self) -> int:
+        return self.layout.n_x
+
+    @property
+    def aic(self) -> float:
+        return -2.0 * self.loglik + 2.0 * self.n_parameters
+
+    @property
+    def bic(self) -> float:
+        n = self.problem.n_uncensored + self.problem.n_censored
+        return -2.0 * self.loglik + self.n_parameters * float(np.log(n))
+
+    def individual_natural(self) -> np.ndarray:
+        """Individual (EBE-based) natural-scale parameters ``(N, p)``."""
+        return individual_params(self.layout, self.pm, self.theta, self.eta)
+
+
+# ----------------------------------------------------------------------------- problem set-up
+def build_problem(data: NMData, pm: PopulationModel) -> Problem:
+    """Padded arrays of the observations the model fits (see :class:`~fcrnpipe.nlme.foce.Problem`)."""
+    model = pm.model
+    cmts = model.output_cmts
+    obs = data.observations(cmts)
+    if obs.empty:
+        raise UserError(
+            f"{data.path}: no observation records (EVID 0, MDV 0) in compartment(s) {list(cmts)} that model {model.name} fits"
+        )
+    design = data.design(cmts)
+    bad_dose = np.isfinite(design.dose_time) & ~np.isin(design.dose_cmt, model.dose_cmts)
+    if bad_dose.any():
+        raise UserError(f"{data.path}: model {model.name} takes doses in compartment(s) {list(model.dose_cmts)} only")
+    layout = Layout.from_model(pm)
+    rec = data.records
+    rows = design.obs_row
+    mask = design.obs_mask
+    safe = np.where(mask, rows, 0)
+    y = np.where(mask, rec["DV"].to_numpy(float)[safe], np.nan)
+    blq = np.where(mask, rec["BLQ"].to_numpy(int)[safe], 0) == 1
+    lloq = np.where(mask, rec["LLOQ"].to_numpy(float)[safe], np.nan)
+    use = mask & ~blq
+    cens = mask & blq if pm.blq == "M3" else np.zeros_like(mask)
+    ep = np.zeros(mask.shape, dtype=int)
+    for k, c in enumerate(layout.endpoints):
+        ep = np.where(design.obs_cmt == c, k, ep)
+    if not use.any():
+        raise UserError(f"{data.path}: every observation the model fits is BLQ")
+    return Problem(
+        pm=pm,
+        layout=layout,
+        design=design,
+        prep=model.prepare(design),
+        y=np.where(use, y, 0.0),
+        use=use,
+        cens=cens,
+        lloq=np.where(cens, lloq, 0.0),
+        ep=ep,
+        errors=tuple(pm.errors[c] for c in layout.endpoints),
+        fd_central=bool(getattr(model, "fd_central", False)),
+        records=rec,
+    )
+
+
+def _check_zero_predictions(problem: Problem, theta: np.ndarray, data_path: str) -> None:
+    """A proportional error cannot weigh an observation whose prediction is exactly 0."""
+    n = problem.n_subjects
+    f = predict(problem, theta, np.zeros((n, problem.layout.q)), np.arange(n))
+    for k, em in enumerate(problem.errors):
+        if em.kind != "proportional":
+            continue
+        zero = problem.use & (problem.ep == k) & (f == 0.0)
+        if zero.any():
+            rows = problem.design.obs_row[zero] + 1
+            raise UserError(
+                f"{data_path}: data row(s) {', '.join(map(str, sorted(rows)[:10]))}: the model predicts exactly 0 "
+                "(an observation at or before the first dose); a proportional error model cannot weigh it. "
+                "Set MDV=1 on these records or use a combined/additive error model."
+            )
+
+
+def pooled_fit(problem: Problem, theta0: np.ndarray) -> np.ndarray:
+    """Naive pooled estimate of the free structural parameters (all etas 0).
+
+    Least squares on log residuals ``log y - log f`` for proportional endpoints (scale-free:
+    robust when predictions are orders of magnitude off, as with saturable elimination) and
+    on weighted residuals otherwise (1/SD(y) for additive, 1/sqrt(1 + (y/median y)^2) for
+    combined errors); BLQ records are ignored. Returns ``theta0`` if the fit fails.
+    """
+    layout = problem.layout
+    n = problem.n_subjects
+    sid = np.arange(n)
+    zeros = np.zeros((n, layout.q))
+    use = problem.use
+    logres = np.zeros_like(use)
+    w = np.ones_like(problem.y)
+    for k, em in enumerate(problem.errors):
+        m = use & (problem.ep == k)
+        if not m.any():
+            continue
+        ay = np.abs(problem.y[m])
+        if em.kind == "proportional":
+            logres |= m & (problem.y > 0)
+            w[m & (problem.y <= 0)] = 1.0 / (np.median(ay) + 1e-12)
+        elif em.kind == "combined":
+            w[m] = 1.0 / np.sqrt(1.0 + (ay / (np.median(ay) + 1e-12)) ** 2)
+        else:
+            w[m] = 1.0 / (np.std(ay) + 1e-12)
+    ylog = np.log(np.where(logres, problem.y, 1.0))
+
+    def resid(tf: np.ndarray) -> np.ndarray:
+        th = theta0.copy()
+        th[layout.free] = tf
+        with np.errstate(all="ignore"):
+            f = predict(problem, th, zeros, sid)
+            r = np.where(logres, ylog - np.log(np.maximum(f, 1e-12)), (problem.y - f) * w)
+        r = r[use]
+        return np.where(np.isfinite(r), r, 1e6)
+
+    x0 = theta0[layout.free]
+    if x0.size == 0:
+        return theta0
+    try:
+        sol = least_squares(resid, x0, method="trf", max_nfev=100 * (x0.size + 1), x_scale=1.0)
+        th = theta0.copy()
+        if np.all(np.isfinite(sol.x)) and np.all(np.abs(sol.x - x0) < 10.0) and sol.cost <= 0.5 * np.sum(resid(x0) ** 2):
+            th[layout.free] = sol.x
+        return th
+    except (ValueError, np.linalg.LinAlgError):
+        return theta0
+
+
+def initial_x(problem: Problem, options: FitOptions, data_path: str) -> np.ndarray:
+    """Starting vector ``x`` (see the module docstring)."""
+    pm, layout = problem.pm, problem.layout
+    theta = layout.theta_fixed.copy()
+    _check_zero_predictions(problem, theta, data_path)
+    if options.pooled_init:
+        theta = pooled_fit(problem, theta)
+    n = problem.n_subjects
+    f = predict(problem, theta, np.zeros((n, layout.q)), np.arange(n))
+    sig = []
+    for k, c in enumerate(layout.endpoints):
+        if c in pm.sigma_init:
+            sig.append(np.asarray(pm.sigma_init[c], dtype=float))
+            continue
+        m = problem.use & (problem.ep == k)
+        sig.append(problem.errors[k].initial((problem.y - f)[m], f[m]))
+    names = [pm.model.param_names[k] for k in layout.iiv_index]
+    omega = np.diag([float(pm.omega_init.get(nm, 0.1)) for nm in names]) if layout.q else np.zeros((0, 0))
+    return layout.pack(theta, omega, sig)
+
+
+# ----------------------------------------------------------------------------- objective
+def _valid_x(lay: Layout, x: np.ndarray) -> bool:
+    """``x`` gives finite parameters, a well-conditioned Omega and positive residual SDs."""
+    if not np.all(np.isfinite(x)):
+        return False
+    _, om, sg = lay.slices()
+    if lay.q:
+        d = np.diag(lay.chol(x))
+        if not (np.all(d > 1e-8) and np.all(d < 1e4)):
+            return False
+        if lay.block:
+            w = np.linalg.eigvalsh(lay.omega(x))
+            if w[0] <= 1e-12 * w[-1]:
+                return False
+    if np.any(np.abs(x[sg]) > 40.0) or np.any(np.abs(x[: lay.free.size]) > 700.0):
+        return False
+    return True
+
+
+class Objective:
+    """OFV as a function of ``x`` with warm-started inner problems and call accounting.
+
+    The last evaluation is cached (``x``, OFV, conditional modes and the derivatives at
+    them), so that the gradient at the same ``x`` costs no model evaluation.
+    """
+
+    def __init__(self, problem: Problem, inner_tol: float = 1e-8) -> None:
+        self.problem = problem
+        self.inner_tol = inner_tol
+        self.eta = np.zeros((problem.n_subjects, problem.layout.q))
+        self.second_order: np.ndarray | None = None
+        self._sens: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (x, eta, d eta/dx)
+        self.n_eval = 0
+        self.n_grad = 0
+        self._x: np.ndarray | None = None
+        self._value = np.inf
+        self._res: InnerResult | None = None
+        self._ofv_i: np.ndarray | None = None
+        self._grad: tuple[np.ndarray, np.ndarray] | None = None
+        self.curvature: np.ndarray | None = None
+
+    def evaluate(
+        self, x: np.ndarray, eta0: np.ndarray | None = None, cold: bool = False
+    ) -> tuple[float, np.ndarray, InnerResult]:
+        """``(OFV, per-subject OFV, inner result)`` at ``x`` (NONMEM constant convention).
+
+        ``cold``: start the conditional modes with :func:`~fcrnpipe.nlme.foce.start_modes`.
+        """
+        lay = self.problem.layout
+        self.n_eval += 1
+        n = self.problem.n_subjects
+        if not _valid_x(lay, x):
+            res = InnerResult(
+                eta=self.eta.copy(), l=np.full(n, np.inf), hess=np.full((n, lay.q, lay.q), np.nan),
+                f=np.zeros_like(self.problem.y), g=np.zeros(self.problem.y.shape + (lay.q,)),
+                converged=np.zeros(n, dtype=bool), iterations=0,
+            )
+            return np.inf, np.full(n, np.inf), res
+        omega = lay.omega(x)
+        start = self.eta if eta0 is None else eta0
+        with np.errstate(all="ignore"):
+            if cold:
+                start = start_modes(self.problem, lay.theta(x), omega, lay.sigmas(x), start)
+            res = inner(self.problem, lay.theta(x), omega, lay.sigmas(x), start, tol=self.inner_tol)
+            ofv_i = subject_ofv(self.problem, res, omega)
+        total = float(ofv_i.sum())
+        log.debug(
+            "OFV evaluation %d: %.6f (%d inner iterations, %d/%d modes converged)",
+            self.n_eval, total, res.iterations, int(res.converged.sum()), res.converged.size,
+        )
+        return (total if np.isfinite(total) else np.inf), ofv_i, res
+
+    def predicted_modes(self, x: np.ndarray) -> np.ndarray:
+        """Warm start for the modes at ``x``: first-order prediction from the last gradient
+        point (``eta + d eta/dx (x - x0)``, steps capped at 1), else the last modes."""
+        if self._sens is None:
+            return self.eta
+        x0, eta0, sens = self._sens
+        d = np.einsum("nqj,j->nq", sens, x - x0)
+        d = np.clip(np.where(np.isfinite(d), d, 0.0), -1.0, 1.0)
+        return eta0 + d
+
+    def value(self, x: np.ndarray, cold: bool = False) -> float:
+        x = np.asarray(x, dtype=float)
+        if self._x is not None and np.array_equal(x, self._x) and not cold:
+            return self._value if np.isfinite(self._value) else _BAD_OFV
+        total, ofv_i, res = self.evaluate(x, None if cold else self.predicted_modes(x), cold=cold)
+        if not np.isfinite(total) and not cold:
+            # retry from the last good modes (the predicted ones may be poor far away)
+            total2, ofv_i2, res2 = self.evaluate(x, self.eta)
+            if np.isfinite(total2):
+                total, ofv_i, res = total2, ofv_i2, res2
+        self._x, self._value, self._res, self._ofv_i = x.copy(), total, res, ofv_i
+        self._grad = None
+        if np.isfinite(total):
+            self.eta = res.eta.copy()
+        return total if np.isfinite(total) else _BAD_OFV
+
+    def gradient(self, x: np.ndarray, step: float | None = None) -> np.ndarray:
+        """OFV gradient at the modes of ``x`` (:func:`~fcrnpipe.nlme.foce.ofv_gradient`)."""
+        g, _ = self.gradient_subjects(x)
+        return g
+
+    def gradient_subjects(self, x: np.ndarray, step: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Total and per-subject OFV gradients at ``x``."""
+        x = np.asarray(x, dtype=float)
+        f0 = self.value(x)
+        if f0 >= _BAD_OFV or self._res is None:
+            return np.zeros(x.size), np.zeros((self.problem.n_subjects, x.size))
+        if self._grad is None:
+            self.n_grad += 1
+            with np.errstate(all="ignore"):
+                g, gs, sens = ofv_gradient(self.problem, x, self._res)
+            self._sens = (x.copy(), self._res.eta.copy(), sens)
+            self._grad = (np.where(np.isfinite(g), g, 0.0), gs)
+        return self._grad
+
+    def fd_gradient(self, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
+        """Central differences of the OFV with re-optimised modes (slow; for checks) and
+        the diagonal curvature (kept in :attr:`curvature`)."""
+        x = np.asarray(x, dtype=float)
+        f0 = self.value(x)
+        base = self.eta.copy()
+        g = np.zeros(x.size)
+        curv = np.zeros(x.size)
+        for j in range(x.size):
+            e = np.zeros(x.size)
+            e[j] = step
+            fp = self.evaluate(x + e, base)[0]
+            fm = self.evaluate(x - e, base)[0]
+            fp = fp if np.isfinite(fp) else _BAD_OFV
+            fm = fm if np.isfinite(fm) else _BAD_OFV
+            g[j] = (fp - fm) / (2 * step)
+            curv[j] = (fp - 2 * f0 + fm) / step**2
+        self.curvature = curv
+        return g
+
+    def reset_cache(self) -> None:
+        """Forget the cached evaluation (after the model's numerics changed)."""
+        self._x = None
+        self._grad = None
+        self._sens = None
+
+
+def _optimise(
+    obj: Objective, x0: np.ndarray, options: FitOptions, hess_inv0: np.ndarray | None, max_iter: int | None = None
+) -> tuple[np.ndarray, dict]:
+    """BFGS on the OFV (restarted with a fresh curvature estimate when it stops on a line
+    search failure away from a stationary point); returns the solution and a report.
+    ``max_iter``: iteration limit of this call (default ``options.max_iter``)."""
+    iterations = [0]
+    t0 = time.perf_counter()
+    limit = options.max_iter if max_iter is None else max_iter
+
+    def callback(xk: np.ndarray) -> None:
+        iterations[0] += 1
+        log.debug(
+            "iteration %d: OFV %.6f, %d OFV evaluations, %.1f s", iterations[0], obj.value(xk), obj.n_eval,
+            time.perf_counter() - t0,
+        )
+
+    x = np.asarray(x0, dtype=float)
+    sol = None
+    restarts = 0
+    for restarts in range(3):
+        opts: dict[str, Any] = {"gtol": options.gtol, "maxiter": max(limit - iterations[0], 1), "norm": np.inf}
+        if hess_inv0 is not None:
+            opts["hess_inv0"] = hess_inv0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizeWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sol = minimize(obj.value, x, jac=obj.gradient, method="BFGS", callback=callback, options=opts)
+        moved = not np.array_equal(sol.x, x)
+        x = sol.x
+        g = obj.gradient(x)
+        gmax = float(np.max(np.abs(g))) if g.size else 0.0
+        if sol.success or gmax < 10 * options.gtol or sol.status == 1 or (not moved and restarts > 0):
+            break
+        log.debug("BFGS stopped (%s) with |gradient| %.3g; restarting", sol.message, gmax)
+        hess_inv0 = _initial_hess_inv(obj, x)
+    g = obj.gradient(x)
+    gmax = float(np.max(np.abs(g))) if g.size else 0.0
+    value = obj.value(x)
+    converged = bool(value < _BAD_OFV and (sol.success or gmax < 10 * options.gtol))
+    return x, {
+        "method": "BFGS",
+        "status": int(sol.status),
+        "message": str(sol.message),
+        "iterations": iterations[0],
+        "restarts": restarts,
+        "gradient": g,
+        "gradient_max_abs": gmax,
+        "converged": converged,
+        "hess_inv": np.asarray(sol.hess_inv) if hasattr(sol, "hess_inv") else None,
+    }
+
+
+def _initial_hess_inv(obj: Objective, x0: np.ndarray, step: float = 1e-2) -> np.ndarray:
+    """Diagonal initial inverse Hessian from the curvature of the OFV along each coordinate
+    (forward differences of the gradient, ``n_x`` extra gradient evaluations)."""
+    g0 = obj.gradient(x0)
+    eta0 = obj.eta.copy()
+    d = np.zeros(x0.size)
+    for j in range(x0.size):
+        e = np.zeros(x0.size)
+        e[j] = step
+        obj.value(x0 + e)
+        d[j] = (obj.gradient(x0 + e)[j] - g0[j]) / step
+    obj.eta = eta0
+    obj.value(x0)
+    good = np.isfinite(d) & (d > 0)
+    fallback = float(np.median(d[good])) if good.any() else 1.0
+    scale = np.where(good, d, fallback)
+    return np.diag(1.0 / scale)
+
+
+def _safe_hess_inv(h: np.ndarray | None, fallback: np.ndarray) -> np.ndarray:
+    """A symmetric positive definite inverse Hessian for restarting BFGS."""
+    if h is None or not np.all(np.isfinite(h)):
+        return fallback
+    h = 0.5 * (h + h.T)
+    try:
+        np.linalg.cholesky(h)
+        return h
+    except np.linalg.LinAlgError:
+        return fallback
+
+
+def _em_start(obj: Objective, x: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """Improve the starting Omega and residual SDs from the conditional modes (two
+    EM-like updates): ``omega_k^2 = mean(eta_ik^2 + (H_i^-1)_kk)`` and the residual SDs from
+    the individual residuals (proportional: RMS of ``(y - IPRED)/IPRED``; additive: RMS of
+    ``y - IPRED``; combined: unchanged). Keeps ``x`` if the OFV does not improve."""
+    p = obj.problem
+    lay = p.layout
+    best_x, best = x, obj.value(x)
+    for _ in range(rounds):
+        res = obj._res
+        if res is None or not np.isfinite(best):
+            break
+        omega = lay.omega(best_x)
+        if lay.q:
+            if not np.all(np.isfinite(res.hess)):
+                break
+            hinv = np.linalg.inv(res.hess)
+            var = np.mean(res.eta**2 + np.diagonal(hinv, axis1=1, axis2=2), axis=0)
+            var = np.clip(var, 1e-3, 4.0)
+            if lay.block:
+                omega = np.diag(var)
+            else:
+                omega = np.diag(var)
+        sig = [s.copy() for s in lay.sigmas(best_x)]
+        for k, em in enumerate(p.errors):
+            m = p.use & (p.ep == k) & (res.f > 0)
+            if not m.any():
+                continue
+            r = p.y[m] - res.f[m]
+            if em.kind == "proportional":
+                sig[k] = np.array([float(np.clip(np.sqrt(np.mean((r / res.f[m]) ** 2)), 0.01, 1.0))])
+            elif em.kind == "additive":
+                sig[k] = np.array([float(np.sqrt(np.mean(r * r)))])
+        xn = lay.pack(lay.theta(best_x), omega, sig)
+        val = obj.value(xn)
+        if not val < best:
+            break
+        best_x, best = xn, val
+    obj.value(best_x)
+    return best_x
+
+
+def _refine(problem: Problem, x: np.ndarray, eta: np.ndarray, spread: bool = False) -> bool:
+    """Refine the model's numerics at the individual and population parameters of ``x``
+    (with ``spread``: also at +-2 SD of each random effect, before any mode is known).
+
+    Returns True if the prepared design changed.
+    """
+    lay = problem.layout
+    n = problem.n_subjects
+    theta = lay.theta(x)
+    blocks = [eta, np.zeros_like(eta)]
+    if spread and lay.q:
+        sd = np.sqrt(np.diag(lay.omega(x)))
+        for k in range(lay.q):
+            for sgn in (2.0, -2.0):
+                b = np.zeros_like(eta)
+                b[:, k] = sgn * sd[k]
+                blocks.append(b)
+    rows = np.concatenate(blocks)
+    nat = individual_params(lay, problem.pm, theta, rows)
+    sid = np.tile(np.arange(n), len(blocks))
+    new = problem.pm.model.refine(problem.prep, nat, sid)
+    if new is problem.prep:
+        return False
+    problem.prep = new
+    return True
+
+
+class FitError(UserError):
+    """The estimation failed: the objective function cannot be evaluated (at the initial
+    estimates or at the solution) or the numerics broke down. Shown without traceback by
+    the pipeline runner; bootstrap replicates catch it and count the replicate as failed."""
+
+
+class FitWarning(UserWarning):
+    """A fit finished with a caveat (no convergence, covariance step failed, ...); the same
+    messages are in :attr:`FitResult.warnings` and ``fit_summary.json`` (``warnings``)."""
+
+
+def _bad_subjects(problem: Problem, ofv_i: np.ndarray) -> str:
+    bad = np.flatnonzero(~np.isfinite(ofv_i))
+    ids = [str(problem.design.ids[i]) for i in bad[:10]]
+    more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+    return f"{bad.size} subject(s) ({', '.join(ids)}{more})"
+
+
+def fit(
+    data: NMData,
+    pm: PopulationModel,
+    options: FitOptions | None = None,
+    warm_start: FitResult | None = None,
+) -> FitResult:
+    """Fit ``pm`` to ``data`` by FOCE(-I); see the module docstring.
+
+    ``warm_start``: a previous fit of the same population model whose estimates start this
+    one (and whose refined integration grids are not reused: the subjects may differ).
+
+    Deterministic: the same data, model and options give bit-identical results. Raises
+    :class:`FitError` when the estimation fails (a clean error for bootstrap replicates
+    to catch); a fit that ends with a caveat (not converged, covariance step failed)
+    returns normally, with the caveats in ``result.warnings`` (also logged and issued as
+    :class:`FitWarning`).
+    """
+    options = options or FitOptions()
+    t_start = time.perf_counter()
+    problem = build_problem(data, pm)
+    try:
+        with np.errstate(all="ignore"):
+            result = _fit(problem, data, pm, options, warm_start, t_start)
+    except (np.linalg.LinAlgError, FloatingPointError, OverflowError, ZeroDivisionError) as exc:
+        raise FitError(f"{data.path}: {pm.model.name}: the estimation failed ({type(exc).__name__}: {exc})") from exc
+    for msg in result.warnings:
+        log.warning("%s", msg)
+        warnings.warn(msg, FitWarning, stacklevel=2)
+    return result
+
+
+def _fit(
+    problem: Problem, data: NMData, pm: PopulationModel, options: FitOptions, warm_start: FitResult | None, t_start: float
+) -> FitResult:
+    from fcrnpipe.nlme.covariance import covariance_step
+
+    lay = problem.layout
+    if warm_start is not None:
+        x0 = lay.pack(warm_start.theta, warm_start.omega, warm_start.sigmas)
+        _check_zero_predictions(problem, lay.theta(x0), data.path)
+    else:
+        x0 = initial_x(problem, options, data.path)
+    obj = Objective(problem, options.inner_tol)
+    _refine(problem, x0, obj.eta, spread=True)
+    obj.value(x0, cold=True)
+    if _refine(problem, x0, obj.eta):
+        obj.reset_cache()
+        obj.value(x0)
+    if not np.isfinite(obj._value):
+        raise FitError(
+            f"{data.path}: {pm.model.name}: the objective function cannot be evaluated at the initial estimates "
+            f"for {_bad_subjects(problem, obj._ofv_i)}; check the data of these subjects and the initial values"
+        )
+    if warm_start is None:
+        x0 = _em_start(obj, x0)
+    t_init = time.perf_counter()
+    hess_inv0 = _initial_hess_inv(obj, x0)
+    x = x0
+    report: dict[str, Any] = {}
+    n_iter = 0
+    refits = 0
+    # a first pass of a few iterations, then the numerics (ODE grids) are refined at the
+    # modes there -- near the solution -- before the fit is run to convergence
+    numerics = type(problem.pm.model).refine is not StructuralModel.refine
+    stages = [options.warmup_iter] if numerics and options.warmup_iter else []
+    for refits in range(options.max_refits + 1 + len(stages)):
+        limit = stages[refits] if refits < len(stages) else max(options.max_iter - n_iter, 1)
+        x, report = _optimise(obj, x, options, hess_inv0, max_iter=limit)
+        n_iter += report["iterations"]
+        obj.value(x)
+        if not _refine(problem, x, obj.eta):
+            if refits >= len(stages):
+                break
+            continue
+        log.info("integration grid refined at the current estimates; resuming the fit")
+        obj.reset_cache()
+        hess_inv0 = _safe_hess_inv(report["hess_inv"], hess_inv0)
+    report["iterations"] = n_iter
+    report["grid_refits"] = refits
+    t_est = time.perf_counter()
+    total, ofv_i, res = obj.evaluate(x, obj.eta)
+    if not np.isfinite(total):
+        raise FitError(
+            f"{data.path}: {pm.model.name}: the objective function cannot be evaluated at the final estimates "
+            f"for {_bad_subjects(problem, ofv_i)}"
+        )
+    report["function_evaluations"] = obj.n_eval
+    report["gradient_evaluations"] = obj.n_grad
+    report["inner_converged"] = int(res.converged.sum())
+    result = FitResult(pm=pm, problem=problem, x=x, inner=res, ofv=total, ofv_subject=ofv_i, optimizer=report)
+    if not report["converged"]:
+        result.warnings.append(
+            f"estimation did not converge: {report['message']} (largest |OFV gradient| "
+            f"{report['gradient_max_abs']:.3g}, tolerance {options.gtol:g})"
+        )
+    n_nc = int((~res.converged).sum())
+    if n_nc:
+        result.warnings.append(f"conditional modes (EBEs) not converged for {n_nc} of {res.converged.size} subjects")
+    if options.covariance != "none":
+        result.covariance = covariance_step(obj, x, options.covariance)
+        if not result.covariance.ok:
+            result.warnings.append("covariance step failed: " + result.covariance.message)
+        elif result.covariance.boundary:
+            result.warnings.append("covariance step: " + result.covariance.message)
+    t_end = time.perf_counter()
+    result.timing = {
+        "setup_and_init_s": t_init - t_start,
+        "estimation_s": t_est - t_init,
+        "covariance_s": t_end - t_est,
+        "total_s": t_end - t_start,
+    }
+    return result

@@ -1,0 +1,239 @@
+"""Nonparametric (subject) bootstrap of the final PK/PD model, run in chunks.
+
+Replicate ``r`` (1..R) draws its subjects with ``numpy.random.default_rng([seed, r])`` (a
+``SeedSequence`` of the configured seed and the replicate number): its numbers do not depend
+on how the replicates are split into chunks, on the chunk that runs it, or on the order of the
+jobs. Chunk ``i`` of ``n`` runs the contiguous block :func:`chunk_replicates`.
+
+Each replicate refits the final model to its resampled dataset, warm-started from the final
+estimates, without a covariance step: sequential mode refits the PK model, then the IgG
+model on the replicate's own individual PK; simultaneous mode refits the joint model. A
+replicate that raises or ends with a non-finite OFV or estimate is recorded with status
+``failed`` (and the error message) -- it never stops the chunk. A replicate whose optimiser
+did not meet its convergence criterion is kept (``ok``; the ``*_converged`` columns say so),
+as PsN does by default.
+
+The gather step (:func:`gather`) checks that every replicate is present once, writes all of
+them (``bootstrap.csv``) and adds to each parameter the 95% percentile interval (2.5th and
+97.5th percentiles, linear interpolation) over the ``ok`` replicates (``boot_ci_low``,
+``boot_ci_high``) and their number (``boot_n_ok``). Parameters held fixed get no interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fcrnpipe.errors import UserError
+from fcrnpipe.nlme import FitOptions, NMData, individual_table, population_table, resample_subjects
+from fcrnpipe.pkpd.fitting import run_fit
+from fcrnpipe.pkpd.state import FittedModel, pk_for_pd
+
+log = logging.getLogger("fcrnpipe.pkpd")
+
+META_COLUMNS = ["replicate", "seed", "status", "message", "pk_ofv", "pk_converged", "pd_ofv", "pd_converged"]
+CI_LEVEL = 0.95
+SIG_DIGITS = 10
+
+
+def round_sig(a: Any, sig: int = SIG_DIGITS) -> Any:
+    """Round to ``sig`` significant digits (elementwise; NaN/inf kept)."""
+    arr = np.asarray(a, dtype=float)
+    out = arr.copy()
+    m = np.isfinite(arr) & (arr != 0)
+    if np.any(m):
+        mag = np.floor(np.log10(np.abs(arr[m])))
+        scale = 10.0 ** (sig - 1 - mag)
+        out[m] = np.round(arr[m] * scale) / scale
+    return out if out.ndim else float(out)
+
+
+def replicate_rng(seed: int, replicate: int) -> np.random.Generator:
+    """The generator of bootstrap replicate ``replicate`` (see the module docstring)."""
+    return np.random.default_rng([int(seed), int(replicate)])
+
+
+def parse_scatteritem(item: str) -> tuple[int, int]:
+    """``"3-of-20"`` (Snakemake's scatter item) -> ``(3, 20)``."""
+    m = re.fullmatch(r"(\d+)-of-(\d+)", str(item))
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise UserError(f"bootstrap chunk {item!r}: expected 'i-of-n' with 1 <= i <= n")
+    return int(m.group(1)), int(m.group(2))
+
+
+def chunk_replicates(replicates: int, chunks: int, chunk: int) -> list[int]:
+    """Replicates (1-based) run by chunk ``chunk`` (1-based) of ``chunks``: contiguous blocks
+    whose sizes differ by at most one."""
+    if chunks < 1 or not 1 <= chunk <= chunks:
+        raise ValueError("chunk must be in 1..chunks")
+    lo = (chunk - 1) * replicates // chunks
+    hi = chunk * replicates // chunks
+    return list(range(lo + 1, hi + 1))
+
+
+def _estimates(fit: Any) -> dict[str, float]:
+    tab = population_table(fit)
+    return dict(zip(tab["parameter"], tab["estimate"].astype(float)))
+
+
+def run_replicate(
+    data: NMData,
+    pk: FittedModel | None,
+    pd_fit: FittedModel,
+    replicate: int,
+    seed: int,
+    options: FitOptions,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Refit one replicate; returns its status row and its estimates (empty if failed)."""
+    row: dict[str, Any] = {
+        "replicate": int(replicate),
+        "seed": int(seed),
+        "status": "ok",
+        "message": "",
+        "pk_ofv": float("nan"),
+        "pk_converged": None,
+        "pd_ofv": float("nan"),
+        "pd_converged": None,
+    }
+    est: dict[str, float] = {}
+    t0 = time.perf_counter()
+    try:
+        boot = resample_subjects(data, replicate_rng(seed, replicate))
+        if pk is not None:
+            pk_res = run_fit(boot, pk.spec, options, warm_start=pk)
+            row["pk_ofv"], row["pk_converged"] = float(pk_res.ofv), bool(pk_res.optimizer.get("converged"))
+            est.update(_estimates(pk_res))
+            ind = individual_table(pk_res)
+            ind["ID"] = ind["ID"].astype(str)
+            pki, pkt = pk_for_pd(ind, pk_res.theta_natural, pk.model_name)
+            spec = dict(pd_fit.spec)
+            spec["pk_individual"] = {c: pki[c].tolist() for c in pki.columns}
+            spec["pk_typical"] = {k: float(v) for k, v in pkt.items()}
+        else:
+            spec = pd_fit.spec
+        pd_res = run_fit(boot, spec, options, warm_start=pd_fit)
+        row["pd_ofv"], row["pd_converged"] = float(pd_res.ofv), bool(pd_res.optimizer.get("converged"))
+        est.update(_estimates(pd_res))
+        ofvs = [row["pd_ofv"]] + ([row["pk_ofv"]] if pk is not None else [])
+        if not all(math.isfinite(v) for v in ofvs):
+            raise FloatingPointError("non-finite objective function value")
+        fixed = set(pd_fit.spec.get("fixed", {})) | (set(pk.spec.get("fixed", {})) if pk is not None else set())
+        bad = sorted(k for k, v in est.items() if not math.isfinite(v) and k not in fixed)
+        if bad:
+            raise FloatingPointError(f"non-finite estimate(s): {', '.join(bad)}")
+    except Exception as exc:  # noqa: BLE001 - a failed replicate is data, not a crash
+        msg = " ".join(f"{type(exc).__name__}: {exc}".split())
+        row.update(status="failed", message=msg[:300])
+        est = {}
+        log.warning("bootstrap replicate %d failed: %s", replicate, msg)
+    log.info("bootstrap replicate %d: %s (%.1f s)", replicate, row["status"], time.perf_counter() - t0)
+    return row, est
+
+
+def run_chunk(
+    data: NMData,
+    pk: FittedModel | None,
+    pd_fit: FittedModel,
+    parameters: Sequence[str],
+    replicates: Sequence[int],
+    seed: int,
+    options: FitOptions,
+) -> pd.DataFrame:
+    """The replicate table of a chunk: :data:`META_COLUMNS` + one column per parameter."""
+    rows = []
+    for r in replicates:
+        row, est = run_replicate(data, pk, pd_fit, r, seed, options)
+        row.update({p: est.get(p, float("nan")) for p in parameters})
+        rows.append(row)
+    return replicate_frame(rows, parameters)
+
+
+def replicate_frame(rows: list[dict[str, Any]], parameters: Sequence[str]) -> pd.DataFrame:
+    cols = META_COLUMNS + list(parameters)
+    df = pd.DataFrame(rows, columns=cols)
+    df["replicate"] = df["replicate"].astype(int)
+    df["seed"] = df["seed"].astype(int)
+    for c in ("pk_converged", "pd_converged"):
+        df[c] = df[c].astype(object)
+    for c in ["pk_ofv", "pd_ofv", *parameters]:
+        df[c] = round_sig(df[c].to_numpy(dtype=float))
+    return df
+
+
+def percentile_ci(values: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float]:
+    """Percentile interval of the finite ``values`` (NaN if fewer than 2)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return float("nan"), float("nan")
+    a = 100.0 * (1.0 - level) / 2.0
+    lo, hi = np.percentile(v, [a, 100.0 - a])
+    return float(lo), float(hi)
+
+
+def gather(
+    chunks: Sequence[pd.DataFrame],
+    population: pd.DataFrame,
+    replicates: int,
+    fixed: Sequence[str] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """All replicates (sorted), the population table with ``boot_ci_low``, ``boot_ci_high``,
+    ``boot_n_ok`` added, and the bootstrap summary (counts, failed replicates)."""
+    frames = [c for c in chunks if len(c)]
+    params = [p for p in population["parameter"]]
+    if frames:
+        allr = pd.concat(frames, ignore_index=True)
+    else:
+        allr = pd.DataFrame(columns=META_COLUMNS + params)
+    missing_cols = [c for c in META_COLUMNS if c not in allr.columns]
+    if missing_cols:
+        raise UserError(f"bootstrap chunks: column(s) {', '.join(missing_cols)} missing")
+    allr["replicate"] = allr["replicate"].astype(int)
+    dup = sorted(allr.loc[allr["replicate"].duplicated(), "replicate"].unique().tolist())
+    if dup:
+        raise UserError(f"bootstrap chunks: replicate(s) {dup[:10]} appear more than once")
+    got = set(allr["replicate"].tolist())
+    want = set(range(1, int(replicates) + 1))
+    if got != want:
+        missing = sorted(want - got)[:10]
+        extra = sorted(got - want)[:10]
+        raise UserError(f"bootstrap chunks: replicates missing {missing} / unexpected {extra} (config pkpd.bootstrap.replicates = {replicates})")
+    allr = allr.sort_values("replicate", kind="stable").reset_index(drop=True)
+    for p in params:
+        if p not in allr.columns:
+            allr[p] = np.nan
+    allr = allr[META_COLUMNS + params + [c for c in allr.columns if c not in META_COLUMNS + params]]
+    ok = allr["status"].astype(str) == "ok"
+    pop = population.copy()
+    lows, highs, ns = [], [], []
+    fixed_set = set(fixed)
+    for p in params:
+        vals = pd.to_numeric(allr.loc[ok, p], errors="coerce").to_numpy(dtype=float)
+        n_ok = int(np.isfinite(vals).sum())
+        lo, hi = (float("nan"), float("nan")) if p in fixed_set else percentile_ci(vals)
+        lows.append(lo)
+        highs.append(hi)
+        ns.append(n_ok)
+    pop["boot_ci_low"] = round_sig(np.asarray(lows))
+    pop["boot_ci_high"] = round_sig(np.asarray(highs))
+    pop["boot_n_ok"] = np.asarray(ns, dtype=int)
+    failed = allr.loc[~ok, "replicate"].astype(int).tolist()
+    info = {
+        "replicates": int(replicates),
+        "n_ok": int(ok.sum()),
+        "n_failed": int((~ok).sum()),
+        "failed_replicates": failed,
+        "ci": "95% percentile interval (2.5th-97.5th percentiles, linear interpolation) over the ok replicates",
+        "n_not_converged": {
+            part: int((allr.loc[ok, f"{part}_converged"].astype(str).str.lower() == "false").sum())
+            for part in ("pk", "pd")
+        },
+    }
+    return allr, pop, info

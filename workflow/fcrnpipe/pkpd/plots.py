@@ -1,0 +1,435 @@
+"""Diagnostic figures of the population PK/PD model (house style of :mod:`fcrnpipe.figures`).
+
+Every builder returns a :class:`matplotlib.figure.Figure`; write it with
+:func:`fcrnpipe.figures.save` (PNG 300 dpi + SVG, byte-deterministic). Colours are the arm
+colours of the configuration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from fcrnpipe.figures import add_header_footer, arms_from_config, day_axis, mark_dosing, new_figure, no_data, reference_line, styled
+from fcrnpipe.figures.common import short_ids
+from fcrnpipe.figures.style import GREY, LIGHT_GREY
+
+ENDPOINTS = {
+    2: {"name": "concentration", "label": "Batoclimab concentration (mg/L)", "short": "PK", "log": True},
+    3: {"name": "IgG", "label": "Total IgG (g/L)", "short": "IgG", "log": False},
+}
+_LOG_FMT = FuncFormatter(lambda v, _pos: f"{v:g}")
+
+
+def _arm_color(arms: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    return {a.armcd: a.color for a in arms_from_config(arms)}
+
+
+def _legend_arms(arms: Sequence[Mapping[str, Any]], present: set[str]) -> list[Any]:
+    return [
+        Line2D([], [], ls="none", marker="o", ms=4, color=a.color, label=a.label)
+        for a in arms_from_config(arms)
+        if a.armcd in present
+    ]
+
+
+def _subtitle(n: int, what: str, model: str) -> str:
+    return f"{what} (N = {n} subjects); model: {model}"
+
+
+# --------------------------------------------------------------------------------------- GOF
+@styled
+def plot_gof(
+    predictions: pd.DataFrame,
+    arms: Sequence[Mapping[str, Any]],
+    cmt: int,
+    *,
+    model: str = "",
+    data_cut: str = "",
+) -> Figure:
+    """DV vs PRED, DV vs IPRED (identity lines), CWRES vs time and vs PRED (zero and +-2 lines)."""
+    ep = ENDPOINTS[cmt]
+    p = predictions[(predictions["CMT"] == cmt)].copy()
+    p = p[p["DV"].notna() & (p["BLQ"] == 0)]
+    colors = _arm_color(arms)
+    p["color"] = p["ARMCD"].map(colors).fillna(GREY)
+    fig = new_figure(8.0, 7.2)
+    axes = fig.subplots(2, 2)
+    log = ep["log"]
+    panels = [
+        (axes[0, 0], "PRED", "DV", f"Population prediction ({ep['label'].split('(')[-1].rstrip(')')})", "Observed", True),
+        (axes[0, 1], "IPRED", "DV", f"Individual prediction ({ep['label'].split('(')[-1].rstrip(')')})", "Observed", True),
+        (axes[1, 0], "TIME_D", "CWRES", "Time after first dose (days)", "CWRES", False),
+        (axes[1, 1], "PRED", "CWRES", "Population prediction", "CWRES", False),
+    ]
+    p["TIME_D"] = p["TIME"] / 24.0
+    for k, (ax, xc, yc, xl, yl, identity) in enumerate(panels):
+        d = p[np.isfinite(p[xc]) & np.isfinite(p[yc])]
+        if log and xc in ("PRED", "IPRED"):
+            d = d[d[xc] > 0]
+        if d.empty:
+            no_data(ax)
+            continue
+        ax.scatter(d[xc], d[yc], s=9, c=d["color"], alpha=0.75, linewidths=0, zorder=3, gid=f"points-{k}")
+        if identity:
+            lo = float(min(d[xc].min(), d[yc].min()))
+            hi = float(max(d[xc].max(), d[yc].max()))
+            if log:
+                lo = max(lo, 1e-3)
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+                ax.xaxis.set_major_formatter(_LOG_FMT)
+                ax.yaxis.set_major_formatter(_LOG_FMT)
+            ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, zorder=2, gid=f"identity-{k}")
+            ax.set_xlim(lo / (1.5 if log else 1.0) if log else 0, hi * 1.1)
+            ax.set_ylim(lo / (1.5 if log else 1.0) if log else 0, hi * 1.1)
+        else:
+            reference_line(ax, 0.0, None, color="black", ls="-")
+            reference_line(ax, 2.0, None)
+            reference_line(ax, -2.0, None)
+            lim = max(3.0, float(np.nanmax(np.abs(d[yc]))) * 1.1)
+            ax.set_ylim(-lim, lim)
+            if xc == "PRED" and log:
+                ax.set_xscale("log")
+                ax.xaxis.set_major_formatter(_LOG_FMT)
+            order = np.argsort(d[xc].to_numpy(), kind="mergesort")
+            xs, ys = d[xc].to_numpy()[order], d[yc].to_numpy()[order]
+            if xs.size >= 8:  # running median trend (deciles of x)
+                edges = np.unique(np.quantile(xs, np.linspace(0, 1, 7)))
+                mids, meds = [], []
+                for a, b in zip(edges[:-1], edges[1:]):
+                    m = (xs >= a) & (xs <= b)
+                    if m.sum() >= 3:
+                        mids.append(float(np.median(xs[m])))
+                        meds.append(float(np.median(ys[m])))
+                if len(mids) >= 2:
+                    ax.plot(mids, meds, color="#ff7f0e", lw=1.4, zorder=4, gid=f"trend-{k}")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.grid(True, which="major")
+    n = int(p["ID"].nunique())
+    legend = _legend_arms(arms, set(p["ARMCD"].dropna())) + [Line2D([], [], color="#ff7f0e", lw=1.4, label="Running median")]
+    add_header_footer(
+        fig,
+        f"Goodness of fit: {ep['name']} ({ep['short']} model)",
+        _subtitle(n, "Observations used in the fit", model),
+        [
+            "Top: observed versus population (PRED, random effects 0) and individual (IPRED, empirical Bayes "
+            "estimates) predictions with the line of identity" + (" (log scales)." if log else ".") + " Bottom: "
+            "conditional weighted residuals (CWRES) versus time after the first dose and versus PRED, with "
+            "reference lines at 0 and +-2. BLQ records (handled as censored) are not shown.",
+        ],
+        data_cut,
+        legend=legend,
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------- individual fits
+@styled
+def plot_individual_fits(
+    observed: pd.DataFrame,
+    curves: pd.DataFrame,
+    id_map: pd.DataFrame,
+    arms: Sequence[Mapping[str, Any]],
+    cmt: int,
+    dosing: pd.DataFrame | None = None,
+    *,
+    model: str = "",
+    data_cut: str = "",
+) -> Figure:
+    """One panel per subject: observations, IPRED and PRED curves over time.
+
+    ``observed``: ID, TIME (h), CMT, DV, BLQ, LLOQ; ``curves``: ID, TIME (h), CMT, IPRED,
+    PRED; ``dosing``: ID, TIME (h) of the doses (triangles).
+    """
+    ep = ENDPOINTS[cmt]
+    colors = _arm_color(arms)
+    idm = id_map.copy()
+    idm["ID"] = idm["ID"].astype(str)
+    labels = short_ids(idm["USUBJID"])
+    obs = observed[observed["CMT"] == cmt].copy()
+    obs["ID"] = obs["ID"].astype(str)
+    cur = curves[curves["CMT"] == cmt].copy()
+    cur["ID"] = cur["ID"].astype(str)
+    ids = [i for i in idm["ID"] if i in set(cur["ID"])]
+    n = len(ids)
+    ncol = 3 if n > 4 else max(1, n)
+    nrow = max(1, math.ceil(n / ncol))
+    fig = new_figure(8.5, 1.9 * nrow + 1.6)
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    for k, sid in enumerate(ids):
+        ax = axes[k]
+        row = idm[idm["ID"] == sid].iloc[0]
+        col = colors.get(row["ARMCD"], GREY)
+        c = cur[cur["ID"] == sid].sort_values("TIME")
+        o = obs[obs["ID"] == sid]
+        td = c["TIME"] / 24.0
+        ipred, pred = c["IPRED"].astype(float), c["PRED"].astype(float)
+        if ep["log"]:  # no line down to the zero concentration before the first dose
+            ipred, pred = ipred.where(ipred > 0), pred.where(pred > 0)
+        ax.plot(td, ipred, color=col, lw=1.2, zorder=3, gid=f"ipred-{sid}")
+        ax.plot(td, pred, color=GREY, lw=1.0, ls="--", zorder=2, gid=f"pred-{sid}")
+        meas = o[(o["BLQ"] == 0) & o["DV"].notna()]
+        ax.plot(meas["TIME"] / 24.0, meas["DV"], ls="none", marker="o", ms=3, color=col, zorder=4, gid=f"obs-{sid}")
+        blq = o[o["BLQ"] == 1]
+        if len(blq):
+            ax.plot(blq["TIME"] / 24.0, blq["LLOQ"] / 2.0, ls="none", marker="o", ms=3.5, mfc="none", mec=col, zorder=4,
+                    gid=f"blq-{sid}")
+        if dosing is not None:
+            d = dosing[dosing["ID"].astype(str) == sid]
+            mark_dosing(ax, (d["TIME"] / 24.0).tolist())
+        if ep["log"]:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(_LOG_FMT)
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            pos = pd.concat([c["IPRED"], c["PRED"], meas["DV"], blq["LLOQ"] / 2.0]).astype(float)
+            pos = pos[pos > 0]
+            if len(pos):
+                ax.set_ylim(max(float(pos.min()), float(pos.max()) * 1e-4) / 1.5, float(pos.max()) * 1.5)
+        else:
+            ax.set_ylim(bottom=0)
+        ax.set_title(f"{labels.get(row['USUBJID'], sid)} ({row['ARMCD']})", loc="left", fontsize=7.5)
+        first = float(min(td.min(), 0.0))
+        last = float(max(td.max(), 14.0))
+        ax.set_xlim(first - 0.03 * (last - first), last + 0.03 * (last - first))
+        day_axis(ax, first, last, offset=0.0)
+        if k % ncol == 0:
+            ax.set_ylabel(ep["label"])
+        if k >= n - ncol:
+            ax.set_xlabel("Time after first dose (days)")
+    if n == 0:
+        no_data(axes[0])
+    legend = [
+        Line2D([], [], color=GREY, ls="none", marker="o", ms=3, label="Observed"),
+        Line2D([], [], color=GREY, lw=1.2, label="Individual prediction (IPRED)"),
+        Line2D([], [], color=GREY, lw=1.0, ls="--", label="Population prediction (PRED)"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+    ]
+    if ep["log"]:
+        legend.insert(1, Line2D([], [], color=GREY, ls="none", marker="o", mfc="none", ms=3.5, label="BLQ (at LLOQ/2)"))
+    pred_note = (
+        "PRED: typical PK parameters (random effects 0)."
+        if cmt == 2
+        else "PRED: the subject's individual PK with the typical IgG-model parameters (as in the sequential fit); "
+        "for a simultaneous fit, typical PK and PD parameters."
+    )
+    add_header_footer(
+        fig,
+        f"Individual fits: {ep['name']}",
+        _subtitle(n, "Subjects in the model fit", model),
+        [f"Lines are model predictions on a fine time grid with the subject's actual doses. IPRED: empirical Bayes "
+         f"estimates of the subject. {pred_note} Panel titles: subject (arm); colour: arm."],
+        data_cut,
+        legend=legend,
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------- eta distributions
+@styled
+def plot_eta(
+    individual: pd.DataFrame,
+    omegas: Mapping[str, tuple[str, float]],
+    arms: Sequence[Mapping[str, Any]],
+    *,
+    data_cut: str = "",
+) -> Figure:
+    """Histogram and strip of each random effect's EBEs with the N(0, omega^2) density.
+
+    ``omegas``: eta column (``ETA_CL``) -> (part label, omega^2).
+    """
+    colors = _arm_color(arms)
+    names = [c for c in omegas if c in individual.columns]
+    n = len(names)
+    ncol = 3 if n > 2 else max(1, n)
+    nrow = max(1, math.ceil(n / ncol))
+    fig = new_figure(8.0, 2.3 * nrow + 1.5)
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    for k, name in enumerate(names):
+        ax = axes[k]
+        part, om2 = omegas[name]
+        sd = math.sqrt(om2) if om2 > 0 else float("nan")
+        d = individual[["ARMCD", name]].dropna()
+        vals = d[name].to_numpy(dtype=float)
+        span = max(3.0 * (sd if np.isfinite(sd) else 0.0), float(np.max(np.abs(vals))) * 1.15 if vals.size else 0.1, 0.05)
+        bins = np.linspace(-span, span, 13)
+        ax.hist(vals, bins=bins, density=True, color=LIGHT_GREY, edgecolor="white", zorder=2, gid=f"hist-{name}")
+        if np.isfinite(sd) and sd > 0:
+            xs = np.linspace(-span, span, 201)
+            ax.plot(xs, np.exp(-0.5 * (xs / sd) ** 2) / (sd * math.sqrt(2 * math.pi)), color="black", lw=1.0, zorder=3,
+                    gid=f"density-{name}")
+        top = ax.get_ylim()[1]
+        jitter = np.linspace(-0.02, 0.02, max(len(vals), 1))[: len(vals)] * top
+        ax.scatter(vals, np.full(len(vals), -0.06 * top) + jitter, s=12, c=d["ARMCD"].map(colors).fillna(GREY), zorder=4,
+                   clip_on=False, linewidths=0, gid=f"strip-{name}")
+        ax.axvline(0.0, color=GREY, lw=0.6, ls=":")
+        ax.set_ylim(-0.12 * top, top)
+        shr = 100.0 * (1.0 - np.std(vals, ddof=1) / sd) if vals.size > 1 and np.isfinite(sd) and sd > 0 else float("nan")
+        label = name.replace("ETA_", "")
+        ax.set_title(f"{part}: eta({label})", loc="left")
+        ax.text(0.98, 0.95, f"omega = {sd:.3g}\nshrinkage {shr:.0f}%" if np.isfinite(shr) else f"omega = {sd:.3g}",
+                transform=ax.transAxes, ha="right", va="top", fontsize=6.5)
+        ax.set_xlabel("Empirical Bayes estimate (log scale)")
+        if k % ncol == 0:
+            ax.set_ylabel("Density")
+    if n == 0:
+        no_data(axes[0])
+    legend = _legend_arms(arms, set(individual["ARMCD"].dropna())) + [
+        Patch(color=LIGHT_GREY, label="Histogram of EBEs"),
+        Line2D([], [], color="black", lw=1.0, label="N(0, omega^2)"),
+    ]
+    add_header_footer(
+        fig,
+        "Distribution of the random effects (empirical Bayes estimates)",
+        f"Subjects in the model fits (N = {len(individual)})",
+        ["Histogram and strip (one dot per subject, arm colour) of the conditional modes of each random effect, "
+         "against the normal density with the estimated variance. Shrinkage = 1 - SD(EBE)/omega: with high "
+         "shrinkage the EBEs are pulled to 0 and their spread understates the variability."],
+        data_cut,
+        legend=legend,
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------------- VPC
+@styled
+def plot_vpc(
+    vpc: pd.DataFrame,
+    observed: pd.DataFrame,
+    *,
+    title: str,
+    ylabel: str,
+    log: bool,
+    n_subjects: int,
+    dosing_days: Sequence[float] = (),
+    data_cut: str = "",
+    reference: Sequence[float] = (),
+) -> Figure:
+    """VPC: observed 5th/50th/95th percentiles (lines) against the 95% prediction intervals of
+    the simulated percentiles (bands), by nominal time; observations as grey dots."""
+    fig = new_figure(8.0, 5.0)
+    ax = fig.subplots()
+    v = vpc.sort_values("time_day")
+    x = v["time_day"].to_numpy(dtype=float)
+    obs = observed.copy()
+    meas = obs[(obs["BLQ"] == 0) & obs["DV"].notna()]
+    ax.scatter(meas["TIME"] / 24.0, meas["DV"], s=6, color=GREY, alpha=0.45, linewidths=0, zorder=2, gid="observations")
+    band = {"05": "#9ecae1", "50": "#fc9272", "95": "#9ecae1"}
+    for p, style in (("05", "--"), ("50", "-"), ("95", "--")):
+        lo, hi = v[f"sim_p{p}_lo"].to_numpy(float), v[f"sim_p{p}_hi"].to_numpy(float)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        ax.fill_between(x, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), color=band[p], alpha=0.55, lw=0, zorder=1,
+                        gid=f"pi-{p}")
+        ax.plot(x, v[f"obs_p{p}"], color="black" if p == "50" else "#08306b", lw=1.4 if p == "50" else 1.0, ls=style,
+                marker="o", ms=2.5, zorder=4, gid=f"observed-p{p}")
+    if "lloq" in v.columns and v["lloq"].notna().any():
+        reference_line(ax, float(v["lloq"].dropna().min()), "LLOQ")
+    for r in reference:
+        reference_line(ax, float(r), f"{r:g}")
+    mark_dosing(ax, [float(d) - 1.0 for d in dosing_days])
+    if log:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(_LOG_FMT)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.set_ylim(bottom=0)
+    last = float(np.nanmax(x)) if x.size else 28.0
+    if len(meas):
+        last = max(last, float(meas["TIME"].max()) / 24.0)
+    ax.set_xlim(-2.0, last + max(2.0, 0.03 * last))
+    day_axis(ax, 0.0, last, offset=0.0)
+    ax.set_xlabel("Nominal time after first dose (days)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", axis="y")
+    if v.empty:
+        no_data(ax)
+    n_rep = int(v["n_replicates"].iloc[0]) if len(v) else 0
+    legend = [
+        Line2D([], [], color="black", lw=1.4, marker="o", ms=2.5, label="Observed median"),
+        Line2D([], [], color="#08306b", lw=1.0, ls="--", marker="o", ms=2.5, label="Observed 5th/95th percentiles"),
+        Patch(color=band["50"], alpha=0.55, label="95% PI of simulated median"),
+        Patch(color=band["05"], alpha=0.55, label="95% PI of simulated 5th/95th percentiles"),
+        Line2D([], [], color=GREY, ls="none", marker="o", ms=3, alpha=0.6, label="Observations"),
+    ]
+    add_header_footer(
+        fig,
+        title,
+        f"Subjects in the model fit (N = {n_subjects}); {n_rep} simulated replicates of the study design",
+        ["Percentiles of the observations per nominal-time bin (lines) against the 95% prediction intervals "
+         "(2.5th-97.5th percentiles over replicates) of the same percentiles in studies simulated from the final "
+         "model (new subjects, residual error, actual doses and sampling times). Values below the LLOQ count as "
+         "censored; a percentile below the LLOQ is not drawn."],
+        data_cut,
+        legend=legend,
+        legend_ncols=3,
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------------ regimens
+REGIMEN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+REGIMEN_STYLES = ("-", "--", ":", "-.")
+
+
+@styled
+def plot_regimens(
+    profiles: pd.DataFrame,
+    table: pd.DataFrame,
+    regimens: Sequence[Mapping[str, Any]],
+    *,
+    data_cut: str = "",
+) -> Figure:
+    """Median and 90% interval of IgG % of baseline over time per regimen, with dose marks."""
+    names = [str(r["name"]) for r in regimens]
+    fig = new_figure(8.5, 3.0 + 0.9 * math.ceil(len(names) / 2) + 2.2)
+    ax = fig.subplots()
+    legend = []
+    for k, name in enumerate(names):
+        col = REGIMEN_COLORS[k % len(REGIMEN_COLORS)]
+        p = profiles[profiles["regimen"] == name].sort_values("day")
+        ax.fill_between(p["day"], p["pct_p05"], p["pct_p95"], color=col, alpha=0.15, lw=0, gid=f"band-{k}")
+        ls = REGIMEN_STYLES[k % len(REGIMEN_STYLES)]
+        ax.plot(p["day"], p["pct_median"], color=col, lw=1.6, ls=ls, zorder=3 + len(names) - k, gid=f"median-{k}")
+        days = sorted({float(d) - 1.0 for b in regimens[k]["doses"] for d in b["days"]})
+        trans_y = 1.0 - 0.035 * k
+        ax.plot(days, [trans_y] * len(days), transform=ax.get_xaxis_transform(), ls="none", marker="v", ms=4, color=col,
+                clip_on=False, gid=f"doses-{k}")
+        legend.append(Line2D([], [], color=col, lw=1.6, ls=ls, marker="v", ms=4, label=name))
+    for lvl, txt in ((50.0, "50% reduction"), (30.0, "70% reduction"), (80.0, "80% of baseline")):
+        reference_line(ax, lvl, txt, side="right")
+    ax.set_ylim(0, 110)
+    last = float(profiles["day"].max()) if len(profiles) else 28.0
+    ax.set_xlim(-2.0, last + 2.0)
+    day_axis(ax, 0.0, last, offset=0.0)
+    ax.set_xlabel("Time after first dose (days)")
+    ax.set_ylabel("Total IgG (% of baseline)")
+    ax.grid(True, axis="y")
+    n = int(table["n_subjects"].iloc[0]) if len(table) else 0
+    unc = str(table["uncertainty"].iloc[0]) if len(table) else ""
+    legend.append(Patch(color=GREY, alpha=0.3, label="90% interval (5th-95th percentiles)"))
+    add_header_footer(
+        fig,
+        "Simulated total IgG (% of baseline) by dosing regimen",
+        f"{n} virtual subjects per regimen; between-subject variability and parameter uncertainty ({unc})",
+        ["Lines: median; bands: 5th-95th percentiles of the virtual subjects' true IgG (no residual error) as % of "
+         "their baseline, including the fixed IVMP suppression of IgG synthesis. Triangles: doses of each regimen "
+         "(regimens with the same first doses coincide until they differ). "
+         "Metrics (time to 50%/70% reduction, nadir, recovery to 80%) in pkpd/regimen_simulation.csv."],
+        data_cut,
+        legend=legend,
+        legend_ncols=2,
+    )
+    return fig

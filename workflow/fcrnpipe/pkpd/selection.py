@@ -1,0 +1,75 @@
+"""Choice of the structural PK model among the configured candidates (``pkpd.pk_candidates``).
+
+Every candidate is fitted to the same concentration records with the same residual error
+model and BLQ method, so their likelihoods are comparable; the candidate with the lowest AIC
+is kept. A candidate whose estimation failed (no finite OFV) cannot be chosen; a candidate
+whose optimiser did not meet its convergence criterion can, but the table says so. Ties (equal
+AIC to 1e-6) go to the fewer parameters, then to the configuration order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from fcrnpipe.errors import UserError
+
+SELECTION_COLUMNS = ["model", "OFV", "n_parameters", "AIC", "BIC", "delta_AIC", "converged", "covariance_step", "chosen"]
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return v is not None and math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def selection_table(summaries: Mapping[str, Mapping[str, Any]], order: Sequence[str] | None = None) -> pd.DataFrame:
+    """``model_selection.csv`` from the ``fit_summary.json`` content of each candidate.
+
+    ``summaries``: candidate name -> summary (keys ``ofv``, ``aic``, ``bic``,
+    ``n_parameters``, ``convergence.converged``, ``covariance_step.status``).
+    ``order``: configuration order of the candidates (tie-break; default: as given).
+    Rows keep the configuration order; exactly one row has ``chosen`` True.
+    """
+    order = list(order) if order is not None else list(summaries)
+    missing = [m for m in order if m not in summaries]
+    if missing:
+        raise UserError(f"model selection: no fit summary for candidate(s) {', '.join(missing)}")
+    rows = []
+    for name in order:
+        s = summaries[name]
+        conv = s.get("convergence", {})
+        cov = s.get("covariance_step", {})
+        rows.append(
+            {
+                "model": name,
+                "OFV": float(s["ofv"]) if _finite(s.get("ofv")) else float("nan"),
+                "n_parameters": int(s.get("n_parameters", 0)),
+                "AIC": float(s["aic"]) if _finite(s.get("aic")) else float("nan"),
+                "BIC": float(s["bic"]) if _finite(s.get("bic")) else float("nan"),
+                "converged": bool(conv.get("converged", False)) if isinstance(conv, Mapping) else bool(conv),
+                "covariance_step": str(cov.get("status", "not run")) if isinstance(cov, Mapping) else str(cov),
+            }
+        )
+    df = pd.DataFrame(rows)
+    ok = df["AIC"].map(_finite)
+    if not ok.any():
+        raise UserError("model selection: no PK candidate could be estimated (no finite AIC)")
+    best = df.loc[ok, "AIC"].min()
+    df["delta_AIC"] = df["AIC"] - best
+    tied = df[ok & (df["AIC"] - best <= 1e-6)]
+    chosen = tied.sort_values("n_parameters", kind="stable").index[0]
+    df["chosen"] = df.index == chosen
+    return df[SELECTION_COLUMNS]
+
+
+def chosen_model(table: pd.DataFrame) -> str:
+    """The name of the chosen candidate of a selection table."""
+    rows = table[table["chosen"].astype(str).str.lower().isin(["true", "1"])]
+    if len(rows) != 1:
+        raise UserError("model_selection.csv: exactly one candidate must be marked chosen")
+    return str(rows["model"].iloc[0])

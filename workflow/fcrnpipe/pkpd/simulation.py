@@ -1,0 +1,155 @@
+"""The final PK/PD model as one simulator of concentrations (CMT 2) and total IgG (CMT 3).
+
+Sequential fits (``fit_mode: sequential``) have two population models: the chosen PK model
+and the IgG turnover model whose PK input was the subjects' individual PK. New (virtual)
+subjects get PK parameters from the PK model and PD parameters from the IgG model
+(independent random effects, as estimated) and are predicted with the joint
+``sc1cmt_mm+igg_turnover`` ODE system (an ``oral1cmt`` PK fit enters as ``sc1cmt_mm`` with
+``Vmax = 0``, see :func:`fcrnpipe.pkpd.state.pk_for_pd`). A simultaneous fit is one model.
+
+Random numbers come only from the generator passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fcrnpipe.models import Design, make_model
+from fcrnpipe.models.mab import PD_PARAMS, PK_PARAMS, MabGridOptions, Steroid
+from fcrnpipe.nlme import predict_design, sample_parameters
+from fcrnpipe.pkpd.state import FittedModel, load_state, pk_for_pd
+
+JOINT_NAMES = [p.name for p in PK_PARAMS] + [p.name for p in PD_PARAMS]
+PK_NAMES = [p.name for p in PK_PARAMS]
+PD_NAMES = [p.name for p in PD_PARAMS]
+CMT_CONC, CMT_IGG = 2, 3
+
+
+def draw_x(fm: FittedModel, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` draws of the estimation vector from ``N(x_hat, Cov)`` (the covariance step's
+    asymptotic distribution; entries without a variance -- held fixed -- stay at ``x_hat``)."""
+    if fm.covariance is None or not fm.covariance.ok:
+        raise ValueError("no covariance matrix")
+    cov = np.nan_to_num(fm.covariance.cov_x, nan=0.0)
+    w, v = np.linalg.eigh(0.5 * (cov + cov.T))
+    root = v * np.sqrt(np.maximum(w, 0.0))
+    return fm.x[None, :] + rng.standard_normal((n, fm.x.size)) @ root.T
+
+
+@dataclass
+class PkPdModel:
+    """The final model (see the module docstring). ``pk`` is None for a simultaneous fit."""
+
+    pk: FittedModel | None
+    pd: FittedModel
+
+    @classmethod
+    def load(cls, pk_path: str, pd_path: str) -> "PkPdModel":
+        pd_fit = load_state(pd_path)
+        pk_fit = None if pd_fit.model_name == "sc1cmt_mm+igg_turnover" else load_state(pk_path)
+        return cls(pk_fit, pd_fit)
+
+    @property
+    def simultaneous(self) -> bool:
+        return self.pk is None
+
+    @property
+    def steroid(self) -> Steroid | None:
+        st = self.pd.spec.get("steroid")
+        return Steroid(**st) if st else None
+
+    @property
+    def uncertainty_available(self) -> bool:
+        fits = [self.pd] if self.simultaneous else [self.pk, self.pd]
+        return all(f.covariance is not None and f.covariance.ok for f in fits)
+
+    def joint_model(self):
+        grid = self.pd.spec.get("grid")
+        return make_model(
+            "sc1cmt_mm+igg_turnover", steroid=self.steroid, grid=MabGridOptions(**grid) if grid else None
+        )
+
+    # ------------------------------------------------------------------ parameters
+    def _pk_as_mab(self, nat: np.ndarray) -> np.ndarray:
+        assert self.pk is not None
+        df = pd.DataFrame(nat, columns=self.pk.pm.model.param_names)
+        df.insert(0, "ID", [str(i) for i in range(len(df))])
+        typ = self.pk.theta_natural
+        out, _ = pk_for_pd(df, typ, self.pk.model_name)
+        return out[PK_NAMES].to_numpy(dtype=float)
+
+    def sample(self, n: int, rng: np.random.Generator, iiv: bool = True, uncertainty: bool = False) -> np.ndarray:
+        """Natural parameters ``(n, 9)`` (:data:`JOINT_NAMES`) of ``n`` virtual subjects.
+
+        ``uncertainty``: each subject gets its own draw of the population parameters
+        (:func:`draw_x`); otherwise all share the estimates.
+        """
+        if self.simultaneous:
+            return self._sample_fit(self.pd, n, rng, iiv, uncertainty)
+        assert self.pk is not None
+        pk_nat = self._sample_fit(self.pk, n, rng, iiv, uncertainty)
+        pd_nat = self._sample_fit(self.pd, n, rng, iiv, uncertainty)
+        return np.concatenate([self._pk_as_mab(pk_nat), pd_nat], axis=1)
+
+    @staticmethod
+    def _sample_fit(fm: FittedModel, n: int, rng: np.random.Generator, iiv: bool, uncertainty: bool) -> np.ndarray:
+        if not uncertainty:
+            return sample_parameters(fm, n, rng, iiv=iiv)
+        xs = draw_x(fm, n, rng)
+        return np.concatenate([sample_parameters(fm, 1, rng, iiv=iiv, x=xs[i]) for i in range(n)])
+
+    def individual(self, typical_pd: bool = False, typical_pk: bool = False) -> pd.DataFrame:
+        """``ID`` + joint natural parameters of the fitted subjects (EBEs), or with typical
+        PK and/or PD values (population predictions)."""
+        if self.simultaneous:
+            ind = self.pd.individual_natural()
+            typ = self.pd.theta_natural
+            for names, flag in ((PK_NAMES, typical_pk), (PD_NAMES, typical_pd)):
+                if flag:
+                    for c in names:
+                        ind[c] = typ[c]
+            return ind[["ID", *JOINT_NAMES]]
+        assert self.pk is not None
+        pk_ind = self.pk.individual_natural()
+        if typical_pk:
+            for c, v in self.pk.theta_natural.items():
+                pk_ind[c] = v
+        pk_mab, _ = pk_for_pd(pk_ind, self.pk.theta_natural, self.pk.model_name)
+        pd_ind = self.pd.individual_natural()
+        if typical_pd:
+            for c, v in self.pd.theta_natural.items():
+                pd_ind[c] = v
+        out = pk_mab.merge(pd_ind, on="ID", how="outer")
+        typ_pk, _ = pk_for_pd(
+            pd.DataFrame([{"ID": "typ", **self.pk.theta_natural}]), self.pk.theta_natural, self.pk.model_name
+        )
+        for c in PK_NAMES:  # subjects with IgG but no concentrations: typical PK (as in the PD fit)
+            out[c] = out[c].fillna(float(typ_pk[c].iloc[0]))
+        for c in PD_NAMES:
+            out[c] = out[c].fillna(self.pd.theta_natural[c])
+        num = pd.to_numeric(out["ID"], errors="coerce")
+        out = out.assign(_k=num).sort_values(["_k", "ID"], kind="stable").drop(columns="_k")
+        return out[["ID", *JOINT_NAMES]].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ predictions
+    def predict(self, design: Design, params: np.ndarray, sid: np.ndarray | None = None) -> np.ndarray:
+        """Predictions ``(R, M)`` (concentration at CMT 2 records, IgG at CMT 3 records)."""
+        return predict_design(self.joint_model(), design, params, sid)
+
+    def add_residual(self, f: np.ndarray, cmt: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Observations: predictions with residual error of their endpoint (at the estimates)."""
+        out = f.copy()
+        eps = rng.standard_normal(f.shape)
+        fits = [self.pd] if self.simultaneous else [self.pk, self.pd]
+        for fm in fits:
+            assert fm is not None
+            lay = fm.layout
+            for k, c in enumerate(lay.endpoints):
+                m = cmt == c
+                if m.any():
+                    v, _ = fm.pm.errors[c].variance(f[m], lay.sigmas(fm.x)[k])
+                    out[m] = f[m] + np.sqrt(np.maximum(v, 0.0)) * eps[m]
+        return out

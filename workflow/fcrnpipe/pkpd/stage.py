@@ -1,0 +1,295 @@
+"""The pkpd stage, one function per Snakemake rule (files in, files out).
+
+The rule scripts (``scripts/pkpd_*.py``) pass ``snakemake.input``/``output``/``params``
+through; the logic is in the modules of this package. Every output is written
+deterministically (:mod:`fcrnpipe.tableio`, :func:`fcrnpipe.figures.save`); run times go to
+the rule's log only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fcrnpipe.errors import UserError
+from fcrnpipe.figures import save
+from fcrnpipe.models import make_design
+from fcrnpipe.nlme import read_nm_dataset
+from fcrnpipe.pkpd import bootstrap as B
+from fcrnpipe.pkpd import fitting as F
+from fcrnpipe.pkpd import outputs as O
+from fcrnpipe.pkpd import plots as P
+from fcrnpipe.pkpd import regimen as R
+from fcrnpipe.pkpd.dataset import build_nm_dataset
+from fcrnpipe.pkpd.reproduction import reproduction_table
+from fcrnpipe.pkpd.selection import chosen_model, selection_table
+from fcrnpipe.pkpd.simulation import PkPdModel
+from fcrnpipe.pkpd.state import load_state
+from fcrnpipe.pkpd.vpc import percent_of_baseline, simulate_vpc, vpc_summary
+from fcrnpipe.tableio import read_parquet, write_csv, write_json
+
+log = logging.getLogger("fcrnpipe.pkpd")
+
+FIT_FILES = ("fit", "population", "individual", "predictions", "summary")
+ENDPOINT_CMT = {"pk": 2, "igg": 3}
+
+
+def _read_json(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _read_nm(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path)
+
+
+# ------------------------------------------------------------------------------- dataset
+def nm_dataset(inp: Mapping[str, str], out: Mapping[str, str], *, treatment: str, analyte: str,
+               visits: Sequence[Mapping[str, Any]], dosing_days: Sequence[float] = (), igg_paramcd: str = "IGG") -> None:
+    nm, ids = build_nm_dataset(
+        read_parquet(inp["adsl"]), read_parquet(inp["adex"]), read_parquet(inp["adpc"]), read_parquet(inp["adlb"]),
+        treatment=treatment, analyte=analyte, visits=visits, dosing_days=dosing_days, igg_paramcd=igg_paramcd,
+    )
+    write_csv(nm, out["dataset"])
+    write_csv(ids, out["id_map"])
+    read_nm_dataset(out["dataset"])  # the estimator must accept what we wrote
+    log.info("modelling dataset: %d records, %d subjects", len(nm), len(ids))
+
+
+# ------------------------------------------------------------------------------ PK fits
+def fit_pk(nm_path: str, out: Mapping[str, str], *, candidate: str, residual_error: str, blq_method: str,
+           options: Mapping[str, Any] | None = None) -> None:
+    data = read_nm_dataset(nm_path)
+    spec = F.pk_spec(candidate, residual_error, blq_method)
+    result = F.run_fit(data, spec, F.fit_options(options, F.FINAL_FIT_OPTIONS))
+    F.write_fit(result, spec, out, extra={"candidate": candidate, "newton_decrement": F.newton_decrement(result)})
+
+
+def select_pk(summaries: Sequence[str], candidates: Sequence[str], out: Mapping[str, str]) -> None:
+    """``model_selection.csv`` and a copy of the chosen candidate's files (the folder of its
+    ``fit_summary.json``) into ``pkpd/pk/``."""
+    summ = {c: _read_json(p) for c, p in zip(candidates, summaries)}
+    table = selection_table(summ, candidates)
+    write_csv(table, out["selection"])
+    best = chosen_model(table)
+    src = Path(summaries[list(candidates).index(best)]).parent
+    names = {"fit": "fit.json", "population": "population_parameters.csv", "individual": "individual_parameters.csv",
+             "predictions": "predictions.csv", "summary": "fit_summary.json"}
+    for key, fname in names.items():
+        shutil.copyfile(src / fname, out[key])
+    log.info("chosen PK model: %s\n%s", best, table.to_string(index=False))
+
+
+# ------------------------------------------------------------------------------ PD fit
+def fit_pd(nm_path: str, pk_dir: Mapping[str, str], id_map_path: str, out: Mapping[str, str], *, fit_mode: str,
+           steroid: Mapping[str, Any], residual_error: Mapping[str, str], blq_method: str,
+           pd_model: str = "igg_turnover", options: Mapping[str, Any] | None = None) -> None:
+    """The IgG model on the chosen PK (sequential) or the joint model (simultaneous); writes
+    the fit's files (``pkpd/pd/``) and the combined individual and prediction tables."""
+    if pd_model != "igg_turnover":
+        raise UserError(f"config pkpd.pd_model: {pd_model!r} is not supported (igg_turnover)")
+    data = read_nm_dataset(nm_path)
+    pk = load_state(pk_dir["fit"])
+    pk_ind = pd.read_csv(pk_dir["individual"], dtype={"ID": str})
+    if fit_mode == "simultaneous":
+        if pk.model_name != "sc1cmt_mm":
+            raise UserError(
+                f"config pkpd.fit_mode simultaneous needs the sc1cmt_mm PK model, but {pk.model_name} was chosen "
+                "(pkpd/model_selection.csv); use fit_mode sequential or pk_candidates [sc1cmt_mm]"
+            )
+        spec = F.joint_spec(steroid, residual_error, blq_method)
+        spec["init"] = {k: v for k, v in pk.theta_natural.items() if k not in spec["fixed"]}
+        parts = "PKPD"
+    elif fit_mode == "sequential":
+        pki, pkt = F.pd_inputs_from_pk(pk, pk_ind)
+        spec = F.pd_spec(pki, pkt, steroid, residual_error["pd"], blq_method)
+        parts = "PD"
+    else:
+        raise UserError(f"config pkpd.fit_mode: {fit_mode!r} is not sequential or simultaneous")
+    result = F.run_fit(data, spec, F.fit_options(options, F.FINAL_FIT_OPTIONS))
+    F.write_fit(result, spec, out, extra={"fit_mode": fit_mode, "pk_model": pk.model_name,
+                                         "newton_decrement": F.newton_decrement(result)})
+    idm = pd.read_csv(id_map_path)
+    pd_ind = pd.read_csv(out["individual"], dtype={"ID": str})
+    pd_pred = pd.read_csv(out["predictions"], dtype={"ID": str})
+    if parts == "PKPD":
+        ind = O.combine_individual(idm, [pd_ind])
+        pred = O.combine_predictions(idm, [("PKPD", pd_pred)])
+    else:
+        pk_pred = pd.read_csv(pk_dir["predictions"], dtype={"ID": str})
+        ind = O.combine_individual(idm, [pk_ind, pd_ind])
+        pred = O.combine_predictions(idm, [("PK", pk_pred), ("PD", pd_pred)])
+    write_csv(ind, out["individual_all"])
+    write_csv(pred, out["predictions_all"])
+
+
+def _parts(pk_dir: Mapping[str, str], pd_dir: Mapping[str, str]) -> list[tuple[str, str, pd.DataFrame]]:
+    pd_summ = _read_json(pd_dir["summary"])
+    pd_pop = pd.read_csv(pd_dir["population"])
+    if pd_summ["model"] == "sc1cmt_mm+igg_turnover":
+        return [("PKPD", pd_summ["model"], pd_pop)]
+    pk_summ = _read_json(pk_dir["summary"])
+    return [("PK", pk_summ["model"], pd.read_csv(pk_dir["population"])), ("PD", pd_summ["model"], pd_pop)]
+
+
+# ----------------------------------------------------------------------------- bootstrap
+def bootstrap_chunk(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mapping[str, str], out_csv: str, *,
+                    scatteritem: str, replicates: int, seed: int, options: Mapping[str, Any] | None = None) -> None:
+    chunk, chunks = B.parse_scatteritem(scatteritem)
+    reps = B.chunk_replicates(int(replicates), chunks, chunk)
+    params = list(O.combine_population(_parts(pk_dir, pd_dir))["parameter"])
+    t0 = time.perf_counter()
+    if reps:
+        data = read_nm_dataset(nm_path)
+        pd_fit = load_state(pd_dir["fit"])
+        pk = None if pd_fit.model_name == "sc1cmt_mm+igg_turnover" else load_state(pk_dir["fit"])
+        table = B.run_chunk(data, pk, pd_fit, params, reps, int(seed), F.fit_options(options, F.BOOTSTRAP_FIT_OPTIONS))
+    else:
+        table = B.replicate_frame([], params)
+    write_csv(table, out_csv)
+    log.info("chunk %s: replicates %s, %d failed, %.1f s", scatteritem, reps,
+             int((table["status"] != "ok").sum()), time.perf_counter() - t0)
+
+
+def bootstrap_gather(chunks: Sequence[str], pk_dir: Mapping[str, str], pd_dir: Mapping[str, str], selection: str,
+                     out: Mapping[str, str], *, replicates: int, seed: int, fit_mode: str) -> None:
+    parts = _parts(pk_dir, pd_dir)
+    pop = O.combine_population(parts)
+    frames = [pd.read_csv(c) for c in chunks]
+    fixed: list[str] = []
+    for d in (pk_dir, pd_dir):
+        fixed += list(_read_json(d["fit"])["spec"].get("fixed", {}))
+    allr, pop_b, info = B.gather(frames, pop, int(replicates), fixed)
+    info.update(seed=int(seed), chunks=len(chunks), seeding="numpy.random.default_rng([seed, replicate])")
+    write_csv(allr, out["bootstrap"])
+    write_csv(pop_b, out["population"])
+    pd_summ = _read_json(pd_dir["summary"])
+    pk_summ = None if len(parts) == 1 else _read_json(pk_dir["summary"])
+    summ = O.combine_summary(pk_summ, pd_summ, pd.read_csv(selection), fit_mode, bootstrap=info)
+    write_json(summ, out["summary"])
+    log.info("bootstrap: %d ok, %d failed of %d", info["n_ok"], info["n_failed"], replicates)
+
+
+# ---------------------------------------------------------------------------------- VPC
+def vpc(nm_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpoint: str, replicates: int, seed: int,
+        dosing_days: Sequence[float], data_cut: str) -> None:
+    cmt = ENDPOINT_CMT[endpoint]
+    data = read_nm_dataset(nm_path)
+    model = PkPdModel.load(pk_fit, pd_fit)
+    rng = np.random.default_rng([int(seed), cmt])
+    obs, sim = simulate_vpc(data, model, cmt, int(replicates), rng)
+    if cmt == 3:
+        obs, sim = percent_of_baseline(obs, sim)
+        table = vpc_summary(obs, sim, "IgG % of baseline")
+        fig = P.plot_vpc(table, obs, title="Visual predictive check: total IgG (% of baseline)",
+                         ylabel="Total IgG (% of baseline)", log=False, n_subjects=int(obs["ID"].nunique()),
+                         dosing_days=dosing_days, data_cut=data_cut, reference=(100.0,))
+    else:
+        table = vpc_summary(obs, sim, "concentration")
+        fig = P.plot_vpc(table, obs, title="Visual predictive check: batoclimab concentration",
+                         ylabel="Batoclimab concentration (mg/L)", log=True, n_subjects=int(obs["ID"].nunique()),
+                         dosing_days=dosing_days, data_cut=data_cut)
+    write_csv(_rounded(table), out["table"])
+    save(fig, out["png"], out["svg"])
+
+
+def _rounded(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype.kind == "f":
+            out[c] = B.round_sig(out[c].to_numpy())
+    return out
+
+
+# ------------------------------------------------------------------------- diagnostics
+def gof(predictions: str, pk_summary: str, pd_summary: str, out: Mapping[str, str], *, endpoint: str,
+        arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    pred = pd.read_csv(predictions)
+    pd_model = _read_json(pd_summary)["model"]
+    model = _read_json(pk_summary)["model"] if endpoint == "pk" and "+" not in pd_model else pd_model
+    save(P.plot_gof(pred, arms, ENDPOINT_CMT[endpoint], model=model, data_cut=data_cut), out["png"], out["svg"])
+
+
+def individual_curves(model: PkPdModel, nm: pd.DataFrame, cmt: int, step_h: float = 6.0) -> pd.DataFrame:
+    """IPRED and PRED of every fitted subject on a grid (every ``step_h`` h from the first
+    dose, or its earliest record, to its last record of endpoint ``cmt``)."""
+    ind = model.individual()
+    pred_par = model.individual(typical_pd=True, typical_pk=(cmt == 2) or model.simultaneous)
+    nm = nm.copy()
+    nm["ID"] = nm["ID"].astype(str)
+    obs = nm[(nm["EVID"] == 0) & (nm["MDV"] == 0) & (nm["CMT"] == cmt)]
+    ids = [i for i in ind["ID"] if i in set(obs["ID"])]
+    if not ids:
+        return pd.DataFrame(columns=["ID", "TIME", "CMT", "IPRED", "PRED"])
+    times, doses = [], []
+    for sid in ids:
+        o = obs[obs["ID"] == sid]["TIME"].to_numpy(float)
+        t0 = min(0.0, float(o.min()))
+        grid = np.unique(np.concatenate([np.arange(t0, float(o.max()) + 1e-9, step_h), o]))
+        times.append(grid)
+        doses.append(nm[(nm["ID"] == sid) & (nm["EVID"] == 1)])
+    design = make_design(ids, times, [np.full(t.size, cmt) for t in times], [d["TIME"].to_numpy(float) for d in doses],
+                         [d["AMT"].to_numpy(float) for d in doses])
+    cols = [c for c in ind.columns if c != "ID"]
+    p_i = ind.set_index("ID").loc[ids, cols].to_numpy(float)
+    p_p = pred_par.set_index("ID").loc[ids, cols].to_numpy(float)
+    n = len(ids)
+    f = model.predict(design, np.concatenate([p_i, p_p]), np.concatenate([np.arange(n), np.arange(n)]))
+    rows = []
+    for k, sid in enumerate(ids):
+        m = design.obs_mask[k]
+        rows.append(pd.DataFrame({"ID": sid, "TIME": design.obs_time[k][m], "CMT": cmt, "IPRED": f[k][m], "PRED": f[n + k][m]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def individual_fits(nm_path: str, id_map_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpoint: str,
+                    arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    cmt = ENDPOINT_CMT[endpoint]
+    nm = _read_nm(nm_path)
+    model = PkPdModel.load(pk_fit, pd_fit)
+    curves = individual_curves(model, nm, cmt)
+    obs = nm[(nm["EVID"] == 0) & (nm["MDV"] == 0)]
+    doses = nm[nm["EVID"] == 1][["ID", "TIME"]]
+    name = model.pd.model_name if (cmt == 3 or model.simultaneous) else model.pk.model_name  # type: ignore[union-attr]
+    fig = P.plot_individual_fits(obs, curves, pd.read_csv(id_map_path), arms, cmt, doses, model=name, data_cut=data_cut)
+    save(fig, out["png"], out["svg"])
+
+
+def eta_figure(individual: str, pk_population: str, pd_population: str, pd_summary: str, out: Mapping[str, str], *,
+               arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    ind = pd.read_csv(individual)
+    omegas: dict[str, tuple[str, float]] = {}
+    joint = "+" in _read_json(pd_summary)["model"]
+    sources = [("PK/PD", pd_population)] if joint else [("PK", pk_population), ("PD", pd_population)]
+    for part, path in sources:
+        pop = pd.read_csv(path)
+        for _, r in pop[pop["parameter"].astype(str).str.startswith("omega2(")].iterrows():
+            omegas["ETA_" + str(r["parameter"])[7:-1]] = (part, float(r["estimate"]))
+    save(P.plot_eta(ind, omegas, arms, data_cut=data_cut), out["png"], out["svg"])
+
+
+# ---------------------------------------------------------------------------- regimens
+def regimen_simulation(nm_path: str, id_map_path: str, predictions: str, pk_fit: str, pd_fit: str,
+                       out: Mapping[str, str], *, regimens: Sequence[Mapping[str, Any]], subjects: int, days: int,
+                       seed: int, arms: Sequence[Mapping[str, Any]], dosing_days: Sequence[int],
+                       visits: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    model = PkPdModel.load(pk_fit, pd_fit)
+    rng = np.random.default_rng(int(seed))
+    params, unc = R.sample_virtual_subjects(model, int(subjects), rng, uncertainty=True)
+    table, profiles, _ = R.simulate_regimens(model, regimens, params, float(days), unc)
+    arm_regs = [{"name": a["armcd"], "doses": [{"mg": a["dose_mg"], "days": list(dosing_days)}]} for a in arms]
+    arm_curves = {r["name"]: R.regimen_curves(model, r, params, float(days)) for r in arm_regs}
+    repro = reproduction_table(_read_nm(nm_path), pd.read_csv(predictions), pd.read_csv(id_map_path), arms, visits,
+                               arm_curves)
+    write_csv(_rounded(table), out["table"])
+    write_csv(_rounded(profiles), out["profiles"])
+    write_csv(_rounded(repro), out["reproduction"])
+    save(P.plot_regimens(profiles, table, regimens, data_cut=data_cut), out["png"], out["svg"])
+    log.info("regimens:\n%s\nreproduction:\n%s", table.to_string(index=False), repro.to_string(index=False))
