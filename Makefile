@@ -10,7 +10,7 @@ RESULTS ?= results
 SNAKEMAKE := $(BIN)/snakemake
 STAMP  := $(VENV)/.installed
 
-.PHONY: run report test test-all test-cluster bench snapshot lint fmt reference-data clean help
+.PHONY: run report test browser-deps test-all test-cluster bench snapshot lint fmt reference-data clean help
 
 help:
 	@echo "make run | test | test-cluster | bench | report | snapshot LABEL=... | lint | fmt | reference-data"
@@ -33,10 +33,17 @@ run: $(STAMP)
 report: $(STAMP)
 	$(SNAKEMAKE) --cores 1 --config results_dir=$(RESULTS) --report $(RESULTS)/report.html
 
-test: $(STAMP)
+# Headless Chromium for the report test (Debian packages; needs root or an existing install).
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { echo "installing chromium and chromium-driver (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; }; }
+
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -q -m ""
 
 test-cluster: $(STAMP)

@@ -21,7 +21,7 @@ def main(smk):
     write_csv(manifest, smk.output.manifest)
     write_csv(changes, smk.output.changes)
     html = prov.render_provenance_html(
-        data_cut=p.data_cut, git=prov.git_state(Path.cwd()), config_sha=prov.config_hash(p.config),
+        data_cut=p.data_cut, git=prov.git_state(Path.cwd()), config_sha=prov.analysis_config_hash(p.config),
         raw_inputs_=prov.raw_inputs(p.raw_dir, p.domains), software=prov.software_versions(),
         manifest=manifest, changes=changes, previous=ledger,
     )

@@ -10,7 +10,7 @@ def main(smk):
         smk.wildcards.domain,
         read_parquet(smk.input.typed),
         read_failures(smk.input.failures),
-        report=smk.params.report,
+        report=smk.input.report,
         failures_csv=smk.params.failures,
     )
     write_parquet(typed, smk.output.parquet)

@@ -24,3 +24,23 @@ def config() -> dict:
 
     with open(ROOT / "config" / "config.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+def copy_cut(dest: Path) -> Path:
+    """A copy of the reference data cut (tests may rewrite exports in it)."""
+    import shutil
+
+    shutil.copytree(REFERENCE_RAW, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory):
+    """The whole pipeline, run once per test session on a copy of the reference study."""
+    from pipeline import snakemake
+
+    base = tmp_path_factory.mktemp("reference")
+    raw = copy_cut(base / "raw")
+    results = base / "results"
+    proc = snakemake("--cores", "2", results=results, raw=raw)
+    return {"base": base, "raw": raw, "results": results, "proc": proc}

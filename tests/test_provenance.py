@@ -56,6 +56,15 @@ def test_sha256_and_hash_tree_with_excludes(tmp_path):
     }
 
 
+def test_analysis_config_hash_ignores_folder_locations():
+    a = {"raw_dir": "a/raw", "results_dir": "/tmp/x", "logs_dir": "l1", "seeds": {"bootstrap": 1}}
+    b = {"raw_dir": "b/raw", "results_dir": "/tmp/y", "logs_dir": "l2", "seeds": {"bootstrap": 1}}
+    assert prov.analysis_config_hash(a) == prov.analysis_config_hash(b)
+    assert prov.config_hash(a) != prov.config_hash(b)
+    assert prov.analysis_config_hash(a) != prov.analysis_config_hash({**a, "seeds": {"bootstrap": 2}})
+    assert prov.analysis_config_hash(a) == prov.config_hash({"seeds": {"bootstrap": 1}})
+
+
 def test_config_hash_ignores_key_order():
     assert prov.config_hash({"a": 1, "b": [1, 2]}) == prov.config_hash({"b": [1, 2], "a": 1})
     assert prov.config_hash({"a": 1}) != prov.config_hash({"a": 2})

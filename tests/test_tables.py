@@ -244,6 +244,32 @@ def test_pkpd_parameters_table():
     assert t.data.loc[0, "estimate"] == 0.09  # unrounded, input order
 
 
+def test_pkpd_parameters_table_parts_and_bootstrap():
+    """The pipeline's file has part/model columns and bootstrap CIs: sections per part, a CI column."""
+    params = pd.DataFrame(
+        [
+            ["CL", 0.3435, 0.0738, 21.48, 0.2255, 0.5234, "L/day", "fixed", "PK", "sc1cmt_mm", 0.2364, 0.4515, 8],
+            ["Km", 1.0, None, None, None, None, "mg/L", "fixed", "PK", "sc1cmt_mm", None, None, 8],
+            ["EC50", 4.2625, 1.4982, 35.15, 2.1403, 8.4890, "mg/L", "fixed", "PD", "igg_turnover", 2.9454, 7.6430, 8],
+        ],
+        columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind", "part", "model",
+                 "boot_ci_low", "boot_ci_high", "boot_n_ok"],
+    )
+    t = pkpd_parameters_table(params, data_cut=CUT)
+    assert [r.label for r in t.rows] == [
+        "PK model (sc1cmt_mm): Fixed effects (typical values)",
+        "CL",
+        "Km",
+        "PD model (igg_turnover): Fixed effects (typical values)",
+        "EC50",
+    ]
+    assert cell(t, "CL", "", "boot_ci") == "(0.236, 0.452)"  # half away from zero
+    assert cell(t, "EC50", "", "ci") == "(2.14, 8.49)"
+    assert cell(t, "Km", "", "ci") == "NE" and cell(t, "Km", "", "boot_ci") == "NE"
+    assert any("8 successful replicates" in f for f in t.footnotes)
+    assert list(t.data.columns)[-5:] == ["boot_ci_low", "boot_ci_high", "boot_n_ok", "part", "model"]
+
+
 def test_published_table(config):
     pub = published_vs_reproduced(frame([]), ARMS_CFG, config["visits"], [1, 8, 15, 22])
     pub.loc[0, "holds"] = True

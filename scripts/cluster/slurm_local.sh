@@ -20,6 +20,7 @@ install_if_missing() {
 start() {
   install_if_missing
   mkdir -p "$dir"/{state,spool,log,munge}
+  chmod 755 "$dir"
   chown munge:munge "$dir/munge"
   # munge: a fresh key for this test cluster, its own socket, pid and log.
   if [ ! -s /etc/munge/munge.key ]; then

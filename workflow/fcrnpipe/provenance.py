@@ -80,6 +80,19 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
 
 
+#: Config keys that only say where files are; the analysis does not depend on them.
+LOCATION_KEYS = ("raw_dir", "results_dir", "logs_dir")
+
+
+def analysis_config_hash(config: Mapping[str, Any]) -> str:
+    """SHA-256 of the configuration without its folder locations (:data:`LOCATION_KEYS`).
+
+    Two runs of the same analysis into different folders (a local and a cluster run, a
+    rerun into a fresh folder) share it; the raw inputs are identified by content instead.
+    """
+    return config_hash({k: v for k, v in config.items() if k not in LOCATION_KEYS})
+
+
 def hash_tree(folder: str | Path, exclude: Iterable[str] = ()) -> dict[str, str]:
     """SHA-256 of every file under ``folder`` keyed by its POSIX path relative to it.
 
@@ -262,6 +275,7 @@ def build_run_record(
         "outcome": outcome,
         "git": git_state(repo),
         "config_sha256": config_hash(config),
+        "analysis_config_sha256": analysis_config_hash(config),
         "config": dict(config),
         "software": software_versions(),
         "command": " ".join(sys.argv),
@@ -484,7 +498,7 @@ th{background:#eee}td.h{font-family:monospace;font-size:11px}h2{margin-top:1.2em
 </style></head><body>
 <h1>Provenance — {{ data_cut }}</h1>
 <p>Code: git commit <code>{{ git.commit or "unknown" }}</code>{% if git.dirty %} (working tree has uncommitted changes){% endif %}.
-Configuration SHA-256 <code>{{ config_sha }}</code>.
+Analysis configuration SHA-256 <code>{{ config_sha }}</code> (folder locations excluded; the full configuration is in the ledger).
 Previous successful runs recorded in the ledger (<code>provenance/runs.jsonl</code>): {{ n_previous }}{% if last_run %}, the last one <code>{{ last_run }}</code>{% endif %}.</p>
 <h2>Raw inputs</h2>
 <table><tr><th>file</th><th>SHA-256</th></tr>

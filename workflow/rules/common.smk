@@ -10,12 +10,19 @@ LOGS = config["logs_dir"]
 RESOURCES = config["resources_dir"]
 
 # The library (workflow/fcrnpipe) is importable by every job, also outside .venv (conda
-# environments, cluster nodes): jobs inherit PYTHONPATH from this process.
+# environments, cluster nodes): jobs inherit PYTHONPATH from this process, and `envvars`
+# passes it on to remote (e.g. Slurm) jobs.
 _LIB = os.path.join(workflow.basedir, "workflow")
 if _LIB not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in [_LIB, os.environ.get("PYTHONPATH", "")] if p
     )
+
+
+envvars:
+    "PYTHONPATH",
+
+
 CONDA_ENV = "../envs/pipeline.yaml"
 
 # Each stage's rule file registers the files `rule all` should build.
@@ -52,3 +59,15 @@ def raw_file(domain):
         if os.path.exists(path):
             return path
     return []
+
+
+def all_stage_outputs(wildcards):
+    """Every stage's targets except the provenance stage's own (its rule's input)."""
+    return sorted(
+        {p for stage, paths in TARGETS.items() if stage != "provenance" for p in paths}
+    )
+
+
+def first_dir(files):
+    """Folder of the first file of a named input (a single path or a list of paths)."""
+    return os.path.dirname(files if isinstance(files, str) else files[0])

@@ -8,15 +8,9 @@ from fcrnpipe import provenance as _prov
 _RUN = {}
 
 
-def _all_stage_outputs(wildcards):
-    return sorted(
-        {p for stage, paths in TARGETS.items() if stage != "provenance" for p in paths}
-    )
-
-
 rule provenance:
     input:
-        outputs=_all_stage_outputs,
+        outputs=all_stage_outputs,
         raw=[raw_file(d) for d in DOMAINS],
     output:
         manifest=res("provenance/manifest.csv"),
@@ -40,8 +34,11 @@ rule provenance:
         code=lib_code("provenance", "rawio"),
         ledger=res(f"provenance/{_prov.LEDGER_NAME}"),
         store=res(f"provenance/{_prov.INPUT_STORE}"),
-        raw_dir=RAW,
-        results_dir=RES,
+        # folders from the job's own files (no hard-coded prefixes: works without a shared FS)
+        raw_dir=lambda wildcards, input: first_dir(input.raw),
+        results_dir=lambda wildcards, output: os.path.dirname(
+            os.path.dirname(output.manifest)
+        ),
         domains=DOMAINS,
         data_cut=config["data_cut"],
         config=config,

@@ -22,6 +22,8 @@ rule stats_ae:
         logf("stats/stats_ae.log"),
     benchmark:
         bench("stats/stats_ae.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -44,6 +46,8 @@ rule stats_lab:
         logf("stats/stats_lab.log"),
     benchmark:
         bench("stats/stats_lab.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -66,6 +70,8 @@ rule stats_disposition:
         logf("stats/stats_disposition.log"),
     benchmark:
         bench("stats/stats_disposition.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -88,6 +94,8 @@ rule stats_pd:
         logf("stats/stats_pd.log"),
     benchmark:
         bench("stats/stats_pd.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -109,6 +117,8 @@ rule stats_edss:
         logf("stats/stats_edss.log"),
     benchmark:
         bench("stats/stats_edss.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -129,13 +139,15 @@ rule stats_endpoints:
         endpoints=report(
             res("stats/endpoints.csv"),
             caption="../report/stats_endpoints.rst",
-            category="Statistics",
+            category="Endpoint statistics",
             subcategory="Endpoints",
         ),
     log:
         logf("stats/stats_endpoints.log"),
     benchmark:
         bench("stats/stats_endpoints.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,

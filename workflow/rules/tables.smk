@@ -27,6 +27,8 @@ rule table_demographics:
         logf("tables/table_demographics.log"),
     benchmark:
         bench("tables/table_demographics.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -56,6 +58,8 @@ rule table_disposition:
         logf("tables/table_disposition.log"),
     benchmark:
         bench("tables/table_disposition.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -86,6 +90,8 @@ rule table_exposure:
         logf("tables/table_exposure.log"),
     benchmark:
         bench("tables/table_exposure.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -116,6 +122,8 @@ rule table_teae_overview:
         logf("tables/table_teae_overview.log"),
     benchmark:
         bench("tables/table_teae_overview.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -145,6 +153,8 @@ rule table_teae_soc_pt:
         logf("tables/table_teae_soc_pt.log"),
     benchmark:
         bench("tables/table_teae_soc_pt.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -175,6 +185,8 @@ rule table_lab_shift:
         logf("tables/table_lab_shift.log"),
     benchmark:
         bench("tables/table_lab_shift.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -206,6 +218,8 @@ rule table_albumin:
         logf("tables/table_albumin.log"),
     benchmark:
         bench("tables/table_albumin.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -236,6 +250,8 @@ rule table_cholesterol:
         logf("tables/table_cholesterol.log"),
     benchmark:
         bench("tables/table_cholesterol.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -266,6 +282,8 @@ rule table_igg:
         logf("tables/table_igg.log"),
     benchmark:
         bench("tables/table_igg.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -295,6 +313,8 @@ rule table_aqp4:
         logf("tables/table_aqp4.log"),
     benchmark:
         bench("tables/table_aqp4.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -324,6 +344,8 @@ rule table_edss:
         logf("tables/table_edss.log"),
     benchmark:
         bench("tables/table_edss.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -354,6 +376,8 @@ rule table_published_vs_reproduced:
         logf("tables/table_published_vs_reproduced.log"),
     benchmark:
         bench("tables/table_published_vs_reproduced.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -385,6 +409,8 @@ rule table_nca_summary:
         logf("tables/table_nca_summary.log"),
     benchmark:
         bench("tables/table_nca_summary.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -405,13 +431,15 @@ rule table_pkpd_parameters:
         html=report(
             res("tables/pkpd_parameters.html"),
             caption="../report/table_pkpd_parameters.rst",
-            category="PK/PD",
+            category="PK/PD model",
             subcategory="Tables",
         ),
     log:
         logf("tables/table_pkpd_parameters.log"),
     benchmark:
         bench("tables/table_pkpd_parameters.tsv")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -439,6 +467,7 @@ TARGETS["tables"] = [
         "edss",
         "published_vs_reproduced",
         "nca_summary",
+        "pkpd_parameters",
     ]
     for ext in ("csv", "html")
 ]

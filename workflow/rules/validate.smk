@@ -103,8 +103,9 @@ rule validated:
         runtime=5,
     params:
         code=lib_code("validation", "rawio", "units"),
-        report=res("validation/report.html"),
-        failures=res("validation/failures.csv"),
+        failures=lambda wildcards, input: os.path.join(
+            os.path.dirname(input.report), "failures.csv"
+        ),
     script:
         "../../scripts/validation_gate.py"
 

@@ -1110,43 +1110,79 @@ KIND_TITLES = {
 
 
 def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "") -> Table:
-    """Population PK/PD parameter estimates (``pkpd/population_parameters.csv``), 3 significant figures."""
+    """Population PK/PD parameter estimates (``pkpd/population_parameters.csv``), 3 significant figures.
+
+    Sections by model part (``part``/``model`` columns, when present) and kind; a bootstrap
+    percentile CI column is added when ``boot_ci_low``/``boot_ci_high`` are present.
+    """
     D.require_columns(params, POPPK_COLUMNS, "pkpd/population_parameters.csv")
+    has_boot = {"boot_ci_low", "boot_ci_high"} <= set(params.columns)
     cols = [
         Column("estimate", "Estimate"),
         Column("se", "SE"),
         Column("rse_pct", "RSE (%)"),
         Column("ci", "95% CI"),
-        Column("unit", "Unit"),
     ]
+    if has_boot:
+        cols.append(Column("boot_ci", "Bootstrap 95% CI"))
+    cols.append(Column("unit", "Unit"))
     grid = Grid(cols)
     p = params.assign(kind=D.text(params["kind"]).str.lower(), unit=D.text(params["unit"]))
-    kinds = sorted(set(p["kind"]), key=lambda k: (list(KIND_TITLES).index(k) if k in KIND_TITLES else 9, k))
-    for kind in kinds:
-        grid.section(KIND_TITLES.get(kind, kind.capitalize()))
-        for _, r in p[p["kind"] == kind].iterrows():
-            v = {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in ("estimate", "se", "rse_pct", "ci_low", "ci_high")}
-            cells = {
-                "estimate": F.sig(v["estimate"]),
-                "se": F.sig(v["se"]),
-                "rse_pct": F.rnd(v["rse_pct"], 1),
-                "ci": F.NE if F.is_missing(v["ci_low"]) else f"({F.sig(v['ci_low'])}, {F.sig(v['ci_high'])})",
-                "unit": str(r["unit"]),
-            }
-            grid.rows.append(Row(str(r["parameter"]), "", cells, 1))
+    if "part" in p.columns:
+        p = p.assign(part=D.text(p["part"]), model=D.text(p["model"]) if "model" in p.columns else "")
+        parts = list(dict.fromkeys(p["part"]))
+    else:
+        p = p.assign(part="", model="")
+        parts = [""]
+
+    def interval(lo: float, hi: float) -> str:
+        return F.NE if F.is_missing(lo) or F.is_missing(hi) else f"({F.sig(lo)}, {F.sig(hi)})"
+
+    for part in parts:
+        q = p[p["part"] == part]
+        models = ", ".join(m for m in dict.fromkeys(q["model"]) if m)
+        prefix = f"{part} model ({models}): " if part and models else (f"{part}: " if part else "")
+        kinds = sorted(set(q["kind"]), key=lambda k: (list(KIND_TITLES).index(k) if k in KIND_TITLES else 9, k))
+        for kind in kinds:
+            grid.section(prefix + KIND_TITLES.get(kind, kind.capitalize()))
+            for _, r in q[q["kind"] == kind].iterrows():
+                keys = ("estimate", "se", "rse_pct", "ci_low", "ci_high") + (("boot_ci_low", "boot_ci_high") if has_boot else ())
+                v = {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in keys}
+                cells = {
+                    "estimate": F.sig(v["estimate"]),
+                    "se": F.sig(v["se"]),
+                    "rse_pct": F.rnd(v["rse_pct"], 1),
+                    "ci": interval(v["ci_low"], v["ci_high"]),
+                    "unit": str(r["unit"]),
+                }
+                if has_boot:
+                    cells["boot_ci"] = interval(v["boot_ci_low"], v["boot_ci_high"])
+                grid.rows.append(Row(str(r["parameter"]), "", cells, 1))
+    footnotes = [
+        "Estimates of the final population PK/PD model (nonlinear mixed effects, FOCE-I); SE from the "
+        "estimator's covariance step; RSE = 100·SE/|estimate|; 95% CI from the SE on the estimation scale "
+        "(log scale for log-normal parameters). NE = not estimated (fixed in the model or covariance step "
+        "unavailable). Values with 3 significant figures.",
+    ]
+    if has_boot:
+        n_ok = D.to_float(params["boot_n_ok"]).max() if "boot_n_ok" in params.columns else float("nan")
+        n_txt = "" if F.is_missing(n_ok) else f" over {int(n_ok)} successful replicates"
+        footnotes.append(
+            f"Bootstrap 95% CI: 2.5th-97.5th percentiles of the estimates refitted on subject resamples{n_txt} "
+            "(failed replicates are reported in pkpd/fit_summary.json)."
+        )
+    footnotes.append("Abbreviations: CI = confidence interval; IIV = inter-individual variability; "
+                     "RSE = relative standard error; SE = standard error.")
+    out_cols = POPPK_COLUMNS + [c for c in ("boot_ci_low", "boot_ci_high", "boot_n_ok", "part", "model")
+                                if c in params.columns]
     return Table(
         name="pkpd_parameters",
         title="Population PK/PD model parameter estimates",
         population="PK and PD populations (subjects in the model fit)",
         columns=cols,
         rows=grid.rows,
-        footnotes=[
-            "Estimates of the final population PK/PD model (nonlinear mixed effects); SE from the estimator's "
-            "covariance matrix; RSE = 100·SE/|estimate|; 95% CI as reported in pkpd/population_parameters.csv. "
-            "Values with 3 significant figures.",
-            "Abbreviations: CI = confidence interval; RSE = relative standard error; SE = standard error.",
-        ],
-        data=params[POPPK_COLUMNS].reset_index(drop=True),
+        footnotes=footnotes,
+        data=params[out_cols].reset_index(drop=True),
         data_cut=data_cut,
         label_header="Parameter",
         stat_header="",

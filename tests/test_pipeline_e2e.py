@@ -1,0 +1,187 @@
+"""End to end: the whole pipeline on (a copy of) the reference study.
+
+One session run (``reference_run``) is shared by these tests; the data cut is copied to a
+temporary folder so that tests can rewrite exports without touching the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline import REFERENCE_RAW, ROOT, SNAKEMAKE, FAST_CONFIG, planned_jobs, snakemake, tree_hashes
+
+pytestmark = pytest.mark.e2e
+
+#: The run ledger is the only file allowed to differ between two runs of the same inputs.
+LEDGER = ("provenance/runs.jsonl",)
+
+
+from conftest import copy_cut as _copy_cut
+
+
+def test_all_stage_outputs_exist(reference_run):
+    res = reference_run["results"]
+    for rel in [
+        "validation/report.html", "validation/failures.csv",
+        "adam/adsl.parquet", "adam/adsl.csv", "adam/adlb.parquet", "adam/adpc.parquet", "adam/adex.parquet",
+        "adam/adedss.parquet", "adam/adae.parquet",
+        "pk/nca.csv", "stats/endpoints.csv", "tables/published_vs_reproduced.csv",
+        "figures/igg_pct_baseline.png", "figures/igg_pct_baseline.svg",
+        "provenance/manifest.csv", "provenance/runs.jsonl", "provenance/data_changes.csv",
+    ]:  # fmt: skip
+        assert (res / rel).is_file(), rel
+    assert pd.read_csv(res / "validation" / "failures.csv").empty
+
+
+def test_published_findings_hold_on_the_reference_study(reference_run):
+    table = pd.read_csv(reference_run["results"] / "tables" / "published_vs_reproduced.csv")
+    failing = table.loc[~table["holds"].astype(bool), ["finding", "reproduced"]]
+    assert failing.empty, failing.to_string()
+    assert len(table) >= 12
+
+
+def test_published_findings_can_be_read_off_the_adam_datasets(reference_run):
+    res = reference_run["results"]
+    adsl = pd.read_parquet(res / "adam" / "adsl.parquet")
+    adlb = pd.read_parquet(res / "adam" / "adlb.parquet")
+    adae = pd.read_parquet(res / "adam" / "adae.parquet")
+    assert adsl.groupby("ARMCD").size().to_dict() == {"BATO340": 2, "BATO680": 7}
+    igg = adlb[(adlb.PARAMCD == "IGG") & (adlb.ANL01FL == "Y") & (adlb.ARMCD == "BATO680")]
+    wk = igg.groupby("AVISITN")["PCHG"].mean()
+    assert wk[1] < -50 and wk[3] < -70
+    assert 75 <= 100 + wk[12] <= 90
+    aqp = adlb[(adlb.PARAMCD == "AQP4AB") & (adlb.AVISITN == 3) & (adlb.ANL01FL == "Y")]
+    assert (aqp.UNDETFL == "Y").sum() == 6 and len(aqp) == 7
+    assert (adsl.DCTREAS == "WITHDRAWAL BY SUBJECT").sum() == 1
+    disc = adae[(adae.DISCFL == "Y") & (adae.TRTEMFL == "Y")]
+    assert disc.AEDECOD.str.contains("albumin", case=False).sum() == 2
+    assert (adae.AESER == "Y").sum() == 0
+
+
+def test_second_run_has_nothing_to_do(reference_run):
+    proc = snakemake("--cores", "2", "-n", results=reference_run["results"], raw=reference_run["raw"])
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_rewriting_an_export_with_identical_content_reruns_nothing(reference_run):
+    raw = reference_run["raw"]
+    for name in ("ae.csv", "lb.csv", "dm.csv"):
+        data = (raw / name).read_bytes()
+        time.sleep(0.01)
+        (raw / name).write_bytes(data)  # new modification time, same content
+    proc = snakemake("--cores", "2", "-n", results=reference_run["results"], raw=raw)
+    assert planned_jobs(proc) == {}, proc.stdout[-2000:]
+
+
+def test_ledger_records_the_run_with_jobs_reasons_and_hashes(reference_run):
+    ledger = [json.loads(line) for line in
+              (reference_run["results"] / "provenance" / "runs.jsonl").read_text().splitlines()]
+    rec = ledger[0]
+    assert rec["outcome"] == "success"
+    assert set(rec["raw_inputs"]) == {f"{d}.csv" for d in ("dm", "ex", "vs", "lb", "pc", "qs", "ae", "ds")}
+    rules = {j["rule"] for j in rec["jobs"]}
+    assert {"check_domain", "derive_adsl", "nca", "stats_endpoints", "provenance"} <= rules
+    assert all(j["reason"] for j in rec["jobs"] if j["rule"] != "all")
+    assert "adam/adsl.parquet" in rec["outputs"] and len(rec["outputs"]["adam/adsl.parquet"]) == 64
+    assert rec["git"]["commit"] and rec["config_sha256"] and rec["software"]["snakemake"]
+
+
+def test_manifest_names_rule_and_input_hashes(reference_run):
+    manifest = pd.read_csv(reference_run["results"] / "provenance" / "manifest.csv")
+    row = manifest.set_index("output").loc["results/adam/adae.parquet"]
+    assert row["rule"] == "derive_adae"
+    assert "results/validation/ae.parquet=" in row["inputs"]
+    assert (manifest["rule"].fillna("") != "").all()
+
+
+def test_corrected_ae_export_reruns_only_the_ae_closure_and_reports_the_change(reference_run):
+    raw, res = reference_run["raw"], reference_run["results"]
+    ae = pd.read_csv(raw / "ae.csv", dtype=str, keep_default_na=False)
+    row = ae.index[ae["AEDECOD"] == "Headache"][0]
+    old_term = ae.at[row, "AETERM"]
+    ae.at[row, "AETERM"] = "tension headache"
+    ae.to_csv(raw / "ae.csv", index=False, lineterminator="\n")
+    planned = planned_jobs(snakemake("--cores", "2", "-n", results=res, raw=raw))
+    assert planned.get("check_domain") == 1 and planned.get("validated") == 1
+    assert planned.get("derive_adae") == 1 and planned.get("stats_ae") == 1
+    assert "figure_ae_swimmer" in planned and "table_teae_soc_pt" in planned and "provenance" in planned
+    untouched = [r for r in planned if r.startswith(("derive_adsl", "derive_adlb", "derive_adpc", "nca", "fit_",
+                                                      "pkpd", "bootstrap", "vpc", "stats_pd", "stats_lab"))]
+    assert not untouched, f"jobs outside the AE closure would rerun: {untouched}"
+    before = tree_hashes(res, LEDGER)
+    snakemake("--cores", "2", results=res, raw=raw)
+    after = tree_hashes(res, LEDGER)
+    assert before["adam/adsl.parquet"] == after["adam/adsl.parquet"]
+    assert before["adam/adae.parquet"] != after["adam/adae.parquet"]
+    changes = pd.read_csv(res / "provenance" / "data_changes.csv", dtype=str, keep_default_na=False)
+    cell = changes[changes["change"] == "cell changed"]
+    assert list(zip(cell["file"], cell["column"], cell["old"], cell["new"])) == [
+        ("ae.csv", "AETERM", old_term, "tension headache")]
+    outs = set(changes.loc[changes["change"].str.startswith("output"), "file"])
+    assert "adam/adae.parquet" in outs and "adam/adsl.parquet" not in outs
+    ledger = (res / "provenance" / "runs.jsonl").read_text().splitlines()
+    last = json.loads(ledger[-1])
+    assert any(j["rule"] == "check_domain" and "ae.csv" in j["reason"] for j in last["jobs"])
+    # the previous version of the export is kept in the content-addressed store
+    first = json.loads(ledger[0])
+    assert (res / "provenance" / "inputs" / f"{first['raw_inputs']['ae.csv']}.csv").is_file()
+
+
+def test_clean_runs_with_one_and_two_cores_are_byte_identical(reference_run, tmp_path):
+    raw = _copy_cut(tmp_path / "raw")
+    res2 = tmp_path / "two" / "results"
+    res1 = tmp_path / "one" / "results"
+    snakemake("--cores", "2", results=res2, raw=raw)
+    snakemake("--cores", "1", results=res1, raw=raw)
+    a, b = tree_hashes(res1, LEDGER), tree_hashes(res2, LEDGER)
+    differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    assert not differing, f"files differ between --cores 1 and --cores 2: {differing}"
+    assert len(a) > 80
+
+
+def _start(results: Path, raw: Path, cores: str = "1") -> subprocess.Popen:
+    cmd = [SNAKEMAKE, "--cores", cores, "--configfile", str(ROOT / "config" / "config.yaml"), str(FAST_CONFIG),
+           "--config", f"results_dir={results}", f"logs_dir={results.parent / 'logs'}", f"raw_dir={raw}"]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def test_concurrent_run_is_refused_and_a_killed_run_resumes_to_identical_outputs(reference_run, tmp_path):
+    raw = reference_run["raw"]  # unchanged since the AE test? use a pristine copy instead
+    raw = _copy_cut(tmp_path / "raw")
+    clean = tmp_path / "clean" / "results"
+    snakemake("--cores", "2", results=clean, raw=raw)
+    res = tmp_path / "killed" / "results"
+    first = _start(res, raw)
+    try:
+        deadline = time.time() + 300
+        while not (res / "adam" / "adsl.parquet").exists():
+            assert first.poll() is None, first.stdout.read()
+            assert time.time() < deadline, "the run did not reach the derive stage"
+            time.sleep(0.2)
+        # a second run in the same directory on the same outputs is refused by Snakemake's lock
+        second = snakemake("--cores", "1", results=res, raw=raw, check=False)
+        assert second.returncode != 0
+        assert "cannot be locked" in second.stdout + second.stderr
+        # kill the first run in the middle of the DAG
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=60)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert not (res / "stats" / "endpoints.csv").exists(), "the run finished before it was killed"
+    # the stale lock of a killed run is removed with --unlock; --rerun-incomplete is in the profile
+    snakemake("--unlock", results=res, raw=raw)
+    snakemake("--cores", "2", results=res, raw=raw)
+    a, b = tree_hashes(clean, LEDGER), tree_hashes(res, LEDGER)
+    differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    assert not differing, f"resumed run differs from an uninterrupted one: {differing}"
