@@ -8,15 +8,20 @@ jobs. Chunk ``i`` of ``n`` runs the contiguous block :func:`chunk_replicates`.
 Each replicate refits the final model to its resampled dataset, warm-started from the final
 estimates, without a covariance step: sequential mode refits the PK model, then the IgG
 model on the replicate's own individual PK; simultaneous mode refits the joint model. A
-replicate that raises or ends with a non-finite OFV or estimate is recorded with status
-``failed`` (and the error message) -- it never stops the chunk. A replicate whose optimiser
-did not meet its convergence criterion is kept (``ok``; the ``*_converged`` columns say so),
-as PsN does by default.
+replicate whose fit raises, whose optimiser does not meet its convergence criterion, or that
+ends with a non-finite OFV or estimate is recorded with status ``failed``, the reason in
+``message`` and no estimates (the OFVs and ``*_converged`` flags of the fits that ran are
+kept) -- it never stops the chunk (reproducibility issue #5: a failing replicate is reported
+without corrupting the gathered result). Only a crash of the whole job (killed, out of
+memory) fails the chunk: Snakemake then removes its output and retries it (``retries`` in
+the profile); the chunk CSV is written once, after all its replicates.
 
 The gather step (:func:`gather`) checks that every replicate is present once, writes all of
 them (``bootstrap.csv``) and adds to each parameter the 95% percentile interval (2.5th and
 97.5th percentiles, linear interpolation) over the ``ok`` replicates (``boot_ci_low``,
 ``boot_ci_high``) and their number (``boot_n_ok``). Parameters held fixed get no interval.
+Failed replicates are counted and listed in the summary (``n_failed``,
+``failed_replicates``); if none is ``ok`` the intervals are NaN (no crash).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -78,6 +83,19 @@ def chunk_replicates(replicates: int, chunks: int, chunk: int) -> list[int]:
     return list(range(lo + 1, hi + 1))
 
 
+class NotConverged(RuntimeError):
+    """A replicate's fit ended without meeting its convergence criterion."""
+
+
+def _check_converged(res: Any, what: str, options: FitOptions) -> None:
+    opt = res.optimizer
+    if not opt.get("converged"):
+        raise NotConverged(
+            f"{what} fit did not converge: {opt.get('message', '')} (largest |OFV gradient| "
+            f"{float(opt.get('gradient_max_abs', float('nan'))):.3g}, tolerance {options.gtol:g})"
+        )
+
+
 def _estimates(fit: Any) -> dict[str, float]:
     tab = population_table(fit)
     return dict(zip(tab["parameter"], tab["estimate"].astype(float)))
@@ -90,8 +108,12 @@ def run_replicate(
     replicate: int,
     seed: int,
     options: FitOptions,
+    fit_fn: Callable[..., Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, float]]:
-    """Refit one replicate; returns its status row and its estimates (empty if failed)."""
+    """Refit one replicate; returns its status row and its estimates (empty if failed).
+
+    ``fit_fn``: the fitting function (default :func:`fcrnpipe.pkpd.fitting.run_fit`; tests
+    inject failing ones)."""
     row: dict[str, Any] = {
         "replicate": int(replicate),
         "seed": int(seed),
@@ -103,12 +125,14 @@ def run_replicate(
         "pd_converged": None,
     }
     est: dict[str, float] = {}
+    fit_fn = fit_fn or run_fit
     t0 = time.perf_counter()
     try:
         boot = resample_subjects(data, replicate_rng(seed, replicate))
         if pk is not None:
-            pk_res = run_fit(boot, pk.spec, options, warm_start=pk)
+            pk_res = fit_fn(boot, pk.spec, options, warm_start=pk)
             row["pk_ofv"], row["pk_converged"] = float(pk_res.ofv), bool(pk_res.optimizer.get("converged"))
+            _check_converged(pk_res, f"PK ({pk.model_name})", options)
             est.update(_estimates(pk_res))
             ind = individual_table(pk_res)
             ind["ID"] = ind["ID"].astype(str)
@@ -118,8 +142,9 @@ def run_replicate(
             spec["pk_typical"] = {k: float(v) for k, v in pkt.items()}
         else:
             spec = pd_fit.spec
-        pd_res = run_fit(boot, spec, options, warm_start=pd_fit)
+        pd_res = fit_fn(boot, spec, options, warm_start=pd_fit)
         row["pd_ofv"], row["pd_converged"] = float(pd_res.ofv), bool(pd_res.optimizer.get("converged"))
+        _check_converged(pd_res, f"{'PD' if pk is not None else 'PK/PD'} ({pd_fit.model_name})", options)
         est.update(_estimates(pd_res))
         ofvs = [row["pd_ofv"]] + ([row["pk_ofv"]] if pk is not None else [])
         if not all(math.isfinite(v) for v in ofvs):
@@ -145,11 +170,13 @@ def run_chunk(
     replicates: Sequence[int],
     seed: int,
     options: FitOptions,
+    fit_fn: Callable[..., Any] | None = None,
 ) -> pd.DataFrame:
-    """The replicate table of a chunk: :data:`META_COLUMNS` + one column per parameter."""
+    """The replicate table of a chunk: :data:`META_COLUMNS` + one column per parameter
+    (``fit_fn``: see :func:`run_replicate`)."""
     rows = []
     for r in replicates:
-        row, est = run_replicate(data, pk, pd_fit, r, seed, options)
+        row, est = run_replicate(data, pk, pd_fit, r, seed, options, fit_fn)
         row.update({p: est.get(p, float("nan")) for p in parameters})
         rows.append(row)
     return replicate_frame(rows, parameters)
@@ -231,8 +258,9 @@ def gather(
         "n_failed": int((~ok).sum()),
         "failed_replicates": failed,
         "ci": "95% percentile interval (2.5th-97.5th percentiles, linear interpolation) over the ok replicates",
+        # replicates failed because a fit did not converge (part of n_failed)
         "n_not_converged": {
-            part: int((allr.loc[ok, f"{part}_converged"].astype(str).str.lower() == "false").sum())
+            part: int((allr[f"{part}_converged"].astype(str).str.lower() == "false").sum())
             for part in ("pk", "pd")
         },
     }

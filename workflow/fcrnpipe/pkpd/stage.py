@@ -175,6 +175,10 @@ def bootstrap_gather(chunks: Sequence[str], pk_dir: Mapping[str, str], pd_dir: M
     summ = O.combine_summary(pk_summ, pd_summ, pd.read_csv(selection), fit_mode, bootstrap=info)
     write_json(summ, out["summary"])
     log.info("bootstrap: %d ok, %d failed of %d", info["n_ok"], info["n_failed"], replicates)
+    if info["n_failed"]:
+        log.warning("bootstrap: replicate(s) %s failed (see bootstrap.csv, status/message); the intervals use the "
+                    "%d ok replicate(s)%s", info["failed_replicates"], info["n_ok"],
+                    "" if info["n_ok"] >= 2 else ": too few, intervals are NaN")
 
 
 # ---------------------------------------------------------------------------------- VPC
