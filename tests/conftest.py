@@ -36,11 +36,16 @@ def copy_cut(dest: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def reference_run(tmp_path_factory):
-    """The whole pipeline, run once per test session on a copy of the reference study."""
-    from pipeline import snakemake
+    """The whole pipeline, run once per test session (``--cores 2``) on a copy of the reference study.
+
+    ``hashes`` are the SHA-256 of every output right after this clean run (the run ledger
+    excepted): tests that later rewrite exports in ``raw`` and rerun into ``results`` still
+    have the clean run's fingerprint to compare other runs against.
+    """
+    from pipeline import LEDGER, snakemake, tree_hashes
 
     base = tmp_path_factory.mktemp("reference")
     raw = copy_cut(base / "raw")
     results = base / "results"
     proc = snakemake("--cores", "2", results=results, raw=raw)
-    return {"base": base, "raw": raw, "results": results, "proc": proc}
+    return {"base": base, "raw": raw, "results": results, "proc": proc, "hashes": tree_hashes(results, LEDGER)}

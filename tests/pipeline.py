@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 FAST_CONFIG = ROOT / "tests" / "data" / "fast_config.yaml"
 REFERENCE_RAW = ROOT / "resources" / "reference_study" / "raw"
+#: The run ledger is the only output allowed to differ between two runs of the same inputs.
+LEDGER = ("provenance/runs.jsonl",)
 
 
 def snakemake(

@@ -17,15 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import REFERENCE_RAW, ROOT, SNAKEMAKE, FAST_CONFIG, planned_jobs, snakemake, tree_hashes
+from conftest import copy_cut as _copy_cut
+from pipeline import FAST_CONFIG, LEDGER, ROOT, SNAKEMAKE, planned_jobs, snakemake, tree_hashes
 
 pytestmark = pytest.mark.e2e
-
-#: The run ledger is the only file allowed to differ between two runs of the same inputs.
-LEDGER = ("provenance/runs.jsonl",)
-
-
-from conftest import copy_cut as _copy_cut
 
 
 def test_all_stage_outputs_exist(reference_run):
@@ -128,6 +123,7 @@ def test_corrected_ae_export_reruns_only_the_ae_closure_and_reports_the_change(r
         ("ae.csv", "AETERM", old_term, "tension headache")]
     outs = set(changes.loc[changes["change"].str.startswith("output"), "file"])
     assert "adam/adae.parquet" in outs and "adam/adsl.parquet" not in outs
+    assert not any(f.startswith("provenance/") for f in outs), outs
     ledger = (res / "provenance" / "runs.jsonl").read_text().splitlines()
     last = json.loads(ledger[-1])
     assert any(j["rule"] == "check_domain" and "ae.csv" in j["reason"] for j in last["jobs"])
@@ -137,12 +133,11 @@ def test_corrected_ae_export_reruns_only_the_ae_closure_and_reports_the_change(r
 
 
 def test_clean_runs_with_one_and_two_cores_are_byte_identical(reference_run, tmp_path):
+    """A clean --cores 1 run against the session's clean --cores 2 run (its hashes)."""
     raw = _copy_cut(tmp_path / "raw")
-    res2 = tmp_path / "two" / "results"
     res1 = tmp_path / "one" / "results"
-    snakemake("--cores", "2", results=res2, raw=raw)
     snakemake("--cores", "1", results=res1, raw=raw)
-    a, b = tree_hashes(res1, LEDGER), tree_hashes(res2, LEDGER)
+    a, b = tree_hashes(res1, LEDGER), reference_run["hashes"]
     differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
     assert not differing, f"files differ between --cores 1 and --cores 2: {differing}"
     assert len(a) > 80
@@ -156,10 +151,9 @@ def _start(results: Path, raw: Path, cores: str = "1") -> subprocess.Popen:
 
 
 def test_concurrent_run_is_refused_and_a_killed_run_resumes_to_identical_outputs(reference_run, tmp_path):
-    raw = reference_run["raw"]  # unchanged since the AE test? use a pristine copy instead
-    raw = _copy_cut(tmp_path / "raw")
-    clean = tmp_path / "clean" / "results"
-    snakemake("--cores", "2", results=clean, raw=raw)
+    """SIGKILL mid-DAG, --unlock, rerun (--rerun-incomplete from the profile): same bytes as
+    the session's uninterrupted run; a concurrent second run is refused by the lock."""
+    raw = _copy_cut(tmp_path / "raw")  # pristine: the AE test rewrites the session cut
     res = tmp_path / "killed" / "results"
     first = _start(res, raw)
     try:
@@ -182,6 +176,6 @@ def test_concurrent_run_is_refused_and_a_killed_run_resumes_to_identical_outputs
     # the stale lock of a killed run is removed with --unlock; --rerun-incomplete is in the profile
     snakemake("--unlock", results=res, raw=raw)
     snakemake("--cores", "2", results=res, raw=raw)
-    a, b = tree_hashes(clean, LEDGER), tree_hashes(res, LEDGER)
+    a, b = reference_run["hashes"], tree_hashes(res, LEDGER)
     differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
     assert not differing, f"resumed run differs from an uninterrupted one: {differing}"

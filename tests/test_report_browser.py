@@ -16,7 +16,7 @@ from pipeline import ROOT, snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CATEGORIES = ["Data quality", "Safety", "PD", "PK", "Provenance", "Study population", "Efficacy",
+CATEGORIES = ["Data quality", "Safety", "PD", "PK", "PK/PD model", "Provenance", "Study population", "Efficacy",
               "Published vs reproduced"]
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -67,6 +67,8 @@ def test_report_renders_with_sections_and_a_figure(report, browser):
     assert "System Message" not in body, "a caption has reStructuredText errors"
     # open the PD category and one of its figures
     browser.find_element("xpath", "//*[normalize-space(text())='PD']").click()
+    _wait_for_text(browser, "Figures")
+    browser.find_element("xpath", "//*[normalize-space(text())='Figures']").click()
     body = _wait_for_text(browser, "igg_pct_baseline.png")
     assert "igg_pct_baseline.png" in body
     ARTIFACTS.mkdir(exist_ok=True)
@@ -78,5 +80,6 @@ def test_report_renders_with_sections_and_a_figure(report, browser):
 def test_report_embeds_every_figure_and_table(report):
     html = report.read_text(encoding="utf-8", errors="replace")
     for name in ["igg_pct_baseline.png", "ae_swimmer.png", "pk_conc_time.png", "disposition_flow.png",
-                 "teae_overview.html", "published_vs_reproduced.html", "provenance.html", "report.html"]:
+                 "teae_overview.html", "published_vs_reproduced.html", "provenance.html", "report.html",
+                 "vpc_igg.png", "gof_pk.png", "regimen_simulation.png", "pkpd_parameters.html"]:
         assert name in html, name

@@ -483,8 +483,11 @@ def data_change_report(
             parts.append(diff_domain(dom, name, _read_text_table(old_path), _read_text_table(Path(raw_dir) / name)))
     if not parts:
         return pd.DataFrame(columns=DATA_CHANGE_COLUMNS)
-    prev_outputs = previous.get("outputs", {})
-    parts.append(changed_outputs(prev_outputs, current_outputs))
+    # the provenance stage's own files are written after this comparison: left out on both sides
+    own = "provenance/"
+    prev_outputs = {k: v for k, v in previous.get("outputs", {}).items() if not k.startswith(own)}
+    now_outputs = {k: v for k, v in current_outputs.items() if not k.startswith(own)}
+    parts.append(changed_outputs(prev_outputs, now_outputs))
     return pd.concat(parts, ignore_index=True)[DATA_CHANGE_COLUMNS]
 
 

@@ -24,6 +24,7 @@ rule figure_igg_pct_baseline:
             res("figures/igg_pct_baseline.png"),
             caption="../report/fig_igg_pct_baseline.rst",
             category="PD",
+            subcategory="Figures",
         ),
         svg=res("figures/igg_pct_baseline.svg"),
     log:
@@ -55,6 +56,7 @@ rule figure_aqp4_titre:
             res("figures/aqp4_titre.png"),
             caption="../report/fig_aqp4_titre.rst",
             category="PD",
+            subcategory="Figures",
         ),
         svg=res("figures/aqp4_titre.svg"),
     log:
@@ -85,6 +87,7 @@ rule figure_edss_paired:
             res("figures/edss_paired.png"),
             caption="../report/fig_edss_paired.rst",
             category="PD",
+            subcategory="Figures",
         ),
         svg=res("figures/edss_paired.svg"),
     log:
@@ -120,6 +123,7 @@ rule figure_albumin_cholesterol:
             res("figures/albumin_cholesterol.png"),
             caption="../report/fig_albumin_cholesterol.rst",
             category="Safety",
+            subcategory="Figures",
         ),
         svg=res("figures/albumin_cholesterol.svg"),
     log:
@@ -152,6 +156,7 @@ rule figure_pk_conc_time:
             res("figures/pk_conc_time.png"),
             caption="../report/fig_pk_conc_time.rst",
             category="PK",
+            subcategory="Figures",
         ),
         svg=res("figures/pk_conc_time.svg"),
     log:
@@ -184,6 +189,7 @@ rule figure_ae_swimmer:
             res("figures/ae_swimmer.png"),
             caption="../report/fig_ae_swimmer.rst",
             category="Safety",
+            subcategory="Figures",
         ),
         svg=res("figures/ae_swimmer.svg"),
     log:
@@ -213,6 +219,7 @@ rule figure_disposition_flow:
             res("figures/disposition_flow.png"),
             caption="../report/fig_disposition_flow.rst",
             category="Study population",
+            subcategory="Figures",
         ),
         svg=res("figures/disposition_flow.svg"),
     log:

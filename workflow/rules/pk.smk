@@ -15,6 +15,7 @@ rule nca:
             res("pk/nca_summary.csv"),
             caption="../report/nca_summary.rst",
             category="PK",
+            subcategory="NCA",
         ),
         dose_proportionality=res("pk/dose_proportionality.csv"),
     log:

@@ -116,6 +116,7 @@ rule pkpd_select_pk:
             res("pkpd/model_selection.csv"),
             caption="../report/pkpd_model_selection.rst",
             category="PK/PD model",
+            subcategory="Model results",
         ),
     log:
         logf("pkpd/select_pk.log"),
@@ -202,6 +203,7 @@ rule pkpd_bootstrap_gather:
             res("pkpd/population_parameters.csv"),
             caption="../report/pkpd_population_parameters.rst",
             category="PK/PD model",
+            subcategory="Model results",
         ),
         summary=res("pkpd/fit_summary.json"),
         bootstrap=res("pkpd/bootstrap.csv"),
@@ -235,6 +237,7 @@ rule pkpd_vpc:
             res("pkpd/figures/vpc_{endpoint}.png"),
             caption="../report/pkpd_vpc.rst",
             category="PK/PD model",
+            subcategory="Figures",
         ),
         svg=res("pkpd/figures/vpc_{endpoint}.svg"),
     log:
@@ -269,6 +272,7 @@ rule pkpd_gof:
             res("pkpd/figures/gof_{endpoint}.png"),
             caption="../report/pkpd_gof.rst",
             category="PK/PD model",
+            subcategory="Figures",
         ),
         svg=res("pkpd/figures/gof_{endpoint}.svg"),
     log:
@@ -302,6 +306,7 @@ rule pkpd_individual_fits:
             res("pkpd/figures/individual_fits_{endpoint}.png"),
             caption="../report/pkpd_individual_fits.rst",
             category="PK/PD model",
+            subcategory="Figures",
         ),
         svg=res("pkpd/figures/individual_fits_{endpoint}.svg"),
     log:
@@ -335,6 +340,7 @@ rule pkpd_eta:
             res("pkpd/figures/eta_distributions.png"),
             caption="../report/pkpd_eta.rst",
             category="PK/PD model",
+            subcategory="Figures",
         ),
         svg=res("pkpd/figures/eta_distributions.svg"),
     log:
@@ -367,17 +373,20 @@ rule pkpd_regimen_simulation:
             res("pkpd/regimen_simulation.csv"),
             caption="../report/pkpd_regimen_table.rst",
             category="PK/PD model",
+            subcategory="Regimen simulation",
         ),
         profiles=res("pkpd/regimen_profiles.csv"),
         reproduction=report(
             res("pkpd/pd_reproduction.csv"),
             caption="../report/pkpd_reproduction.rst",
             category="PK/PD model",
+            subcategory="Model results",
         ),
         png=report(
             res("pkpd/figures/regimen_simulation.png"),
             caption="../report/pkpd_regimen_simulation.rst",
             category="PK/PD model",
+            subcategory="Figures",
         ),
         svg=res("pkpd/figures/regimen_simulation.svg"),
     log:

@@ -19,6 +19,7 @@ rule provenance:
             res("provenance/provenance.html"),
             caption="../report/provenance.rst",
             category="Provenance",
+            subcategory="Run record",
         ),
     log:
         logf("provenance/provenance.log"),

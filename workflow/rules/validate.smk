@@ -57,6 +57,7 @@ rule validation_report:
             res("validation/report.html"),
             caption="../report/validation.rst",
             category="Data quality",
+            subcategory="Validation report",
         ),
     log:
         logf("validation/validation_report.log"),

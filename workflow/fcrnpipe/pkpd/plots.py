@@ -88,6 +88,9 @@ def plot_gof(
                 ax.set_yscale("log")
                 ax.xaxis.set_major_formatter(_LOG_FMT)
                 ax.yaxis.set_major_formatter(_LOG_FMT)
+                # narrow ranges: matplotlib labels minor ticks too, and they overlap
+                ax.xaxis.set_minor_formatter(NullFormatter())
+                ax.yaxis.set_minor_formatter(NullFormatter())
             ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, zorder=2, gid=f"identity-{k}")
             ax.set_xlim(lo / (1.5 if log else 1.0) if log else 0, hi * 1.1)
             ax.set_ylim(lo / (1.5 if log else 1.0) if log else 0, hi * 1.1)
@@ -100,6 +103,7 @@ def plot_gof(
             if xc == "PRED" and log:
                 ax.set_xscale("log")
                 ax.xaxis.set_major_formatter(_LOG_FMT)
+                ax.xaxis.set_minor_formatter(NullFormatter())
             order = np.argsort(d[xc].to_numpy(), kind="mergesort")
             xs, ys = d[xc].to_numpy()[order], d[yc].to_numpy()[order]
             if xs.size >= 8:  # running median trend (deciles of x)
