@@ -8,7 +8,7 @@ column   required  meaning
 ID       yes       subject identifier (text or number); a subject's records are contiguous
 TIME     yes       time in hours (NONMEM convention), non-decreasing within a subject
 AMT      yes       dose amount (EVID 1); empty or 0 on observation records
-DV       yes       observed value (EVID 0); empty or ``.`` on dose records
+DV       yes       observed value (EVID 0); empty, ``.`` or 0 on dose records
 EVID     yes       0 = observation, 1 = dose (other NONMEM event types are not supported)
 MDV      no        1 = the observation is not used (default: 1 for doses, 0 otherwise)
 CMT      yes       1 = depot (doses), 2 = central concentration, 3 = PD marker (IgG)
@@ -189,6 +189,7 @@ def validate_nm_frame(df: pd.DataFrame, path: str = "<data>") -> NMData:
     used = ~is_dose & (mdv == 0)
     fail(used & (blq == 1) & ~(np.isfinite(lloq) & (lloq > 0)), "LLOQ", "a BLQ record needs LLOQ > 0")
     dv = out["DV"].to_numpy()
+    fail(is_dose & np.isfinite(dv) & (dv != 0), "DV", "a dose record must have DV empty, '.' or 0")
     fail(used & (blq == 0) & ~np.isfinite(dv), "DV", "an observation (EVID 0, MDV 0, BLQ 0) needs a DV value")
     fail(used & (blq == 0) & np.isfinite(lloq) & np.isfinite(dv) & (dv < lloq) & (lloq > 0), "DV",
          "DV is below LLOQ but BLQ is 0")

@@ -43,7 +43,7 @@ parameters that are estimated or carry a random effect). From these:
   (``d_i = grad_eta log det H_i``, ``A_i`` the exact Hessian of ``l_i``) with the partial
   derivatives in theta, Omega (log-Cholesky) and the residual SDs (log) written out; no
   further model evaluations are needed (checked against finite differences of the OFV with
-  re-optimised modes in ``tests/test_nlme_units.py``).
+  re-optimised modes in ``tests/test_nlme_estimator.py``).
 
 Everything is batched over subjects (rows of one model call).
 """
@@ -644,7 +644,9 @@ def inner(
         # l_i, or the step vanishing): at the minimum numerically
         l_rej = l_old[rsel]
         pred_dec = -slope[rsel] * alpha[rej]
-        tiny = (pred_dec < 1e-11 * (1.0 + np.abs(l_rej))) | (alpha[rej] * np.max(np.abs(step_acc[rej]), axis=1) < 1e-9)
+        # (initial=0.0: a model without random effects has q = 0 and nothing to reduce)
+        step_max = np.max(np.abs(step_acc[rej]), axis=1, initial=0.0)
+        tiny = (pred_dec < 1e-11 * (1.0 + np.abs(l_rej))) | (alpha[rej] * step_max < 1e-9)
         conv[rej[tiny]] = True
         # backtracking by safeguarded quadratic interpolation
         lt_r = l_t[rsel]
