@@ -179,3 +179,16 @@ def test_concurrent_run_is_refused_and_a_killed_run_resumes_to_identical_outputs
     a, b = reference_run["hashes"], tree_hashes(res, LEDGER)
     differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
     assert not differing, f"resumed run differs from an uninterrupted one: {differing}"
+
+
+def test_summary_and_list_changes_work_on_a_finished_run(reference_run):
+    """`--summary` lists every output with its rule and state; `--list-changes` runs for each kind."""
+    proc = snakemake("--summary", results=reference_run["results"], raw=reference_run["raw"])
+    lines = [line.split("\t") for line in proc.stdout.splitlines() if "\t" in line]
+    header, rows = lines[0], {r[0]: r for r in lines[1:]}
+    assert header[:3] == ["output_file", "date", "rule"]
+    pop = str(reference_run["results"] / "pkpd" / "population_parameters.csv")
+    assert rows[pop][2] == "pkpd_bootstrap_gather"
+    for kind in ("code", "params", "input"):
+        proc = snakemake("--list-changes", kind, results=reference_run["results"], raw=reference_run["raw"])
+        assert proc.returncode == 0
