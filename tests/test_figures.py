@@ -473,3 +473,16 @@ def test_same_figures_byte_identical_in_fresh_processes(tmp_path):
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())})
     assert len(digests[0]) == 14
     assert digests[0] == digests[1]
+
+
+def test_stable_clip_ids_renumbers_in_order_of_first_use():
+    from fcrnpipe.figures.style import stable_clip_ids
+
+    svg = ('<path clip-path="url(#pb7a15994ed)"/><path clip-path="url(#p0a80f27d07)"/>'
+           '<path clip-path="url(#pb7a15994ed)"/><defs><clipPath id="pb7a15994ed"/>'
+           '<clipPath id="p0a80f27d07"/></defs>')
+    assert stable_clip_ids(svg) == (
+        '<path clip-path="url(#clip1)"/><path clip-path="url(#clip2)"/>'
+        '<path clip-path="url(#clip1)"/><defs><clipPath id="clip1"/><clipPath id="clip2"/></defs>')
+    # other ids (glyphs, hatch patterns) are left alone
+    assert stable_clip_ids('<use xlink:href="#DejaVuSans-30"/>') == '<use xlink:href="#DejaVuSans-30"/>'

@@ -19,6 +19,9 @@ figure registry or GUI backend is involved.
 
 from __future__ import annotations
 
+import io
+import re
+
 import functools
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -379,11 +382,35 @@ def save(fig: Figure, png_path: str | Path, svg_path: str | Path, *, dpi: int = 
     PNG: no creation time (matplotlib writes none) and a fixed ``Software`` text. SVG: no
     ``<dc:date>`` (``Date: None``, so ``SOURCE_DATE_EPOCH`` is not needed), a fixed
     ``svg.hashsalt`` (ids of glyphs/clip paths do not depend on a random uuid), text drawn as
-    paths (no dependence on the viewer's fonts). Neither file embeds a file system path.
+    paths (no dependence on the viewer's fonts), clip-path ids renumbered in order of use
+    (:func:`stable_clip_ids`). Neither file embeds a file system path.
     """
     software = f"Matplotlib {mpl.__version__} (fcrnpipe)"
     for path in (png_path, svg_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     with figure_style():
         fig.savefig(png_path, format="png", dpi=dpi, metadata={"Software": software})
-        fig.savefig(svg_path, format="svg", metadata={"Date": None, "Creator": software})
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": software})
+    with open(svg_path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(stable_clip_ids(buf.getvalue()))
+
+
+_CLIP_ID = re.compile(r'(url\(#|clipPath id=")(p[0-9a-f]{10})\b')
+
+
+def stable_clip_ids(svg: str) -> str:
+    """Replace matplotlib's clip-path ids by ``clip1``, ``clip2``, ... in order of first use.
+
+    matplotlib hashes the clip rectangle's full-precision coordinates into the id, and layout
+    arithmetic can differ in the last bits between two renderings of the same figure (the
+    coordinates written to the file, 6 decimals, are the same): the ids are arbitrary, so they
+    are renumbered to make the file depend on the drawing only.
+    """
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        new = names.setdefault(m.group(2), f"clip{len(names) + 1}")
+        return m.group(1) + new
+
+    return _CLIP_ID.sub(sub, svg)
