@@ -486,3 +486,27 @@ def test_stable_clip_ids_renumbers_in_order_of_first_use():
         '<path clip-path="url(#clip1)"/><defs><clipPath id="clip1"/><clipPath id="clip2"/></defs>')
     # other ids (glyphs, hatch patterns) are left alone
     assert stable_clip_ids('<use xlink:href="#DejaVuSans-30"/>') == '<use xlink:href="#DejaVuSans-30"/>'
+
+
+def test_the_font_is_matplotlibs_bundled_dejavu_sans_even_with_a_system_copy():
+    """A system DejaVu Sans (Debian's fonts-dejavu) has other glyph numbers: never used."""
+    import matplotlib as mpl
+    from matplotlib import font_manager
+
+    from fcrnpipe.figures.style import FONT, pin_bundled_font
+
+    bundled = Path(mpl.get_data_path(), "fonts", "ttf").resolve()
+    fm = font_manager.fontManager
+    saved = list(fm.ttflist)
+    try:
+        # a machine whose font cache lists only a system copy of the family
+        fake = font_manager.FontEntry(fname="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", name=FONT)
+        fm.ttflist = [f for f in fm.ttflist if f.name != FONT] + [fake]
+        font_manager.FontManager._findfont_cached.cache_clear()
+        pin_bundled_font()
+        for spec in (FONT, f"{FONT}:bold", f"{FONT}:italic"):
+            assert Path(font_manager.findfont(spec, fallback_to_default=False)).resolve().parent == bundled
+    finally:
+        fm.ttflist = saved
+        font_manager.FontManager._findfont_cached.cache_clear()
+        pin_bundled_font()

@@ -19,10 +19,9 @@ figure registry or GUI backend is involved.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-
-import functools
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any, ParamSpec, TypeVar
 import matplotlib as mpl
 import matplotlib.style
 import matplotlib.transforms as mtransforms
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator
@@ -105,12 +105,34 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def pin_bundled_font(family: str = FONT) -> None:
+    """Make ``family`` resolve to matplotlib's own copy of the font, never a system one.
+
+    Machines differ in their installed fonts: Debian's fonts-dejavu (pulled in by chromium, for
+    instance) is another release of DejaVu Sans with other glyph numbers, and which copy
+    matplotlib's font cache prefers depends on when that cache was built. The bundled copy is the
+    same wherever the pinned matplotlib is installed, so figures are byte-identical everywhere.
+    """
+    bundled = Path(mpl.get_data_path(), "fonts", "ttf").resolve()
+    fm = font_manager.fontManager
+    entries = [f for f in fm.ttflist if f.name == family]
+    if entries and all(Path(f.fname).resolve().parent == bundled for f in entries):
+        return
+    fm.ttflist = [f for f in fm.ttflist if f.name != family]
+    for path in sorted(bundled.glob("*.ttf")):
+        if font_manager.get_font(str(path)).family_name == family:
+            fm.addfont(str(path))
+    font_manager.FontManager._findfont_cached.cache_clear()
+
+
 def figure_style() -> Any:
     """Context manager: matplotlib's default rcParams overlaid with :data:`RC`.
 
     Used both when a figure is built (fonts of texts are resolved then) and when it is saved
-    (ticks are created lazily at draw time), so nothing from the user's rc files leaks in.
+    (ticks are created lazily at draw time), so nothing from the user's rc files leaks in. The
+    font is matplotlib's bundled DejaVu Sans (:func:`pin_bundled_font`).
     """
+    pin_bundled_font()
     return matplotlib.style.context(["default", RC])
 
 
