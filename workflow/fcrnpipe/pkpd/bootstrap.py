@@ -38,6 +38,7 @@ import pandas as pd
 
 from fcrnpipe.errors import UserError
 from fcrnpipe.nlme import FitOptions, NMData, individual_table, population_table, resample_subjects
+from fcrnpipe.nlme.results import round_sig
 from fcrnpipe.pkpd.fitting import run_fit
 from fcrnpipe.pkpd.state import FittedModel, pk_for_pd
 
@@ -45,19 +46,6 @@ log = logging.getLogger("fcrnpipe.pkpd")
 
 META_COLUMNS = ["replicate", "seed", "status", "message", "pk_ofv", "pk_converged", "pd_ofv", "pd_converged"]
 CI_LEVEL = 0.95
-SIG_DIGITS = 10
-
-
-def round_sig(a: Any, sig: int = SIG_DIGITS) -> Any:
-    """Round to ``sig`` significant digits (elementwise; NaN/inf kept)."""
-    arr = np.asarray(a, dtype=float)
-    out = arr.copy()
-    m = np.isfinite(arr) & (arr != 0)
-    if np.any(m):
-        mag = np.floor(np.log10(np.abs(arr[m])))
-        scale = 10.0 ** (sig - 1 - mag)
-        out[m] = np.round(arr[m] * scale) / scale
-    return out if out.ndim else float(out)
 
 
 def replicate_rng(seed: int, replicate: int) -> np.random.Generator:
