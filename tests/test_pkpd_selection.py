@@ -63,3 +63,11 @@ def test_chosen_column_read_back_from_csv(tmp_path):
     t = selection_table({"a": summ(10.0, 4, 20.0), "b": summ(1.0, 4, 9.0)}, ["a", "b"])
     t.to_csv(tmp_path / "sel.csv", index=False)
     assert chosen_model(pd.read_csv(tmp_path / "sel.csv")) == "b"
+
+
+def test_delta_aic_is_written_without_float_noise():
+    # 915.7556959 - 663.3640798 = 252.39161609999996 in binary floating point
+    t = selection_table({"sc1cmt_mm": summ(448.9, 8, 663.3640798), "oral1cmt": summ(703.3, 7, 915.7556959)},
+                        ["sc1cmt_mm", "oral1cmt"])
+    assert t["delta_AIC"].tolist() == [0.0, 252.3916161]
+    assert repr(float(t.loc[1, "delta_AIC"])) == "252.3916161"

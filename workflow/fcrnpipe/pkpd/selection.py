@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from fcrnpipe.errors import UserError
+from fcrnpipe.nlme.results import round_sig
 
 SELECTION_COLUMNS = ["model", "OFV", "n_parameters", "AIC", "BIC", "delta_AIC", "converged", "covariance_step", "chosen"]
 
@@ -60,7 +61,8 @@ def selection_table(summaries: Mapping[str, Mapping[str, Any]], order: Sequence[
     if not ok.any():
         raise UserError("model selection: no PK candidate could be estimated (no finite AIC)")
     best = df.loc[ok, "AIC"].min()
-    df["delta_AIC"] = df["AIC"] - best
+    # rounded like the other fit numbers: a difference of rounded values carries float noise
+    df["delta_AIC"] = round_sig(df["AIC"] - best)
     tied = df[ok & (df["AIC"] - best <= 1e-6)]
     chosen = tied.sort_values("n_parameters", kind="stable").index[0]
     df["chosen"] = df.index == chosen
