@@ -347,6 +347,58 @@ def test_failed_replicates_are_reported_and_excluded(small, tmp_path):
             assert row["boot_n_ok"] == 4
 
 
+def converging_on_restart(small, replicates, calls):
+    """run_fit, but the first fit of each of ``replicates`` stops unconverged (at the real
+    fit's end point, as BFGS does at its iteration limit); ``calls`` records
+    (replicate, warm-start type) of every call."""
+
+    def fit_fn(data, spec, options, warm_start=None):
+        r = small["replicate_of"][signature(data)]
+        calls.append((r, type(warm_start).__name__))
+        res = F.run_fit(data, spec, options, warm_start=warm_start)
+        if r in replicates and sum(c[0] == r for c in calls) == 1:
+            res = dataclasses.replace(res, optimizer={**res.optimizer, "converged": False,
+                                                      "message": "Maximum number of iterations has been exceeded."})
+        return res
+
+    return fit_fn
+
+
+def test_an_unconverged_refit_is_restarted_from_its_end_point(small, tmp_path):
+    clean = B.run_chunk(small["data"], None, small["fit"], small["params"], [1, 2, 3], SEED, BOOT_OPTIONS)
+    calls: list = []
+    t = B.run_chunk(small["data"], None, small["fit"], small["params"], [1, 2, 3], SEED, BOOT_OPTIONS,
+                    converging_on_restart(small, {2}, calls), restarts=1)
+    # replicate 2 is fitted twice: from the final estimates, then from its own end point
+    assert [c for c in calls if c[0] == 2] == [(2, "FittedModel"), (2, "FitResult")]
+    assert [c[0] for c in calls].count(1) == 1 and [c[0] for c in calls].count(3) == 1
+    assert t["status"].tolist() == ["ok"] * 3
+    assert t.loc[1, "message"] == "PK/PD converged after 1 restart(s)"
+    assert t.loc[[0, 2], "message"].tolist() == ["", ""]
+    pd.testing.assert_frame_equal(t.loc[[0, 2]], clean.loc[[0, 2]])
+    # the summary counts it
+    p = tmp_path / "c.csv"
+    write_csv(t, p)
+    _, _, info = B.gather([pd.read_csv(p)], population_table_of(small), 3)
+    assert (info["n_ok"], info["n_failed"], info["n_restarted"]) == (3, 0, 1)
+    # without restarts the same replicate fails
+    t0 = B.run_chunk(small["data"], None, small["fit"], small["params"], [2], SEED, BOOT_OPTIONS,
+                     converging_on_restart(small, {2}, []), restarts=0)
+    assert t0["status"].tolist() == ["failed"] and "did not converge" in t0.loc[0, "message"]
+
+
+def test_restarts_are_bounded(small):
+    calls: list = []
+    base = failing_fit(small, not_converged=(1,))
+
+    def fit_fn(data, spec, options, warm_start=None):
+        calls.append(1)
+        return base(data, spec, options, warm_start=warm_start)
+
+    t = B.run_chunk(small["data"], None, small["fit"], small["params"], [1], SEED, BOOT_OPTIONS, fit_fn, restarts=2)
+    assert len(calls) == 3 and t["status"].tolist() == ["failed"]
+
+
 def test_all_replicates_failing_still_gives_a_chunk_and_a_result(small, tmp_path):
     fit_fn = failing_fit(small, raise_on=range(1, 13))
     allr, pop, info = run_chunked(small, 3, 2, tmp_path, fit_fn)

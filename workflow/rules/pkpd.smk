@@ -187,6 +187,7 @@ rule pkpd_bootstrap_chunk:
     params:
         code=PKPD_FIT_CODE,
         replicates=PKPD["bootstrap"]["replicates"],
+        restarts=PKPD["bootstrap"]["restarts"],
         seed=config["seeds"]["bootstrap"],
     script:
         "../../scripts/pkpd_bootstrap_chunk.py"

@@ -7,8 +7,14 @@ jobs. Chunk ``i`` of ``n`` runs the contiguous block :func:`chunk_replicates`.
 
 Each replicate refits the final model to its resampled dataset, warm-started from the final
 estimates, without a covariance step: sequential mode refits the PK model, then the IgG
-model on the replicate's own individual PK; simultaneous mode refits the joint model. A
-replicate whose fit raises, whose optimiser does not meet its convergence criterion, or that
+model on the replicate's own individual PK; simultaneous mode refits the joint model. A fit
+that stops without meeting its convergence criterion (iteration limit, BFGS "precision loss")
+is restarted from where it stopped, with a fresh optimiser, up to ``restarts`` times
+(config ``pkpd.bootstrap.restarts``, default 1; PsN's ``-retries`` in spirit, but from the
+end point, not from perturbed initial estimates, so the result stays deterministic); a
+replicate that needed restarts says so in ``message`` and the summary counts them
+(``n_restarted``). A replicate whose fit raises, whose optimiser still does not meet its
+convergence criterion, or that
 ends with a non-finite OFV or estimate is recorded with status ``failed``, the reason in
 ``message`` and no estimates (the OFVs and ``*_converged`` flags of the fits that ran are
 kept) -- it never stops the chunk (reproducibility issue #5: a failing replicate is reported
@@ -84,6 +90,27 @@ def _check_converged(res: Any, what: str, options: FitOptions) -> None:
         )
 
 
+def _fit_with_restarts(
+    fit_fn: Callable[..., Any], data: NMData, spec: Any, options: FitOptions, warm_start: Any, restarts: int
+) -> tuple[Any, int]:
+    """``fit_fn`` warm-started from ``warm_start``; while it ends not converged (with finite
+    estimates and OFV) and restarts remain, refit warm-started from its own end point.
+    Returns the last fit and the number of restarts used."""
+    res = fit_fn(data, spec, options, warm_start=warm_start)
+    used = 0
+    while (
+        used < restarts
+        and not res.optimizer.get("converged")
+        and math.isfinite(float(res.ofv))
+        and bool(np.all(np.isfinite(np.asarray(res.x, dtype=float))))
+    ):
+        used += 1
+        log.info("%s fit not converged (%s): restart %d of %d from its end point",
+                 spec["model"], res.optimizer.get("message", ""), used, restarts)
+        res = fit_fn(data, spec, options, warm_start=res)
+    return res, used
+
+
 def _estimates(fit: Any) -> dict[str, float]:
     tab = population_table(fit)
     return dict(zip(tab["parameter"], tab["estimate"].astype(float)))
@@ -97,11 +124,12 @@ def run_replicate(
     seed: int,
     options: FitOptions,
     fit_fn: Callable[..., Any] | None = None,
+    restarts: int = 1,
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """Refit one replicate; returns its status row and its estimates (empty if failed).
 
     ``fit_fn``: the fitting function (default :func:`fcrnpipe.pkpd.fitting.run_fit`; tests
-    inject failing ones)."""
+    inject failing ones). ``restarts``: see the module docstring."""
     row: dict[str, Any] = {
         "replicate": int(replicate),
         "seed": int(seed),
@@ -113,12 +141,15 @@ def run_replicate(
         "pd_converged": None,
     }
     est: dict[str, float] = {}
+    notes: list[str] = []
     fit_fn = fit_fn or run_fit
     t0 = time.perf_counter()
     try:
         boot = resample_subjects(data, replicate_rng(seed, replicate))
         if pk is not None:
-            pk_res = fit_fn(boot, pk.spec, options, warm_start=pk)
+            pk_res, n_restart = _fit_with_restarts(fit_fn, boot, pk.spec, options, pk, restarts)
+            if n_restart and pk_res.optimizer.get("converged"):
+                notes.append(f"PK converged after {n_restart} restart(s)")
             row["pk_ofv"], row["pk_converged"] = float(pk_res.ofv), bool(pk_res.optimizer.get("converged"))
             _check_converged(pk_res, f"PK ({pk.model_name})", options)
             est.update(_estimates(pk_res))
@@ -130,7 +161,9 @@ def run_replicate(
             spec["pk_typical"] = {k: float(v) for k, v in pkt.items()}
         else:
             spec = pd_fit.spec
-        pd_res = fit_fn(boot, spec, options, warm_start=pd_fit)
+        pd_res, n_restart = _fit_with_restarts(fit_fn, boot, spec, options, pd_fit, restarts)
+        if n_restart and pd_res.optimizer.get("converged"):
+            notes.append(f"{'PD' if pk is not None else 'PK/PD'} converged after {n_restart} restart(s)")
         row["pd_ofv"], row["pd_converged"] = float(pd_res.ofv), bool(pd_res.optimizer.get("converged"))
         _check_converged(pd_res, f"{'PD' if pk is not None else 'PK/PD'} ({pd_fit.model_name})", options)
         est.update(_estimates(pd_res))
@@ -141,6 +174,7 @@ def run_replicate(
         bad = sorted(k for k, v in est.items() if not math.isfinite(v) and k not in fixed)
         if bad:
             raise FloatingPointError(f"non-finite estimate(s): {', '.join(bad)}")
+        row["message"] = "; ".join(notes)
     except Exception as exc:  # noqa: BLE001 - a failed replicate is data, not a crash
         msg = " ".join(f"{type(exc).__name__}: {exc}".split())
         row.update(status="failed", message=msg[:300])
@@ -159,12 +193,13 @@ def run_chunk(
     seed: int,
     options: FitOptions,
     fit_fn: Callable[..., Any] | None = None,
+    restarts: int = 1,
 ) -> pd.DataFrame:
     """The replicate table of a chunk: :data:`META_COLUMNS` + one column per parameter
-    (``fit_fn``: see :func:`run_replicate`)."""
+    (``fit_fn``, ``restarts``: see :func:`run_replicate`)."""
     rows = []
     for r in replicates:
-        row, est = run_replicate(data, pk, pd_fit, r, seed, options, fit_fn)
+        row, est = run_replicate(data, pk, pd_fit, r, seed, options, fit_fn, restarts)
         row.update({p: est.get(p, float("nan")) for p in parameters})
         rows.append(row)
     return replicate_frame(rows, parameters)
@@ -247,6 +282,7 @@ def gather(
         "failed_replicates": failed,
         "ci": "95% percentile interval (2.5th-97.5th percentiles, linear interpolation) over the ok replicates",
         # replicates failed because a fit did not converge (part of n_failed)
+        "n_restarted": int(allr["message"].fillna("").astype(str).str.contains("converged after").sum()),
         "n_not_converged": {
             part: int((allr[f"{part}_converged"].astype(str).str.lower() == "false").sum())
             for part in ("pk", "pd")

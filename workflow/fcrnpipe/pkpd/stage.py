@@ -141,7 +141,8 @@ def _parts(pk_dir: Mapping[str, str], pd_dir: Mapping[str, str]) -> list[tuple[s
 
 # ----------------------------------------------------------------------------- bootstrap
 def bootstrap_chunk(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mapping[str, str], out_csv: str, *,
-                    scatteritem: str, replicates: int, seed: int, options: Mapping[str, Any] | None = None) -> None:
+                    scatteritem: str, replicates: int, seed: int, options: Mapping[str, Any] | None = None,
+                    restarts: int = 1) -> None:
     chunk, chunks = B.parse_scatteritem(scatteritem)
     reps = B.chunk_replicates(int(replicates), chunks, chunk)
     params = list(O.combine_population(_parts(pk_dir, pd_dir))["parameter"])
@@ -150,7 +151,8 @@ def bootstrap_chunk(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mapping[str
         data = read_nm_dataset(nm_path)
         pd_fit = load_state(pd_dir["fit"])
         pk = None if pd_fit.model_name == "sc1cmt_mm+igg_turnover" else load_state(pk_dir["fit"])
-        table = B.run_chunk(data, pk, pd_fit, params, reps, int(seed), F.fit_options(options, F.BOOTSTRAP_FIT_OPTIONS))
+        table = B.run_chunk(data, pk, pd_fit, params, reps, int(seed), F.fit_options(options, F.BOOTSTRAP_FIT_OPTIONS),
+                             restarts=int(restarts))
     else:
         table = B.replicate_frame([], params)
     write_csv(table, out_csv)
