@@ -12,8 +12,8 @@ that stops without meeting its convergence criterion (iteration limit, BFGS "pre
 is restarted from where it stopped, with a fresh optimiser, up to ``restarts`` times
 (config ``pkpd.bootstrap.restarts``, default 1; PsN's ``-retries`` in spirit, but from the
 end point, not from perturbed initial estimates, so the result stays deterministic); a
-replicate that needed restarts says so in ``message`` and the summary counts them
-(``n_restarted``). A replicate whose fit raises, whose optimiser still does not meet its
+replicate that converged only after a restart says so in ``message`` and the summary counts
+them (``n_restarted``). A replicate whose fit raises, whose optimiser still does not meet its
 convergence criterion, or that
 ends with a non-finite OFV or estimate is recorded with status ``failed``, the reason in
 ``message`` and no estimates (the OFVs and ``*_converged`` flags of the fits that ran are
@@ -282,6 +282,7 @@ def gather(
         "failed_replicates": failed,
         "ci": "95% percentile interval (2.5th-97.5th percentiles, linear interpolation) over the ok replicates",
         # replicates failed because a fit did not converge (part of n_failed)
+        # ok replicates whose fit converged only after a restart
         "n_restarted": int(allr["message"].fillna("").astype(str).str.contains("converged after").sum()),
         "n_not_converged": {
             part: int((allr[f"{part}_converged"].astype(str).str.lower() == "false").sum())
