@@ -136,7 +136,7 @@ def hand_population() -> pd.DataFrame:
 def hand_row(rep, status="ok", cl=np.nan, v=np.nan, message="", pk_conv=True):
     return {
         "replicate": rep, "seed": SEED, "status": status, "message": message, "pk_ofv": 100.0 + rep,
-        "pk_converged": pk_conv, "pd_ofv": np.nan, "pd_converged": None, "CL": cl, "V": v, "Km": 1.0,
+        "pk_converged": pk_conv, "pd_ofv": np.nan, "pd_converged": None, "restarts": 0, "CL": cl, "V": v, "Km": 1.0,
     }
 
 
@@ -375,6 +375,7 @@ def test_an_unconverged_refit_is_restarted_from_its_end_point(small, tmp_path):
     assert t["status"].tolist() == ["ok"] * 3
     assert t.loc[1, "message"] == "PK/PD converged after 1 restart(s)"
     assert t.loc[[0, 2], "message"].tolist() == ["", ""]
+    assert t["restarts"].tolist() == [0, 1, 0]
     pd.testing.assert_frame_equal(t.loc[[0, 2]], clean.loc[[0, 2]])
     # the summary counts it
     p = tmp_path / "c.csv"
@@ -396,7 +397,7 @@ def test_restarts_are_bounded(small):
         return base(data, spec, options, warm_start=warm_start)
 
     t = B.run_chunk(small["data"], None, small["fit"], small["params"], [1], SEED, BOOT_OPTIONS, fit_fn, restarts=2)
-    assert len(calls) == 3 and t["status"].tolist() == ["failed"]
+    assert len(calls) == 3 and t["status"].tolist() == ["failed"] and t["restarts"].tolist() == [2]
 
 
 def test_all_replicates_failing_still_gives_a_chunk_and_a_result(small, tmp_path):

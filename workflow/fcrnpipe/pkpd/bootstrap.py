@@ -12,10 +12,10 @@ that stops without meeting its convergence criterion (iteration limit, BFGS "pre
 is restarted from where it stopped, with a fresh optimiser, up to ``restarts`` times
 (config ``pkpd.bootstrap.restarts``, default 1; PsN's ``-retries`` in spirit, but from the
 end point, not from perturbed initial estimates, so the result stays deterministic); a
-replicate that converged only after a restart says so in ``message`` and the summary counts
-them (``n_restarted``). A replicate whose fit raises, whose optimiser still does not meet its
-convergence criterion, or that
-ends with a non-finite OFV or estimate is recorded with status ``failed``, the reason in
+replicate's restarts are in its ``restarts`` column (and, when it converged only after one, in
+``message``); the summary counts the ok replicates that needed one (``n_restarted``). A
+replicate whose fit raises, whose optimiser still does not meet its convergence criterion, or
+that ends with a non-finite OFV or estimate is recorded with status ``failed``, the reason in
 ``message`` and no estimates (the OFVs and ``*_converged`` flags of the fits that ran are
 kept) -- it never stops the chunk (reproducibility issue #5: a failing replicate is reported
 without corrupting the gathered result). Only a crash of the whole job (killed, out of
@@ -50,7 +50,7 @@ from fcrnpipe.pkpd.state import FittedModel, pk_for_pd
 
 log = logging.getLogger("fcrnpipe.pkpd")
 
-META_COLUMNS = ["replicate", "seed", "status", "message", "pk_ofv", "pk_converged", "pd_ofv", "pd_converged"]
+META_COLUMNS = ["replicate", "seed", "status", "message", "pk_ofv", "pk_converged", "pd_ofv", "pd_converged", "restarts"]
 CI_LEVEL = 0.95
 
 
@@ -139,6 +139,7 @@ def run_replicate(
         "pk_converged": None,
         "pd_ofv": float("nan"),
         "pd_converged": None,
+        "restarts": 0,
     }
     est: dict[str, float] = {}
     notes: list[str] = []
@@ -148,6 +149,7 @@ def run_replicate(
         boot = resample_subjects(data, replicate_rng(seed, replicate))
         if pk is not None:
             pk_res, n_restart = _fit_with_restarts(fit_fn, boot, pk.spec, options, pk, restarts)
+            row["restarts"] += n_restart
             if n_restart and pk_res.optimizer.get("converged"):
                 notes.append(f"PK converged after {n_restart} restart(s)")
             row["pk_ofv"], row["pk_converged"] = float(pk_res.ofv), bool(pk_res.optimizer.get("converged"))
@@ -162,6 +164,7 @@ def run_replicate(
         else:
             spec = pd_fit.spec
         pd_res, n_restart = _fit_with_restarts(fit_fn, boot, spec, options, pd_fit, restarts)
+        row["restarts"] += n_restart
         if n_restart and pd_res.optimizer.get("converged"):
             notes.append(f"{'PD' if pk is not None else 'PK/PD'} converged after {n_restart} restart(s)")
         row["pd_ofv"], row["pd_converged"] = float(pd_res.ofv), bool(pd_res.optimizer.get("converged"))
@@ -210,6 +213,7 @@ def replicate_frame(rows: list[dict[str, Any]], parameters: Sequence[str]) -> pd
     df = pd.DataFrame(rows, columns=cols)
     df["replicate"] = df["replicate"].astype(int)
     df["seed"] = df["seed"].astype(int)
+    df["restarts"] = df["restarts"].astype(int)
     for c in ("pk_converged", "pd_converged"):
         df[c] = df[c].astype(object)
     for c in ["pk_ofv", "pd_ofv", *parameters]:
@@ -283,7 +287,7 @@ def gather(
         "ci": "95% percentile interval (2.5th-97.5th percentiles, linear interpolation) over the ok replicates",
         # replicates failed because a fit did not converge (part of n_failed)
         # ok replicates whose fit converged only after a restart
-        "n_restarted": int(allr["message"].fillna("").astype(str).str.contains("converged after").sum()),
+        "n_restarted": int((ok & (pd.to_numeric(allr["restarts"], errors="coerce").fillna(0) > 0)).sum()),
         "n_not_converged": {
             part: int((allr[f"{part}_converged"].astype(str).str.lower() == "false").sum())
             for part in ("pk", "pd")
