@@ -9,7 +9,8 @@ def main(smk):
     pk = {k[3:]: v for k, v in i.items() if k.startswith("pk_")}
     pd = {k[3:]: v for k, v in i.items() if k.startswith("pd_")}
     bootstrap_chunk(i.dataset, pk, pd, smk.output[0], scatteritem=smk.wildcards.scatteritem,
-                    replicates=smk.params.replicates, seed=smk.params.seed, restarts=smk.params.restarts)
+                    replicates=smk.params.replicates, seed=smk.params.seed, restarts=smk.params.restarts,
+                    options=smk.params.options)
 
 
 run(main, snakemake)  # noqa: F821

@@ -9,7 +9,8 @@ def main(smk):
     pk = {k[3:]: v for k, v in i.items() if k.startswith("pk_")}
     pd = {k[3:]: v for k, v in i.items() if k.startswith("pd_")}
     bootstrap_gather(list(i.chunks), pk, pd, i.selection, dict(smk.output.items()),
-                     replicates=p.replicates, seed=p.seed, fit_mode=p.fit_mode)
+                     replicates=p.replicates, seed=p.seed, fit_mode=p.fit_mode,
+                     exclude_at_bound=p.exclude_at_bound, max_failed_share=p.max_failed_share)
 
 
 run(main, snakemake)  # noqa: F821

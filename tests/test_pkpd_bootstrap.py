@@ -259,7 +259,7 @@ def signature(data) -> tuple[str, ...]:
 def failing_fit(small, raise_on=(), not_converged=(), nan_estimate=(), nan_ofv=()):
     """run_fit, except for the given replicates (found from the resampled dataset)."""
 
-    def fit_fn(data, spec, options, warm_start=None):
+    def fit_fn(data, spec, options, warm_start=None, search_center=None):
         r = small["replicate_of"][signature(data)]
         if r in raise_on:
             raise FitError(f"synthetic failure of replicate {r}")
@@ -352,7 +352,7 @@ def converging_on_restart(small, replicates, calls):
     fit's end point, as BFGS does at its iteration limit); ``calls`` records
     (replicate, warm-start type) of every call."""
 
-    def fit_fn(data, spec, options, warm_start=None):
+    def fit_fn(data, spec, options, warm_start=None, search_center=None):
         r = small["replicate_of"][signature(data)]
         calls.append((r, type(warm_start).__name__))
         res = F.run_fit(data, spec, options, warm_start=warm_start)
@@ -392,7 +392,7 @@ def test_restarts_are_bounded(small):
     calls: list = []
     base = failing_fit(small, not_converged=(1,))
 
-    def fit_fn(data, spec, options, warm_start=None):
+    def fit_fn(data, spec, options, warm_start=None, search_center=None):
         calls.append(1)
         return base(data, spec, options, warm_start=warm_start)
 
@@ -450,7 +450,7 @@ def stage_fit(dirs, raise_pk=(), not_converged_pd=(), calls=None):
     """PK refits for real (fast); the IgG refit is the fit itself (marked converged): the
     bootstrap's bookkeeping is under test here, not the estimator."""
 
-    def fit_fn(data, spec, options, warm_start=None):
+    def fit_fn(data, spec, options, warm_start=None, search_center=None):
         r = dirs["replicate_of"][signature(data)]
         if calls is not None:
             calls.append((r, spec["model"]))
@@ -466,7 +466,7 @@ def stage_fit(dirs, raise_pk=(), not_converged_pd=(), calls=None):
     return fit_fn
 
 
-def run_stage(dirs, out_dir, chunks, replicates, monkeypatch, fit_fn):
+def run_stage(dirs, out_dir, chunks, replicates, monkeypatch, fit_fn, max_failed_share=1.0):
     monkeypatch.setattr(B, "run_fit", fit_fn)
     out_dir.mkdir()
     chunk_files = []
@@ -478,7 +478,7 @@ def run_stage(dirs, out_dir, chunks, replicates, monkeypatch, fit_fn):
     out = {"population": str(out_dir / "population_parameters.csv"), "summary": str(out_dir / "fit_summary.json"),
            "bootstrap": str(out_dir / "bootstrap.csv")}
     stage.bootstrap_gather(chunk_files, dirs["pk"], dirs["pd"], dirs["selection"], out, replicates=replicates,
-                           seed=SEED, fit_mode="sequential")
+                           seed=SEED, fit_mode="sequential", max_failed_share=max_failed_share)
     return chunk_files, out
 
 
@@ -542,3 +542,76 @@ def test_real_sequential_refits_give_byte_identical_files_whatever_the_chunks(fi
         summary = json.loads(open(out["summary"]).read())["bootstrap"]
         assert summary["replicates"] == 3 and summary["n_ok"] + summary["n_failed"] == 3
     assert files[1] == files[3]
+
+
+# ------------------------------------------------------------------ bounded refits (issue 13)
+def test_restarts_keep_the_search_box_of_the_original_fit(small):
+    calls: list = []
+    base = converging_on_restart(small, {2}, [])
+
+    def fit_fn(data, spec, options, warm_start=None, search_center=None):
+        calls.append((type(warm_start).__name__, search_center is small["fit"]))
+        return base(data, spec, options, warm_start=warm_start)
+
+    B.run_chunk(small["data"], None, small["fit"], small["params"], [2], SEED, BOOT_OPTIONS, fit_fn, restarts=1)
+    # the restart starts from its end point, but its box stays around the original estimates
+    assert calls == [("FittedModel", True), ("FitResult", True)]
+
+
+def test_a_refit_out_of_evaluation_budget_is_a_failed_replicate_with_its_reason(small):
+    opts = dataclasses.replace(BOOT_OPTIONS, max_evaluations=14)
+    t = B.run_chunk(small["data"], None, small["fit"], small["params"], [1, 2], SEED, opts, restarts=0)
+    assert t["status"].tolist() == ["failed", "failed"]
+    for msg in t["message"]:
+        assert "evaluation budget used up" in msg and "max_evaluations = 14" in msg
+    assert t[small["params"]].isna().all().all()
+    # a restart has a budget of its own
+    t1 = B.run_chunk(small["data"], None, small["fit"], small["params"], [1, 2], SEED, opts, restarts=1)
+    assert t1["restarts"].tolist() == [1, 1]
+
+
+def test_a_replicate_with_an_estimate_on_its_search_box_is_flagged(small):
+    free = B.run_chunk(small["data"], None, small["fit"], small["params"], [1], SEED, BOOT_OPTIONS)
+    assert free.loc[0, "at_bound"] == "" and free.loc[0, "status"] == "ok"
+    opts = dataclasses.replace(BOOT_OPTIONS, search_range=1.002)  # 0.2% around the original estimates
+    t = B.run_chunk(small["data"], None, small["fit"], small["params"], [1], SEED, opts)
+    assert t.loc[0, "status"] == "ok"
+    assert "PK/PD theta[log" in t.loc[0, "at_bound"]
+    assert "on the search bound" in t.loc[0, "message"]
+    original = small["fit"].theta_natural
+    for p in ("ka", "CL", "V"):  # every estimate within the box
+        assert abs(math.log(t.loc[0, p] / original[p])) <= math.log(1.002) * 1.0001
+
+
+def test_gather_leaves_replicates_on_a_bound_out_of_the_intervals(tmp_path):
+    rows = [hand_row(1, cl=1.0, v=10.0), hand_row(2, cl=2.0, v=20.0), hand_row(3, cl=3.0, v=30.0),
+            hand_row(4, cl=1000.0, v=99.0), hand_row(5, cl=4.0, v=40.0)]
+    rows[3]["at_bound"] = "PK theta[log CL]"
+    chunks = csv_round_trip([B.replicate_frame(rows, PARAMS)], tmp_path)
+    allr, pop, info = B.gather(chunks, hand_population(), 5, ["Km"])
+    assert allr["at_bound"].tolist() == ["", "", "", "PK theta[log CL]", ""]
+    cl = pop.set_index("parameter").loc["CL"]
+    assert (cl["boot_ci_low"], cl["boot_ci_high"], cl["boot_n_ok"]) == (pytest.approx(1.075), pytest.approx(3.925), 4)
+    assert (info["n_ok"], info["n_at_bound"], info["n_excluded_at_bound"], info["n_used"]) == (5, 1, 1, 4)
+    assert info["at_bound_replicates"] == [4]
+    _, pop_all, info_all = B.gather(chunks, hand_population(), 5, ["Km"], exclude_at_bound=False)
+    assert pop_all.set_index("parameter").loc["CL", "boot_n_ok"] == 5
+    assert (info_all["n_excluded_at_bound"], info_all["n_used"]) == (0, 5)
+
+
+def test_too_many_unusable_replicates_fail_the_gather_with_a_message():
+    info = {"replicates": 200, "n_failed": 15, "n_excluded_at_bound": 5}
+    B.check_failed_share(info, 0.10)  # 20 of 200 = 10%: not more than the share
+    info["n_excluded_at_bound"] = 6
+    with pytest.raises(UserError, match=r"21 of 200 replicates are unusable \(15 failed, 6 with an estimate on the "
+                                        r"search bound\) = 10\.5%.*max_failed_share = 10%"):
+        B.check_failed_share(info, 0.10)
+    B.check_failed_share({"replicates": 0, "n_failed": 0, "n_excluded_at_bound": 0}, 0.0)
+
+
+def test_stage_gather_fails_over_the_failed_share_and_keeps_the_chunks(fitted_dirs, tmp_path, monkeypatch):
+    fit_fn = stage_fit(fitted_dirs, raise_pk=(2,), not_converged_pd=(5,))
+    with pytest.raises(UserError, match="2 of 6 replicates are unusable"):
+        run_stage(fitted_dirs, tmp_path / "run", 2, 6, monkeypatch, fit_fn, max_failed_share=0.10)
+    chunks = sorted((tmp_path / "run" / "bootstrap").glob("chunk_*.csv"))
+    assert len(chunks) == 2 and not (tmp_path / "run" / "population_parameters.csv").exists()

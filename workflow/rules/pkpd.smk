@@ -95,6 +95,7 @@ rule pkpd_fit_pk:
         code=PKPD_FIT_CODE,
         residual_error=PKPD["residual_error"]["pk"],
         blq_method=PKPD["blq_method"],
+        limits=PKPD["limits"],
     script:
         "../../scripts/pkpd_fit_pk.py"
 
@@ -161,6 +162,7 @@ rule pkpd_fit_pd:
         steroid=PKPD["steroid_suppression"],
         residual_error=PKPD["residual_error"],
         blq_method=PKPD["blq_method"],
+        limits=PKPD["limits"],
     script:
         "../../scripts/pkpd_fit_pd.py"
 
@@ -188,6 +190,9 @@ rule pkpd_bootstrap_chunk:
         code=PKPD_FIT_CODE,
         replicates=PKPD["bootstrap"]["replicates"],
         restarts=PKPD["bootstrap"]["restarts"],
+        options={
+            k: PKPD["bootstrap"][k] for k in ("max_evaluations", "search_range")
+        },
         seed=config["seeds"]["bootstrap"],
     script:
         "../../scripts/pkpd_bootstrap_chunk.py"
@@ -223,6 +228,8 @@ rule pkpd_bootstrap_gather:
         replicates=PKPD["bootstrap"]["replicates"],
         seed=config["seeds"]["bootstrap"],
         fit_mode=PKPD["fit_mode"],
+        exclude_at_bound=PKPD["bootstrap"]["exclude_at_bound"],
+        max_failed_share=PKPD["bootstrap"]["max_failed_share"],
     script:
         "../../scripts/pkpd_bootstrap_gather.py"
 

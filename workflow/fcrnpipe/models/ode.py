@@ -71,6 +71,21 @@ for _i in range(1, 6):
 _M = np.array([_a[6], _a[7], _a[8], _a[9], 1.0, 1.0])
 del _a, _c, _k, _i, _j
 
+class GridLimitError(RuntimeError):
+    """Refining an integration grid would exceed its limit (:func:`refine_grid`).
+
+    ``subject``: index of the (first) subject over the limit; ``needed``/``limit``/``base``:
+    its grid points after the refinement, the most allowed, and its design grid's."""
+
+    def __init__(self, subject: int, needed: int, limit: int, base: int, detail: str = "") -> None:
+        self.subject, self.needed, self.limit, self.base = subject, needed, limit, base
+        super().__init__(
+            f"the ODE integration grid of subject index {subject} would need {needed} points, more than "
+            f"its limit of {limit} ({limit / base:g} x its {base}-point design grid){detail}: the solution "
+            "changes too fast to be integrated at these parameter values"
+        )
+
+
 RhsFun = Callable[[np.ndarray], np.ndarray]
 JacFun = Callable[[np.ndarray], dict[tuple[int, int], np.ndarray]]
 
@@ -134,6 +149,7 @@ class Grid:
     dose_amt: np.ndarray
     event_time: float | None
     h_max: float
+    base_points: np.ndarray | None = None  # (N,) points of the design grid (before refinement)
 
     @property
     def n_steps(self) -> int:
@@ -148,6 +164,7 @@ def _assemble(
     dose_amt: np.ndarray,
     event_time: float | None,
     h_max: float,
+    base_points: np.ndarray | None = None,
 ) -> Grid:
     n = len(points)
     g = max(max(p.size for p in points), 2)
@@ -178,6 +195,7 @@ def _assemble(
         dose_amt=dose_amt,
         event_time=event_time,
         h_max=h_max,
+        base_points=np.asarray([p.size for p in points]) if base_points is None else base_points,
     )
 
 
@@ -234,12 +252,15 @@ def build_grid(
     return _assemble(points, obs_time, obs_mask, dose_time, dose_amt, event_time, h_max)
 
 
-def refine_grid(grid: Grid, err: np.ndarray, max_split: int = 64) -> Grid | None:
+def refine_grid(grid: Grid, err: np.ndarray, max_split: int = 64, max_factor: float | None = None) -> Grid | None:
     """Split the intervals whose scaled local error ``err`` (``(N, G-1)``) exceeds 1.
 
     The local error of the embedded order-3 estimate scales with ``h**4``, so an interval
     with error ``e`` is split into ``ceil(1.25 * e**(1/4))`` equal parts (at most
-    ``max_split``). Returns None when no interval needs refinement.
+    ``max_split``). Returns None when no interval needs refinement. ``max_factor``: a
+    subject's grid may hold at most this many times the points of its design grid
+    (:attr:`Grid.base_points`); a refinement beyond raises :class:`GridLimitError` before
+    anything is allocated.
     """
     err = np.where(np.isfinite(err), err, np.inf)
     real = np.arange(err.shape[1])[None, :] < (grid.n_points - 1)[:, None]
@@ -256,10 +277,16 @@ def refine_grid(grid: Grid, err: np.ndarray, max_split: int = 64) -> Grid | None
         e = err[i, js]
         parts = np.where(np.isfinite(e), np.ceil(1.25 * np.maximum(e, 1.0) ** 0.25), max_split)
         parts = np.clip(parts, 2, max_split).astype(int)
+        if max_factor is not None and grid.base_points is not None:
+            needed = int(pts.size + np.sum(parts - 1))
+            limit = int(max_factor * grid.base_points[i])
+            if needed > limit:
+                raise GridLimitError(i, needed, limit, int(grid.base_points[i]))
         new = [pts]
         for j, k in zip(js, parts):
             new.append(pts[j] + (pts[j + 1] - pts[j]) * np.arange(1, k) / k)
         points.append(np.unique(np.concatenate(new)))
     return _assemble(
-        points, grid.obs_time, grid.obs_mask, grid.dose_time, grid.dose_amt, grid.event_time, grid.h_max
+        points, grid.obs_time, grid.obs_mask, grid.dose_time, grid.dose_amt, grid.event_time, grid.h_max,
+        base_points=grid.base_points,
     )

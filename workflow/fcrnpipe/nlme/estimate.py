@@ -31,10 +31,12 @@ from scipy.optimize import OptimizeWarning, least_squares, minimize
 
 from fcrnpipe.errors import UserError
 from fcrnpipe.models.base import StructuralModel
+from fcrnpipe.models.ode import GridLimitError
 from fcrnpipe.nlme.dataset import NMData
 from fcrnpipe.nlme.foce import (
     InnerResult,
     Problem,
+    checked_modes,
     individual_params,
     inner,
     ofv_gradient,
@@ -64,6 +66,14 @@ class FitOptions:
     refinement (0: none). ``pooled_init``: start from a naive pooled fit. ``fd_step`` is
     not used (kept for compatibility: derivatives are analytic given the model's
     finite-difference sensitivities, see :mod:`fcrnpipe.nlme.foce`).
+
+    Bounded work (deterministic, never wall time): ``max_evaluations`` caps the OFV
+    evaluations of the estimation (NONMEM's MAXEVAL; the fit then ends *not converged* with
+    the budget named in its message); ``search_range`` (> 1, or None) confines a warm-started
+    refit to a box around the estimates it starts from (or ``search_center`` of :func:`fit`):
+    each log-scale fixed effect within a factor ``search_range`` either way and each IIV SD at
+    most ``search_range`` times its starting value (NONMEM-style boundaries; an estimate that
+    ends on the box is reported in ``optimizer["at_bound"]``).
     """
 
     covariance: str = "hessian"
@@ -74,6 +84,8 @@ class FitOptions:
     inner_tol: float = 1e-8
     max_refits: int = 2
     warmup_iter: int = 15
+    max_evaluations: int = 5000
+    search_range: float | None = None
 
 
 @dataclass
@@ -291,16 +303,37 @@ def _valid_x(lay: Layout, x: np.ndarray) -> bool:
     return True
 
 
+class EvaluationBudgetExceeded(RuntimeError):
+    """The objective's evaluation budget (:attr:`FitOptions.max_evaluations`) is used up."""
+
+
 class Objective:
     """OFV as a function of ``x`` with warm-started inner problems and call accounting.
 
     The last evaluation is cached (``x``, OFV, conditional modes and the derivatives at
-    them), so that the gradient at the same ``x`` costs no model evaluation.
+    them), so that the gradient at the same ``x`` costs no model evaluation. Warm starts of
+    the conditional modes come from the *incumbent* -- the point with the lowest OFV so far
+    (its modes, and their first-order prediction from its sensitivities) -- never from a
+    rejected trial point, and suspect modes are re-solved from a cold start
+    (:func:`~fcrnpipe.nlme.foce.checked_modes`): the OFV is a function of ``x``, not of the
+    optimiser's history.
+
+    ``max_evaluations``: :meth:`value` raises :class:`EvaluationBudgetExceeded` once that
+    many evaluations were made; ``bounds``: ``(lower, upper)`` arrays over ``x`` outside
+    which :meth:`value` returns the "cannot evaluate" value without evaluating.
     """
 
-    def __init__(self, problem: Problem, inner_tol: float = 1e-8) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        inner_tol: float = 1e-8,
+        max_evaluations: int | None = None,
+        bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         self.problem = problem
         self.inner_tol = inner_tol
+        self.max_evaluations = max_evaluations
+        self.bounds = bounds
         self.eta = np.zeros((problem.n_subjects, problem.layout.q))
         self.second_order: np.ndarray | None = None
         self._sens: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (x, eta, d eta/dx)
@@ -311,7 +344,15 @@ class Objective:
         self._res: InnerResult | None = None
         self._ofv_i: np.ndarray | None = None
         self._grad: tuple[np.ndarray, np.ndarray] | None = None
+        self.best_x: np.ndarray | None = None
+        self.best_value = np.inf
         self.curvature: np.ndarray | None = None
+
+    def in_bounds(self, x: np.ndarray) -> bool:
+        if self.bounds is None:
+            return True
+        lo, hi = self.bounds
+        return bool(np.all(x >= lo) and np.all(x <= hi))
 
     def evaluate(
         self, x: np.ndarray, eta0: np.ndarray | None = None, cold: bool = False
@@ -331,11 +372,13 @@ class Objective:
             )
             return np.inf, np.full(n, np.inf), res
         omega = lay.omega(x)
+        theta, sigmas = lay.theta(x), lay.sigmas(x)
         start = self.eta if eta0 is None else eta0
         with np.errstate(all="ignore"):
             if cold:
-                start = start_modes(self.problem, lay.theta(x), omega, lay.sigmas(x), start)
-            res = inner(self.problem, lay.theta(x), omega, lay.sigmas(x), start, tol=self.inner_tol)
+                start = start_modes(self.problem, theta, omega, sigmas, start)
+            res = inner(self.problem, theta, omega, sigmas, start, tol=self.inner_tol)
+            res = checked_modes(self.problem, theta, omega, sigmas, res, tol=self.inner_tol)
             ofv_i = subject_ofv(self.problem, res, omega)
         total = float(ofv_i.sum())
         log.debug(
@@ -345,8 +388,9 @@ class Objective:
         return (total if np.isfinite(total) else np.inf), ofv_i, res
 
     def predicted_modes(self, x: np.ndarray) -> np.ndarray:
-        """Warm start for the modes at ``x``: first-order prediction from the last gradient
-        point (``eta + d eta/dx (x - x0)``, steps capped at 1), else the last modes."""
+        """Warm start for the modes at ``x``: first-order prediction from the incumbent
+        (``eta + d eta/dx (x - x0)``, steps capped at 1) where its sensitivities are known,
+        else the incumbent's modes."""
         if self._sens is None:
             return self.eta
         x0, eta0, sens = self._sens
@@ -358,16 +402,22 @@ class Objective:
         x = np.asarray(x, dtype=float)
         if self._x is not None and np.array_equal(x, self._x) and not cold:
             return self._value if np.isfinite(self._value) else _BAD_OFV
+        if not self.in_bounds(x):
+            return _BAD_OFV
+        if self.max_evaluations is not None and self.n_eval >= self.max_evaluations:
+            raise EvaluationBudgetExceeded(f"evaluation budget used up ({self.n_eval} OFV evaluations)")
         total, ofv_i, res = self.evaluate(x, None if cold else self.predicted_modes(x), cold=cold)
         if not np.isfinite(total) and not cold:
-            # retry from the last good modes (the predicted ones may be poor far away)
+            # retry from the incumbent's modes (the predicted ones may be poor far away)
             total2, ofv_i2, res2 = self.evaluate(x, self.eta)
             if np.isfinite(total2):
                 total, ofv_i, res = total2, ofv_i2, res2
         self._x, self._value, self._res, self._ofv_i = x.copy(), total, res, ofv_i
         self._grad = None
-        if np.isfinite(total):
+        if np.isfinite(total) and (total <= self.best_value or cold):
+            self.best_x, self.best_value = x.copy(), total
             self.eta = res.eta.copy()
+            self._sens = None
         return total if np.isfinite(total) else _BAD_OFV
 
     def gradient(self, x: np.ndarray, step: float | None = None) -> np.ndarray:
@@ -385,7 +435,8 @@ class Objective:
             self.n_grad += 1
             with np.errstate(all="ignore"):
                 g, gs, sens = ofv_gradient(self.problem, x, self._res)
-            self._sens = (x.copy(), self._res.eta.copy(), sens)
+            if self.best_x is not None and np.array_equal(x, self.best_x):
+                self._sens = (x.copy(), self._res.eta.copy(), sens)
             self._grad = (np.where(np.isfinite(g), g, 0.0), gs)
         return self._grad
 
@@ -410,10 +461,59 @@ class Objective:
         return g
 
     def reset_cache(self) -> None:
-        """Forget the cached evaluation (after the model's numerics changed)."""
+        """Forget the cached evaluation and the incumbent's value (after the model's
+        numerics changed; its modes stay as the warm start)."""
         self._x = None
         self._grad = None
         self._sens = None
+        self.best_x = None
+        self.best_value = np.inf
+
+
+def projected_gradient(g: np.ndarray, x: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """``g`` without the components that push ``x`` out of its box (zero at a bound where
+    the descent direction leaves the box): the stationarity measure of a bounded problem."""
+    if bounds is None:
+        return g
+    lo, hi = bounds
+    out = g.copy()
+    out[(x <= lo) & (g > 0)] = 0.0
+    out[(x >= hi) & (g < 0)] = 0.0
+    return out
+
+
+def _minimize_bounded(
+    obj: Objective, x: np.ndarray, options: FitOptions, hess_inv0: np.ndarray | None, maxiter: int, on_iter: Any
+) -> Any:
+    """L-BFGS-B within ``obj.bounds``, on variables scaled by the initial curvature
+    (``x = x0 + s z``, ``s_j = sqrt((H0^-1)_jj)``); stops when the largest projected OFV
+    gradient component (per unit of ``x``) is below ``options.gtol``, as BFGS does."""
+    lo, hi = obj.bounds
+    s = np.sqrt(np.clip(np.diag(hess_inv0), 1e-12, 1e6)) if hess_inv0 is not None else np.ones(x.size)
+    x0 = np.clip(x, lo, hi)
+
+    def to_x(z: np.ndarray) -> np.ndarray:
+        return np.clip(x0 + s * z, lo, hi)
+
+    def stop(intermediate_result: Any) -> None:
+        xk = to_x(intermediate_result.x)
+        on_iter(xk)
+        g = projected_gradient(obj.gradient(xk), xk, obj.bounds)
+        if g.size == 0 or float(np.max(np.abs(g))) < options.gtol:
+            raise StopIteration
+
+    zb = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b)
+          for a, b in zip((lo - x0) / s, (hi - x0) / s)]
+    sol = minimize(lambda z: obj.value(to_x(z)), np.zeros(x.size), jac=lambda z: obj.gradient(to_x(z)) * s,
+                   method="L-BFGS-B", bounds=zb, callback=stop,
+                   options={"maxiter": maxiter, "gtol": 1e-12, "ftol": 1e-15, "maxfun": 10**6})
+    sol.x = to_x(sol.x)
+    g = projected_gradient(obj.gradient(sol.x), sol.x, obj.bounds)
+    if g.size == 0 or float(np.max(np.abs(g))) < options.gtol:
+        sol.success, sol.status = True, 0
+        sol.message = "CONVERGENCE: largest projected OFV gradient below gtol"
+    sol.hess_inv = None
+    return sol
 
 
 def _optimise(
@@ -421,6 +521,7 @@ def _optimise(
 ) -> tuple[np.ndarray, dict]:
     """BFGS on the OFV (restarted with a fresh curvature estimate when it stops on a line
     search failure away from a stationary point); returns the solution and a report.
+    Within a search box (``obj.bounds``) the method is L-BFGS-B (:func:`_minimize_bounded`).
     ``max_iter``: iteration limit of this call (default ``options.max_iter``)."""
     iterations = [0]
     t0 = time.perf_counter()
@@ -434,38 +535,62 @@ def _optimise(
         )
 
     x = np.asarray(x0, dtype=float)
-    sol = None
+    success, status, message, hess_inv = False, 1, "", None
+    budget = False
     restarts = 0
     for restarts in range(3):
         opts: dict[str, Any] = {"gtol": options.gtol, "maxiter": max(limit - iterations[0], 1), "norm": np.inf}
         if hess_inv0 is not None:
             opts["hess_inv0"] = hess_inv0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            sol = minimize(obj.value, x, jac=obj.gradient, method="BFGS", callback=callback, options=opts)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", OptimizeWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                if obj.bounds is not None:
+                    sol = _minimize_bounded(obj, x, options, hess_inv0, opts["maxiter"], callback)
+                else:
+                    sol = minimize(obj.value, x, jac=obj.gradient, method="BFGS", callback=callback, options=opts)
+        except EvaluationBudgetExceeded as exc:
+            # the budget ends the estimation at the best point found (deterministic)
+            budget = True
+            x = obj.best_x if obj.best_x is not None else x
+            success, status, hess_inv = False, 1, None
+            message = f"{exc} (max_evaluations = {obj.max_evaluations})"
+            break
+        success, status, message = bool(sol.success), int(sol.status), str(sol.message)
+        hess_inv = None if getattr(sol, "hess_inv", None) is None else np.asarray(sol.hess_inv)
         moved = not np.array_equal(sol.x, x)
         x = sol.x
-        g = obj.gradient(x)
+        g = projected_gradient(obj.gradient(x), x, obj.bounds)
         gmax = float(np.max(np.abs(g))) if g.size else 0.0
         if sol.success or gmax < 10 * options.gtol or sol.status == 1 or (not moved and restarts > 0):
             break
         log.debug("BFGS stopped (%s) with |gradient| %.3g; restarting", sol.message, gmax)
-        hess_inv0 = _initial_hess_inv(obj, x)
-    g = obj.gradient(x)
+        try:
+            hess_inv0 = _initial_hess_inv(obj, x)
+        except EvaluationBudgetExceeded as exc:
+            budget, success, status = True, False, 1
+            message = f"{exc} (max_evaluations = {obj.max_evaluations})"
+            break
+    limit_saved, obj.max_evaluations = obj.max_evaluations, None
+    try:
+        g = projected_gradient(obj.gradient(x), x, obj.bounds)
+        value = obj.value(x)
+    finally:
+        obj.max_evaluations = limit_saved
     gmax = float(np.max(np.abs(g))) if g.size else 0.0
-    value = obj.value(x)
-    converged = bool(value < _BAD_OFV and (sol.success or gmax < 10 * options.gtol))
+    converged = bool(value < _BAD_OFV and not budget and (success or gmax < 10 * options.gtol))
     return x, {
         "method": "BFGS",
-        "status": int(sol.status),
-        "message": str(sol.message),
+        "status": status,
+        "message": message,
         "iterations": iterations[0],
         "restarts": restarts,
         "gradient": g,
         "gradient_max_abs": gmax,
         "converged": converged,
-        "hess_inv": np.asarray(sol.hess_inv) if hasattr(sol, "hess_inv") else None,
+        "budget_exhausted": budget,
+        "hess_inv": hess_inv,
     }
 
 
@@ -478,8 +603,10 @@ def _initial_hess_inv(obj: Objective, x0: np.ndarray, step: float = 1e-2) -> np.
     for j in range(x0.size):
         e = np.zeros(x0.size)
         e[j] = step
+        if not obj.in_bounds(x0 + e):  # on the upper side of a search box: step back instead
+            e[j] = -step
         obj.value(x0 + e)
-        d[j] = (obj.gradient(x0 + e)[j] - g0[j]) / step
+        d[j] = (obj.gradient(x0 + e)[j] - g0[j]) / e[j]
     obj.eta = eta0
     obj.value(x0)
     good = np.isfinite(d) & (d > 0)
@@ -592,11 +719,15 @@ def fit(
     pm: PopulationModel,
     options: FitOptions | None = None,
     warm_start: FitResult | None = None,
+    search_center: Any = None,
 ) -> FitResult:
     """Fit ``pm`` to ``data`` by FOCE(-I); see the module docstring.
 
     ``warm_start``: a previous fit of the same population model whose estimates start this
     one (and whose refined integration grids are not reused: the subjects may differ).
+    ``search_center``: the estimates (anything with ``theta``, ``omega``, ``sigmas``) around
+    which ``options.search_range`` confines the search (default: ``warm_start``; a restarted
+    bootstrap refit keeps the original fit's box).
 
     Deterministic: the same data, model and options give bit-identical results. Raises
     :class:`FitError` when the estimation fails (a clean error for bootstrap replicates
@@ -609,27 +740,83 @@ def fit(
     problem = build_problem(data, pm)
     try:
         with np.errstate(all="ignore"):
-            result = _fit(problem, data, pm, options, warm_start, t_start)
+            result = _fit(problem, data, pm, options, warm_start, t_start, search_center)
     except (np.linalg.LinAlgError, FloatingPointError, OverflowError, ZeroDivisionError) as exc:
         raise FitError(f"{data.path}: {pm.model.name}: the estimation failed ({type(exc).__name__}: {exc})") from exc
+    except EvaluationBudgetExceeded as exc:
+        raise FitError(f"{data.path}: {pm.model.name}: {exc} before the estimation started "
+                       f"(max_evaluations = {options.max_evaluations})") from exc
+    except GridLimitError as exc:
+        sid = problem.design.ids[exc.subject] if exc.subject < len(problem.design.ids) else exc.subject
+        raise FitError(f"{data.path}: {pm.model.name}: ID {sid}: {exc}") from exc
     for msg in result.warnings:
         log.warning("%s", msg)
         warnings.warn(msg, FitWarning, stacklevel=2)
     return result
 
 
+#: An estimate within this fraction of the half-width of its search box is "at the bound".
+AT_BOUND_FRACTION = 0.01
+#: The search box lets every IIV SD (log scale) grow to at least this (a CV of 131%).
+IIV_SD_CEILING = 1.0
+
+
+def search_bounds(lay: Layout, pm: PopulationModel, center: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The box of :attr:`FitOptions.search_range` around ``center`` (an ``x`` vector):
+    log-scale fixed effects within ``log(factor)`` either way, IIV SDs (the log-Cholesky
+    diagonal) at most ``factor`` times their value at ``center`` but at least up to
+    :data:`IIV_SD_CEILING` (a variance estimated near 0 may grow in a replicate); everything
+    else unbounded."""
+    if not factor > 1.0:
+        raise ValueError(f"search_range must be > 1 (got {factor})")
+    r = float(np.log(factor))
+    lo = np.full(lay.n_x, -np.inf)
+    hi = np.full(lay.n_x, np.inf)
+    for j, k in enumerate(lay.free):
+        if pm.model.params[k].transform == "log":
+            lo[j], hi[j] = center[j] - r, center[j] + r
+    om = lay.slices()[1]
+    diag = np.arange(lay.n_omega) if not lay.block else np.flatnonzero(np.equal(*np.tril_indices(lay.q)))
+    idx = om.start + diag
+    hi[idx] = np.maximum(center[idx] + r, np.log(IIV_SD_CEILING))
+    return lo, hi
+
+
+def at_bound(lay: Layout, pm: PopulationModel, x: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None) -> list[str]:
+    """Names (:meth:`Layout.x_names`) of the components of ``x`` on their search bound."""
+    if bounds is None:
+        return []
+    lo, hi = bounds
+    width = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (hi - lo), np.where(np.isfinite(hi), hi - x, x - lo))
+    tol = AT_BOUND_FRACTION * np.where(np.isfinite(width), np.abs(width), 0.0)
+    hit = (np.isfinite(lo) & (x - lo <= tol)) | (np.isfinite(hi) & (hi - x <= tol))
+    names = lay.x_names(pm)
+    return [names[j] for j in np.flatnonzero(hit)]
+
+
 def _fit(
-    problem: Problem, data: NMData, pm: PopulationModel, options: FitOptions, warm_start: FitResult | None, t_start: float
+    problem: Problem,
+    data: NMData,
+    pm: PopulationModel,
+    options: FitOptions,
+    warm_start: FitResult | None,
+    t_start: float,
+    search_center: Any = None,
 ) -> FitResult:
     from fcrnpipe.nlme.covariance import covariance_step
 
     lay = problem.layout
+    bounds = None
     if warm_start is not None:
         x0 = lay.pack(warm_start.theta, warm_start.omega, warm_start.sigmas)
         _check_zero_predictions(problem, lay.theta(x0), data.path)
+        if options.search_range is not None:
+            c = search_center if search_center is not None else warm_start
+            bounds = search_bounds(lay, pm, lay.pack(c.theta, c.omega, c.sigmas), float(options.search_range))
+            x0 = np.clip(x0, bounds[0], bounds[1])
     else:
         x0 = initial_x(problem, options, data.path)
-    obj = Objective(problem, options.inner_tol)
+    obj = Objective(problem, options.inner_tol, max_evaluations=options.max_evaluations, bounds=bounds)
     _refine(problem, x0, obj.eta, spread=True)
     obj.value(x0, cold=True)
     if _refine(problem, x0, obj.eta):
@@ -657,6 +844,8 @@ def _fit(
         x, report = _optimise(obj, x, options, hess_inv0, max_iter=limit)
         n_iter += report["iterations"]
         obj.value(x)
+        if report["budget_exhausted"]:
+            break
         if not _refine(problem, x, obj.eta):
             if refits >= len(stages):
                 break
@@ -666,6 +855,9 @@ def _fit(
         hess_inv0 = _safe_hess_inv(report["hess_inv"], hess_inv0)
     report["iterations"] = n_iter
     report["grid_refits"] = refits
+    report["at_bound"] = at_bound(lay, pm, x, bounds)
+    # the budget and the box bound the search, not the final evaluation or covariance step
+    obj.max_evaluations, obj.bounds = None, None
     t_est = time.perf_counter()
     total, ofv_i, res = obj.evaluate(x, obj.eta)
     if not np.isfinite(total):

@@ -453,6 +453,7 @@ def start_modes(
     max_iter: int = 15,
     tol: float = 1e-3,
     max_step: float = 1.0,
+    subjects: np.ndarray | None = None,
 ) -> np.ndarray:
     """Robust starting values for the conditional modes (cold start).
 
@@ -463,14 +464,15 @@ def start_modes(
     surrogate first -- ``1/2 sum r_j^2 + 1/2 eta' Omega^-1 eta`` with ``r = (log y - log f)/b``
     for proportional endpoints and ``(y - f)/sqrt(V(y))`` otherwise (BLQ records penalised
     only above the LLOQ) -- by damped Gauss-Newton with steps capped at ``max_step``; the
-    exact conditional modes are then found by :func:`inner` from there.
+    exact conditional modes are then found by :func:`inner` from there. ``subjects``: only
+    these (indices) are moved (default: all).
     """
     n, q = eta0.shape
     if q == 0:
         return eta0.copy()
     oinv = np.linalg.inv(omega)
     eta = np.array(eta0, dtype=float, copy=True)
-    active = np.arange(n)
+    active = np.arange(n) if subjects is None else np.asarray(subjects, dtype=int)
 
     def objective(e: np.ndarray, sid: np.ndarray) -> np.ndarray:
         f = predict(problem, theta, e, sid)
@@ -569,6 +571,7 @@ def inner(
     max_iter: int = 50,
     max_step: float = 2.0,
     second_order: np.ndarray | None = None,
+    subjects: np.ndarray | None = None,
     **_: Any,
 ) -> InnerResult:
     """Conditional modes of all subjects by damped Newton iterations (batched).
@@ -584,8 +587,10 @@ def inner(
     first order, so the OFV is accurate to about ``tol`` per subject), or the step has been
     halved below ``1e-9`` (no decrease possible: the minimum to machine precision). The stored quantities (``f``, derivatives, Hessians) are those at
     the returned modes, as the gradient (:func:`ofv_gradient`) needs. A subject whose
-    objective cannot be evaluated at the start is restarted once from eta = 0.
-    ``second_order`` is ignored (kept for compatibility).
+    objective cannot be evaluated at the start is restarted once from eta = 0; a subject whose
+    Newton system is not finite (overflow far from any sensible mode) stops, *not* converged.
+    ``subjects``: solve for these subjects only (indices; the others keep ``l = inf`` and
+    ``converged = False`` in the result). ``second_order`` is ignored (kept for compatibility).
     """
     lay = problem.layout
     n = problem.n_subjects
@@ -610,7 +615,7 @@ def inner(
     step_acc = np.zeros((n, q))  # Newton step from the accepted point
     alpha = np.ones(n)
     trial = eta.copy()
-    active = np.arange(n)
+    active = np.arange(n) if subjects is None else np.asarray(subjects, dtype=int)
     it = 0
     for it in range(1, max_iter + 1):
         if active.size == 0:
@@ -669,7 +674,7 @@ def inner(
         grad = np.where(ok[:, None], grad, 0.0)
         step = -np.linalg.solve(newton, grad[:, :, None])[:, :, 0]
         done = (np.max(np.abs(step), axis=1) < tol) | ~ok
-        conv[acc[done]] = True
+        conv[acc[done & ok]] = True
         go = acc[~done]
         st = step[~done]
         big = np.max(np.abs(st), axis=1)
@@ -691,6 +696,80 @@ def inner(
         jac2=out["jac2"],
         exact=out["exact"],
     )
+    return res
+
+
+#: A conditional mode farther than this from 0 in prior standard deviations (Mahalanobis
+#: distance ``sqrt(eta' Omega^-1 eta)``; P(chi2_3 > 16) = 0.001) is checked against a mode
+#: found from a cold start (:func:`checked_modes`).
+SUSPECT_MODE_DISTANCE = 4.0
+
+
+def _merge_modes(res: InnerResult, alt: InnerResult, take: np.ndarray) -> InnerResult:
+    """``res`` with the subjects ``take`` (bool ``(N,)``) replaced by those of ``alt``."""
+    def pick(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+        if a is None or b is None:
+            return a
+        mask = take.reshape((-1,) + (1,) * (a.ndim - 1))
+        return np.where(mask, b, a)
+
+    return InnerResult(
+        eta=pick(res.eta, alt.eta),
+        l=pick(res.l, alt.l),
+        hess=pick(res.hess, alt.hess),
+        f=pick(res.f, alt.f),
+        g=pick(res.g, alt.g),
+        converged=pick(res.converged, alt.converged),
+        iterations=res.iterations + alt.iterations,
+        jac=pick(res.jac, alt.jac),
+        jac2=pick(res.jac2, alt.jac2),
+        exact=pick(res.exact, alt.exact),
+    )
+
+
+def suspect_modes(res: InnerResult, omega: np.ndarray, distance: float = SUSPECT_MODE_DISTANCE) -> np.ndarray:
+    """Subjects whose mode needs a second opinion: not converged, non-finite objective, or
+    farther than ``distance`` prior SDs from 0 (bool ``(N,)``)."""
+    bad = ~res.converged | ~np.isfinite(res.l)
+    if omega.shape[0]:
+        with np.errstate(all="ignore"):
+            d2 = np.einsum("nq,qr,nr->n", res.eta, np.linalg.inv(omega), res.eta)
+        bad |= ~np.isfinite(d2) | (d2 > distance * distance)
+    return bad
+
+
+def checked_modes(
+    problem: Problem,
+    theta: np.ndarray,
+    omega: np.ndarray,
+    sigmas: list[np.ndarray],
+    res: InnerResult,
+    tol: float = 1e-8,
+) -> InnerResult:
+    """Guard warm-started modes against the wrong basin of the conditional objective.
+
+    The FOCE-I conditional objective of a saturable-elimination model can have more than
+    one local minimum (e.g. a far-off one at a tiny volume); a mode warm-started from the
+    modes of a distant trial point can land there and stay there, which makes the OFV depend
+    on the optimiser's history (and so on rounding, i.e. on the machine). For the subjects of
+    :func:`suspect_modes`, the mode is found again from eta = 0 and from a cold start
+    (:func:`start_modes` from eta = 0, then :func:`inner`), and the one with the lowest
+    conditional objective is kept. Deterministic; costs nothing when no subject is suspect.
+    """
+    suspect = np.flatnonzero(suspect_modes(res, omega))
+    if suspect.size == 0:
+        return res
+    zero = np.zeros_like(res.eta)
+    cold = start_modes(problem, theta, omega, sigmas, zero, subjects=suspect)
+    for start in (zero, cold):
+        alt = inner(problem, theta, omega, sigmas, start, tol=tol, subjects=suspect)
+        better = np.zeros(res.eta.shape[0], dtype=bool)
+        l_old = np.where(np.isfinite(res.l), res.l, np.inf)
+        # (a meaningful improvement: the same mode found again is not a change)
+        gain = l_old[suspect] - alt.l[suspect]
+        better[suspect] = np.isfinite(alt.l[suspect]) & (gain > 1e-9 * (1.0 + np.abs(alt.l[suspect])))
+        if better.any():
+            res = _merge_modes(res, alt, better)
     return res
 
 

@@ -22,12 +22,24 @@ without corrupting the gathered result). Only a crash of the whole job (killed, 
 memory) fails the chunk: Snakemake then removes its output and retries it (``retries`` in
 the profile); the chunk CSV is written once, after all its replicates.
 
+Bounded work: every refit has a deterministic budget of OFV evaluations
+(``pkpd.bootstrap.max_evaluations``) and explores only a box around the original estimates
+(``pkpd.bootstrap.search_range``: each fixed effect within that factor either way, each IIV
+SD at most that factor above), and its ODE grids may not grow beyond
+``pkpd.limits.max_grid_factor`` times their design grid. A refit that exceeds a limit fails
+(the replicate is recorded as failed, with the reason); one whose estimates end on the box
+has them listed in ``at_bound`` (status ``ok``).
+
 The gather step (:func:`gather`) checks that every replicate is present once, writes all of
 them (``bootstrap.csv``) and adds to each parameter the 95% percentile interval (2.5th and
-97.5th percentiles, linear interpolation) over the ``ok`` replicates (``boot_ci_low``,
-``boot_ci_high``) and their number (``boot_n_ok``). Parameters held fixed get no interval.
-Failed replicates are counted and listed in the summary (``n_failed``,
-``failed_replicates``); if none is ``ok`` the intervals are NaN (no crash).
+97.5th percentiles, linear interpolation) over the *used* replicates -- ``ok`` and, with
+``exclude_at_bound`` (config ``pkpd.bootstrap.exclude_at_bound``, default true, as PsN's
+boundary skipping), no estimate at its bound -- (``boot_ci_low``, ``boot_ci_high``) and their
+number (``boot_n_ok``). Parameters held fixed get no interval. Failed and excluded
+replicates are counted and listed in the summary (``n_failed``, ``failed_replicates``,
+``n_at_bound``, ``n_used``); if none is used the intervals are NaN (no crash), and
+:func:`check_failed_share` fails the step when more than ``max_failed_share`` of them are
+unusable.
 """
 
 from __future__ import annotations
@@ -50,7 +62,8 @@ from fcrnpipe.pkpd.state import FittedModel, pk_for_pd
 
 log = logging.getLogger("fcrnpipe.pkpd")
 
-META_COLUMNS = ["replicate", "seed", "status", "message", "pk_ofv", "pk_converged", "pd_ofv", "pd_converged", "restarts"]
+META_COLUMNS = ["replicate", "seed", "status", "message", "pk_ofv", "pk_converged", "pd_ofv", "pd_converged", "restarts",
+                "at_bound"]
 CI_LEVEL = 0.95
 
 
@@ -94,9 +107,10 @@ def _fit_with_restarts(
     fit_fn: Callable[..., Any], data: NMData, spec: Any, options: FitOptions, warm_start: Any, restarts: int
 ) -> tuple[Any, int]:
     """``fit_fn`` warm-started from ``warm_start``; while it ends not converged (with finite
-    estimates and OFV) and restarts remain, refit warm-started from its own end point.
-    Returns the last fit and the number of restarts used."""
-    res = fit_fn(data, spec, options, warm_start=warm_start)
+    estimates and OFV) and restarts remain, refit warm-started from its own end point (the
+    search box of ``options.search_range`` stays centred on ``warm_start``, the original
+    estimates). Returns the last fit and the number of restarts used."""
+    res = fit_fn(data, spec, options, warm_start=warm_start, search_center=warm_start)
     used = 0
     while (
         used < restarts
@@ -107,8 +121,12 @@ def _fit_with_restarts(
         used += 1
         log.info("%s fit not converged (%s): restart %d of %d from its end point",
                  spec["model"], res.optimizer.get("message", ""), used, restarts)
-        res = fit_fn(data, spec, options, warm_start=res)
+        res = fit_fn(data, spec, options, warm_start=res, search_center=warm_start)
     return res, used
+
+
+def _at_bound(res: Any, part: str) -> list[str]:
+    return [f"{part} {name}" for name in res.optimizer.get("at_bound", [])]
 
 
 def _estimates(fit: Any) -> dict[str, float]:
@@ -140,9 +158,11 @@ def run_replicate(
         "pd_ofv": float("nan"),
         "pd_converged": None,
         "restarts": 0,
+        "at_bound": "",
     }
     est: dict[str, float] = {}
     notes: list[str] = []
+    bounds_hit: list[str] = []
     fit_fn = fit_fn or run_fit
     t0 = time.perf_counter()
     try:
@@ -154,6 +174,7 @@ def run_replicate(
                 notes.append(f"PK converged after {n_restart} restart(s)")
             row["pk_ofv"], row["pk_converged"] = float(pk_res.ofv), bool(pk_res.optimizer.get("converged"))
             _check_converged(pk_res, f"PK ({pk.model_name})", options)
+            bounds_hit += _at_bound(pk_res, "PK")
             est.update(_estimates(pk_res))
             ind = individual_table(pk_res)
             ind["ID"] = ind["ID"].astype(str)
@@ -169,6 +190,7 @@ def run_replicate(
             notes.append(f"{'PD' if pk is not None else 'PK/PD'} converged after {n_restart} restart(s)")
         row["pd_ofv"], row["pd_converged"] = float(pd_res.ofv), bool(pd_res.optimizer.get("converged"))
         _check_converged(pd_res, f"{'PD' if pk is not None else 'PK/PD'} ({pd_fit.model_name})", options)
+        bounds_hit += _at_bound(pd_res, "PD" if pk is not None else "PK/PD")
         est.update(_estimates(pd_res))
         ofvs = [row["pd_ofv"]] + ([row["pk_ofv"]] if pk is not None else [])
         if not all(math.isfinite(v) for v in ofvs):
@@ -177,6 +199,9 @@ def run_replicate(
         bad = sorted(k for k, v in est.items() if not math.isfinite(v) and k not in fixed)
         if bad:
             raise FloatingPointError(f"non-finite estimate(s): {', '.join(bad)}")
+        row["at_bound"] = "; ".join(bounds_hit)
+        if bounds_hit:
+            notes.append(f"estimate(s) on the search bound: {row['at_bound']}")
         row["message"] = "; ".join(notes)
     except Exception as exc:  # noqa: BLE001 - a failed replicate is data, not a crash
         msg = " ".join(f"{type(exc).__name__}: {exc}".split())
@@ -214,6 +239,7 @@ def replicate_frame(rows: list[dict[str, Any]], parameters: Sequence[str]) -> pd
     df["replicate"] = df["replicate"].astype(int)
     df["seed"] = df["seed"].astype(int)
     df["restarts"] = df["restarts"].astype(int)
+    df["at_bound"] = df["at_bound"].fillna("").astype(str)
     for c in ("pk_converged", "pd_converged"):
         df[c] = df[c].astype(object)
     for c in ["pk_ofv", "pd_ofv", *parameters]:
@@ -232,14 +258,41 @@ def percentile_ci(values: np.ndarray, level: float = CI_LEVEL) -> tuple[float, f
     return float(lo), float(hi)
 
 
+def used_replicates(allr: pd.DataFrame, exclude_at_bound: bool = True) -> pd.Series:
+    """The replicates the intervals use: ``ok``, and (``exclude_at_bound``) with no estimate
+    on its search bound."""
+    used = allr["status"].astype(str) == "ok"
+    if exclude_at_bound and "at_bound" in allr.columns:
+        used &= allr["at_bound"].fillna("").astype(str).str.strip() == ""
+    return used
+
+
+def check_failed_share(info: dict[str, Any], max_failed_share: float) -> None:
+    """:class:`UserError` when the share of unusable replicates (failed, or excluded at a
+    bound) exceeds ``max_failed_share`` (config ``pkpd.bootstrap.max_failed_share``)."""
+    n = int(info["replicates"])
+    bad = int(info["n_failed"]) + int(info["n_excluded_at_bound"])
+    if n and bad / n > max_failed_share:
+        raise UserError(
+            f"bootstrap: {bad} of {n} replicates are unusable ({info['n_failed']} failed, "
+            f"{info['n_excluded_at_bound']} with an estimate on the search bound) = {100.0 * bad / n:.1f}%, more than "
+            f"config pkpd.bootstrap.max_failed_share = {100.0 * max_failed_share:g}%: intervals from the remaining "
+            "replicates would not represent the resampling distribution. The reasons are in "
+            "pkpd/bootstrap/chunk_*.csv (status, message, at_bound); the chunks are kept, so raising the share "
+            "reruns only this step"
+        )
+
+
 def gather(
     chunks: Sequence[pd.DataFrame],
     population: pd.DataFrame,
     replicates: int,
     fixed: Sequence[str] = (),
+    exclude_at_bound: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """All replicates (sorted), the population table with ``boot_ci_low``, ``boot_ci_high``,
-    ``boot_n_ok`` added, and the bootstrap summary (counts, failed replicates)."""
+    ``boot_n_ok`` (the number of replicates the interval uses: :func:`used_replicates`)
+    added, and the bootstrap summary (counts, failed and excluded replicates)."""
     frames = [c for c in chunks if len(c)]
     params = [p for p in population["parameter"]]
     if frames:
@@ -264,12 +317,14 @@ def gather(
         if p not in allr.columns:
             allr[p] = np.nan
     allr = allr[META_COLUMNS + params + [c for c in allr.columns if c not in META_COLUMNS + params]]
+    allr["at_bound"] = allr["at_bound"].fillna("").astype(str)
     ok = allr["status"].astype(str) == "ok"
+    used = used_replicates(allr, exclude_at_bound)
     pop = population.copy()
     lows, highs, ns = [], [], []
     fixed_set = set(fixed)
     for p in params:
-        vals = pd.to_numeric(allr.loc[ok, p], errors="coerce").to_numpy(dtype=float)
+        vals = pd.to_numeric(allr.loc[used, p], errors="coerce").to_numpy(dtype=float)
         n_ok = int(np.isfinite(vals).sum())
         lo, hi = (float("nan"), float("nan")) if p in fixed_set else percentile_ci(vals)
         lows.append(lo)
@@ -279,12 +334,19 @@ def gather(
     pop["boot_ci_high"] = round_sig(np.asarray(highs))
     pop["boot_n_ok"] = np.asarray(ns, dtype=int)
     failed = allr.loc[~ok, "replicate"].astype(int).tolist()
+    bound = ok & (allr["at_bound"].str.strip() != "")
     info = {
         "replicates": int(replicates),
         "n_ok": int(ok.sum()),
         "n_failed": int((~ok).sum()),
         "failed_replicates": failed,
-        "ci": "95% percentile interval (2.5th-97.5th percentiles, linear interpolation) over the ok replicates",
+        "n_at_bound": int(bound.sum()),
+        "at_bound_replicates": allr.loc[bound, "replicate"].astype(int).tolist(),
+        "exclude_at_bound": bool(exclude_at_bound),
+        "n_excluded_at_bound": int(bound.sum()) if exclude_at_bound else 0,
+        "n_used": int(used.sum()),
+        "ci": "95% percentile interval (2.5th-97.5th percentiles, linear interpolation) over the used replicates "
+              "(ok" + (", no estimate on its search bound)" if exclude_at_bound else ")"),
         # replicates failed because a fit did not converge (part of n_failed)
         # ok replicates whose fit converged only after a restart
         "n_restarted": int((ok & (pd.to_numeric(allr["restarts"], errors="coerce").fillna(0) > 0)).sum()),

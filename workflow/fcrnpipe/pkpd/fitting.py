@@ -70,12 +70,25 @@ JOINT_SPEC: dict[str, Any] = {
 #: well-determined ka has a curvature of ~2000 per log-unit^2, so a gradient of 1 is a
 #: displacement of 5e-4 log-units), so the criterion is relaxed to keep the run times sane.
 FINAL_FIT_OPTIONS: dict[str, Any] = {"gtol": 0.02, "max_iter": 200, "covariance": "hessian"}
-#: Bootstrap replicates: warm-started from the final estimates, no covariance step.
-BOOTSTRAP_FIT_OPTIONS: dict[str, Any] = {"gtol": 0.05, "max_iter": 60, "covariance": "none"}
+#: Bootstrap replicates: warm-started from the final estimates, no covariance step; a budget
+#: of OFV evaluations and a search box around the original estimates (config
+#: ``pkpd.bootstrap.max_evaluations``/``search_range`` override these defaults).
+BOOTSTRAP_FIT_OPTIONS: dict[str, Any] = {
+    "gtol": 0.05, "max_iter": 60, "covariance": "none", "max_evaluations": 400, "search_range": 10.0,
+}
+#: Models integrated on ODE grids (their specification carries the grid limit).
+ODE_MODELS = ("sc1cmt_mm", "igg_turnover", "sc1cmt_mm+igg_turnover")
 
 
 def fit_options(options: Mapping[str, Any] | None, default: Mapping[str, Any]) -> FitOptions:
     return FitOptions(**{**default, **(options or {})})
+
+
+def with_grid_limit(spec: dict[str, Any], max_grid_factor: float | None) -> dict[str, Any]:
+    """``spec`` with the ODE grid limit (config ``pkpd.limits.max_grid_factor``) for ODE models."""
+    if max_grid_factor is None or spec["model"] not in ODE_MODELS:
+        return spec
+    return {**spec, "grid": {**spec.get("grid", {}), "max_factor": float(max_grid_factor)}}
 
 
 def pk_spec(candidate: str, residual_error: str, blq_method: str) -> dict[str, Any]:
@@ -126,15 +139,16 @@ def joint_spec(steroid_cfg: Mapping[str, Any], residual_error: Mapping[str, str]
 
 
 def run_fit(
-    data: NMData, spec: dict[str, Any], options: FitOptions, warm_start: Any = None
+    data: NMData, spec: dict[str, Any], options: FitOptions, warm_start: Any = None, search_center: Any = None
 ) -> FitResult:
-    """Fit the population model ``spec`` to ``data`` (model errors become :class:`UserError`)."""
+    """Fit the population model ``spec`` to ``data`` (model errors become :class:`UserError`;
+    ``warm_start``, ``search_center``: see :func:`fcrnpipe.nlme.fit`)."""
     try:
         pm = build_population_model(spec)
     except ValueError as exc:
         raise UserError(f"population model {spec['model']}: {exc}") from None
     t0 = time.perf_counter()
-    result = fit(data, pm, options, warm_start=warm_start)
+    result = fit(data, pm, options, warm_start=warm_start, search_center=search_center)
     conv = "converged" if result.optimizer.get("converged") else "NOT converged"
     cov = result.covariance
     cov_txt = "not run" if cov is None else ("ok" if cov.ok else "FAILED: " + cov.message)

@@ -64,10 +64,20 @@ def nm_dataset(inp: Mapping[str, str], out: Mapping[str, str], *, treatment: str
 
 
 # ------------------------------------------------------------------------------ PK fits
+def _limits(limits: Mapping[str, Any] | None, options: Mapping[str, Any] | None) -> tuple[float | None, dict[str, Any]]:
+    """Config ``pkpd.limits`` as (grid limit for the specification, fit options)."""
+    limits = dict(limits or {})
+    opts = dict(options or {})
+    if "max_evaluations" in limits:
+        opts.setdefault("max_evaluations", int(limits["max_evaluations"]))
+    return limits.get("max_grid_factor"), opts
+
+
 def fit_pk(nm_path: str, out: Mapping[str, str], *, candidate: str, residual_error: str, blq_method: str,
-           options: Mapping[str, Any] | None = None) -> None:
+           options: Mapping[str, Any] | None = None, limits: Mapping[str, Any] | None = None) -> None:
     data = read_nm_dataset(nm_path)
-    spec = F.pk_spec(candidate, residual_error, blq_method)
+    grid_factor, options = _limits(limits, options)
+    spec = F.with_grid_limit(F.pk_spec(candidate, residual_error, blq_method), grid_factor)
     result = F.run_fit(data, spec, F.fit_options(options, F.FINAL_FIT_OPTIONS))
     F.write_fit(result, spec, out, extra={"candidate": candidate, "newton_decrement": F.newton_decrement(result)})
 
@@ -90,7 +100,8 @@ def select_pk(summaries: Sequence[str], candidates: Sequence[str], out: Mapping[
 # ------------------------------------------------------------------------------ PD fit
 def fit_pd(nm_path: str, pk_dir: Mapping[str, str], id_map_path: str, out: Mapping[str, str], *, fit_mode: str,
            steroid: Mapping[str, Any], residual_error: Mapping[str, str], blq_method: str,
-           pd_model: str = "igg_turnover", options: Mapping[str, Any] | None = None) -> None:
+           pd_model: str = "igg_turnover", options: Mapping[str, Any] | None = None,
+           limits: Mapping[str, Any] | None = None) -> None:
     """The IgG model on the chosen PK (sequential) or the joint model (simultaneous); writes
     the fit's files (``pkpd/pd/``) and the combined individual and prediction tables."""
     if pd_model != "igg_turnover":
@@ -113,6 +124,8 @@ def fit_pd(nm_path: str, pk_dir: Mapping[str, str], id_map_path: str, out: Mappi
         parts = "PD"
     else:
         raise UserError(f"config pkpd.fit_mode: {fit_mode!r} is not sequential or simultaneous")
+    grid_factor, options = _limits(limits, options)
+    spec = F.with_grid_limit(spec, grid_factor)
     result = F.run_fit(data, spec, F.fit_options(options, F.FINAL_FIT_OPTIONS))
     F.write_fit(result, spec, out, extra={"fit_mode": fit_mode, "pk_model": pk.model_name,
                                          "newton_decrement": F.newton_decrement(result)})
@@ -161,14 +174,16 @@ def bootstrap_chunk(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mapping[str
 
 
 def bootstrap_gather(chunks: Sequence[str], pk_dir: Mapping[str, str], pd_dir: Mapping[str, str], selection: str,
-                     out: Mapping[str, str], *, replicates: int, seed: int, fit_mode: str) -> None:
+                     out: Mapping[str, str], *, replicates: int, seed: int, fit_mode: str,
+                     exclude_at_bound: bool = True, max_failed_share: float = 0.10) -> None:
     parts = _parts(pk_dir, pd_dir)
     pop = O.combine_population(parts)
-    frames = [pd.read_csv(c) for c in chunks]
+    frames = [pd.read_csv(c, keep_default_na=True, dtype={"at_bound": str}) for c in chunks]
     fixed: list[str] = []
     for d in (pk_dir, pd_dir):
         fixed += list(_read_json(d["fit"])["spec"].get("fixed", {}))
-    allr, pop_b, info = B.gather(frames, pop, int(replicates), fixed)
+    allr, pop_b, info = B.gather(frames, pop, int(replicates), fixed, exclude_at_bound=bool(exclude_at_bound))
+    B.check_failed_share(info, float(max_failed_share))
     info.update(seed=int(seed), chunks=len(chunks), seeding="numpy.random.default_rng([seed, replicate])")
     write_csv(allr, out["bootstrap"])
     write_csv(pop_b, out["population"])
@@ -176,11 +191,13 @@ def bootstrap_gather(chunks: Sequence[str], pk_dir: Mapping[str, str], pd_dir: M
     pk_summ = None if len(parts) == 1 else _read_json(pk_dir["summary"])
     summ = O.combine_summary(pk_summ, pd_summ, pd.read_csv(selection), fit_mode, bootstrap=info)
     write_json(summ, out["summary"])
-    log.info("bootstrap: %d ok, %d failed of %d", info["n_ok"], info["n_failed"], replicates)
-    if info["n_failed"]:
-        log.warning("bootstrap: replicate(s) %s failed (see bootstrap.csv, status/message); the intervals use the "
-                    "%d ok replicate(s)%s", info["failed_replicates"], info["n_ok"],
-                    "" if info["n_ok"] >= 2 else ": too few, intervals are NaN")
+    log.info("bootstrap: %d ok (%d with an estimate on its search bound), %d failed of %d; %d used",
+             info["n_ok"], info["n_at_bound"], info["n_failed"], replicates, info["n_used"])
+    if info["n_failed"] or info["n_excluded_at_bound"]:
+        log.warning("bootstrap: replicate(s) %s failed and %s excluded at a bound (see bootstrap.csv, status/message/"
+                    "at_bound); the intervals use the %d other replicate(s)%s", info["failed_replicates"],
+                    info["at_bound_replicates"] if info["exclude_at_bound"] else [], info["n_used"],
+                    "" if info["n_used"] >= 2 else ": too few, intervals are NaN")
 
 
 # ---------------------------------------------------------------------------------- VPC
