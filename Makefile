@@ -10,10 +10,10 @@ RESULTS ?= results
 SNAKEMAKE := $(BIN)/snakemake
 STAMP  := $(VENV)/.installed
 
-.PHONY: run report test browser-deps test-all test-cluster bench snapshot lint fmt reference-data clean help
+.PHONY: run report test browser-deps test-all test-cluster test-bootstrap bench snapshot lint fmt reference-data clean help
 
 help:
-	@echo "make run | test | test-cluster | bench | report | snapshot LABEL=... | lint | fmt | reference-data"
+	@echo "make run | test | test-cluster | test-bootstrap | bench | report | snapshot LABEL=... | lint | fmt | reference-data"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -48,6 +48,10 @@ test-all: $(STAMP) browser-deps
 
 test-cluster: $(STAMP)
 	bash scripts/cluster/test_cluster.sh
+
+# The default bootstrap on the reference study under two OpenBLAS kernels (see tests/test_bootstrap_reference.py).
+test-bootstrap: $(STAMP)
+	$(BIN)/python -m pytest -q -m bootstrap tests/test_bootstrap_reference.py
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py --out results/benchmarks/pkpd.csv

@@ -24,11 +24,13 @@ def snakemake(
     check: bool = True,
     timeout: int = 1200,
     extra_config: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run ``snakemake`` from the repository root with results/logs under ``results``'s parent.
 
     ``fast`` layers tests/data/fast_config.yaml (fewer bootstrap/VPC replicates) over the
-    shipped config, so the end-to-end tests stay within the time budget.
+    shipped config, so the end-to-end tests stay within the time budget. ``env``: extra
+    environment variables (e.g. ``OPENBLAS_CORETYPE``).
     """
     cmd = [SNAKEMAKE, *args]
     if fast:
@@ -37,7 +39,7 @@ def snakemake(
     if raw is not None:
         cmd.append(f"raw_dir={raw}")
     cmd += list(extra_config)
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONHASHSEED="0", **(env or {}))
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(

@@ -19,6 +19,7 @@ until the machine ran out of memory).
 from __future__ import annotations
 
 import dataclasses
+import math
 import json
 import os
 import re
@@ -33,7 +34,14 @@ import pytest
 
 from fcrnpipe.models.ode import GridLimitError, build_grid, refine_grid
 from fcrnpipe.nlme import read_nm_dataset
-from fcrnpipe.nlme.estimate import AT_BOUND_FRACTION, FitError, Objective, build_problem, search_bounds
+from fcrnpipe.nlme.estimate import (
+    AT_BOUND_FRACTION,
+    FitError,
+    Objective,
+    SearchBox,
+    build_problem,
+    search_bounds,
+)
 from fcrnpipe.nlme.foce import checked_modes, inner, suspect_modes
 from fcrnpipe.nlme.synthetic import simulate_nm_dataset
 from fcrnpipe.pkpd import fitting as F
@@ -146,6 +154,25 @@ def test_search_bounds_hand_values(pk_study):
     assert np.all(np.isinf(lo[sg])) and np.all(np.isinf(hi[sg]))
     with pytest.raises(ValueError):
         search_bounds(lay, pm, x, 1.0)
+
+
+def test_search_box_transform_hand_values():
+    lo = np.array([-1.0, -np.inf, -np.inf])
+    hi = np.array([3.0, 2.0, np.inf])
+    box = SearchBox(lo, hi, center=np.array([1.0, 0.5, 7.0]))
+    # at z = 0: the centre of a bounded component, slope 1 (the identity to first order);
+    # an unbounded component is not transformed
+    np.testing.assert_allclose(box.to_x(np.zeros(3)), [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(box.dx_dz(np.zeros(3)), [1.0, 1.0, 1.0])
+    z = np.array([1.0, -3.0, 4.0])
+    # x = 1 + 2 tanh(z/2); x = 2 - 1.5 exp(-z/1.5); x = z
+    np.testing.assert_allclose(box.to_x(z), [1.0 + 2.0 * math.tanh(0.5), 2.0 - 1.5 * math.exp(2.0), 4.0])
+    np.testing.assert_allclose(box.to_z(box.to_x(z)), z, rtol=1e-12)
+    h = 1e-6
+    np.testing.assert_allclose((box.to_x(z + h) - box.to_x(z - h)) / (2 * h), box.dx_dz(z), rtol=1e-7)
+    far = box.to_x(np.array([1e3, 1e3, 0.0]))  # never outside the box
+    assert far[0] <= 3.0 and far[1] <= 2.0
+    assert np.all(np.isfinite(box.to_z(np.array([3.0, 2.0, 0.0]))))  # a start on the bound maps inside
 
 
 def test_a_refit_stays_in_its_box_and_reports_estimates_on_it(pk_study):

@@ -319,8 +319,8 @@ class Objective:
     optimiser's history.
 
     ``max_evaluations``: :meth:`value` raises :class:`EvaluationBudgetExceeded` once that
-    many evaluations were made; ``bounds``: ``(lower, upper)`` arrays over ``x`` outside
-    which :meth:`value` returns the "cannot evaluate" value without evaluating.
+    many evaluations were made; ``box``: a :class:`SearchBox` outside which :meth:`value`
+    returns the "cannot evaluate" value without evaluating (the optimiser searches inside it).
     """
 
     def __init__(
@@ -328,12 +328,12 @@ class Objective:
         problem: Problem,
         inner_tol: float = 1e-8,
         max_evaluations: int | None = None,
-        bounds: tuple[np.ndarray, np.ndarray] | None = None,
+        box: "SearchBox | None" = None,
     ) -> None:
         self.problem = problem
         self.inner_tol = inner_tol
         self.max_evaluations = max_evaluations
-        self.bounds = bounds
+        self.box = box
         self.eta = np.zeros((problem.n_subjects, problem.layout.q))
         self.second_order: np.ndarray | None = None
         self._sens: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (x, eta, d eta/dx)
@@ -349,9 +349,9 @@ class Objective:
         self.curvature: np.ndarray | None = None
 
     def in_bounds(self, x: np.ndarray) -> bool:
-        if self.bounds is None:
+        if self.box is None:
             return True
-        lo, hi = self.bounds
+        lo, hi = self.box.lo, self.box.hi
         return bool(np.all(x >= lo) and np.all(x <= hi))
 
     def evaluate(
@@ -470,50 +470,54 @@ class Objective:
         self.best_value = np.inf
 
 
-def projected_gradient(g: np.ndarray, x: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """``g`` without the components that push ``x`` out of its box (zero at a bound where
-    the descent direction leaves the box): the stationarity measure of a bounded problem."""
-    if bounds is None:
-        return g
-    lo, hi = bounds
-    out = g.copy()
-    out[(x <= lo) & (g > 0)] = 0.0
-    out[(x >= hi) & (g < 0)] = 0.0
-    return out
+@dataclass(frozen=True)
+class SearchBox:
+    """The box of :attr:`FitOptions.search_range` over ``x`` (``lo``/``hi``, +-inf where a
+    component is unbounded) and its reference point ``center`` (the original estimates).
 
+    The optimiser works on unconstrained search variables ``z`` (NONMEM bounds its THETAs the
+    same way, by a transformation): a component bounded on both sides is
+    ``x = m + r tanh(z / r)`` (``m``, ``r`` the box's midpoint and half-width), one bounded
+    above only ``x = hi - d exp(-z / d)`` (``d = hi - center``), others ``x = z``. The map is
+    smooth and the identity to first order at the centre, so a refit whose optimum lies well
+    inside the box is the same BFGS problem as without one; one whose optimum lies outside
+    ends with ``x`` on the bound (the search gradient vanishes there).
+    """
 
-def _minimize_bounded(
-    obj: Objective, x: np.ndarray, options: FitOptions, hess_inv0: np.ndarray | None, maxiter: int, on_iter: Any
-) -> Any:
-    """L-BFGS-B within ``obj.bounds``, on variables scaled by the initial curvature
-    (``x = x0 + s z``, ``s_j = sqrt((H0^-1)_jj)``); stops when the largest projected OFV
-    gradient component (per unit of ``x``) is below ``options.gtol``, as BFGS does."""
-    lo, hi = obj.bounds
-    s = np.sqrt(np.clip(np.diag(hess_inv0), 1e-12, 1e6)) if hess_inv0 is not None else np.ones(x.size)
-    x0 = np.clip(x, lo, hi)
+    lo: np.ndarray
+    hi: np.ndarray
+    center: np.ndarray
 
-    def to_x(z: np.ndarray) -> np.ndarray:
-        return np.clip(x0 + s * z, lo, hi)
+    @property
+    def _two(self) -> np.ndarray:
+        return np.isfinite(self.lo) & np.isfinite(self.hi)
 
-    def stop(intermediate_result: Any) -> None:
-        xk = to_x(intermediate_result.x)
-        on_iter(xk)
-        g = projected_gradient(obj.gradient(xk), xk, obj.bounds)
-        if g.size == 0 or float(np.max(np.abs(g))) < options.gtol:
-            raise StopIteration
+    @property
+    def _upper(self) -> np.ndarray:
+        return ~np.isfinite(self.lo) & np.isfinite(self.hi)
 
-    zb = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b)
-          for a, b in zip((lo - x0) / s, (hi - x0) / s)]
-    sol = minimize(lambda z: obj.value(to_x(z)), np.zeros(x.size), jac=lambda z: obj.gradient(to_x(z)) * s,
-                   method="L-BFGS-B", bounds=zb, callback=stop,
-                   options={"maxiter": maxiter, "gtol": 1e-12, "ftol": 1e-15, "maxfun": 10**6})
-    sol.x = to_x(sol.x)
-    g = projected_gradient(obj.gradient(sol.x), sol.x, obj.bounds)
-    if g.size == 0 or float(np.max(np.abs(g))) < options.gtol:
-        sol.success, sol.status = True, 0
-        sol.message = "CONVERGENCE: largest projected OFV gradient below gtol"
-    sol.hess_inv = None
-    return sol
+    def _params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        mid = np.where(self._two, 0.5 * (self.lo + self.hi), 0.0)
+        half = np.where(self._two, 0.5 * (self.hi - self.lo), 1.0)
+        d = np.where(self._upper, np.maximum(self.hi - self.center, 1e-12), 1.0)
+        return mid, half, d
+
+    def to_x(self, z: np.ndarray) -> np.ndarray:
+        mid, half, d = self._params()
+        with np.errstate(over="ignore"):
+            up = self.hi - d * np.exp(np.clip(-z / d, -700.0, 700.0))
+        return np.where(self._two, mid + half * np.tanh(z / half), np.where(self._upper, up, z))
+
+    def to_z(self, x: np.ndarray) -> np.ndarray:
+        mid, half, d = self._params()
+        u = np.clip((x - mid) / half, -1.0 + 1e-12, 1.0 - 1e-12)
+        v = np.maximum(self.hi - x, 1e-12 * d) / d
+        return np.where(self._two, half * np.arctanh(u), np.where(self._upper, -d * np.log(v), x))
+
+    def dx_dz(self, z: np.ndarray) -> np.ndarray:
+        mid, half, d = self._params()
+        return np.where(self._two, 1.0 - np.tanh(z / half) ** 2,
+                        np.where(self._upper, np.exp(np.clip(-z / d, -700.0, 700.0)), 1.0))
 
 
 def _optimise(
@@ -521,8 +525,8 @@ def _optimise(
 ) -> tuple[np.ndarray, dict]:
     """BFGS on the OFV (restarted with a fresh curvature estimate when it stops on a line
     search failure away from a stationary point); returns the solution and a report.
-    Within a search box (``obj.bounds``) the method is L-BFGS-B (:func:`_minimize_bounded`).
-    ``max_iter``: iteration limit of this call (default ``options.max_iter``)."""
+    Within a search box (``obj.box``) BFGS works on the box's search variables
+    (:class:`SearchBox`). ``max_iter``: iteration limit of this call (default ``options.max_iter``)."""
     iterations = [0]
     t0 = time.perf_counter()
     limit = options.max_iter if max_iter is None else max_iter
@@ -534,47 +538,71 @@ def _optimise(
             time.perf_counter() - t0,
         )
 
-    x = np.asarray(x0, dtype=float)
+    box = obj.box
+    if box is None:
+        to_x = dx_dz = None
+        fun, jac = obj.value, obj.gradient
+    else:
+        to_x, dx_dz = box.to_x, box.dx_dz
+        fun = lambda z: obj.value(to_x(z))  # noqa: E731
+        jac = lambda z: obj.gradient(to_x(z)) * dx_dz(z)  # noqa: E731
+
+    def search(x: np.ndarray) -> np.ndarray:
+        return x if box is None else box.to_z(x)
+
+    def scale_inv(h: np.ndarray | None, z: np.ndarray) -> np.ndarray | None:
+        """An inverse Hessian in x as one in z (``J^-1 H^-1 J^-1``)."""
+        if h is None or box is None:
+            return h
+        j = np.maximum(dx_dz(z), 1e-8)
+        return h / np.outer(j, j)
+
+    def cb(zk: np.ndarray) -> None:
+        callback(zk if box is None else to_x(zk))
+
+    z = search(np.asarray(x0, dtype=float))
     success, status, message, hess_inv = False, 1, "", None
     budget = False
     restarts = 0
     for restarts in range(3):
         opts: dict[str, Any] = {"gtol": options.gtol, "maxiter": max(limit - iterations[0], 1), "norm": np.inf}
         if hess_inv0 is not None:
-            opts["hess_inv0"] = hess_inv0
+            opts["hess_inv0"] = scale_inv(hess_inv0, z)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", OptimizeWarning)
                 warnings.simplefilter("ignore", RuntimeWarning)
-                if obj.bounds is not None:
-                    sol = _minimize_bounded(obj, x, options, hess_inv0, opts["maxiter"], callback)
-                else:
-                    sol = minimize(obj.value, x, jac=obj.gradient, method="BFGS", callback=callback, options=opts)
+                sol = minimize(fun, z, jac=jac, method="BFGS", callback=cb, options=opts)
         except EvaluationBudgetExceeded as exc:
             # the budget ends the estimation at the best point found (deterministic)
             budget = True
-            x = obj.best_x if obj.best_x is not None else x
+            if obj.best_x is not None:
+                z = search(obj.best_x)
             success, status, hess_inv = False, 1, None
             message = f"{exc} (max_evaluations = {obj.max_evaluations})"
             break
         success, status, message = bool(sol.success), int(sol.status), str(sol.message)
         hess_inv = None if getattr(sol, "hess_inv", None) is None else np.asarray(sol.hess_inv)
-        moved = not np.array_equal(sol.x, x)
-        x = sol.x
-        g = projected_gradient(obj.gradient(x), x, obj.bounds)
+        if hess_inv is not None and box is not None:
+            j = dx_dz(sol.x)
+            hess_inv = hess_inv * np.outer(j, j)  # back to x
+        moved = not np.array_equal(sol.x, z)
+        z = sol.x
+        g = jac(z)
         gmax = float(np.max(np.abs(g))) if g.size else 0.0
         if sol.success or gmax < 10 * options.gtol or sol.status == 1 or (not moved and restarts > 0):
             break
         log.debug("BFGS stopped (%s) with |gradient| %.3g; restarting", sol.message, gmax)
         try:
-            hess_inv0 = _initial_hess_inv(obj, x)
+            hess_inv0 = _initial_hess_inv(obj, z if box is None else to_x(z))
         except EvaluationBudgetExceeded as exc:
             budget, success, status = True, False, 1
             message = f"{exc} (max_evaluations = {obj.max_evaluations})"
             break
+    x = z if box is None else to_x(z)
     limit_saved, obj.max_evaluations = obj.max_evaluations, None
     try:
-        g = projected_gradient(obj.gradient(x), x, obj.bounds)
+        g = jac(z)  # within a box: the gradient in the search variables (0 on a bound)
         value = obj.value(x)
     finally:
         obj.max_evaluations = limit_saved
@@ -782,11 +810,12 @@ def search_bounds(lay: Layout, pm: PopulationModel, center: np.ndarray, factor: 
     return lo, hi
 
 
-def at_bound(lay: Layout, pm: PopulationModel, x: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None) -> list[str]:
-    """Names (:meth:`Layout.x_names`) of the components of ``x`` on their search bound."""
-    if bounds is None:
+def at_bound(lay: Layout, pm: PopulationModel, x: np.ndarray, box: SearchBox | None) -> list[str]:
+    """Names (:meth:`Layout.x_names`) of the components of ``x`` on (within
+    :data:`AT_BOUND_FRACTION` of the half-width of) their search bound."""
+    if box is None:
         return []
-    lo, hi = bounds
+    lo, hi = box.lo, box.hi
     width = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (hi - lo), np.where(np.isfinite(hi), hi - x, x - lo))
     tol = AT_BOUND_FRACTION * np.where(np.isfinite(width), np.abs(width), 0.0)
     hit = (np.isfinite(lo) & (x - lo <= tol)) | (np.isfinite(hi) & (hi - x <= tol))
@@ -806,17 +835,18 @@ def _fit(
     from fcrnpipe.nlme.covariance import covariance_step
 
     lay = problem.layout
-    bounds = None
+    box = None
     if warm_start is not None:
         x0 = lay.pack(warm_start.theta, warm_start.omega, warm_start.sigmas)
         _check_zero_predictions(problem, lay.theta(x0), data.path)
         if options.search_range is not None:
             c = search_center if search_center is not None else warm_start
-            bounds = search_bounds(lay, pm, lay.pack(c.theta, c.omega, c.sigmas), float(options.search_range))
-            x0 = np.clip(x0, bounds[0], bounds[1])
+            center = lay.pack(c.theta, c.omega, c.sigmas)
+            box = SearchBox(*search_bounds(lay, pm, center, float(options.search_range)), center=center)
+            x0 = box.to_x(box.to_z(x0))  # inside the box
     else:
         x0 = initial_x(problem, options, data.path)
-    obj = Objective(problem, options.inner_tol, max_evaluations=options.max_evaluations, bounds=bounds)
+    obj = Objective(problem, options.inner_tol, max_evaluations=options.max_evaluations, box=box)
     _refine(problem, x0, obj.eta, spread=True)
     obj.value(x0, cold=True)
     if _refine(problem, x0, obj.eta):
@@ -855,9 +885,9 @@ def _fit(
         hess_inv0 = _safe_hess_inv(report["hess_inv"], hess_inv0)
     report["iterations"] = n_iter
     report["grid_refits"] = refits
-    report["at_bound"] = at_bound(lay, pm, x, bounds)
+    report["at_bound"] = at_bound(lay, pm, x, box)
     # the budget and the box bound the search, not the final evaluation or covariance step
-    obj.max_evaluations, obj.bounds = None, None
+    obj.max_evaluations, obj.box = None, None
     t_est = time.perf_counter()
     total, ofv_i, res = obj.evaluate(x, obj.eta)
     if not np.isfinite(total):

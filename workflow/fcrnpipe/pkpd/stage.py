@@ -153,21 +153,27 @@ def _parts(pk_dir: Mapping[str, str], pd_dir: Mapping[str, str]) -> list[tuple[s
 
 
 # ----------------------------------------------------------------------------- bootstrap
+def bootstrap_replicates(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mapping[str, str], replicates: Sequence[int],
+                         *, seed: int, options: Mapping[str, Any] | None = None, restarts: int = 1) -> pd.DataFrame:
+    """The replicate table (:func:`fcrnpipe.pkpd.bootstrap.run_chunk`) of the given bootstrap
+    replicates of a finished fit (its dataset and the ``pkpd/pk``, ``pkpd/pd`` files)."""
+    params = list(O.combine_population(_parts(pk_dir, pd_dir))["parameter"])
+    if not len(replicates):
+        return B.replicate_frame([], params)
+    data = read_nm_dataset(nm_path)
+    pd_fit = load_state(pd_dir["fit"])
+    pk = None if pd_fit.model_name == "sc1cmt_mm+igg_turnover" else load_state(pk_dir["fit"])
+    return B.run_chunk(data, pk, pd_fit, params, [int(r) for r in replicates], int(seed),
+                       F.fit_options(options, F.BOOTSTRAP_FIT_OPTIONS), restarts=int(restarts))
+
+
 def bootstrap_chunk(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mapping[str, str], out_csv: str, *,
                     scatteritem: str, replicates: int, seed: int, options: Mapping[str, Any] | None = None,
                     restarts: int = 1) -> None:
     chunk, chunks = B.parse_scatteritem(scatteritem)
     reps = B.chunk_replicates(int(replicates), chunks, chunk)
-    params = list(O.combine_population(_parts(pk_dir, pd_dir))["parameter"])
     t0 = time.perf_counter()
-    if reps:
-        data = read_nm_dataset(nm_path)
-        pd_fit = load_state(pd_dir["fit"])
-        pk = None if pd_fit.model_name == "sc1cmt_mm+igg_turnover" else load_state(pk_dir["fit"])
-        table = B.run_chunk(data, pk, pd_fit, params, reps, int(seed), F.fit_options(options, F.BOOTSTRAP_FIT_OPTIONS),
-                             restarts=int(restarts))
-    else:
-        table = B.replicate_frame([], params)
+    table = bootstrap_replicates(nm_path, pk_dir, pd_dir, reps, seed=seed, options=options, restarts=restarts)
     write_csv(table, out_csv)
     log.info("chunk %s: replicates %s, %d failed, %.1f s", scatteritem, reps,
              int((table["status"] != "ok").sum()), time.perf_counter() - t0)

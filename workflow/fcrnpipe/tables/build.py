@@ -1169,7 +1169,8 @@ def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "") -> Table:
         n_txt = "" if F.is_missing(n_ok) else f" over {int(n_ok)} successful replicates"
         footnotes.append(
             f"Bootstrap 95% CI: 2.5th-97.5th percentiles of the estimates refitted on subject resamples{n_txt} "
-            "(failed replicates are reported in pkpd/fit_summary.json)."
+            "(failed replicates and those with an estimate on the refit's search bound are reported in "
+            "pkpd/bootstrap.csv and pkpd/fit_summary.json)."
         )
     footnotes.append("Abbreviations: CI = confidence interval; IIV = inter-individual variability; "
                      "RSE = relative standard error; SE = standard error.")
