@@ -16,8 +16,9 @@ validation stage can be exercised and benchmarked on it:
   triglycerides, creatinine, which the unit table knows), **categorical urinalysis** (LBSPEC URINE:
   COLOR, PROT ``NEGATIVE``/``TRACE``/``1+``, ..., and urine creatinine); AQP4-IgG titres in the
   unit spelled ``titer`` at site 103;
-* VS **blood pressure and pulse** supine and standing (VSPOS) at time points (VSTPT/VSTPTNUM, pre
-  dose and 2 h after on dosing visits), temperature and respiratory rate, with seconds in VSDTC;
+* VS **blood pressure and pulse** supine and standing (VSPOS; both with the same VSDTC, as CRFs
+  record them) at time points (VSTPT/VSTPTNUM, pre dose and 2 h after on dosing visits),
+  temperature and respiratory rate, with seconds in VSDTC;
   weight in ``LB`` and height in ``in`` (CDISC unit terms) at site 102; VSSEQ;
 * QS a **second instrument** (MSQOL-54: 54 items and 14 scale scores, QSCAT ``MSQOL-54``) at every
   lab visit, QSSEQ;
@@ -205,7 +206,7 @@ def _vitals(visits: pd.DataFrame, rng: np.random.Generator, sid: str, dosing_vis
                 standing = pos == "STANDING"
                 shift = (5.0 if standing and code == "PULSE" else 0.0) - (3.0 if standing and code == "SYSBP" else 0.0)
                 values = np.abs(rng.normal(mean + shift, sd, len(sel)))
-                t = sel["_t"] + pd.Timedelta(hours=hours, minutes=2 if pos == "STANDING" else 0)
+                t = sel["_t"] + pd.Timedelta(hours=hours)  # supine and standing: one VSDTC, told apart by VSPOS
                 rows.append(
                     pd.DataFrame(
                         {
