@@ -588,9 +588,14 @@ def quote(values: pd.Series) -> pd.Series:
 
 
 def value_messages(column: str, values: pd.Series, error: str | pd.Series) -> pd.Series:
-    """``COL is 'value': <error>`` (``COL is empty: <error>`` for an empty cell), vectorised."""
+    """``COL is 'value': <error>`` (``COL is empty: <error>`` for an empty cell), vectorised.
+
+    The values of :data:`DROPPED_COLUMNS` (BRTHDTC) are never quoted: ``COL (value not shown): <error>``.
+    """
     text = values.astype(object).where(values.notna(), "").astype(str)
     err = error if isinstance(error, pd.Series) else pd.Series(error, index=values.index)
+    if column.upper() in DROPPED_COLUMNS:
+        return (f"{column} (value not shown): " + err.astype(str)).astype(object)
     filled = f"{column} is " + quote(text) + ": " + err.astype(str)
     empty = f"{column} is empty: " + err.astype(str)
     return filled.where(text != "", empty)
@@ -965,4 +970,7 @@ def schema_failures(
         for err in exc.schema_errors:
             parts.append(_schema_error_failures(err, data, file, domain, required))
     parts.append(frame_failures(domain, data, file, units, study))
-    return concat_failures(parts)
+    out = concat_failures(parts)
+    hidden = out["column"].str.upper().isin(DROPPED_COLUMNS) & (out["check"] != "identifier_dropped")
+    out.loc[hidden, "value"] = ""  # BRTHDTC is never written, not even when it is wrong
+    return out
