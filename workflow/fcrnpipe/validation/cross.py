@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from fcrnpipe.validation.dates import iso_frame
+from fcrnpipe.validation.columns import upper
 from fcrnpipe.validation.failures import concat_failures, empty_failures, failure_rows, make_failures
 from fcrnpipe.validation.schemas import PARTIAL_DATES, StudyRules, value_messages
 
@@ -46,7 +47,7 @@ PERIOD_COLUMNS = ["rfstdtc", "start", "lo", "hi", "end_rule"]
 
 
 def _upper(s: pd.Series) -> pd.Series:
-    return s.astype("string").str.strip().str.upper()
+    return upper(s)
 
 
 def subject_periods(dm: pd.DataFrame, screening_window_days: int, followup_grace_days: int) -> pd.DataFrame:

@@ -34,7 +34,8 @@ _TEXT_COLUMNS = [c for c in FAILURE_COLUMNS if c != "row"]
 
 def empty_failures() -> pd.DataFrame:
     """A failures table without rows (``row`` as nullable Int64, the rest text)."""
-    return make_failures([])
+    out = pd.DataFrame({c: pd.Series([], dtype="Int64" if c == "row" else object) for c in FAILURE_COLUMNS})
+    return out
 
 
 def make_failures(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -44,7 +45,10 @@ def make_failures(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     (:func:`fcrnpipe.validation.schemas.severity_of`); ``row`` becomes a nullable integer;
     duplicates are dropped.
     """
-    frame = pd.DataFrame(list(records), columns=FAILURE_COLUMNS)
+    records = list(records)
+    if not records:
+        return empty_failures()
+    frame = pd.DataFrame(records, columns=FAILURE_COLUMNS)
     return normalise_failures(frame)
 
 
@@ -95,6 +99,8 @@ def normalise_failures(frame: pd.DataFrame) -> pd.DataFrame:
     """Coerce a failures table to the canonical types, fill severities, drop duplicates and sort."""
     from fcrnpipe.validation.schemas import SEVERITY  # the rule registry (import cycle otherwise)
 
+    if frame.empty:
+        return empty_failures()
     out = pd.DataFrame(index=frame.index)
     for col in FAILURE_COLUMNS:
         series = frame[col] if col in frame.columns else pd.Series([None] * len(frame), index=frame.index)

@@ -32,6 +32,7 @@ from pandera.errors import SchemaErrors
 
 from fcrnpipe.units import for_analyte, known_tests, param_info, unit_key
 from fcrnpipe.validation import terms as T
+from fcrnpipe.validation.columns import matches, parse_numbers, upper
 from fcrnpipe.validation.dates import iso_frame
 from fcrnpipe.validation.failures import concat_failures, empty_failures, failure_rows, make_failures
 
@@ -348,17 +349,16 @@ def is_pc_result(value: str) -> bool:
 
 def numbers(s: pd.Series) -> pd.Series:
     """The numbers of a text column (vectorised; NaN where empty or not a plain number)."""
-    ok = s.astype("string").str.fullmatch(_NUMBER_PAT).fillna(False).astype(bool)
-    return pd.to_numeric(s.where(ok), errors="coerce").astype("float64")
+    return parse_numbers(s, _NUMBER_PAT)
 
 
 def _matches(s: pd.Series, pattern: str) -> pd.Series:
     """Boolean: the text matches ``pattern`` entirely (missing -> True, left to required_value)."""
-    return s.astype("string").str.fullmatch(pattern).fillna(True).astype(bool)
+    return matches(s, pattern, missing=True)
 
 
 def _upper(s: pd.Series) -> pd.Series:
-    return s.astype("string").str.strip().str.upper()
+    return upper(s)
 
 
 # ----------------------------------------------------------------------------- column checks

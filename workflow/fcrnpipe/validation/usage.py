@@ -28,6 +28,7 @@ import pandas as pd
 
 from fcrnpipe.units import known_tests
 from fcrnpipe.validation import terms as T
+from fcrnpipe.validation.columns import upper
 from fcrnpipe.validation.failures import concat_failures, empty_failures, failure_rows, make_failures
 from fcrnpipe.validation.schemas import StudyRules
 
@@ -36,7 +37,7 @@ REQUIRED_LB_TEST = "IGG"
 
 
 def _upper(s: pd.Series) -> pd.Series:
-    return s.astype("string").str.strip().str.upper()
+    return upper(s)
 
 
 def _blood(df: pd.DataFrame, column: str) -> pd.Series:
@@ -73,13 +74,19 @@ def used_mask(domain: str, df: pd.DataFrame, units: pd.DataFrame, study: StudyRu
     return everything
 
 
-def _reason(domain: str, study: StudyRules, units: pd.DataFrame) -> str:
+def _reason(domain: str, study: StudyRules, units: pd.DataFrame, codes: pd.Series | None = None) -> pd.Series | str:
+    """Why records are set aside (per notice for LB and PC: the test, or only its specimen)."""
+    blood = f"a specimen the analysis does not use (it uses {', '.join(T.BLOOD_SPECIMENS)})"
     if domain == "vs":
         return f"not a vital sign the analysis uses (resources/units.csv: {', '.join(known_tests(units, 'VS'))})"
-    if domain == "lb":
-        return "not a test of resources/units.csv, or not a blood specimen"
-    if domain == "pc":
-        return f"not the PK analyte (config study.pk_analyte: {study.pk_analyte}) in a blood specimen"
+    if domain in ("lb", "pc") and codes is not None:
+        analysed = {c.upper() for c in known_tests(units, "LB")} if domain == "lb" else {study.pk_analyte.upper()}
+        other = (
+            "not a test of resources/units.csv"
+            if domain == "lb"
+            else f"not the PK analyte (config study.pk_analyte: {study.pk_analyte})"
+        )
+        return pd.Series(other, index=codes.index).where(~codes.str.upper().isin(analysed), blood)
     if domain == "qs":
         return f"not the efficacy scale (config edss.qstestcd: {study.efficacy_testcd})"
     if domain == "ds":
@@ -108,10 +115,10 @@ def set_aside_notices(
     code = cols[0]
     keys = aside[cols].astype(object).where(aside[cols].notna(), "")
     counts = keys.groupby(cols, sort=True).size().reset_index(name="n")
-    reason = _reason(domain, study, units)
     first = keys.reset_index().groupby(cols, sort=True)["index"].min().reset_index(name="first")
     counts = counts.merge(first, on=cols)
     label = counts[code].astype(str)
+    reason = _reason(domain, study, units, label)
     what = f"{code} " + label.map(repr)
     for extra in cols[1:]:
         what = what + counts[extra].map(lambda v, e=extra: f", {e} {v!r}" if v else "")
@@ -119,7 +126,9 @@ def set_aside_notices(
         counts["n"].map("{:,}".format)
         + " record(s) with "
         + what
-        + f" set aside (not validated, not in the validated table): {reason}; first at row "
+        + " set aside (not validated, not in the validated table): "
+        + reason
+        + "; first at row "
         + (counts["first"] + 1).astype(str)
     )
     return failure_rows(file, [None] * len(counts), code, "set_aside", label, messages)
