@@ -19,7 +19,7 @@ from pipeline import ROOT, snakemake
 
 pytestmark = pytest.mark.e2e
 
-SUBJECTS = 8
+SUBJECTS = 6
 #: Lighter than tests/data/fast_config.yaml: the PK/PD model is not what this test is about.
 LIGHT_PKPD = ROOT / "tests" / "data" / "light_pkpd_config.yaml"
 
@@ -113,7 +113,8 @@ def test_brthdtc_is_written_nowhere(realistic_run):
     for path in res.rglob("*"):
         if path.suffix in (".csv", ".html", ".json", ".svg"):
             content = path.read_text(encoding="utf-8", errors="replace")
-            assert "BRTHDTC" not in content or path.name in ("failures.csv", "report.html"), path
+            # the variable's name only in the findings (its notice) and the reports that show them
+            assert "BRTHDTC" not in content or path.name.endswith(("failures.csv", "report.html")), path
             assert not any(b in content for b in births if len(b) >= 7), path
         if path.suffix == ".parquet":
             assert "BRTHDTC" not in pd.read_parquet(path).columns, path

@@ -24,7 +24,6 @@ from fcrnpipe.stats.efficacy import AQP4, IGG, aqp4_endpoints, edss_endpoints, i
 from fcrnpipe.stats.published import PUBLISHED_COLUMNS
 from fcrnpipe.stats.safety import (
     LAB_EXTREME,
-    OVERVIEW,
     ae_scale,
     overview_categories,
     lab_by_visit,

@@ -30,7 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from fcrnpipe.units import for_analyte, known_tests, param_info, unit_key
+from fcrnpipe.units import for_analyte, param_info, unit_key
 from fcrnpipe.validation import terms as T
 from fcrnpipe.validation.columns import matches, parse_numbers, upper
 from fcrnpipe.validation.dates import iso_frame
