@@ -45,7 +45,7 @@ from fcrnpipe.derive.common import NS, clean_float, column_or_none, record, requ
 from fcrnpipe.derive.dates import parse_dtc
 from fcrnpipe.derive.adedss import edss_records
 from fcrnpipe.errors import UserError
-from fcrnpipe.validation.schemas import not_assigned
+from fcrnpipe.validation.terms import not_assigned
 
 log = logging.getLogger("fcrnpipe.derive")
 

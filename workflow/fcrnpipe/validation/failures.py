@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from fcrnpipe.tableio import write_csv
+from fcrnpipe.validation.rules import SEVERITY
 
 FAILURE_COLUMNS = ["file", "row", "column", "check", "severity", "value", "message"]
 SEVERITIES = ("error", "warning", "notice")
@@ -97,8 +98,6 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 def normalise_failures(frame: pd.DataFrame) -> pd.DataFrame:
     """Coerce a failures table to the canonical types, fill severities, drop duplicates and sort."""
-    from fcrnpipe.validation.schemas import SEVERITY  # the rule registry (import cycle otherwise)
-
     if frame.empty:
         return empty_failures()
     out = pd.DataFrame(index=frame.index)

@@ -18,6 +18,7 @@ import jinja2
 import pandas as pd
 
 from fcrnpipe.validation.failures import FAILURE_COLUMNS, SEVERITIES, normalise_failures
+from fcrnpipe.validation.rules import SEVERITY
 
 #: At most this many findings of one file and check are listed in the HTML (failures.csv has all).
 MAX_PER_CHECK = 50
@@ -230,8 +231,6 @@ def render_report(
     severities: Mapping[str, str] | None = None,
 ) -> str:
     """The validation report as an HTML string (deterministic, self-contained)."""
-    from fcrnpipe.validation.schemas import SEVERITY
-
     severities = severities or SEVERITY
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     failures = normalise_failures(failures)

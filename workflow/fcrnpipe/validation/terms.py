@@ -1,4 +1,5 @@
-"""Controlled terminology used by the validation rules (docs/datasets.md, section 1).
+"""Controlled terminology used by the validation rules (docs/datasets.md, section 1), and
+:func:`not_assigned` (which DM subjects are screen failures / not assigned to an arm).
 
 CDISC SDTM codelists (submission values) where SDTM has one, the terms the analysis needs where
 it defines its own, and the plausibility ranges behind the ``plausibility`` warnings. Sponsor-
@@ -10,6 +11,10 @@ a *warning* (``cdisc_term``); the lists the analysis depends on (ACN, AESEV, NY,
 """
 
 from __future__ import annotations
+
+import pandas as pd
+
+from fcrnpipe.validation.columns import upper
 
 #: CDISC ROUTE (C66729), route of administration (extensible).
 ROUTE: tuple[str, ...] = (
@@ -92,3 +97,13 @@ PLAUSIBLE: dict[tuple[str, str], tuple[float, float]] = {
     ("LB", "CHOL"): (0.5, 30.0),  # mmol/L
     ("LB", "LDL"): (0.1, 25.0),  # mmol/L
 }
+
+
+def not_assigned(dm: pd.DataFrame) -> pd.Series:
+    """Boolean per DM row: the subject is not assigned to an arm (ARMCD SCRNFAIL/NOTASSGN, any case,
+    or ARMCD empty with ARMNRS given)."""
+    armcd = dm["ARMCD"] if "ARMCD" in dm.columns else pd.Series(None, index=dm.index, dtype=object)
+    code = upper(armcd).isin(set(NOT_ASSIGNED_ARMCD)).fillna(False).astype(bool)
+    if "ARMNRS" in dm.columns:
+        code |= armcd.isna() & dm["ARMNRS"].notna()
+    return code
