@@ -131,8 +131,10 @@ def test_no_screened_rows_when_dm_has_no_screen_failures():
 def test_aesev_without_aetoxgr_gives_a_severity_scale():
     f = valid_cut_frames()
     grades = f["ae"]["AETOXGR"].tolist()
-    f["ae"] = f["ae"].drop(columns=["AETOXGR"]).assign(
-        AESEV=[{"1": "MILD", "2": "MODERATE"}.get(g, "SEVERE") for g in grades]
+    f["ae"] = (
+        f["ae"]
+        .drop(columns=["AETOXGR"])
+        .assign(AESEV=[{"1": "MILD", "2": "MODERATE"}.get(g, "SEVERE") for g in grades])
     )
     t = cut_tables(**f)
     adsl = adsl_of(t, ARMS)

@@ -209,7 +209,9 @@ def test_exroute_uses_the_cdisc_route_codelist(route, check, units):
     assert set(f["severity"]) <= {"warning"}
 
 
-@pytest.mark.parametrize("term", ["SCREEN FAILURE", "PROTOCOL VIOLATION", "LACK OF EFFICACY", "STUDY TERMINATED BY SPONSOR"])
+@pytest.mark.parametrize(
+    "term", ["SCREEN FAILURE", "PROTOCOL VIOLATION", "LACK OF EFFICACY", "STUDY TERMINATED BY SPONSOR"]
+)
 def test_cdisc_disposition_terms_are_accepted(term, units):
     ds = text("ds")
     ds.loc[4, "DSDECOD"] = term

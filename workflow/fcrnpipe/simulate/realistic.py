@@ -378,7 +378,9 @@ def simulate_realistic(
     # AE: severity instead of the CTCAE grade
     ae = t["ae"].copy()
     grade = ae["AETOXGR"].astype(int)
-    ae.insert(ae.columns.get_loc("AETOXGR"), "AESEV", np.where(grade >= 3, "SEVERE", np.where(grade == 2, "MODERATE", "MILD")))
+    ae.insert(
+        ae.columns.get_loc("AETOXGR"), "AESEV", np.where(grade >= 3, "SEVERE", np.where(grade == 2, "MODERATE", "MILD"))
+    )
     ae = ae.drop(columns=["AETOXGR"])
 
     # PC: "<BLQ" at site 103

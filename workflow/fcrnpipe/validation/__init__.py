@@ -45,7 +45,10 @@ UNIT_DOMAINS = ("lb", "pc", "vs")
 #: Names loaded on first use (they need pandera): name -> module.
 _LAZY: dict[str, str] = {
     **{n: "fcrnpipe.validation.stage" for n in ("check_domain", "domain_findings", "type_table", "validate_export")},
-    **{n: "fcrnpipe.validation.schemas" for n in ("DOMAINS", "NUMERIC_VARIABLES", "SPECS", "StudyRules", "study_params")},
+    **{
+        n: "fcrnpipe.validation.schemas"
+        for n in ("DOMAINS", "NUMERIC_VARIABLES", "SPECS", "StudyRules", "study_params")
+    },
 }
 
 

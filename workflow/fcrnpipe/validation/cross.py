@@ -120,7 +120,9 @@ def exposure_after_reference(ex: pd.DataFrame, dm: pd.DataFrame, file: str, dm_f
         + ex.loc[rows, "USUBJID"].astype(str)
         + f" in {dm_file}; exposure must start on or after the reference start date"
     )
-    return failure_rows(file, rows, "EXSTDTC", "exposure_after_rfstdtc", values, value_messages("EXSTDTC", values, errors))
+    return failure_rows(
+        file, rows, "EXSTDTC", "exposure_after_rfstdtc", values, value_messages("EXSTDTC", values, errors)
+    )
 
 
 def dates_in_study_period(

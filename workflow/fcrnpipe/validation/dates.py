@@ -23,10 +23,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-_FULL = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})"
-    r"(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?)?$"
-)
+_FULL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})" r"(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?)?$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
 _NO_MONTH = re.compile(r"^(\d{4})---(\d{2})$")

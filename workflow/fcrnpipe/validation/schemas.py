@@ -360,9 +360,7 @@ def _terms_check(terms: Iterable[str], check_id: str = "controlled_term", case_s
 
 def _iso_check(allow_partial: bool) -> pa.Check:
     if allow_partial:
-        error = (
-            "must be an ISO 8601 date: YYYY-MM-DD[Thh[:mm[:ss[.fff]]]], or partial YYYY-MM / YYYY / YYYY---DD"
-        )
+        error = "must be an ISO 8601 date: YYYY-MM-DD[Thh[:mm[:ss[.fff]]]], or partial YYYY-MM / YYYY / YYYY---DD"
     else:
         error = "must be a complete ISO 8601 date YYYY-MM-DD or date-time YYYY-MM-DDThh[:mm[:ss[.fff]]] (no partial date here: the analysis needs the day)"
     return _check("iso8601", error, lambda s: iso_frame(s, allow_partial=allow_partial)["ok"])
@@ -680,7 +678,13 @@ def _rows_with(df: pd.DataFrame, mask: pd.Series) -> pd.Index:
 
 
 def unit_failures(
-    df: pd.DataFrame, file: str, testcd: str, result: str, unit: str, units: pd.DataFrame, unit_domain: str,
+    df: pd.DataFrame,
+    file: str,
+    testcd: str,
+    result: str,
+    unit: str,
+    units: pd.DataFrame,
+    unit_domain: str,
     unit_may_be_empty: bool,
 ) -> pd.DataFrame:
     """``unit_known``: the unit is listed for the record's test (case-insensitive); ``required_value``:
@@ -739,7 +743,9 @@ def plausibility_failures(
     if not ranges or not {testcd, result, unit} <= set(df.columns):
         return empty_failures()
     sub = units[units["domain"] == unit_domain]
-    factors = pd.Series(sub["factor"].to_numpy(), index=pd.MultiIndex.from_arrays([sub["TESTCD"], unit_key(sub["unit"])]))
+    factors = pd.Series(
+        sub["factor"].to_numpy(), index=pd.MultiIndex.from_arrays([sub["TESTCD"], unit_key(sub["unit"])])
+    )
     std = sub.drop_duplicates("TESTCD").set_index("TESTCD")["standard_unit"]
     keys = pd.MultiIndex.from_arrays([df[testcd].to_numpy(dtype=object), unit_key(df[unit]).to_numpy()])
     factor = pd.Series(factors.reindex(keys).to_numpy(), index=df.index)
@@ -791,10 +797,14 @@ def dm_failures(df: pd.DataFrame, file: str) -> pd.DataFrame:
             rows = _rows_with(df, bad)
             errors = "before RFSTDTC " + df.loc[rows, "RFSTDTC"].astype(str) + "; RFENDTC must be on or after RFSTDTC"
             values = df.loc[rows, "RFENDTC"]
-            parts.append(failure_rows(file, rows, "RFENDTC", "date_order", values, value_messages("RFENDTC", values, errors)))
+            parts.append(
+                failure_rows(file, rows, "RFENDTC", "date_order", values, value_messages("RFENDTC", values, errors))
+            )
     n = int(unassigned.sum())
     if n:
-        codes = _upper(df.loc[unassigned, "ARMCD"]).fillna("") if "ARMCD" in df.columns else pd.Series("", index=df.index)
+        codes = (
+            _upper(df.loc[unassigned, "ARMCD"]).fillna("") if "ARMCD" in df.columns else pd.Series("", index=df.index)
+        )
         if "ARMNRS" in df.columns:
             codes = codes.where(codes != "", _upper(df.loc[unassigned, "ARMNRS"]).fillna(""))
         counts = codes.value_counts().sort_index()

@@ -90,7 +90,9 @@ def _reason(domain: str, study: StudyRules, units: pd.DataFrame, codes: pd.Serie
     if domain == "qs":
         return f"not the efficacy scale (config edss.qstestcd: {study.efficacy_testcd})"
     if domain == "ds":
-        return "not a disposition event (DSCAT = DISPOSITION EVENT): protocol milestones and other events are not analysed"
+        return (
+            "not a disposition event (DSCAT = DISPOSITION EVENT): protocol milestones and other events are not analysed"
+        )
     return "not used by the analysis"
 
 
@@ -134,7 +136,9 @@ def set_aside_notices(
     return failure_rows(file, [None] * len(counts), code, "set_aside", label, messages)
 
 
-def required_test_failures(domain: str, df: pd.DataFrame, used: pd.Series, file: str, study: StudyRules) -> pd.DataFrame:
+def required_test_failures(
+    domain: str, df: pd.DataFrame, used: pd.Series, file: str, study: StudyRules
+) -> pd.DataFrame:
     """``required_test``: the test/instrument the analysis needs has at least one used record."""
     needed = {"lb": ("LBTESTCD", REQUIRED_LB_TEST, "the PD analysis and model (total IgG)"),
               "pc": ("PCTESTCD", study.pk_analyte, "the PK analysis (config study.pk_analyte)"),
