@@ -33,10 +33,10 @@ from pandera.errors import SchemaErrors
 from fcrnpipe.units import for_analyte, param_info, unit_key
 from fcrnpipe.validation import terms as T
 from fcrnpipe.validation.columns import matches, parse_numbers, upper
-from fcrnpipe.validation.terms import not_assigned
 from fcrnpipe.validation.dates import iso_frame
 from fcrnpipe.validation.failures import concat_failures, empty_failures, failure_rows, make_failures
 from fcrnpipe.validation.rules import RULE_TABLE, RULES, SEVERITY, severity_of  # noqa: F401 (re-exported)
+from fcrnpipe.validation.terms import not_assigned
 
 #: Column names refused wherever they appear (compared upper-cased). BRTHDTC is not here: it is
 #: an SDTM DM variable, read and checked, never written (see :data:`DROPPED_COLUMNS`).
@@ -608,15 +608,6 @@ def key_columns(domain: str, columns: Iterable[str]) -> tuple[str, ...]:
     cols = set(columns)
     spec = SPECS[domain]
     return tuple(c for c in (*spec.base_key, *spec.qualifiers) if c in cols or c in spec.base_key)
-
-
-def sort_key(domain: str, columns: Iterable[str]) -> tuple[str, ...]:
-    """The columns the validated table is sorted by: USUBJID, --SEQ when present, else the natural key."""
-    cols = list(columns)
-    spec = SPECS[domain]
-    if spec.seq and spec.seq in cols:
-        return ("USUBJID", spec.seq)
-    return tuple(c for c in key_columns(domain, cols) if c in cols)
 
 
 def _row_lists(rows: pd.Series, groups: pd.Series, limit: int = 5) -> pd.Series:
