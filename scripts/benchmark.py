@@ -21,6 +21,17 @@ resident set size, ``os.wait4`` rusage) belong to that task alone:
 
 Plus ``theoph_cli``: the whole ``scripts/fit_nlme.py`` process on the Theoph data.
 
+Plus ``validation`` (issue #9), for each of ``--validation-sizes`` (default 150 and 300 subjects):
+``realistic_cut`` writes a realistic data cut (``scripts/simulate_study.py --realistic``: placebo
+arm, screen failures, other lab panels, blood pressure by position and time point, a second
+questionnaire; 300 subjects give about 100,000 LB, 37,000 VS and 225,000 QS records), then
+``validation`` runs the validation stage on it as the pipeline does -- ``snakemake --cores 2`` on
+the eight ``check_domain`` jobs, the report and the eight gates -- and records the wall time of
+that whole process, its peak memory (the largest process of the run) and, in the notes, the two
+largest jobs' peaks together (what two cores can hold at once, from Snakemake's benchmark
+files) and the findings by severity. Targets: 300 subjects < 60 s and < 2 GB; the scaling
+exponent over the sizes shows that the time grows linearly.
+
 Writes ``--out`` (columns ``task, n_subjects, wall_s, peak_mb, converged, notes``) and prints
 a summary: the scaling exponent of each task (slope of log wall time on log subjects, over all
 sizes and between the two largest; 1 = linear) and the targets -- Theoph CLI < 2 s; the
@@ -55,6 +66,10 @@ TARGET_THEOPH_S = 2.0
 TARGET_FIT_S = 600.0
 TARGET_FIT_MB = 4096.0
 TARGET_SIZE = 1000
+TARGET_VALIDATION_S = 60.0
+TARGET_VALIDATION_MB = 2048.0
+TARGET_VALIDATION_SIZE = 300
+VALIDATION_DOMAINS = ("dm", "ex", "vs", "lb", "pc", "qs", "ae", "ds")
 PK_ESTIMATED = ("ka", "CL", "V", "Vmax")
 PD_ESTIMATED = ("IgG0", "kout", "Emax", "EC50")
 
@@ -248,6 +263,48 @@ def run_theoph(timeout: float) -> dict[str, Any]:
     return row
 
 
+def run_validation(n: int, seed: int, workdir: Path, timeout: float, cores: int = 2) -> list[dict[str, Any]]:
+    """``realistic_cut`` and ``validation`` rows for a realistic cut of ``n`` subjects."""
+    import pandas as pd
+
+    cut, res, logs = workdir / "cut", workdir / "results", workdir / "logs"
+    cmd = [sys.executable, str(ROOT / "scripts" / "simulate_study.py"), "--out", str(cut), "--subjects", str(n),
+           "--realistic", "--seed", str(seed)]  # fmt: skip
+    wall, peak, cpu, code, out, err = run_child(cmd, timeout)
+    sim = {"task": "realistic_cut", "n_subjects": n, "wall_s": round(wall, 3), "peak_mb": round(peak, 1),
+           "converged": "", "notes": out.strip().split("; ")[1] if code == 0 and "; " in out else f"FAILED (exit {code}): {err[-300:]}"}  # fmt: skip
+    print(f"  {'realistic_cut':<13} n={n:<5} {sim['wall_s']:>9.2f} s {sim['peak_mb']:>8.1f} MB  {sim['notes']}", flush=True)
+    if code != 0:
+        return [sim]
+    targets = [str(res / "validation" / f"{d}.parquet") for d in VALIDATION_DOMAINS]
+    targets += [str(res / "validation" / "failures.csv"), str(res / "validation" / "report.html")]
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    cmd = [snakemake, "--cores", str(cores), "--configfile", str(ROOT / "config" / "config.yaml"),
+           str(cut / "study_config.yaml"), "--config", f"raw_dir={cut}", f"results_dir={res}", f"logs_dir={logs}",
+           "--", *targets]  # fmt: skip
+    wall, peak, cpu, code, out, err = run_child(cmd, timeout)
+    row = {"task": "validation", "n_subjects": n, "wall_s": round(wall, 3), "peak_mb": round(peak, 1),
+           "converged": "", "notes": ""}  # fmt: skip
+    if code != 0:
+        row["notes"] = f"FAILED (exit {code}): " + " | ".join(err.strip().splitlines()[-3:])
+    else:
+        jobs = sorted(
+            (float(pd.read_csv(f, sep="\t")["max_rss"].iloc[0]) for f in (logs / "benchmarks" / "validation").glob("*.tsv")),
+            reverse=True,
+        )
+        failures = pd.read_csv(res / "validation" / "failures.csv", dtype=str, keep_default_na=False)
+        by_sev = failures["severity"].value_counts().to_dict()
+        rows_in = sum(len(pd.read_csv(cut / f"{d}.csv", usecols=[0])) for d in VALIDATION_DOMAINS)
+        row["notes"] = (
+            f"cpu {cpu:.1f} s; {rows_in:,} rows; {len(jobs)} jobs, largest {jobs[0]:.0f} MB, two largest together "
+            f"{sum(jobs[:2]):.0f} MB; findings: "
+            + ", ".join(f"{by_sev.get(s, 0)} {s}(s)" for s in ("error", "warning", "notice"))
+        )
+        row["two_largest_mb"] = round(sum(jobs[:2]), 1)
+    print(f"  {'validation':<13} n={n:<5} {row['wall_s']:>9.2f} s {row['peak_mb']:>8.1f} MB  {row['notes']}", flush=True)
+    return [sim, row]
+
+
 def scaling(rows: list[dict[str, Any]], task: str) -> tuple[float, float]:
     """Slope of log(wall) on log(n) over all sizes, and between the two largest (NaN if < 2)."""
     import numpy as np
@@ -274,6 +331,14 @@ def check_targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
                         ok and r["wall_s"] < TARGET_FIT_S))
             out.append((f"{r['task']} {TARGET_SIZE} subjects < {TARGET_FIT_MB / 1024:g} GB", f"{r['peak_mb'] / 1024:.2f} GB",
                         ok and r["peak_mb"] < TARGET_FIT_MB))
+        if r["task"] == "validation" and r["n_subjects"] == TARGET_VALIDATION_SIZE:
+            ok = not str(r["notes"]).startswith("FAILED")
+            out.append((f"validation stage {TARGET_VALIDATION_SIZE} subjects (realistic cut, --cores 2) < "
+                        f"{TARGET_VALIDATION_S:g} s", f"{r['wall_s']:.1f} s", ok and r["wall_s"] < TARGET_VALIDATION_S))
+            mem = max(r["peak_mb"], r.get("two_largest_mb", 0.0))
+            out.append((f"validation stage {TARGET_VALIDATION_SIZE} subjects < {TARGET_VALIDATION_MB / 1024:g} GB "
+                        "(largest process; two largest jobs together)", f"{mem / 1024:.2f} GB",
+                        ok and mem < TARGET_VALIDATION_MB))
     return out
 
 
@@ -365,7 +430,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "results" / "benchmarks" / "pkpd.csv"))
     ap.add_argument("--sizes", default="9,100,1000", help="comma-separated numbers of subjects ('' = none)")
-    ap.add_argument("--tasks", default="nca,pk_fit,pd_fit,theoph_cli", help="subset of nca,pk_fit,pd_fit,theoph_cli")
+    ap.add_argument("--tasks", default="nca,pk_fit,pd_fit,theoph_cli,validation",
+                    help="subset of nca,pk_fit,pd_fit,theoph_cli,validation")
+    ap.add_argument("--validation-sizes", default="150,300",
+                    help="subjects of the realistic cuts the validation stage is timed on (comma-separated)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the simulated studies")
     ap.add_argument("--timeout", type=float, default=3600.0, help="per task (s)")
     ap.add_argument("--workdir", help="keep the simulated datasets and PK fits here (default: a temporary folder)")
@@ -383,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    unknown = set(tasks) - {"nca", "pk_fit", "pd_fit", "theoph_cli"}
+    unknown = set(tasks) - {"nca", "pk_fit", "pd_fit", "theoph_cli", "validation"}
     if unknown:
         ap.error(f"unknown task(s) {sorted(unknown)}")
     if "pd_fit" in tasks and "pk_fit" not in tasks:
@@ -405,19 +473,22 @@ def main(argv: list[str] | None = None) -> int:
             for task in ("nca", "pk_fit", "pd_fit"):
                 if task in tasks:
                     rows.append(run_task(task, n, args.seed, wd, args.timeout))
+        if "validation" in tasks:
+            for n in [int(s) for s in args.validation_sizes.split(",") if s.strip()]:
+                rows += run_validation(n, args.seed, base / f"validation_n{n}", args.timeout)
     table = pd.DataFrame(rows, columns=COLUMNS)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
 
     print(f"\nwrote {out}\n")
     print(table[["task", "n_subjects", "wall_s", "peak_mb", "converged"]].to_string(index=False))
-    if len(sizes) >= 2:
+    if len(sizes) >= 2 or len([r for r in rows if r["task"] == "validation"]) >= 2:
         print("\nscaling exponent (slope of log wall time on log subjects; 1 = linear):")
-        for task in ("simulate", "nca", "pk_fit", "pd_fit"):
+        for task in ("simulate", "nca", "pk_fit", "pd_fit", "realistic_cut", "validation"):
             s_all, s_top = scaling(rows, task)
             if math.isfinite(s_all):
-                print(f"  {task:<9} all sizes {s_all:5.2f}   two largest {s_top:5.2f}"
-                      f"{'   (target <= ~1)' if task in ('pk_fit', 'pd_fit') else ''}")
+                print(f"  {task:<13} all sizes {s_all:5.2f}   two largest {s_top:5.2f}"
+                      f"{'   (target <= ~1)' if task in ('pk_fit', 'pd_fit', 'validation') else ''}")
     targets = check_targets(rows)
     if targets:
         print("\ntargets:")

@@ -7,7 +7,9 @@ from fcrnpipe.tableio import read_parquet, write_csv
 
 def main(smk):
     adsl, adex = read_parquet(smk.input.adsl), read_parquet(smk.input.adex)
-    write_csv(disposition_part(adsl, adex, smk.params.arms, smk.params.treatment), smk.output.part)
+    write_csv(
+        disposition_part(adsl, adex, smk.params.arms, smk.params.treatment, placebo=smk.params.placebo), smk.output.part
+    )
 
 
 run(main, snakemake)  # noqa: F821

@@ -9,7 +9,9 @@ def main(smk):
     p = smk.params
     adsl = read_parquet(smk.input.adsl)
     adex = read_parquet(smk.input.adex)
-    table = exposure_table(adsl, adex, p.arms, p.treatment, data_cut=p.data_cut, overall_label=p.overall_label)
+    table = exposure_table(
+        adsl, adex, p.arms, p.treatment, data_cut=p.data_cut, overall_label=p.overall_label, placebo=p.placebo
+    )
     write_outputs(table, smk.output.csv, smk.output.html)
 
 

@@ -46,3 +46,32 @@ def test_unknown_top_level_key_is_rejected(config, schema):
     bad = dict(config, raw_dri="typo")
     with pytest.raises(jsonschema.ValidationError, match="raw_dri"):
         jsonschema.validate(bad, schema)
+
+
+def test_every_schema_property_has_a_description(schema):
+    missing = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                if not (isinstance(prop, dict) and prop.get("description")):
+                    missing.append(".".join([*path, name]))
+                walk(prop, [*path, name])
+            for key in ("items", "additionalProperties"):
+                if isinstance(node.get(key), dict):
+                    walk(node[key], [*path, key])
+
+    walk(schema, [])
+    assert not missing, missing
+
+
+def test_placebo_arm_and_new_study_keys(config, schema):
+    cfg = copy.deepcopy(config)
+    cfg["study"]["arms"].append({"armcd": "PBO", "label": "Placebo", "dose_mg": 0, "color": "#7f7f7f"})
+    cfg["study"]["placebo"] = "PLACEBO"
+    cfg["edss"]["qstestcd"] = "EDSS01"
+    cfg["ae"]["unrelated_terms"] = ["N"]
+    jsonschema.validate(cfg, schema)
+    cfg["study"]["arms"][-1]["dose_mg"] = -1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(cfg, schema)

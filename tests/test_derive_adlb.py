@@ -185,8 +185,8 @@ def test_albumin_grade_boundaries_after_conversion(reported, aval, grade):
 
 
 def test_bad_values_are_user_errors():
-    t = cut_tables(lb=lb_with({(S1, "ALB", "WEEK 4"): {"LBORRESU": "g/dl"}}))
-    with pytest.raises(UserError, match=f"lb.parquet, USUBJID {S1}, LBSEQ 10, column LBORRESU: 'g/dl'"):
+    t = cut_tables(lb=lb_with({(S1, "ALB", "WEEK 4"): {"LBORRESU": "g/ml"}}))  # g/dl would be g/dL in any case
+    with pytest.raises(UserError, match=f"lb.parquet, USUBJID {S1}, LBSEQ 10, column LBORRESU: 'g/ml'"):
         adlb_of(t)
     t = cut_tables(lb=lb_with({(S1, "IGG", "WEEK 4"): {"LBORRES": "1:100"}}))
     with pytest.raises(UserError, match=f"USUBJID {S1}, LBSEQ 9, column LBORRES: '1:100' is not a number"):

@@ -148,3 +148,24 @@ def test_metadata_path_matches_snakemake_layout(tmp_path):
     p = prov.metadata_path(tmp_path, long_name)
     parts = p.relative_to(tmp_path).parts
     assert len(parts) == 3 and all(part.startswith("@") for part in parts[:-1])
+
+
+def test_brthdtc_never_reaches_the_input_archive_or_the_change_report(tmp_path):
+    """BRTHDTC is read (validation) and never written: the archived DM has no such column and a
+    changed birth date is not a data change."""
+    from fcrnpipe.provenance import archive_inputs, data_change_report
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "dm.csv").write_text("USUBJID,AGE,BRTHDTC\nS1,40,1981-03\nS2,35,1987\n", encoding="utf-8")
+    (raw / "ae.csv").write_text("USUBJID,AESEQ\nS1,1\n", encoding="utf-8")
+    store = tmp_path / "store"
+    hashes = archive_inputs(raw, ["dm", "ae"], store)
+    stored = {p.name: p.read_text(encoding="utf-8") for p in store.iterdir()}
+    assert stored[f"{hashes['dm.csv']}.csv"] == "USUBJID,AGE\nS1,40\nS2,35\n"
+    assert stored[f"{hashes['ae.csv']}.csv"] == "USUBJID,AESEQ\nS1,1\n"  # copied byte for byte
+    assert not any("1981" in text for text in stored.values())
+    (raw / "dm.csv").write_text("USUBJID,AGE,BRTHDTC\nS1,40,1980-03\nS2,36,1987\n", encoding="utf-8")
+    changes = data_change_report(previous={"raw_inputs": hashes, "outputs": {}}, raw_dir=raw, domains=["dm", "ae"],
+                                 store=store, current_outputs={})  # fmt: skip
+    assert changes[["change", "column", "old", "new"]].values.tolist() == [["cell changed", "AGE", "35", "36"]]

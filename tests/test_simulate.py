@@ -32,7 +32,7 @@ from fcrnpipe.simulate.model import (
     simulate_reference_ivp,
 )
 from fcrnpipe.simulate.study import aqp4_accepts, edss_accepts
-from fcrnpipe.units import load_unit_table
+from fcrnpipe.units import for_analyte, load_unit_table, unit_key
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_RAW = ROOT / "resources" / "reference_study" / "raw"
@@ -411,9 +411,11 @@ def test_realism_features_are_present(units):
     retests = [v for v in same_day.values() if len(v) > 1]
     assert retests and all(len(set(v)) == len(v) for v in retests)  # later time, not a duplicate
     # units only from the unit table, ranges in the reported unit
-    accepted = {(r["domain"], r["TESTCD"], r["unit"]) for r in units.to_dict("records")}
-    assert all(("LB", t, u) in accepted for _, t, u in site_units)
-    assert all(("PC", r["PCTESTCD"], r["PCORRESU"]) in accepted for r in pc)
+    # (case-insensitively, as validation matches them; PC rows are the configured analyte's)
+    table = for_analyte(units, "BATOCLIM")
+    accepted = set(zip(table["domain"], table["TESTCD"], unit_key(table["unit"])))
+    assert all(("LB", t, u.upper()) in accepted for _, t, u in site_units)
+    assert all(("PC", r["PCTESTCD"], r["PCORRESU"].upper()) in accepted for r in pc)
     for r in lb:
         if r["LBTESTCD"] == "IGG":
             assert float(r["LBORNRHI"]) == (1600 if r["LBORRESU"] == "mg/dL" else pytest.approx(16, abs=0.5))

@@ -346,7 +346,10 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
             {"adsl": adam["adsl"], "adlb": adam["adlb"], "ctcae": str(res / "ctcae.csv")},
             {"grading": config["lab_grading"]},
         ),
-        "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": config["study"]["treatment"]}),
+        "disposition": (
+            {"adsl": adam["adsl"], "adex": adam["adex"]},
+            {"treatment": config["study"]["treatment"], "placebo": config["study"]["placebo"]},
+        ),
         "pd": ({"adsl": adam["adsl"], "adlb": adam["adlb"]}, {}),
         "edss": (
             {"adsl": adam["adsl"], "adedss": adam["adedss"]},
@@ -389,8 +392,8 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
     lab_in = {"adsl": adam["adsl"], "adlb": adam["adlb"], "units": str(res / "units.csv")}
     tables = {
         "demographics": ({"adsl": adam["adsl"]}, {}),
-        "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": "BATOCLIMAB"}),
-        "exposure": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": "BATOCLIMAB"}),
+        "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": "BATOCLIMAB", "placebo": "PLACEBO"}),
+        "exposure": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": "BATOCLIMAB", "placebo": "PLACEBO"}),
         "teae_overview": ({"adsl": adam["adsl"], "adae": adam["adae"]}, {}),
         "teae_soc_pt": ({"adsl": adam["adsl"], "adae": adam["adae"]}, {}),
         "lab_shift": (

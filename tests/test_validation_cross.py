@@ -40,9 +40,9 @@ def test_valid_cut_has_no_cross_failures(domain):
 
 def test_subject_periods_use_the_config_margins():
     periods = subject_periods(text("dm"), screening_window_days=42, followup_grace_days=30)
-    assert str(periods[S1].lo) == "2022-01-18"  # 2022-03-01 - 42 days
-    assert str(periods[S1].hi) == "2022-10-06"  # 2022-09-06 + 30 days
-    assert periods[S3].hi is None  # ongoing
+    assert str(periods.at[S1, "lo"].date()) == "2022-01-18"  # 2022-03-01 - 42 days
+    assert str(periods.at[S1, "hi"].date()) == "2022-10-06"  # 2022-09-06 + 30 days
+    assert pd.isna(periods.at[S3, "hi"])  # ongoing
 
 
 def test_orphan_subject():

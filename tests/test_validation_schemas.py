@@ -1,6 +1,8 @@
 """Per-domain pandera schemas: a good cut passes; each broken value fails with the expected
 column and rule id; every failure is collected (lazy); extra columns are kept; refused columns
-are reported once each. Also the unit table API the schemas (and the derive stage) use."""
+are reported once each. Also the unit table API the schemas (and the derive stage) use.
+(The rules added for real SDTM exports -- records set aside, severities, natural keys, CDISC
+terms, placebo and screen failures -- are in test_validation_rules.py.)"""
 
 from __future__ import annotations
 
@@ -12,10 +14,18 @@ from cutfactory import SUBJECTS, valid_cut_frames
 
 from conftest import ROOT
 from fcrnpipe.errors import UserError
-from fcrnpipe.units import accepted_units, known_tests, load_unit_table, param_info, result_type, standardise
-from fcrnpipe.validation import type_table
+from fcrnpipe.units import (
+    accepted_units,
+    for_analyte,
+    known_tests,
+    load_unit_table,
+    param_info,
+    result_type,
+    standardise,
+)
+from fcrnpipe.validation import domain_findings, type_table
 from fcrnpipe.validation.failures import FAILURE_COLUMNS
-from fcrnpipe.validation.schemas import DIRECT_IDENTIFIERS, RULES, StudyRules, schema_failures, study_params
+from fcrnpipe.validation.schemas import DIRECT_IDENTIFIERS, RULES, SEVERITY, StudyRules, study_params
 
 UNITS_CSV = ROOT / "resources" / "units.csv"
 STUDY = StudyRules(arms=("BATO340", "BATO680"))
@@ -35,7 +45,7 @@ def text_frame(domain: str) -> pd.DataFrame:
 def failures_of(
     domain: str, df: pd.DataFrame, units: pd.DataFrame, study: StudyRules = STUDY
 ) -> pd.DataFrame:
-    return schema_failures(df, domain, f"{domain}.csv", units, study)
+    return domain_findings(domain, df, f"{domain}.csv", units, study)[1]
 
 
 def as_tuples(failures: pd.DataFrame) -> list[tuple]:
@@ -65,7 +75,14 @@ def test_every_reported_rule_is_documented():
         "edss_half_step",
         "direct_identifier",
         "result_form",
-        "test_known",
+        "set_aside",
+        "required_test",
+        "plausibility",
+        "cdisc_term",
+        "not_assigned",
+        "severity_scale",
+        "identifier_dropped",
+        "value_missing",
         "baseline_igg",
         "orphan_subject",
         "date_in_study_period",
@@ -73,6 +90,7 @@ def test_every_reported_rule_is_documented():
         "not_utf8",
     ]:
         assert rule in RULES
+    assert set(SEVERITY) == set(RULES) and set(SEVERITY.values()) == {"error", "warning", "notice"}
 
 
 # ----------------------------------------------------------------------------- one bad value
@@ -100,19 +118,19 @@ CASES = [
     ("ex", _set(4, "EXDOSE", "abc"), (5, "EXDOSE", "numeric", "abc")),
     ("ex", _set(4, "EXDOSE", "-340"), (5, "EXDOSE", "range", "-340")),
     ("ex", _set(0, "EXSEQ", "1.5"), (1, "EXSEQ", "integer", "1.5")),
-    ("ex", _set(0, "EXTRT", "PLACEBO"), (1, "EXTRT", "controlled_term", "PLACEBO")),
+    ("ex", _set(0, "EXTRT", "NIPOCALIMAB"), (1, "EXTRT", "controlled_term", "NIPOCALIMAB")),
     ("ex", _set(0, "EXDOSU", "g"), (1, "EXDOSU", "controlled_term", "g")),
-    ("ex", _set(0, "EXROUTE", "IV"), (1, "EXROUTE", "controlled_term", "IV")),
+    ("ex", _set(0, "EXROUTE", "IV"), (1, "EXROUTE", "cdisc_term", "IV")),  # a warning: ROUTE is extensible
     ("ex", _set(0, "EXSTDTC", "2022-03-01 09:00"), (1, "EXSTDTC", "iso8601", "2022-03-01 09:00")),
     ("ex", _set(0, "EXSTDTC", "2022-03-01T24:00"), (1, "EXSTDTC", "iso8601", "2022-03-01T24:00")),
     ("ex", _set(0, "EXENDTC", "2022-02-30"), (1, "EXENDTC", "iso8601", "2022-02-30")),
     ("vs", _set(0, "VSORRESU", "stone"), (1, "VSORRESU", "unit_known", "stone")),
     ("vs", _set(0, "VSORRESU", "cm"), (1, "VSORRESU", "unit_known", "cm")),  # cm is a unit, not of WEIGHT
     ("vs", _set(0, "VSORRESU", None), (1, "VSORRESU", "required_value", "")),
-    ("vs", _set(1, "VSTESTCD", "BMI"), (2, "VSTESTCD", "test_known", "BMI")),
+    ("vs", _set(1, "VSTESTCD", "BMI"), (None, "VSTESTCD", "set_aside", "BMI")),  # a notice, not a failure
     ("vs", _set(2, "VSORRES", "63,1"), (3, "VSORRES", "numeric", "63,1")),
     ("lb", _set(0, "LBORRESU", "mmol/L"), (1, "LBORRESU", "unit_known", "mmol/L")),
-    ("lb", _set(1, "LBTESTCD", "XYZ"), (2, "LBTESTCD", "test_known", "XYZ")),
+    ("lb", _set(1, "LBTESTCD", "XYZ"), (None, "LBTESTCD", "set_aside", "XYZ")),
     ("lb", _set(0, "LBORRES", "1:100"), (1, "LBORRES", "result_form", "1:100")),  # titre for a numeric test
     ("lb", _set(0, "LBORRES", "POSITIVE"), (1, "LBORRES", "result_form", "POSITIVE")),
     ("lb", _set(0, "LBORRES", "< 0.5"), (1, "LBORRES", "result_form", "< 0.5")),
@@ -129,14 +147,14 @@ CASES = [
     ("pc", _set(1, "PCLLOQ", "0"), (2, "PCLLOQ", "range", "0")),
     ("pc", _set(1, "PCLLOQ", "half"), (2, "PCLLOQ", "numeric", "half")),
     ("pc", _set(1, "PCORRESU", "ng"), (2, "PCORRESU", "unit_known", "ng")),
-    ("pc", _set(1, "PCTESTCD", "NIPOCAL"), (2, "PCTESTCD", "test_known", "NIPOCAL")),
+    ("pc", _set(1, "PCTESTCD", "NIPOCAL"), (None, "PCTESTCD", "set_aside", "NIPOCAL")),
     ("pc", _set(1, "PCTPT", None), (2, "PCTPT", "required_value", "")),
     ("pc", _set(1, "PCORRESU", None), (2, "PCORRESU", "required_value", "")),  # reported once
     ("qs", _set(0, "QSORRES", "11"), (1, "QSORRES", "range", "11")),
     ("qs", _set(0, "QSORRES", "-0.5"), (1, "QSORRES", "range", "-0.5")),
     ("qs", _set(1, "QSORRES", "2.3"), (2, "QSORRES", "edss_half_step", "2.3")),
     ("qs", _set(1, "QSORRES", "four"), (2, "QSORRES", "numeric", "four")),
-    ("qs", _set(1, "QSTESTCD", "MSFC"), (2, "QSTESTCD", "controlled_term", "MSFC")),
+    ("qs", _set(1, "QSTESTCD", "MSFC"), (None, "QSTESTCD", "set_aside", "MSFC")),
     ("ae", _set(0, "AETOXGR", "6"), (1, "AETOXGR", "range", "6")),
     ("ae", _set(0, "AETOXGR", "0"), (1, "AETOXGR", "range", "0")),
     ("ae", _set(0, "AETOXGR", "2.5"), (1, "AETOXGR", "range", "2.5")),
@@ -147,7 +165,7 @@ CASES = [
     ("ae", _set(1, "AESTDTC", "2022-13"), (2, "AESTDTC", "iso8601", "2022-13")),
     ("ae", _set(1, "AESTDTC", None), (2, "AESTDTC", "required_value", "")),
     ("ae", _set(1, "AEENDTC", "2022-4-27"), (2, "AEENDTC", "iso8601", "2022-4-27")),
-    ("ds", _set(0, "DSDECOD", "DONE"), (1, "DSDECOD", "controlled_term", "DONE")),
+    ("ds", _set(0, "DSDECOD", "DONE"), (1, "DSDECOD", "cdisc_term", "DONE")),  # NCOMPLT is extensible
     ("ds", _set(0, "DSSCAT", "STUDY"), (1, "DSSCAT", "controlled_term", "STUDY")),
     ("ds", _set(0, "DSSTDTC", "2022"), (1, "DSSTDTC", "iso8601", "2022")),
 ]
@@ -219,14 +237,15 @@ def test_duplicate_keys_name_every_row_of_the_key(units):
     assert "rows 2, 6" in failures["message"].iloc[0]
 
 
-def test_ds_key_without_dsscat_is_usubjid_dsdecod(units):
+def test_ds_key_without_dsscat_is_one_disposition_event_per_subject(units):
     df = text_frame("ds").drop(columns=["DSSCAT"])
-    # without DSSCAT, subjects 1 and 2 each have two COMPLETED records (rows 1-2, 3-4)
+    # without DSSCAT (and EPOCH) every disposition event is an end-of-study record: subjects 1 and 2
+    # have two each (rows 1-2, 3-4)
     assert as_tuples(failures_of("ds", df, units)) == [
-        ("ds.csv", 1, "USUBJID+DSDECOD", "unique_key", f"{SUBJECTS[0]}, COMPLETED"),
-        ("ds.csv", 2, "USUBJID+DSDECOD", "unique_key", f"{SUBJECTS[0]}, COMPLETED"),
-        ("ds.csv", 3, "USUBJID+DSDECOD", "unique_key", f"{SUBJECTS[1]}, COMPLETED"),
-        ("ds.csv", 4, "USUBJID+DSDECOD", "unique_key", f"{SUBJECTS[1]}, COMPLETED"),
+        ("ds.csv", 1, "USUBJID", "unique_key", SUBJECTS[0]),
+        ("ds.csv", 2, "USUBJID", "unique_key", SUBJECTS[0]),
+        ("ds.csv", 3, "USUBJID", "unique_key", SUBJECTS[1]),
+        ("ds.csv", 4, "USUBJID", "unique_key", SUBJECTS[1]),
     ]
     assert "rows 3, 4" in failures_of("ds", df, units)["message"].iloc[2]
 
@@ -306,7 +325,16 @@ def test_study_params_give_each_domain_only_what_it_uses(config):
         "screening_window_days": 42,
         "followup_grace_days": 30,
     }
-    assert study_params(config, "ex")["treatments"] == ["BATOCLIMAB", "METHYLPREDNISOLONE"]
+    assert study_params(config, "ex")["treatments"] == ["BATOCLIMAB", "METHYLPREDNISOLONE", "PLACEBO"]
+    assert study_params(config, "pc")["pk_analyte"] == "BATOCLIM"
+    assert study_params(config, "qs")["efficacy_testcd"] == "EDSS"
+    assert study_params(config, "ae")["aerel_terms"] == [
+        "RELATED",
+        "POSSIBLY RELATED",
+        "PROBABLY RELATED",
+        "UNLIKELY RELATED",
+        "NOT RELATED",
+    ]
 
 
 def test_type_table_types_numeric_variables_only():
@@ -321,7 +349,9 @@ def test_type_table_types_numeric_variables_only():
 
 # ----------------------------------------------------------------------------- unit table
 def test_unit_table_lookups(units):
-    assert known_tests(units, "PC") == ["BATOCLIM"]
+    assert known_tests(units, "PC") == ["*"]  # concentration units of whatever analyte config names
+    assert known_tests(for_analyte(units, "BATO"), "PC") == ["BATO"]
+    assert accepted_units(for_analyte(units, "BATO"), "BATO", "PC") == ["g/L", "mg/L", "mg/mL", "ng/mL", "ug/L", "ug/mL"]
     assert known_tests(units, "VS") == ["HEIGHT", "WEIGHT"]
     assert accepted_units(units, "IGG") == ["g/L", "mg/dL"]
     assert accepted_units(units, "NOPE") == []
@@ -334,7 +364,7 @@ def test_unit_table_lookups(units):
 def test_standardise_converts_with_the_table_factor(units):
     values = pd.Series([1050.0, 10.5, float("nan"), 154.3, 68.5], index=[10, 11, 12, 13, 14])
     tests = pd.Series(["IGG", "IGG", "IGG", "WEIGHT", "HEIGHT"], index=values.index)
-    unit = pd.Series(["mg/dL", "g/L", "g/L", "lb", "in"], index=values.index)
+    unit = pd.Series(["MG/DL", "g/L", "g/l", "lb", "IN"], index=values.index)  # units match in any case
     std, std_unit = standardise(values, tests, unit, units)
     assert list(std.index) == [10, 11, 12, 13, 14]
     assert std.iloc[0] == pytest.approx(10.5, abs=1e-12)

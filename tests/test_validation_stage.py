@@ -103,9 +103,9 @@ def test_gate_message_and_sorted_output(tmp_path):
     with pytest.raises(ValidationFailed) as info:
         gate("ae", typed, failures, "results/validation/report.html", "results/validation/failures.csv")
     assert str(info.value) == (
-        "Validation failed for ae.csv: 2 problem(s); see results/validation/report.html and "
+        "Validation failed for ae.csv: 2 error(s); see results/validation/report.html and "
         "results/validation/failures.csv. First: row 2, column AESER (controlled_term): AESER is '?': must be one of: "
-        "Y, N"
+        "Y, N, U, NA (any case)"
     )
     good, clean = _check(make_valid_cut(tmp_path / "good"), "ex")
     shuffled = good.sample(frac=1.0, random_state=3)
@@ -120,7 +120,7 @@ def test_gate_message_for_file_level_problem():
     )
     with pytest.raises(
         ValidationFailed,
-        match=r"Validation failed for vs.csv: 1 problem\(s\); .* First: file "
+        match=r"Validation failed for vs.csv: 1 error\(s\); .* First: file "
         r"\(header_only\): vs.csv has a header but no data rows",
     ):
         gate("vs", pd.DataFrame(), failures, "report.html", "failures.csv")
@@ -166,11 +166,11 @@ def test_failures_csv_round_trip_keeps_values_verbatim(tmp_path):
     path = tmp_path / "f.csv"
     write_failures(failures, path)
     assert path.read_text(encoding="utf-8").splitlines() == [
-        "file,row,column,check,value,message",
-        "ae.csv,12,AESER,controlled_term,None,m",
-        "lb.csv,,VISIT,required_column,,m",
-        "lb.csv,3,LBORRES,result_form,NA,m",
-        'lb.csv,10,LBDTC,iso8601,"x,y","say ""m"""',
+        "file,row,column,check,severity,value,message",
+        "ae.csv,12,AESER,controlled_term,error,None,m",
+        "lb.csv,,VISIT,required_column,error,,m",
+        "lb.csv,3,LBORRES,result_form,error,NA,m",
+        'lb.csv,10,LBDTC,iso8601,error,"x,y","say ""m"""',
     ]
     back = read_failures(path)
     assert back["value"].tolist() == ["None", "", "NA", "x,y"]
@@ -200,9 +200,10 @@ def test_report_is_deterministic_escaped_and_summarises_files(tmp_path):
     assert html == html2
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert merged["file"].tolist() == ["ae.csv"]
-    assert "FAIL: 1 problem(s) in 1 of 8 export(s)" in html
+    assert "FAIL: 1 error(s) in 1 of 8 export(s)" in html
     ae_row = re.search(r"<tr><td>AE</td>.*?</tr>", html, re.S).group(0)
-    assert re.findall(r'class="num">(\d+)<', ae_row) == ["4", "12", "1"] and "FAIL" in ae_row
+    # rows validated, rows set aside, columns, errors, warnings, notices
+    assert re.findall(r'class="num">(\d+)<', ae_row) == ["4", "0", "12", "1", "0", "0"] and "FAIL" in ae_row
     assert "baseline_igg" in html  # rules checked
     assert not re.search(r"20\d\d-\d\d-\d\d[T ]\d\d:\d\d", html.replace("2022-", ""))  # no timestamp
     _m, clean = build_report(DOMAINS, files, typed, {d: r[1] for d, r in results.items()})
@@ -294,7 +295,7 @@ def test_e2e_good_cut_rerun_closure_and_failure_keeps_other_results(tmp_path):
     res = tmp_path / "results"
     proc = _snakemake(raw, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (res / "validation" / "failures.csv").read_text() == "file,row,column,check,value,message\n"
+    assert (res / "validation" / "failures.csv").read_text() == "file,row,column,check,severity,value,message\n"
     assert "PASS: all 8 exports" in (res / "validation" / "report.html").read_text()
     ae_before = (res / "validation" / "ae.parquet").read_bytes()
     lb = pd.read_parquet(res / "validation" / "lb.parquet")
@@ -315,7 +316,7 @@ def test_e2e_good_cut_rerun_closure_and_failure_keeps_other_results(tmp_path):
     # ... yet the gate starts only once the report is written (its ancient() input)
     assert bad.stderr.index("(Rule: validation_report)") < bad.stderr.index("localrule validated:")
     assert (
-        messages == [m for m in messages if "Validation failed for ae.csv: 1 problem(s)" in m]
+        messages == [m for m in messages if "Validation failed for ae.csv: 1 error(s)" in m]
         and len(messages) == 1
     )
     assert "First: row 1, column AETOXGR (range)" in messages[0]
@@ -366,11 +367,11 @@ def test_e2e_broken_values_stop_the_run_after_the_report(tmp_path):
         ("qs.csv", "QSORRES", "range"),
         ("qs.csv", "QSORRES", "edss_half_step"),
         ("ae.csv", "USUBJID", "orphan_subject"),
-        ("ds.csv", "USUBJID+DSSCAT+DSDECOD", "unique_key"),
+        ("ds.csv", "USUBJID+DSSCAT", "unique_key"),
     }
     assert keys == expected
     html = (res / "validation" / "report.html").read_text()
-    assert "FAIL: 10 problem(s) in 8 of 8 export(s)" in html  # the duplicate key names 2 rows
+    assert "FAIL: 10 error(s) in 8 of 8 export(s)" in html  # the duplicate key names 2 rows
     assert not list((res / "validation").glob("*.parquet"))
 
     # with --keep-going every gate says why its domain failed

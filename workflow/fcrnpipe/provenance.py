@@ -20,6 +20,7 @@ Raw exports of every successful run are kept in a content-addressed store
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import json
 import os
@@ -240,16 +241,51 @@ def raw_inputs(raw_dir: str | Path, domains: Iterable[str]) -> dict[str, str]:
     return out
 
 
+#: Columns read from the exports but never written anywhere, the input archive included
+#: (the same as fcrnpipe.validation.schemas.DROPPED_COLUMNS; not imported: this module stays light).
+NEVER_WRITTEN = ("BRTHDTC",)
+
+
+def _never_written(columns: Iterable[str]) -> list[str]:
+    return [c for c in columns if str(c).strip().upper() in NEVER_WRITTEN]
+
+
 def archive_inputs(raw_dir: str | Path, domains: Iterable[str], store: str | Path) -> dict[str, str]:
-    """Copy each export into the content-addressed store (``<sha256>.<ext>``); return name->sha."""
+    """Copy each export into the content-addressed store (``<sha256>.<ext>``); return name->sha.
+
+    An export with a column that is never written (BRTHDTC) is archived without it, as CSV
+    (``<sha256 of the export>.csv``); other exports are copied byte for byte.
+    """
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
     hashes = raw_inputs(raw_dir, domains)
     for name, digest in hashes.items():
-        target = store / f"{digest}{Path(name).suffix}"
-        if not target.exists():
-            target.write_bytes((Path(raw_dir) / name).read_bytes())
+        source = Path(raw_dir) / name
+        copy = store / f"{digest}{source.suffix}"
+        redacted = store / f"{digest}.csv"
+        if copy.exists() or redacted.exists():
+            continue
+        if source.suffix.lower() == ".csv":
+            with open(source, encoding="utf-8-sig", errors="replace") as fh:
+                header = next(csv.reader([fh.readline()]), [])
+            if not _never_written(header):
+                copy.write_bytes(source.read_bytes())
+                continue
+        table = _read_text_table(source)
+        drop = _never_written(table.columns)
+        if drop:
+            table.drop(columns=drop).to_csv(redacted, index=False, lineterminator="\n", encoding="utf-8")
+        else:
+            copy.write_bytes(source.read_bytes())
     return hashes
+
+
+def archived_export(store: str | Path, digest: str, suffix: str) -> Path | None:
+    """The archived version of an export (the copy, or the redacted CSV), ``None`` if not archived."""
+    for path in (Path(store) / f"{digest}{suffix}", Path(store) / f"{digest}.csv"):
+        if path.exists():
+            return path
+    return None
 
 
 def build_run_record(
@@ -378,11 +414,12 @@ def diff_domain(domain: str, file: str, old: pd.DataFrame, new: pd.DataFrame) ->
 
     Rows are matched on the domain's natural key (``NATURAL_KEYS``; a fallback key when it
     is not unique). A changed row gives one line per changed cell with its old and new value;
-    added and removed columns are reported once each. Without a usable key, rows are compared
+    added and removed columns are reported once each. Columns never written (BRTHDTC) are left
+    out of the comparison. Without a usable key, rows are compared
     as whole records (added/removed only).
     """
-    old = old.astype("string").fillna("")
-    new = new.astype("string").fillna("")
+    old = old.drop(columns=_never_written(old.columns)).astype("string").fillna("")
+    new = new.drop(columns=_never_written(new.columns)).astype("string").fillna("")
     rows: list[dict[str, str]] = []
     for col in sorted(set(new.columns) - set(old.columns)):
         rows.append({"change": "column added", "key": "", "column": col, "old": "", "new": ""})
@@ -475,8 +512,8 @@ def data_change_report(
                                             "change": "file added" if before is None else "file removed",
                                             "key": "", "column": "", "old": before or "", "new": after or ""}]))
                 continue
-            old_path = Path(store) / f"{before}{Path(name).suffix}"
-            if not old_path.exists():
+            old_path = archived_export(store, before, Path(name).suffix)
+            if old_path is None:
                 parts.append(pd.DataFrame([{"domain": dom, "file": name, "change": "file changed (previous version not archived)",
                                             "key": "", "column": "", "old": before, "new": after}]))
                 continue

@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fcrnpipe.errors import UserError
@@ -102,6 +103,16 @@ def format_number(x: float) -> str | None:
 def _clean_cell(value: str) -> str | None:
     value = value.strip()
     return value if value else None
+
+
+def _clean_column(values: pd.Series) -> pd.Series:
+    """:func:`_clean_cell` of every cell, computed once per distinct value (``object``, ``None`` = empty)."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    cleaned = np.empty(len(uniques) + 1, dtype=object)
+    for i, u in enumerate(uniques):
+        cleaned[i] = _clean_cell(str(u))
+    cleaned[len(uniques)] = None
+    return pd.Series(cleaned[codes], index=values.index, dtype=object)
 
 
 def _normalise_columns(names: list[str], path: Path) -> tuple[list[str], list[int], list[ReadProblem]]:
@@ -177,9 +188,8 @@ def _read_csv(path: Path) -> RawExport:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=",", quotechar='"', strict=True))
     except csv.Error as exc:
         return RawExport(path, None, [ReadProblem("csv_syntax", f"{path.name} is not valid CSV: {exc}")])
-    # blank lines (e.g. a trailing empty line) are not records
-    numbered = [(i, rec) for i, rec in enumerate(records[1:]) if any(cell.strip() for cell in rec)]
     header = records[0]
+    body = records[1:]
     delim = _header_delimiter_problem(header, path)
     if delim is not None:
         return RawExport(path, None, [delim])
@@ -194,24 +204,34 @@ def _read_csv(path: Path) -> RawExport:
             )
         )
     width = len(header)
-    rows: list[list[str | None]] = []
-    index: list[int] = []
-    for i, rec in numbered:
-        if len(rec) != width:
-            problems.append(
-                ReadProblem(
-                    "ragged_row",
-                    f"{path.name}: data row {i + 1} has {len(rec)} field(s) but the header has "
-                    f"{width}; check for unquoted commas or missing fields",
-                    row=i + 1,
-                    value=",".join(rec)[:200],
-                )
+    # whole-column operations from here on: a record's length, then each column cleaned once
+    # per distinct value; only ragged rows (rare) are looked at one by one
+    lengths = np.fromiter(map(len, body), dtype=np.int64, count=len(body))
+    ragged = np.flatnonzero((lengths > 0) & (lengths != width))
+    for i in ragged:
+        rec = body[i]
+        if not any(cell.strip() for cell in rec):
+            continue  # a blank line (e.g. ",,") is not a record
+        problems.append(
+            ReadProblem(
+                "ragged_row",
+                f"{path.name}: data row {i + 1} has {len(rec)} field(s) but the header has "
+                f"{width}; check for unquoted commas or missing fields",
+                row=int(i) + 1,
+                value=",".join(rec)[:200],
             )
-            continue
-        rows.append([_clean_cell(rec[p]) for p in positions])
-        index.append(i)
-    frame = pd.DataFrame(rows, columns=names, index=pd.Index(index, dtype="int64"), dtype=object)
-    if not numbered:
+        )
+    keep = np.flatnonzero(lengths == width)
+    rows = body if len(keep) == len(body) else [body[i] for i in keep]
+    table = pd.DataFrame(rows, columns=range(width), dtype=object) if len(rows) else pd.DataFrame(columns=range(width))
+    cleaned = {p: _clean_column(table[p]) for p in range(width)}
+    filled = np.zeros(len(table), dtype=bool)
+    for col in cleaned.values():
+        filled |= col.notna().to_numpy()  # blank lines (only empty cells) are not records
+    frame = pd.DataFrame({n: cleaned[p].to_numpy()[filled] for n, p in zip(names, positions)}, columns=names)
+    frame = frame.astype(object)
+    frame.index = pd.Index(keep[filled], dtype="int64")
+    if not filled.any() and not any(any(cell.strip() for cell in body[i]) for i in ragged):
         problems.append(ReadProblem("header_only", f"{path.name} has a header but no data rows"))
     return RawExport(path, frame, problems)
 
@@ -232,34 +252,38 @@ def _read_xpt(path: Path) -> RawExport:
             [ReadProblem("xpt_unreadable", f"{path.name} is not a readable SAS transport (XPT) file: {exc}")],
         )
     names, positions, problems = _normalise_columns([str(c) for c in table.columns], path)
-    out: dict[str, list[str | None]] = {}
+    out: dict[str, np.ndarray] = {}
     for name, pos in zip(names, positions):
+        # each distinct value converted once (numbers to text, latin-1 bytes decoded as UTF-8)
         col = table.iloc[:, pos]
-        values: list[str | None] = []
-        if pd.api.types.is_numeric_dtype(col.dtype):
-            values = [format_number(v) for v in col.tolist()]
-        else:
-            for i, v in enumerate(col.tolist()):
-                if v is None or (isinstance(v, float) and math.isnan(v)):
-                    values.append(None)
-                    continue
-                raw = str(v).encode("latin-1")
-                try:
-                    values.append(_clean_cell(raw.decode("utf-8")))
-                except UnicodeDecodeError as exc:
-                    problems.append(
-                        ReadProblem(
-                            "not_utf8",
-                            f"{path.name} is not UTF-8: data row {i + 1}, variable {name} has byte "
-                            f"0x{raw[exc.start:exc.start + 1].hex()} (probably Latin-1); "
-                            f"re-export the file as UTF-8",
-                            row=i + 1,
-                            column=name,
-                            value=raw.decode("latin-1").strip()[:80],
-                        )
+        codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+        converted = np.empty(len(uniques) + 1, dtype=object)
+        converted[len(uniques)] = None
+        bad: dict[int, tuple[bytes, UnicodeDecodeError]] = {}
+        for k, v in enumerate(uniques):
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                converted[k] = format_number(v)
+                continue
+            raw = str(v).encode("latin-1")
+            try:
+                converted[k] = _clean_cell(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                converted[k] = None
+                bad[k] = (raw, exc)
+        for k, (raw, exc) in bad.items():
+            for i in np.flatnonzero(codes == k):
+                problems.append(
+                    ReadProblem(
+                        "not_utf8",
+                        f"{path.name} is not UTF-8: data row {i + 1}, variable {name} has byte "
+                        f"0x{raw[exc.start:exc.start + 1].hex()} (probably Latin-1); "
+                        f"re-export the file as UTF-8",
+                        row=int(i) + 1,
+                        column=name,
+                        value=raw.decode("latin-1").strip()[:80],
                     )
-                    values.append(None)
-        out[name] = values
+                )
+        out[name] = converted[codes]
     frame = pd.DataFrame(out, columns=names, dtype=object)
     frame.index = pd.RangeIndex(len(frame)).astype("int64")
     if len(frame) == 0:

@@ -3,7 +3,12 @@
 One row per accepted (domain, test code, reported unit): ``domain (LB|PC|VS), TESTCD, PARAMCD,
 PARAM, unit, standard_unit, factor, result_type (numeric|titre), decimals``.
 Value in the standard unit = reported value x ``factor`` (docs/datasets.md, section 2).
-Units are matched exactly (case-sensitive), as listed in the table.
+
+Units are matched case-insensitively (``LB`` = ``lb``, ``titer`` = ``TITER``; the table lists the
+CDISC spellings), with the micro sign written ``u`` (``µg/mL`` = ``ug/mL``): see :func:`unit_key`.
+The PK analyte has no row of its own: the ``PC`` rows with ``TESTCD`` ``*`` are the accepted
+concentration units of whatever analyte ``config.yaml: study.pk_analyte`` names, and
+:func:`for_analyte` turns them into rows of that analyte.
 
 Typical use::
 
@@ -33,6 +38,39 @@ UNIT_COLUMNS = [
 ]
 RESULT_TYPES = ("numeric", "titre")
 UNIT_DOMAINS = ("LB", "PC", "VS")
+#: TESTCD (and PARAMCD) of the unit-table rows that apply to the configured PK analyte.
+ANY_ANALYTE = "*"
+
+
+def unit_key(units: pd.Series) -> pd.Series:
+    """Units as compared: stripped, upper-cased, micro sign (``µ``/``μ``) as ``U``; missing stays missing."""
+    s = units.astype("string").str.strip().str.replace("[µμ]", "u", regex=True).str.upper()
+    return s.astype(object).where(s.notna(), None)
+
+
+def for_analyte(table: pd.DataFrame, analyte: str) -> pd.DataFrame:
+    """The unit table with its analyte-generic PC rows (``TESTCD`` ``*``) made rows of ``analyte``.
+
+    Explicit PC rows of ``analyte`` (a table written before the generic rows existed) win: the
+    generic rows are then dropped. Other domains are unchanged.
+
+    >>> t = pd.DataFrame({"domain": ["PC"], "TESTCD": ["*"], "PARAMCD": ["*"], "PARAM": ["Concentration (mg/L)"],
+    ...                   "unit": ["ug/mL"], "standard_unit": ["mg/L"], "factor": [1.0], "result_type": ["numeric"],
+    ...                   "decimals": [3]})
+    >>> for_analyte(t, "BATO")[["TESTCD", "PARAMCD", "PARAM"]].iloc[0].tolist()
+    ['BATO', 'BATO', 'BATO concentration (mg/L)']
+    """
+    generic = (table["domain"] == "PC") & (table["TESTCD"] == ANY_ANALYTE)
+    explicit = (table["domain"] == "PC") & (table["TESTCD"] == analyte)
+    if explicit.any() or not generic.any():
+        return table[~generic].reset_index(drop=True)
+    out = table.copy()
+    out.loc[generic, "TESTCD"] = analyte
+    out.loc[generic, "PARAMCD"] = analyte
+    out.loc[generic, "PARAM"] = [
+        f"{analyte} {p[0].lower()}{p[1:]}" if p else f"{analyte} concentration" for p in out.loc[generic, "PARAM"]
+    ]
+    return out.sort_values(["domain", "TESTCD", "unit"], kind="mergesort").reset_index(drop=True)
 
 
 def load_unit_table(path: str | Path) -> pd.DataFrame:
@@ -82,12 +120,12 @@ def load_unit_table(path: str | Path) -> pd.DataFrame:
         for col in ("TESTCD", "unit", "standard_unit", "PARAMCD"):
             if not table[col].iloc[i]:
                 raise UserError(f"unit table {path.name}, row {row}, column {col}: empty")
-    dup = table.duplicated(["domain", "TESTCD", "unit"], keep="first")
+    dup = table.assign(_u=unit_key(table["unit"])).duplicated(["domain", "TESTCD", "_u"], keep="first")
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise UserError(
             f"unit table {path.name}, row {i + 1}: ({table['domain'].iloc[i]}, {table['TESTCD'].iloc[i]}, "
-            f"{table['unit'].iloc[i]}) is listed twice"
+            f"{table['unit'].iloc[i]}) is listed twice (units are compared case-insensitively)"
         )
     per_test = table.groupby(["domain", "TESTCD"])[["standard_unit", "PARAMCD", "result_type"]].nunique()
     bad = per_test[(per_test > 1).any(axis=1)]
@@ -112,7 +150,7 @@ def known_tests(table: pd.DataFrame, domain: str | None = None) -> list[str]:
 
 
 def accepted_units(table: pd.DataFrame, testcd: str, domain: str | None = None) -> list[str]:
-    """Sorted units accepted for ``testcd`` (empty list for an unknown test)."""
+    """Sorted units accepted for ``testcd`` as the table spells them (empty list for an unknown test)."""
     sub = _subset(table, domain)
     return sorted(sub.loc[sub["TESTCD"] == testcd, "unit"].tolist())
 
@@ -148,8 +186,9 @@ def standardise(
     """Convert reported numbers to the standard unit of their test.
 
     ``values`` are numbers (NaN allowed) in ``unit``; ``testcd``/``unit`` are per value or one
-    scalar for all. Returns ``(values_std, std_unit)`` aligned with ``values``: float64 values
-    (reported x factor, not rounded) and the standard unit as text. A missing value keeps NaN
+    scalar for all; units are matched with :func:`unit_key` (case-insensitive). Returns
+    ``(values_std, std_unit)`` aligned with ``values``: float64 values (reported x factor, not
+    rounded) and the standard unit as text. A missing value keeps NaN
     but still gets its standard unit. A (test, unit) pair not in the table raises ``UserError``
     listing the unknown pairs (validated data never has one).
 
@@ -165,8 +204,8 @@ def standardise(
     tests = _as_series(testcd, index, "TESTCD").astype(object)
     units = _as_series(unit, index, "unit").astype(object)
     sub = _subset(table, domain)
-    lookup = sub.set_index(["TESTCD", "unit"])[["factor", "standard_unit"]]
-    keys = pd.MultiIndex.from_arrays([tests.to_numpy(), units.to_numpy()], names=["TESTCD", "unit"])
+    lookup = sub.assign(unit=unit_key(sub["unit"])).set_index(["TESTCD", "unit"])[["factor", "standard_unit"]]
+    keys = pd.MultiIndex.from_arrays([tests.to_numpy(), unit_key(units).to_numpy()], names=["TESTCD", "unit"])
     found = lookup.reindex(keys)
     unknown = found["factor"].isna().to_numpy()
     if unknown.any():

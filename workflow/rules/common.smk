@@ -25,6 +25,10 @@ envvars:
 
 CONDA_ENV = "../envs/pipeline.yaml"
 
+# The arms that receive the study drug (dose_mg > 0): the PK/NCA and PK/PD outputs show these
+# only; a placebo arm (dose_mg 0) is in the safety and PD outputs.
+DOSED_ARMS = [a for a in config["study"]["arms"] if float(a["dose_mg"]) > 0]
+
 # Each stage's rule file registers the files `rule all` should build.
 TARGETS = {}
 

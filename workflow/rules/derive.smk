@@ -45,6 +45,8 @@ rule derive_adsl:
         baseline_rule=config["baseline"]["rule"],
         same_day=config["baseline"]["same_day"],
         lab_censoring=config["censoring"]["lab"],
+        placebo=config["study"].get("placebo", "PLACEBO"),
+        qstestcd=config["edss"].get("qstestcd", "EDSS"),
     script:
         "../../scripts/derive_adsl.py"
 
@@ -70,6 +72,7 @@ rule derive_adex:
         code=lib_code("derive", "units"),
         arms=DERIVE_ARMS,
         treatment=config["study"]["treatment"],
+        placebo=config["study"].get("placebo", "PLACEBO"),
     script:
         "../../scripts/derive_adex.py"
 
@@ -131,6 +134,7 @@ rule derive_adpc:
         pk_before_first_measurable=config["censoring"]["pk_before_first_measurable"],
         pk_after_first_measurable=config["censoring"]["pk_after_first_measurable"],
         treatment=config["study"]["treatment"],
+        pk_analyte=config["study"]["pk_analyte"],
     script:
         "../../scripts/derive_adpc.py"
 
@@ -158,6 +162,7 @@ rule derive_adedss:
         improvement=config["edss"]["improvement"],
         baseline_rule=config["baseline"]["rule"],
         same_day=config["baseline"]["same_day"],
+        qstestcd=config["edss"].get("qstestcd", "EDSS"),
     script:
         "../../scripts/derive_adedss.py"
 

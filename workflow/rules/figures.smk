@@ -171,7 +171,7 @@ rule figure_pk_conc_time:
         runtime=10,
     params:
         code=lib_code("figures"),
-        arms=config["study"]["arms"],
+        arms=DOSED_ARMS,
         dosing_days=config["study"]["dosing_days"],
         treatment=config["study"]["treatment"],
         data_cut=config["data_cut"],

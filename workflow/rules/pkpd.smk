@@ -35,11 +35,9 @@ scattergather:
     pkpd_bootstrap=PKPD["bootstrap"]["chunks"],
 
 
-# arm code, label and dose: an arm colour change does not rerun the regimen simulation
-PKPD_ARMS = [
-    {k: arm[k] for k in ("armcd", "label", "dose_mg")}
-    for arm in config["study"]["arms"]
-]
+# arm code, label and dose of the dosed arms: an arm colour change does not rerun the regimen
+# simulation; a placebo arm is not modelled
+PKPD_ARMS = [{k: arm[k] for k in ("armcd", "label", "dose_mg")} for arm in DOSED_ARMS]
 
 
 rule pkpd_nm_dataset:
@@ -297,7 +295,7 @@ rule pkpd_gof:
         runtime=10,
     params:
         code=PKPD_PLOT_CODE,
-        arms=config["study"]["arms"],
+        arms=DOSED_ARMS,
         data_cut=config["data_cut"],
     script:
         "../../scripts/pkpd_gof.py"
@@ -331,7 +329,7 @@ rule pkpd_individual_fits:
         runtime=10,
     params:
         code=PKPD_PLOT_CODE,
-        arms=config["study"]["arms"],
+        arms=DOSED_ARMS,
         data_cut=config["data_cut"],
     script:
         "../../scripts/pkpd_individual_fits.py"
@@ -363,7 +361,7 @@ rule pkpd_eta:
         runtime=10,
     params:
         code=PKPD_PLOT_CODE,
-        arms=config["study"]["arms"],
+        arms=DOSED_ARMS,
         data_cut=config["data_cut"],
     script:
         "../../scripts/pkpd_eta.py"

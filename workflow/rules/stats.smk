@@ -80,6 +80,7 @@ rule stats_disposition:
         code=lib_code("stats"),
         arms=STATS_ARMS,
         treatment=config["study"]["treatment"],
+        placebo=config["study"].get("placebo", "PLACEBO"),
     script:
         "../../scripts/stats_disposition.py"
 

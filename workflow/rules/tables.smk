@@ -69,6 +69,7 @@ rule table_disposition:
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
+        placebo=config["study"].get("placebo", "PLACEBO"),
         data_cut=config["data_cut"],
     script:
         "../../scripts/table_disposition.py"
@@ -101,6 +102,7 @@ rule table_exposure:
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
+        placebo=config["study"].get("placebo", "PLACEBO"),
         data_cut=config["data_cut"],
     script:
         "../../scripts/table_exposure.py"
@@ -417,7 +419,7 @@ rule table_nca_summary:
         runtime=10,
     params:
         code=lib_code("tables", "stats"),
-        arms=TABLE_ARMS,
+        arms=[a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
         data_cut=config["data_cut"],
     script:
         "../../scripts/table_nca_summary.py"

@@ -2,14 +2,17 @@
 
 * ``ASTDT``/``ASTDTF``, ``AENDT``/``AENDTF``: :func:`fcrnpipe.derive.dates.impute_dates` with the
   first-dose date (ADSL TRTSDT) and the end of study (ADSL EOSDT; no cap when missing).
-* ``ASTDY``/``AENDY``: study days; ``ATOXGR`` = AETOXGR as an integer.
+* ``ASTDY``/``AENDY``: study days; ``ATOXGR`` = AETOXGR as an integer (empty when AE has no
+  CTCAE grades). When AE has AESEV, ``ASEV`` (MILD, MODERATE, SEVERE) and ``ASEVN`` (1, 2, 3) are
+  added after ATOXGR (ADaM permissible variables: present only when collected); a study without
+  AETOXGR is analysed on this severity scale (tables and figures say so).
 * ``RELFL``: ``Y`` when AEREL is one of ``config.yaml: ae.related_terms`` (case-insensitive),
   ``N`` otherwise, empty without AEREL. ``DISCFL``: ``Y`` when AEACN is ``DRUG WITHDRAWN``.
 * ``TRTEMFL = "Y"``: ASTDT on or after TRTSDT and not after TRTEDT + ``ae.teae_window_days``
   (dates; subjects never dosed have no TEAE).
 * Among the TEAEs of a subject and preferred term (AEDECOD): ``AOCCPFL = "Y"`` on the first
   (earliest ASTDT, then lowest AESEQ); ``MAXGRPFL = "Y"`` on the one with the highest
-  ATOXGR (ties: the first).
+  ATOXGR -- ASEVN when there are no grades -- (ties: the first).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from fcrnpipe.derive.adlb import subject_columns
 from fcrnpipe.derive.common import int_column, record, require_columns, shape, text, yes_no, yes_null
 from fcrnpipe.derive.dates import impute_dates
 from fcrnpipe.derive.visits import study_day
+from fcrnpipe.errors import UserError
 
 log = logging.getLogger("fcrnpipe.derive")
 
@@ -55,6 +59,8 @@ ADAE_COLUMNS = [
 ]
 AE_SOURCE = "validation/ae.parquet"
 WITHDRAWN = "DRUG WITHDRAWN"
+#: AESEV -> ASEVN.
+SEVERITY_LEVELS: dict[str, int] = {"MILD": 1, "MODERATE": 2, "SEVERE": 3}
 
 
 def teae_flag(astdt: pd.Series, trtsdt: pd.Series, trtedt: pd.Series, window_days: int) -> pd.Series:
@@ -70,13 +76,13 @@ def teae_flag(astdt: pd.Series, trtsdt: pd.Series, trtedt: pd.Series, window_day
     return yes_null(m)
 
 
-def first_per_term(df: pd.DataFrame, eligible: pd.Series, by_grade: bool) -> pd.Series:
+def first_per_term(df: pd.DataFrame, eligible: pd.Series, by_grade: bool, grade: str = "ATOXGR") -> pd.Series:
     """``Y`` on the first eligible record per USUBJID + AEDECOD (by ASTDT, AESEQ), or on the one
-    with the highest ATOXGR (``by_grade``; ties: the first)."""
+    with the highest ``grade`` (``by_grade``; ties: the first)."""
     cand = df[eligible.fillna(False).astype(bool)].copy()
     if cand.empty:
         return yes_null(pd.Series(False, index=df.index))
-    cand["_g"] = -pd.to_numeric(cand["ATOXGR"], errors="coerce").astype("float64").fillna(-np.inf)
+    cand["_g"] = -pd.to_numeric(cand[grade], errors="coerce").astype("float64").fillna(-np.inf)
     cand["_s"] = pd.to_numeric(cand["AESEQ"], errors="coerce")
     cols = ["USUBJID", "AEDECOD", *(["_g"] if by_grade else []), "ASTDT", "_s"]
     chosen = cand.sort_values(cols, kind="mergesort", na_position="last").drop_duplicates(
@@ -93,7 +99,9 @@ def derive_adae(
     ``related_terms`` = ``config.yaml: ae.related_terms``; ``teae_window_days`` =
     ``ae.teae_window_days``.
     """
-    require_columns(ae, ["USUBJID", "AESEQ", "AEDECOD", "AESTDTC", "AETOXGR"], AE_SOURCE)
+    require_columns(ae, ["USUBJID", "AESEQ", "AEDECOD", "AESTDTC"], AE_SOURCE)
+    if "AETOXGR" not in ae.columns and "AESEV" not in ae.columns:
+        raise UserError(f"{AE_SOURCE}: missing column AETOXGR (or AESEV)")
     subj = subject_columns(adsl, ["ARMCD", "TRT01A", "TRTSDT", "TRTEDT", "EOSDT"])
     a = ae.copy()
     idx = a.index
@@ -107,7 +115,13 @@ def derive_adae(
     a = a.join(imp)
     a["ASTDY"] = study_day(a["ASTDT"], a["TRTSDT"])
     a["AENDY"] = study_day(a["AENDT"], a["TRTSDT"])
-    a["ATOXGR"] = int_column(a["AETOXGR"])
+    a["ATOXGR"] = int_column(a["AETOXGR"]) if "AETOXGR" in a.columns else pd.Series(pd.NA, index=a.index, dtype="Int64")
+    columns = list(ADAE_COLUMNS)
+    if "AESEV" in a.columns:
+        a["ASEV"] = text(a["AESEV"]).str.upper()
+        a["ASEVN"] = a["ASEV"].map(SEVERITY_LEVELS).astype("Int64")
+        columns[columns.index("ATOXGR") + 1 : columns.index("ATOXGR") + 1] = ["ASEV", "ASEVN"]
+    grade = "ATOXGR" if a["ATOXGR"].notna().any() or "ASEVN" not in a.columns else "ASEVN"
     a["AESEQ"] = int_column(a["AESEQ"])
     for col in ("AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC", "AESER", "AEREL", "AEACN"):
         if col in a.columns:
@@ -120,6 +134,6 @@ def derive_adae(
     a["TRTEMFL"] = teae_flag(a["ASTDT"], a["TRTSDT"], a["TRTEDT"], teae_window_days)
     teae = a["TRTEMFL"] == "Y"
     a["AOCCPFL"] = first_per_term(a, teae, by_grade=False)
-    a["MAXGRPFL"] = first_per_term(a, teae, by_grade=True)
+    a["MAXGRPFL"] = first_per_term(a, teae, by_grade=True, grade=grade)
     log.info("ADAE: %d events, %d treatment-emergent", len(a), int(teae.sum()))
-    return shape(a, ADAE_COLUMNS, ["USUBJID", "AESEQ"])
+    return shape(a, columns, ["USUBJID", "AESEQ"])

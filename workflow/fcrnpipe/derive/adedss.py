@@ -54,10 +54,11 @@ QS_KEY = ["USUBJID", "QSTESTCD", "QSDTC"]
 EDSS = "EDSS"
 
 
-def edss_records(qs: pd.DataFrame) -> pd.DataFrame:
-    """The EDSS records of QS with ``PARAMCD = "EDSS"`` and numeric ``AVAL`` (index kept)."""
+def edss_records(qs: pd.DataFrame, qstestcd: str = EDSS) -> pd.DataFrame:
+    """The EDSS records of QS (QSTESTCD = ``qstestcd``, ``config.yaml: edss.qstestcd``, any case)
+    with ``PARAMCD = "EDSS"`` and numeric ``AVAL`` (index kept)."""
     require_columns(qs, ["USUBJID", "QSTESTCD", "QSORRES", "QSDTC"], QS_SOURCE)
-    e = qs[text(qs["QSTESTCD"]).str.upper() == EDSS].copy()
+    e = qs[text(qs["QSTESTCD"]).str.upper() == qstestcd.upper()].copy()
     e["PARAMCD"] = EDSS
     res = text(e["QSORRES"])
     aval = pd.to_numeric(res, errors="coerce")
@@ -89,15 +90,17 @@ def derive_adedss(
     improvement: Mapping[str, float],
     baseline_rule: str = "last_on_or_before_first_dose",
     same_day: str = "later",
+    qstestcd: str = EDSS,
 ) -> pd.DataFrame:
     """ADEDSS (columns :data:`ADEDSS_COLUMNS`, sorted by USUBJID, ADT, QSDTC).
 
-    ``improvement`` = ``config.yaml: edss.improvement`` (``cut``, ``large``, ``small``).
+    ``improvement`` = ``config.yaml: edss.improvement`` (``cut``, ``large``, ``small``);
+    ``qstestcd`` = ``edss.qstestcd`` (the QSTESTCD of the EDSS records).
     """
     windows = parse_windows(visits)
     cut, large, small = (float(improvement[k]) for k in ("cut", "large", "small"))
     subj = subject_columns(adsl, ["ARMCD", "TRT01A", "TRTSDT", "TRTSDTM"])
-    e = edss_records(qs)
+    e = edss_records(qs, qstestcd)
     idx = e.index
     e = e.merge(subj, on="USUBJID", how="left")
     e.index = idx

@@ -33,7 +33,7 @@ from fcrnpipe.derive.grading import check_units, grade, normal_ranges, range_ind
 from fcrnpipe.derive.results import LOWEST_DILUTION, impute_lab, impute_titre, parse_numeric, parse_titre
 from fcrnpipe.derive.visits import assign_visits, flag_analysis_records, parse_windows, study_day
 from fcrnpipe.errors import UserError
-from fcrnpipe.units import param_info, standardise
+from fcrnpipe.units import param_info, standardise, unit_key
 
 log = logging.getLogger("fcrnpipe.derive")
 
@@ -106,6 +106,8 @@ def unit_factors(
 ) -> tuple[pd.Series, pd.Series]:
     """Conversion factor (``units.csv``) and standard unit per record; factor NaN where the unit is empty.
 
+    Units are matched case-insensitively (:func:`fcrnpipe.units.unit_key`).
+
     A test code missing from the unit table raises :class:`UserError` naming the record.
     """
     testcd, unit = text(df[test_col]), text(df[unit_col])
@@ -116,8 +118,9 @@ def unit_factors(
         raise UserError(f"{source}, {record(df, i, key)}, column {test_col}: {testcd[i]!r} is not in units.csv")
     has = unit.notna()
     sub = units[units["domain"] == domain]
-    accepted = set(zip(sub["TESTCD"], sub["unit"]))
-    bad = has & pd.Series([(t, u) not in accepted for t, u in zip(testcd, unit)], index=testcd.index)
+    accepted = pd.MultiIndex.from_arrays([sub["TESTCD"].to_numpy(), unit_key(sub["unit"]).to_numpy()])
+    pairs = pd.MultiIndex.from_arrays([testcd.to_numpy(dtype=object), unit_key(unit).to_numpy()])
+    bad = has & ~pd.Series(pairs.isin(accepted), index=testcd.index)
     if bad.any():
         i = bad[bad].index[0]
         raise UserError(

@@ -48,7 +48,7 @@ from fcrnpipe.derive.common import clean_float, int_column, record, require_colu
 from fcrnpipe.derive.results import impute_blq, parse_concentration
 from fcrnpipe.derive.visits import parse_windows
 from fcrnpipe.errors import UserError
-from fcrnpipe.units import param_info
+from fcrnpipe.units import for_analyte, param_info
 
 log = logging.getLogger("fcrnpipe.derive")
 
@@ -210,9 +210,15 @@ def derive_adpc(
     pk_before_first_measurable: str = "zero",
     pk_after_first_measurable: str = "missing",
     treatment: str = "BATOCLIMAB",
+    pk_analyte: str = "BATOCLIM",
 ) -> pd.DataFrame:
-    """ADPC (columns :data:`ADPC_COLUMNS`, sorted by USUBJID, PCSEQ)."""
+    """ADPC (columns :data:`ADPC_COLUMNS`, sorted by USUBJID, PCSEQ).
+
+    ``pk_analyte`` (``config.yaml: study.pk_analyte``) is the PCTESTCD whose concentration units
+    are the analyte-generic rows of the unit table (:func:`fcrnpipe.units.for_analyte`).
+    """
     require_columns(pc, ["USUBJID", "PCSEQ", "PCTESTCD", "PCORRES", "PCORRESU", "PCLLOQ", "PCDTC"], PC_SOURCE)
+    units = for_analyte(units, pk_analyte)
     windows = parse_windows(visits)
     subj = subject_columns(adsl, ["ARMCD", "TRT01A", "TRT01PN", "TRTSDT", "TRTSDTM", "NDOSE"])
     p = pc.copy()

@@ -1,10 +1,16 @@
-"""ADSL: one row per DM subject.
+"""ADSL: one row per DM subject (screen failures and subjects not assigned to an arm included).
 
-* Demographics from DM (RACE, ATTACK empty when the export has no such column).
+* Demographics from DM (RACE, ATTACK empty when the export has no such column; BRTHDTC never
+  reaches this stage).
 * ``TRT01P``/``TRT01PN``: label and dose (mg) of the subject's ARMCD in ``config.yaml:
-  study.arms``; ``TRT01A``: see :func:`fcrnpipe.derive.adex.actual_treatment`.
-* Treatment period, NDOSE, CUMDOSE: :func:`fcrnpipe.derive.adex.treatment_period`
-  (``TRTDURD = TRTEDT - TRTSDT + 1``; subjects never dosed: NDOSE 0, CUMDOSE 0).
+  study.arms`` (a placebo arm has dose 0); subjects not assigned to an arm (ARMCD SCRNFAIL /
+  NOTASSGN, any case, or ARMCD empty with ARMNRS) keep their ARMCD, get TRT01P = ARM (else
+  ARMNRS, else ``Not assigned``), no TRT01PN and ``N`` population flags: they leave the analysis
+  sets and are counted in the disposition table. ``TRT01A``: see
+  :func:`fcrnpipe.derive.adex.actual_treatment`.
+* Treatment period, NDOSE, CUMDOSE: :func:`fcrnpipe.derive.adex.treatment_period` (study drug
+  or placebo administrations; ``TRTDURD = TRTEDT - TRTSDT + 1``; subjects never dosed: NDOSE 0,
+  CUMDOSE 0).
 * ``WEIGHTBL`` (kg), ``HEIGHTBL`` (cm), ``IGGBL`` (g/L, censoring as ``censoring.lab``),
   ``EDSSBL``: the baseline values under ``config.yaml: baseline`` (the same rule as ADLB and
   ADEDSS); ``BMIBL = WEIGHTBL / (HEIGHTBL / 100)^2``.
@@ -16,10 +22,11 @@
 * ``LSTALVDT``: the latest complete date of the subject in DM (RFSTDTC, RFENDTC, RFICDTC), EX,
   VS, LB, PC, QS and DS (DEATH records excluded). AE dates are not used (ADSL does not read
   AE, so that an AE update does not rerun ADSL).
-* Population flags (``Y``/``N``): ``SAFFL`` at least one study-drug dose; ``PKFL`` safety
-  population and at least one measurable concentration of ``config.yaml: study.pk_analyte``
-  (a number > 0, not below the LLOQ); ``PDFL`` an IgG baseline and at least one post-baseline
-  IgG value.
+* Population flags (``Y``/``N``): ``SAFFL`` at least one administration of the study drug or
+  placebo; ``PKFL`` at least one study-drug dose (CUMDOSE > 0: placebo subjects are not in the PK
+  population) and at least one measurable concentration of ``config.yaml: study.pk_analyte`` (a
+  number > 0, not below the LLOQ); ``PDFL`` an IgG baseline and at least one post-baseline IgG
+  value (placebo subjects included).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from fcrnpipe.derive.common import NS, clean_float, column_or_none, record, requ
 from fcrnpipe.derive.dates import parse_dtc
 from fcrnpipe.derive.adedss import edss_records
 from fcrnpipe.errors import UserError
+from fcrnpipe.validation.terms import not_assigned
 
 log = logging.getLogger("fcrnpipe.derive")
 
@@ -86,10 +94,20 @@ IGG = "IGG"
 
 
 def planned_treatment(dm: pd.DataFrame, arms: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """USUBJID, TRT01P, TRT01PN from ARMCD and ``config.yaml: study.arms`` (unknown ARMCD -> UserError)."""
+    """USUBJID, TRT01P, TRT01PN from ARMCD and ``config.yaml: study.arms`` (unknown ARMCD -> UserError).
+
+    Subjects not assigned to an arm get TRT01P = ARM (else ARMNRS, else ``Not assigned``) and no
+    TRT01PN.
+    """
     by_code = {str(a["armcd"]): a for a in arms}
+    unassigned = not_assigned(dm)
+    arm_text = column_or_none(dm, "ARM")
+    nrs = column_or_none(dm, "ARMNRS").str.capitalize()
     rows = []
-    for i, (subj, armcd) in enumerate(zip(dm["USUBJID"], text(dm["ARMCD"]))):
+    for subj, armcd, free, label, reason in zip(dm["USUBJID"], text(dm["ARMCD"]), unassigned, arm_text, nrs):
+        if free:
+            rows.append((subj, label or reason or "Not assigned", np.nan))
+            continue
         arm = by_code.get(armcd) if armcd is not None else None
         if arm is None:
             raise UserError(
@@ -97,7 +115,7 @@ def planned_treatment(dm: pd.DataFrame, arms: Sequence[Mapping[str, Any]]) -> pd
                 f"config.yaml study.arms ({', '.join(by_code)})"
             )
         rows.append((subj, str(arm["label"]), float(arm["dose_mg"])))
-    return pd.DataFrame(rows, columns=["USUBJID", "TRT01P", "TRT01PN"])
+    return pd.DataFrame(rows, columns=["USUBJID", "TRT01P", "TRT01PN"]).astype({"TRT01PN": "float64"})
 
 
 def disposition(ds: pd.DataFrame) -> pd.DataFrame:
@@ -211,9 +229,11 @@ def igg_baseline(
     return out
 
 
-def edss_baseline(qs: pd.DataFrame, period: pd.DataFrame, baseline_rule: str, same_day: str) -> pd.DataFrame:
-    """USUBJID, EDSSBL."""
-    e = edss_records(qs)
+def edss_baseline(
+    qs: pd.DataFrame, period: pd.DataFrame, baseline_rule: str, same_day: str, qstestcd: str = "EDSS"
+) -> pd.DataFrame:
+    """USUBJID, EDSSBL (the efficacy-scale records: QSTESTCD = ``qstestcd``)."""
+    e = edss_records(qs, qstestcd)
     if e.empty:
         return pd.DataFrame({"USUBJID": pd.Series([], dtype=object), "EDSSBL": pd.Series([], dtype="float64")})
     e = e.merge(period, on="USUBJID", how="left")
@@ -248,12 +268,15 @@ def derive_adsl(
     baseline_rule: str = "last_on_or_before_first_dose",
     same_day: str = "later",
     lab_censoring: str = "half_limit",
+    placebo: str = "PLACEBO",
+    qstestcd: str = "EDSS",
 ) -> pd.DataFrame:
     """ADSL from the validated DM, EX, DS, VS, LB, PC, QS tables (columns :data:`ADSL_COLUMNS`).
 
     ``units`` from :func:`fcrnpipe.units.load_unit_table`; ``arms`` = ``config.yaml: study.arms``;
     the other arguments are config values (``study.treatment``, ``study.pk_analyte``,
-    ``baseline.rule``, ``baseline.same_day``, ``censoring.lab``). Sorted by USUBJID.
+    ``baseline.rule``, ``baseline.same_day``, ``censoring.lab``, ``study.placebo``,
+    ``edss.qstestcd``). Sorted by USUBJID.
     """
     require_columns(dm, ["STUDYID", "USUBJID", "SITEID", "AGE", "AGEU", "SEX", "ARMCD", "ARM"], "validation/dm.parquet")
     out = dm.copy()
@@ -263,7 +286,7 @@ def derive_adsl(
     out["ATTACK"] = column_or_none(out, "ATTACK")
     out["AGE"] = pd.to_numeric(out["AGE"], errors="coerce").astype("float64")
     out = out.merge(planned_treatment(dm, arms), on="USUBJID", how="left")
-    subj = subject_treatment(dm, ex, arms, treatment).drop(columns=["ARMCD"])
+    subj = subject_treatment(dm, ex, arms, treatment, placebo).drop(columns=["ARMCD"])
     out = out.merge(subj, on="USUBJID", how="left")
     out["NDOSE"] = out["NDOSE"].fillna(0).astype("Int64")
     out["CUMDOSE"] = out["CUMDOSE"].fillna(0.0).astype("float64")
@@ -273,7 +296,7 @@ def derive_adsl(
     out = out.merge(vs_baselines(vs, period, units, baseline_rule, same_day), on="USUBJID", how="left")
     out["BMIBL"] = (out["WEIGHTBL"] / (out["HEIGHTBL"] / 100.0) ** 2).astype("float64")
     out = out.merge(igg_baseline(lb, period, units, baseline_rule, same_day, lab_censoring), on="USUBJID", how="left")
-    out = out.merge(edss_baseline(qs, period, baseline_rule, same_day), on="USUBJID", how="left")
+    out = out.merge(edss_baseline(qs, period, baseline_rule, same_day, qstestcd), on="USUBJID", how="left")
     out = out.merge(disposition(ds), on="USUBJID", how="left")
     dosed = out["NDOSE"] > 0
     out["EOTSTT"] = out["EOTSTT"].astype(object).where(out["EOTSTT"].notna(), np.where(dosed, "ONGOING", None))
@@ -284,10 +307,12 @@ def derive_adsl(
     out = out.merge(last_alive_date(frames), on="USUBJID", how="left")
     for col in ("TRTSDTM", "TRTEDTM", "TRTSDT", "TRTEDT", "EOTDT", "EOSDT", "LSTALVDT"):
         out[col] = pd.to_datetime(out[col]).astype(NS)
+    active = out["CUMDOSE"] > 0
     out["SAFFL"] = yes_no(dosed)
-    out["PKFL"] = yes_no(dosed & out["USUBJID"].isin(measurable_subjects(pc, pk_analyte)))
-    out["PDFL"] = out["PDFL"].where(out["PDFL"].notna(), "N")
+    out["PKFL"] = yes_no(dosed & active & out["USUBJID"].isin(measurable_subjects(pc, pk_analyte)))
+    out["PDFL"] = out["PDFL"].where(out["PDFL"].notna() & ~not_assigned(out).to_numpy(), "N")
     for col in ("WEIGHTBL", "HEIGHTBL", "BMIBL", "IGGBL", "EDSSBL"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
-    log.info("ADSL: %d subjects, %d dosed", len(out), int(dosed.sum()))
+    n_free = int(not_assigned(out).sum())
+    log.info("ADSL: %d subjects, %d dosed, %d not assigned to an arm", len(out), int(dosed.sum()), n_free)
     return shape(out, ADSL_COLUMNS, ["USUBJID"])

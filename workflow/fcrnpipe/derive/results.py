@@ -40,7 +40,8 @@ _NUM = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER = re.compile(rf"^[+-]?{_NUM}$")
 _CENSORED = re.compile(rf"^(?P<op>[<>])\s*(?P<num>{_NUM})$")
 _TITRE = re.compile(r"^1:(?P<dil>[1-9]\d*)$")
-_PK_BLQ_WORDS = ("<LLOQ", "BLQ")
+#: PCORRES words for a concentration below the LLOQ (compared upper-cased; as validation accepts them).
+_PK_BLQ_WORDS = ("<LLOQ", "BLQ", "<BLQ", "BLOQ", "<LOQ")
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def parse_titre(text: str | None, lowest: float = LOWEST_DILUTION) -> Result | N
 
 
 def parse_concentration(text: str | None, lloq: float) -> Result | None:
-    """``"12.3"`` -> 12.3; ``"<LLOQ"``/``"BLQ"`` -> (``lloq``, ``<``); ``"<0.5"`` -> (0.5, ``<``).
+    """``"12.3"`` -> 12.3; ``"<LLOQ"``/``"BLQ"``/``"<BLQ"`` (any case) -> (``lloq``, ``<``); ``"<0.5"`` -> (0.5, ``<``).
 
     Raises ``ValueError`` for anything else.
     """

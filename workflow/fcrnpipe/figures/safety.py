@@ -13,6 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from fcrnpipe.errors import UserError
+from fcrnpipe.stats.safety import ae_scale
 from fcrnpipe.figures.common import (
     arm_counts,
     flag_yes,
@@ -255,7 +256,8 @@ def swimmer_data(
     ae["END"] = to_float(ae["AENDY"]) if "AENDY" in ae.columns else np.nan
     ae["ONGOING"] = ae["END"].isna()
     ae["END"] = ae["END"].fillna(ae["END_DAY"]).clip(lower=ae["START"])
-    ae["GRADE"] = to_float(ae["ATOXGR"]) if "ATOXGR" in ae.columns else np.nan
+    scale = ae_scale(adae)
+    ae["GRADE"] = to_float(ae[scale.variable]) if scale.variable in ae.columns else np.nan
     ae["SERIOUS"] = flag_yes(ae["AESER"]) if "AESER" in ae.columns else False
     ae = ae[ae["START"].notna()]
     seq = to_float(ae["AESEQ"]) if "AESEQ" in ae.columns else pd.Series(0.0, index=ae.index)
@@ -432,7 +434,10 @@ def plot_ae_swimmer(
     ax.grid(axis="x")
     if subj.empty:
         no_data(ax)
-    handles: list[Any] = [Patch(facecolor=GRADE_COLORS[g], label=f"Grade {g}") for g in sorted(GRADE_COLORS)]
+    scale = ae_scale(adae)
+    handles: list[Any] = [
+        Patch(facecolor=GRADE_COLORS[g], label=scale.level_label(g)) for g in sorted(GRADE_COLORS) if g in scale.levels
+    ]
     handles += [
         Patch(facecolor=LIGHT_GREY, label="On study"),
         Line2D([], [], ls="none", marker="v", color="black", ms=4.0, label="Batoclimab dose"),
@@ -445,7 +450,8 @@ def plot_ae_swimmer(
     counts = arm_counts(subj, arm_list)
     notes = [
         "Treatment-emergent adverse events (TRTEMFL) from onset (ASTDY) to resolution (AENDY), coloured by "
-        "CTCAE grade and labelled with the MedDRA preferred term; overlapping events of a subject are stacked. "
+        + ("CTCAE grade" if scale.name == "grade" else "severity (AESEV; the AE export has no CTCAE grade)")
+        + " and labelled with the MedDRA preferred term; overlapping events of a subject are stacked. "
         "Bars run from the first dose to the last contact (last known alive date or end of study)."
     ]
     reasons = []

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from fcrnpipe.units import ANY_ANALYTE
+
 #: Lab tests simulated at every LAB visit (plus ALT at safety visits and the AQP4 titre).
 CORE_TESTS: tuple[str, ...] = ("IGG", "ALB", "CHOL", "LDL")
 LBTEST: dict[str, str] = {
@@ -84,11 +86,14 @@ def unit_factors(units: pd.DataFrame) -> dict[tuple[str, str, str], float]:
 
 
 def unit_factor(factors: Factors, domain: str, testcd: str, unit: str) -> float:
-    """``factor`` of the unit table (standard = reported x factor); KeyError if not listed."""
-    try:
-        return factors[(domain, testcd, unit)]
-    except KeyError:
-        raise KeyError(f"{domain} {testcd} in {unit} is not in the unit table") from None
+    """``factor`` of the unit table (standard = reported x factor); KeyError if not listed.
+
+    PC falls back to the analyte-generic concentration rows (``TESTCD`` ``*``).
+    """
+    for key in ((domain, testcd, unit), (domain, ANY_ANALYTE, unit) if domain == "PC" else None):
+        if key is not None and key in factors:
+            return factors[key]
+    raise KeyError(f"{domain} {testcd} in {unit} is not in the unit table")
 
 
 def fmt_fixed(x: float, decimals: int) -> str:

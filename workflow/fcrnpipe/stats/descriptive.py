@@ -34,9 +34,15 @@ ENDPOINT_COLUMNS: list[str] = [
 OVERALL = "Overall"
 BASELINE_VISIT = "Baseline"
 
+#: ARMCD of subjects not assigned to an arm (screen failures), compared upper-cased; an empty
+#: ARMCD in ADSL means the same (SDTMIG 3.3+: ARMNRS instead of ARMCD). The same terms as
+#: fcrnpipe.validation.terms.NOT_ASSIGNED_ARMCD (not imported: the stats jobs stay light).
+NOT_ASSIGNED_ARMCD: tuple[str, ...] = ("SCRNFAIL", "NOTASSGN")
+
 #: ADSL population flag -> the ``population`` label of the endpoint rows.
 POPULATION_LABELS: dict[str | None, str] = {
     None: "All enrolled",
+    "SCREENED": "All screened",
     "SAFFL": "Safety (SAFFL=Y)",
     "PDFL": "PD (PDFL=Y)",
     "PKFL": "PK (PKFL=Y)",
@@ -71,14 +77,21 @@ def text(series: pd.Series) -> pd.Series:
     return series.astype("string").fillna("").str.strip().astype(object)
 
 
+def not_assigned(adsl: pd.DataFrame) -> pd.Series:
+    """Boolean per ADSL row: the subject was not assigned to an arm (screen failure, not assigned)."""
+    armcd = text(adsl["ARMCD"]).str.upper()
+    return (armcd.eq("") | armcd.isin(set(NOT_ASSIGNED_ARMCD))).astype(bool)
+
+
 def population(adsl: pd.DataFrame, arms: Sequence[str], flag: str | None) -> pd.DataFrame:
-    """ADSL rows of the population ``flag`` (all rows if None), sorted by USUBJID.
+    """ADSL rows of the population ``flag`` (all subjects assigned to an arm if None), sorted by USUBJID.
 
     ``arms`` are the configured ARMCDs; a subject of the population in another arm is a
-    :class:`UserError` (the configuration and the data disagree).
+    :class:`UserError` (the configuration and the data disagree). Subjects not assigned to an arm
+    (:func:`not_assigned`) are in no population.
     """
     require_columns(adsl, ["USUBJID", "ARMCD"] + ([flag] if flag else []), "ADSL")
-    pop = adsl[flag_yes(adsl[flag])] if flag else adsl
+    pop = adsl[flag_yes(adsl[flag]) & ~not_assigned(adsl)] if flag else adsl[~not_assigned(adsl)]
     pop = pop.assign(ARMCD=text(pop["ARMCD"]), USUBJID=text(pop["USUBJID"]))
     unknown = sorted(set(pop["ARMCD"]) - set(arms))
     if unknown:

@@ -8,7 +8,9 @@ from typing import Any
 import pandas as pd
 
 from fcrnpipe.stats.descriptive import (
+    OVERALL,
     POPULATION_LABELS,
+    not_assigned,
     arm_groups,
     continuous_rows,
     count_rows,
@@ -23,6 +25,7 @@ from fcrnpipe.stats.descriptive import (
 )
 
 ENROLLED = POPULATION_LABELS[None]
+SCREENED = POPULATION_LABELS["SCREENED"]
 SAFETY = POPULATION_LABELS["SAFFL"]
 
 #: (endpoint stem, ADSL status variable, reason variable) of the two disposition levels.
@@ -32,15 +35,19 @@ LEVELS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def exposure_per_subject(adex: pd.DataFrame, pop: pd.DataFrame, treatment: str) -> pd.DataFrame:
-    """Doses of the study drug (``EXTRT == treatment``) per subject of ``pop``.
+def exposure_per_subject(
+    adex: pd.DataFrame, pop: pd.DataFrame, treatment: str, placebo: str = "PLACEBO"
+) -> pd.DataFrame:
+    """Administrations of the study drug (``EXTRT == treatment``) or placebo per subject of ``pop``.
 
-    Columns USUBJID, ARMCD, NDOSE (administrations), CUMDOSE (sum of EXDOSE, mg); subjects of
-    ``pop`` without a dose get 0. Sorted by USUBJID.
+    Columns USUBJID, ARMCD, NDOSE (administrations), CUMDOSE (sum of EXDOSE of the study drug, mg;
+    placebo counts 0 mg); subjects of ``pop`` without a dose get 0. Sorted by USUBJID.
     """
     require_columns(adex, ["USUBJID", "EXTRT", "EXDOSE"], "ADEX")
     ex = restrict(adex, pop)
-    ex = ex[text(ex["EXTRT"]).str.upper() == treatment.upper()]
+    trt = text(ex["EXTRT"]).str.upper()
+    ex = ex[(trt == treatment.upper()) | (trt == placebo.upper())]
+    ex = ex.assign(EXDOSE=to_float(ex["EXDOSE"]).where(text(ex["EXTRT"]).str.upper() != placebo.upper(), 0.0))
     agg = (
         ex.assign(EXDOSE=to_float(ex["EXDOSE"]))
         .groupby("USUBJID")
@@ -50,11 +57,44 @@ def exposure_per_subject(adex: pd.DataFrame, pop: pd.DataFrame, treatment: str) 
     return out.fillna({"NDOSE": 0, "CUMDOSE": 0.0}).astype({"NDOSE": "int64", "CUMDOSE": float})
 
 
+def not_assigned_rows(adsl: pd.DataFrame, level: float = 0.95) -> list[dict[str, Any]]:
+    """Screened subjects and those not assigned to an arm, by reason (overall only; none when every
+    subject of ADSL is assigned to an arm).
+
+    Endpoints ``Disposition: screened`` (all ADSL subjects) and ``Disposition: not assigned to an
+    arm: <reason>`` (reason = ADSL TRT01P, e.g. ``Screen Failure``, upper-cased), population
+    "All screened", denominator the screened subjects.
+    """
+    free = not_assigned(adsl)
+    if not free.any():
+        return []
+    n_all = int(adsl["USUBJID"].nunique())
+    reason = text(adsl["TRT01P"]).str.upper() if "TRT01P" in adsl.columns else text(adsl["ARMCD"]).str.upper()
+    reason = reason.where(reason != "", text(adsl["ARMCD"]).str.upper()).where(lambda r: r != "", "NOT ASSIGNED")
+    denominator = "screened subjects (every DM subject, ADSL)"
+    rows: list[dict[str, Any]] = []
+    rows += count_rows(n_all, n_all, endpoint="Disposition: screened", population=SCREENED, arm=OVERALL, visit="",
+                       level=level, denominator=denominator)  # fmt: skip
+    rows += count_rows(int(free.sum()), n_all, endpoint="Disposition: not assigned to an arm", population=SCREENED,
+                       arm=OVERALL, visit="", level=level, denominator=denominator)  # fmt: skip
+    for r in sorted(set(reason[free])):
+        rows += count_rows(int((free & (reason == r)).sum()), n_all, endpoint=f"Disposition: not assigned to an arm: {r}",
+                           population=SCREENED, arm=OVERALL, visit="", level=level, denominator=denominator)  # fmt: skip
+    return rows
+
+
 def disposition(
-    adsl: pd.DataFrame, adex: pd.DataFrame, arms: Sequence[str], treatment: str, level: float = 0.95
+    adsl: pd.DataFrame,
+    adex: pd.DataFrame,
+    arms: Sequence[str],
+    treatment: str,
+    level: float = 0.95,
+    placebo: str = "PLACEBO",
 ) -> pd.DataFrame:
     """Disposition of all enrolled subjects (ADSL rows), n (%) with exact CIs by arm and overall.
 
+    When ADSL has subjects not assigned to an arm (screen failures), the endpoints of
+    :func:`not_assigned_rows` come first; those subjects are in no other row.
     Endpoints ``Disposition: enrolled``, ``... treated`` (SAFFL=Y), and for ``treatment``
     (EOTSTT/DCTREAS) and ``study`` (EOSSTT/DCSREAS): ``completed <level>``, ``discontinued
     <level>``, ``discontinued <level>: <reason>`` and ``ongoing <level>``. Reason rows also carry
@@ -63,9 +103,9 @@ def disposition(
     """
     require_columns(adsl, ["SAFFL", "EOTSTT", "DCTREAS", "EOSSTT", "DCSREAS"], "ADSL")
     pop = population(adsl, arms, None)
-    doses = exposure_per_subject(adex, pop, treatment).set_index("USUBJID")["NDOSE"]
+    doses = exposure_per_subject(adex, pop, treatment, placebo).set_index("USUBJID")["NDOSE"]
     pop = pop.assign(_ndose=pop["USUBJID"].map(doses).fillna(0).astype(int))
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = not_assigned_rows(adsl, level)
     denominator = "enrolled subjects of the arm (ADSL)"
 
     def counts(endpoint: str, mask: pd.Series, after_dose: bool = False) -> None:
@@ -113,16 +153,22 @@ def disposition(
 
 
 def exposure(
-    adsl: pd.DataFrame, adex: pd.DataFrame, arms: Sequence[str], treatment: str, level: float = 0.95
+    adsl: pd.DataFrame,
+    adex: pd.DataFrame,
+    arms: Sequence[str],
+    treatment: str,
+    level: float = 0.95,
+    placebo: str = "PLACEBO",
 ) -> pd.DataFrame:
-    """Exposure to the study drug in the safety population, by arm and overall.
+    """Exposure to the study drug (placebo administrations counted as doses of 0 mg) in the safety
+    population, by arm and overall.
 
     Endpoints ``Exposure: number of doses``, ``Exposure: cumulative dose (mg)`` and, if ADSL has
     TRTDURD, ``Exposure: treatment duration (days)`` (mean, SD, median, min, max); ``Exposure:
     doses received: <k>`` (n (%) with exact CI) for k = 1 .. the most doses received.
     """
     pop = population(adsl, arms, "SAFFL")
-    ex = exposure_per_subject(adex, pop, treatment)
+    ex = exposure_per_subject(adex, pop, treatment, placebo)
     rows: list[dict[str, Any]] = []
     series = [
         ("Exposure: number of doses", ex["NDOSE"].astype(float), f"{treatment} administrations in ADEX"),
@@ -159,12 +205,17 @@ def exposure(
 
 
 def disposition_part(
-    adsl: pd.DataFrame, adex: pd.DataFrame, arms: Sequence[str], treatment: str, level: float = 0.95
+    adsl: pd.DataFrame,
+    adex: pd.DataFrame,
+    arms: Sequence[str],
+    treatment: str,
+    level: float = 0.95,
+    placebo: str = "PLACEBO",
 ) -> pd.DataFrame:
     """Disposition and exposure endpoints (rule ``stats_disposition``)."""
     return frame(
         [
-            *disposition(adsl, adex, arms, treatment, level).to_dict("records"),
-            *exposure(adsl, adex, arms, treatment, level).to_dict("records"),
+            *disposition(adsl, adex, arms, treatment, level, placebo).to_dict("records"),
+            *exposure(adsl, adex, arms, treatment, level, placebo).to_dict("records"),
         ]
     )

@@ -7,6 +7,7 @@ of the population in the arm (or overall) as denominator, with Clopper-Pearson e
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,58 @@ OVERVIEW: tuple[tuple[str, str], ...] = (
     ("leading to death", "TEAE with ATOXGR = 5, AEOUT = FATAL or AESDTH = Y"),
 )
 
+
+
+@dataclass(frozen=True)
+class AeScale:
+    """The intensity scale of the AEs: CTCAE grade (ATOXGR, 1-5) or, without grades, severity
+    (ASEVN from AESEV: 1 mild, 2 moderate, 3 severe)."""
+
+    name: str
+    variable: str
+    levels: tuple[int, ...]
+    high_key: str
+    high_desc: str
+    statistic: str
+    level_names: tuple[str, ...]
+
+    def level_label(self, level: int) -> str:
+        """``Grade 3`` or ``Severe``."""
+        return f"Grade {level}" if self.name == "grade" else self.level_names[level - 1].capitalize()
+
+
+GRADE_SCALE = AeScale(
+    "grade", "ATOXGR", (1, 2, 3, 4, 5), "CTCAE grade >= 3", "TEAE with ATOXGR >= 3", "max_grade", ("1", "2", "3", "4", "5")
+)
+SEVERITY_SCALE = AeScale(
+    "severity",
+    "ASEVN",
+    (1, 2, 3),
+    "severe",
+    "TEAE with ASEV = SEVERE (AESEV; AE has no CTCAE grade)",
+    "max_severity",
+    ("MILD", "MODERATE", "SEVERE"),
+)
+
+
+def ae_scale(adae: pd.DataFrame) -> AeScale:
+    """CTCAE grades when ADAE has any ATOXGR (or no ASEVN), else the AESEV severity scale."""
+    has_grade = "ATOXGR" in adae.columns and to_float(adae["ATOXGR"]).notna().any()
+    return SEVERITY_SCALE if not has_grade and "ASEVN" in adae.columns else GRADE_SCALE
+
+
+def overview_categories(scale: AeScale) -> tuple[tuple[str, str], ...]:
+    """:data:`OVERVIEW` on ``scale`` (severity: ``severe`` instead of ``CTCAE grade >= 3``)."""
+    if scale.name == "grade":
+        return OVERVIEW
+    return tuple(
+        (scale.high_key, scale.high_desc)
+        if key == GRADE_SCALE.high_key
+        else (key, "TEAE with AEOUT = FATAL or AESDTH = Y") if key == "leading to death" else (key, desc)
+        for key, desc in OVERVIEW
+    )
+
+
 #: Laboratory safety parameters summarised by visit, and the extreme summarised per subject.
 LAB_PARAMS: tuple[str, ...] = ("ALB", "CHOL", "LDL")
 LAB_EXTREME: dict[str, str] = {"ALB": "nadir", "CHOL": "peak", "LDL": "peak", "HDL": "peak", "IGG": "nadir"}
@@ -58,13 +111,15 @@ TERM_COLUMNS = ["soc", "pt", "arm", "N", "n_subjects", "n_events", "max_grade"]
 
 
 def teae_records(adae: pd.DataFrame, pop: pd.DataFrame) -> pd.DataFrame:
-    """TEAE records (``TRTEMFL = "Y"``) of the population, ARMCD from ADSL, ATOXGR numeric, empty
-    AEBODSYS/AEDECOD as ``"Not coded"``."""
-    require_columns(adae, ["USUBJID", "TRTEMFL", "AEBODSYS", "AEDECOD", "ATOXGR"], "ADAE")
+    """TEAE records (``TRTEMFL = "Y"``) of the population, ARMCD from ADSL, ATOXGR numeric (on the
+    severity scale, :func:`ae_scale`, ATOXGR holds ASEVN), empty AEBODSYS/AEDECOD as ``"Not coded"``."""
+    require_columns(adae, ["USUBJID", "TRTEMFL", "AEBODSYS", "AEDECOD"], "ADAE")
+    scale = ae_scale(adae)
+    require_columns(adae, [scale.variable], "ADAE")
     ae = restrict(adae, pop)
     ae = ae[flag_yes(ae["TRTEMFL"])]
     return ae.assign(
-        ATOXGR=to_float(ae["ATOXGR"]),
+        ATOXGR=to_float(ae[scale.variable]),
         AEBODSYS=text(ae["AEBODSYS"]).replace("", UNCODED),
         AEDECOD=text(ae["AEDECOD"]).replace("", UNCODED),
     )
@@ -77,7 +132,7 @@ def _subset(ae: pd.DataFrame, key: str) -> pd.Series:
     if key == "treatment-related":
         require_columns(ae, ["RELFL"], "ADAE")
         return flag_yes(ae["RELFL"])
-    if key == "CTCAE grade >= 3":
+    if key in (GRADE_SCALE.high_key, SEVERITY_SCALE.high_key):
         return ae["ATOXGR"] >= 3
     if key == "serious":
         require_columns(ae, ["AESER"], "ADAE")
@@ -98,15 +153,15 @@ def _subset(ae: pd.DataFrame, key: str) -> pd.Series:
 def teae_overview(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
     """TEAE overview: subjects with >= 1 TEAE of each category, n (%) with exact CI, and events.
 
-    Endpoints ``TEAE: any``, ``TEAE: treatment-related``, ``TEAE: CTCAE grade >= 3``,
-    ``TEAE: serious``, ``TEAE: leading to discontinuation of study drug``, ``TEAE: leading to
+    Endpoints ``TEAE: any``, ``TEAE: treatment-related``, ``TEAE: CTCAE grade >= 3`` (``TEAE:
+    severe`` on the severity scale), ``TEAE: serious``, ``TEAE: leading to discontinuation of study drug``, ``TEAE: leading to
     death``; statistics ``n_subjects``, ``percent`` (Clopper-Pearson CI), ``n_events``; by arm
     and overall (safety population).
     """
     pop = population(adsl, arms, "SAFFL")
     ae = teae_records(adae, pop)
     rows: list[dict[str, Any]] = []
-    for key, desc in OVERVIEW:
+    for key, desc in overview_categories(ae_scale(adae)):
         sub = ae[_subset(ae, key)]
         endpoint = TEAE_ENDPOINT.format(key)
         for (arm, p), (_, a) in zip(arm_groups(pop, arms), arm_groups(sub, arms)):
@@ -154,7 +209,9 @@ def teae_term_counts(ae: pd.DataFrame, pop: pd.DataFrame, arms: Sequence[str]) -
     return pd.DataFrame(out, columns=TERM_COLUMNS)
 
 
-def _term_rows(counts: pd.DataFrame, soc_template: str | None, pt_template: str, level: float) -> list[dict]:
+def _term_rows(
+    counts: pd.DataFrame, soc_template: str | None, pt_template: str, level: float, scale: AeScale = GRADE_SCALE
+) -> list[dict]:
     rows: list[dict[str, Any]] = []
     for r in counts.itertuples(index=False):
         if not r.pt and soc_template is None:
@@ -172,7 +229,10 @@ def _term_rows(counts: pd.DataFrame, soc_template: str | None, pt_template: str,
             denominator=f"subjects in the safety population of the arm; subjects counted once per {term}",
         )
         rows.append(row(endpoint, SAFETY, r.arm, "", r.N, "n_events", r.n_events, "number of events"))
-        for g in range(1, 6):
+        for g in scale.levels:
+            what = f"CTCAE grade for the {term} is {g}" if scale.name == "grade" else (
+                f"severity (AESEV) for the {term} is {scale.level_names[g - 1]}"
+            )
             rows.append(
                 row(
                     endpoint,
@@ -180,9 +240,9 @@ def _term_rows(counts: pd.DataFrame, soc_template: str | None, pt_template: str,
                     r.arm,
                     "",
                     r.N,
-                    f"n_subjects_max_grade_{g}",
+                    f"n_subjects_{scale.statistic}_{g}",
                     r.max_grade.get(g, 0),
-                    f"subjects whose maximum CTCAE grade for the {term} is {g}",
+                    f"subjects whose maximum {what}",
                 )
             )
     return rows
@@ -193,13 +253,15 @@ def teae_by_term(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], le
 
     Endpoints ``TEAE by SOC: <SOC>``, ``TEAE by SOC and PT: <SOC> / <PT>`` and ``TEAE leading to
     discontinuation by SOC and PT: <SOC> / <PT>``; statistics ``n_subjects``, ``percent``,
-    ``n_events``, ``n_subjects_max_grade_1`` ... ``_5`` (subjects at their maximum grade).
+    ``n_events``, ``n_subjects_max_grade_1`` ... ``_5`` (subjects at their maximum grade; on the
+    severity scale ``n_subjects_max_severity_1`` ... ``_3``).
     """
     pop = population(adsl, arms, "SAFFL")
     ae = teae_records(adae, pop)
-    rows = _term_rows(teae_term_counts(ae, pop, arms), SOC_ENDPOINT, PT_ENDPOINT, level)
+    scale = ae_scale(adae)
+    rows = _term_rows(teae_term_counts(ae, pop, arms), SOC_ENDPOINT, PT_ENDPOINT, level, scale)
     disc = ae[_subset(ae, "leading to discontinuation of study drug")]
-    rows += _term_rows(teae_term_counts(disc, pop, arms), None, DISC_PT_ENDPOINT, level)
+    rows += _term_rows(teae_term_counts(disc, pop, arms), None, DISC_PT_ENDPOINT, level, scale)
     return frame(rows)
 
 
@@ -436,6 +498,11 @@ def lab_part(
 
 
 __all__ = [
+    "GRADE_SCALE",
+    "SEVERITY_SCALE",
+    "AeScale",
+    "ae_scale",
+    "overview_categories",
     "LAB_PARAMS",
     "OVERALL",
     "ae_part",

@@ -24,7 +24,8 @@ from fcrnpipe.stats.efficacy import AQP4, IGG, aqp4_endpoints, edss_endpoints, i
 from fcrnpipe.stats.published import PUBLISHED_COLUMNS
 from fcrnpipe.stats.safety import (
     LAB_EXTREME,
-    OVERVIEW,
+    ae_scale,
+    overview_categories,
     lab_by_visit,
     lab_records,
     shift_counts,
@@ -346,13 +347,28 @@ def disposition_table(
     data_cut: str = "",
     overall_label: str = "Overall",
     level: float = 0.95,
+    placebo: str = "PLACEBO",
 ) -> Table:
-    """Subject disposition: enrolled, treated, completed/discontinued treatment and study by reason."""
+    """Subject disposition: screened and not assigned (when DM has screen failures), enrolled,
+    treated, completed/discontinued treatment and study by reason."""
     codes = armcds(arms)
-    ep = disposition(adsl, adex, codes, treatment, level)
+    ep = disposition(adsl, adex, codes, treatment, level, placebo)
     counts = {a: int(v["n"]) for a, v in ep_values(ep, "Disposition: enrolled").items()}
     grid = Grid(arm_columns(arms, counts, overall_label))
     grid.section("Subjects")
+    screened = ep_values(ep, "Disposition: screened")
+    if screened:
+        grid.add("Screened", "n", lambda v: F.count(v.get("n_subjects")), ["n_subjects"], screened)
+        grid.add(
+            "Not assigned to an arm (not in the analysis sets)",
+            "n (%)",
+            F.n_pct,
+            ["n_subjects", "percent"],
+            ep_values(ep, "Disposition: not assigned to an arm"),
+        )
+        prefix = "Disposition: not assigned to an arm: "
+        for endpoint in sorted({e for e in ep["endpoint"] if e.startswith(prefix)}):
+            grid.add(F.sentence(endpoint[len(prefix) :]), "n (%)", F.n_pct, ["n_subjects", "percent"], ep_values(ep, endpoint), 1)
     grid.add(
         "Enrolled", "n", lambda v: F.count(v.get("n_subjects")), ["n_subjects"], ep_values(ep, "Disposition: enrolled")
     )
@@ -403,16 +419,23 @@ def disposition_table(
             ["n_subjects", "percent"],
             ep_values(ep, f"Disposition: ongoing {stem}"),
         )
+    notes = [
+        "Treatment disposition from ADSL EOTSTT/DCTREAS (study-treatment disposition record), study disposition from "
+        "EOSSTT/DCSREAS (study-participation record); ongoing = no disposition record. 'After dose k' = the subject's "
+        f"last dose of {treatment.lower()} was dose k."
+    ]
+    if screened:
+        notes.append(
+            "Screened = every subject of DM; not assigned to an arm = ARMCD SCRNFAIL/NOTASSGN or ARMNRS (reason as "
+            "in DM ARM/ARMNRS), percentages of the screened subjects; these subjects are in no analysis set and no "
+            "other row."
+        )
     return _table(
         "disposition",
         "Subject disposition",
         None,
         grid,
-        [
-            "Treatment disposition from ADSL EOTSTT/DCTREAS (study-treatment disposition record), study disposition from "
-            "EOSSTT/DCSREAS (study-participation record); ongoing = no disposition record. 'After dose k' = the subject's "
-            f"last dose of {treatment.lower()} was dose k."
-        ],
+        notes,
         ["N"],
         data_cut,
     )
@@ -427,10 +450,12 @@ def exposure_table(
     data_cut: str = "",
     overall_label: str = "Overall",
     level: float = 0.95,
+    placebo: str = "PLACEBO",
 ) -> Table:
-    """Exposure to batoclimab: doses received (n (%) and summary), cumulative dose, duration."""
+    """Exposure to batoclimab: doses received (n (%) and summary), cumulative dose, duration
+    (placebo administrations count as doses of 0 mg)."""
     codes = armcds(arms)
-    ep = exposure(adsl, adex, codes, treatment, level)
+    ep = exposure(adsl, adex, codes, treatment, level, placebo)
     pop = D.population(adsl, codes, "SAFFL")
     grid = Grid(arm_columns(arms, D.arm_n(pop, codes), overall_label))
     grid.section("Number of doses received")
@@ -468,6 +493,7 @@ OVERVIEW_LABELS = {
     "any": "Any TEAE",
     "treatment-related": "Treatment-related TEAE",
     "CTCAE grade >= 3": "TEAE of CTCAE grade ≥ 3",
+    "severe": "Severe TEAE (AESEV)",
     "serious": "Serious TEAE",
     "leading to discontinuation of study drug": "TEAE leading to discontinuation of study drug",
     "leading to death": "TEAE leading to death",
@@ -488,7 +514,8 @@ def teae_overview_table(
     ep = teae_overview(adsl, adae, codes, level)
     pop = D.population(adsl, codes, "SAFFL")
     grid = Grid(arm_columns(arms, D.arm_n(pop, codes), overall_label))
-    for key, _ in OVERVIEW:
+    scale = ae_scale(adae)
+    for key, _ in overview_categories(scale):
         vals = ep_values(ep, f"TEAE: {key}")
         label = OVERVIEW_LABELS[key]
         count_block(grid, label, vals, True, level, 0)
@@ -502,8 +529,13 @@ def teae_overview_table(
             "TEAE: onset on or after the first batoclimab dose and up to the last dose + the TEAE window "
             "(config ae.teae_window_days). n (%) = subjects with at least one such event (a subject counts once); "
             f"{level_pct(level)} CI of the percentage: Clopper-Pearson exact. Events = number of events. Related = "
-            "AEREL related, possibly or probably related; discontinuation = AEACN drug withdrawn; death = CTCAE grade 5 "
-            "or fatal outcome."
+            "AEREL related, possibly or probably related; discontinuation = AEACN drug withdrawn; "
+            + (
+                "death = CTCAE grade 5 or fatal outcome."
+                if scale.name == "grade"
+                else "death = fatal outcome. The AE export has no CTCAE grade (AETOXGR): severity as reported "
+                "(AESEV: mild, moderate, severe) is shown instead."
+            )
         ],
         ["TEAE", "CTCAE", "CI", "N"],
         data_cut,
@@ -513,18 +545,21 @@ def teae_overview_table(
 def teae_soc_pt_table(
     adsl: pd.DataFrame, adae: pd.DataFrame, arms: ArmsArg, *, data_cut: str = "", overall_label: str = "Overall"
 ) -> Table:
-    """TEAEs by SOC and PT: subjects (once per term, at their maximum grade), all grades and grade >= 3."""
+    """TEAEs by SOC and PT: subjects (once per term, at their maximum grade), all grades and grade >= 3
+    (on the severity scale: all severities and severe)."""
     codes = armcds(arms)
     pop = D.population(adsl, codes, "SAFFL")
     counts = D.arm_n(pop, codes)
     ae = teae_records(adae, pop)
+    scale = ae_scale(adae)
     terms = teae_term_counts(ae, pop, codes)
     labels = {str(a["armcd"]): str(a["label"]) for a in arms} | {D.OVERALL: overall_label}
-    columns = [
-        Column(f"{k}|{g}", gl, None, labels[k], counts[k])
-        for k in [*codes, D.OVERALL]
-        for g, gl in (("all", "All grades"), ("ge3", "Grade ≥ 3"))
-    ]
+    column_labels = (
+        (("all", "All grades"), ("ge3", "Grade ≥ 3"))
+        if scale.name == "grade"
+        else (("all", "All severities"), ("ge3", "Severe"))
+    )
+    columns = [Column(f"{k}|{g}", gl, None, labels[k], counts[k]) for k in [*codes, D.OVERALL] for g, gl in column_labels]
     grid = Grid(columns)
 
     def cells(sel: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -576,9 +611,14 @@ def teae_soc_pt_table(
                 2,
             )
     data = pd.concat([any_df, terms], ignore_index=True)
-    for g in range(1, 6):
-        data[f"n_subjects_max_grade_{g}"] = data["max_grade"].map(lambda d, g=g: int(d.get(g, 0)))
+    for g in scale.levels:
+        data[f"n_subjects_{scale.statistic}_{g}"] = data["max_grade"].map(lambda d, g=g: int(d.get(g, 0)))
     data = data.drop(columns="max_grade")
+    intensity = (
+        "maximum CTCAE grade"
+        if scale.name == "grade"
+        else "maximum severity (AESEV: mild, moderate, severe; the AE export has no CTCAE grade)"
+    )
     data.insert(5, "percent", 100.0 * data["n_subjects"] / data["N"].where(data["N"] > 0))
     return _table(
         "teae_soc_pt",
@@ -586,7 +626,7 @@ def teae_soc_pt_table(
         "SAFFL",
         grid,
         [
-            "A subject with several events of the same SOC or PT is counted once, at the maximum CTCAE grade of those "
+            f"A subject with several events of the same SOC or PT is counted once, at the {intensity} of those "
             "events. SOCs and PTs by decreasing overall frequency, then alphabetically. Terms as coded in ADAE "
             "(AEBODSYS, AEDECOD)."
         ],

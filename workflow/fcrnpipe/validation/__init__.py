@@ -2,56 +2,74 @@
 
 Entry points (one per Snakemake rule of workflow/rules/validate.smk):
 
-* :func:`check_domain` (rule ``check_domain``): read one export, apply its pandera schema and
-  its cross-domain checks, return the typed table and the failures. Never fails on bad data:
-  problems are *recorded*.
-* :func:`build_report` (rule ``validation_report``): merge the per-domain failures into
+* :func:`check_domain` (rule ``check_domain``): read one export, set aside the records the
+  analysis does not use (:mod:`.usage`, one notice per code), apply the domain's pandera schema,
+  frame rules and cross-domain checks to the used records, return the typed table and the
+  findings (errors, warnings, notices). Never fails on bad data: problems are *recorded*.
+* :func:`build_report` (rule ``validation_report``): merge the per-domain findings into
   ``failures.csv`` and render ``report.html``.
 * :func:`gate` (rule ``validated``): raise :class:`~fcrnpipe.errors.ValidationFailed` with a short
-  message if the domain has failures, else return the typed table sorted by its key.
+  message if the domain has errors (warnings and notices pass), else return the typed table
+  sorted by its key.
 
-Typed table: the variables of :data:`~fcrnpipe.validation.schemas.NUMERIC_VARIABLES` as
-float64, every other column as text (``object`` dtype, ``None`` for missing), all columns of the
-export kept except refused direct identifiers.
+Typed table: the used records; the variables of
+:data:`~fcrnpipe.validation.schemas.NUMERIC_VARIABLES` as float64, every other column as text
+(``object`` dtype, ``None`` for missing), all columns of the export kept except refused direct
+identifiers and ``BRTHDTC`` (read and checked, never written).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from fcrnpipe.errors import ValidationFailed
-from fcrnpipe.rawio import RawExport, inspect_export
-from fcrnpipe.units import UNIT_COLUMNS, load_unit_table
-from fcrnpipe.validation.cross import cross_failures
 from fcrnpipe.validation.failures import (
     FAILURE_COLUMNS,
     concat_failures,
     describe_failure,
     empty_failures,
-    make_failures,
+    errors_only,
     read_failures,
     write_failures,
 )
 from fcrnpipe.validation.report import FileSummary, render_report, summarise, write_report
-from fcrnpipe.validation.schemas import (
-    DOMAINS,
-    NUMERIC_VARIABLES,
-    RULES,
-    SPECS,
-    StudyRules,
-    is_direct_identifier,
-    key_columns,
-    schema_failures,
-    study_params,
-    to_number,
-)
+from fcrnpipe.validation.rules import RULES, SEVERITY
 
 #: Domains whose checks use the unit table.
 UNIT_DOMAINS = ("lb", "pc", "vs")
+#: Names loaded on first use (they need pandera): name -> module.
+_LAZY: dict[str, str] = {
+    **{n: "fcrnpipe.validation.stage" for n in ("check_domain", "domain_findings", "type_table", "validate_export")},
+    **{
+        n: "fcrnpipe.validation.schemas"
+        for n in ("DOMAINS", "NUMERIC_VARIABLES", "SPECS", "StudyRules", "study_params")
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The heavy names of :data:`_LAZY`, imported on first use (PEP 562)."""
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: Columns the validated tables are sorted by (stable: file order within ties).
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "dm": ("USUBJID",),
+    "ex": ("USUBJID", "EXSEQ"),
+    "vs": ("USUBJID", "VSTESTCD", "VSDTC"),
+    "lb": ("USUBJID", "LBSEQ"),
+    "pc": ("USUBJID", "PCSEQ"),
+    "qs": ("USUBJID", "QSTESTCD", "QSDTC"),
+    "ae": ("USUBJID", "AESEQ"),
+    "ds": ("USUBJID", "DSSCAT", "DSDECOD"),
+}
 
 __all__ = [
     "UNIT_DOMAINS",
@@ -59,11 +77,14 @@ __all__ = [
     "FAILURE_COLUMNS",
     "NUMERIC_VARIABLES",
     "RULES",
+    "SEVERITY",
+    "SORT_KEYS",
     "SPECS",
     "FileSummary",
     "StudyRules",
     "build_report",
     "check_domain",
+    "domain_findings",
     "export_name",
     "first_path",
     "gate",
@@ -92,114 +113,9 @@ def export_name(domain: str, raw: str | None) -> str:
     return Path(raw).name if raw else f"{domain}.csv"
 
 
-def type_table(df: pd.DataFrame | None) -> pd.DataFrame:
-    """Typed copy of a text table: numeric SDTM variables float64, the rest text (``None`` = missing).
-
-    Refused identifier columns are dropped; the index becomes 0..n-1 (file order kept). A
-    value that is not a number becomes NaN (the schema has reported it).
-    """
-    if df is None:
-        return pd.DataFrame()
-    out = df[[c for c in df.columns if not is_direct_identifier(c)]].copy().reset_index(drop=True)
-    for col in out.columns:
-        if col in NUMERIC_VARIABLES:
-            out[col] = pd.Series([to_number(v) for v in out[col]], index=out.index, dtype="float64")
-        else:
-            out[col] = pd.Series(
-                [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in out[col]],
-                index=out.index,
-                dtype=object,
-            )
-    return out
-
-
-def _problem_failures(export: RawExport) -> pd.DataFrame:
-    return make_failures(
-        {
-            "file": export.file,
-            "row": p.row,
-            "column": p.column,
-            "check": p.check,
-            "value": p.value,
-            "message": p.message,
-        }
-        for p in export.problems
-    )
-
-
-def validate_export(
-    domain: str,
-    export: RawExport,
-    units: pd.DataFrame,
-    dm: RawExport | None = None,
-    ex: RawExport | None = None,
-    study: StudyRules | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Validate one export already read; return ``(typed table, failures)``.
-
-    ``dm`` is needed for the cross-domain checks of every domain but DM, ``ex`` for the IgG
-    baseline check of LB; pass ``None`` to skip them (or when they could not be read).
-    """
-    if domain not in SPECS:
-        raise ValueError(f"unknown domain {domain!r} (known: {', '.join(DOMAINS)})")
-    if domain in UNIT_DOMAINS and units.empty:
-        raise ValueError(f"the checks of {domain.upper()} need the unit table")
-    parts = [_problem_failures(export)]
-    if export.data is not None:
-        parts.append(schema_failures(export.data, domain, export.file, units, study))
-        parts.append(
-            cross_failures(
-                domain,
-                export.data,
-                export.file,
-                dm.data if dm is not None and domain != "dm" else None,
-                ex.data if ex is not None else None,
-                study,
-                dm_file=dm.file if dm is not None else "dm",
-                ex_file=ex.file if ex is not None else "ex",
-            )
-        )
-    return type_table(export.data), concat_failures(parts)
-
-
-def check_domain(
-    domain: str,
-    raw: str | None,
-    expected: str,
-    units: str | Path | None,
-    dm: str | None = None,
-    ex: str | None = None,
-    study: Mapping[str, Any] | StudyRules | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read and validate the export of ``domain``; return ``(typed table, failures)``.
-
-    ``raw`` is the export path or ``None`` when the data cut has none (then one
-    ``file_missing`` failure names ``expected``). ``units`` is the unit table's path (needed by
-    LB, PC and VS only; ``None`` for the others). ``dm``/``ex`` are the paths of the exports the
-    cross checks need (``None`` to skip). ``study`` holds the config values the checks use
-    (see :func:`~fcrnpipe.validation.schemas.study_params`). Bad data never raises.
-    """
-    rules = study if isinstance(study, StudyRules) else StudyRules.from_mapping(study)
-    unit_table = load_unit_table(units) if units else pd.DataFrame(columns=UNIT_COLUMNS)
-    if raw is None:
-        name = export_name(domain, None)
-        failure = {
-            "file": name,
-            "check": "file_missing",
-            "value": str(expected),
-            "message": f"the data cut has no {domain.upper()} export: expected {expected} "
-            f"(or {Path(expected).with_suffix('.xpt').name})",
-        }
-        return type_table(None), make_failures([failure])
-    export = inspect_export(raw)
-    dm_export = inspect_export(dm) if dm and domain != "dm" else None
-    ex_export = inspect_export(ex) if ex and domain == "lb" else None
-    return validate_export(domain, export, unit_table, dm_export, ex_export, rules)
-
-
 def sort_by_key(typed: pd.DataFrame, domain: str) -> pd.DataFrame:
-    """Rows sorted by the domain's key (numbers numerically, missing first), stable."""
-    key = [k for k in key_columns(domain, typed.columns) if k in typed.columns]
+    """Rows sorted by :data:`SORT_KEYS` of the domain (numbers numerically, missing first), stable."""
+    key = [k for k in SORT_KEYS[domain] if k in typed.columns]
     if not key or typed.empty:
         return typed.reset_index(drop=True)
     return typed.sort_values(key, kind="mergesort", na_position="first").reset_index(drop=True)
@@ -212,16 +128,19 @@ def gate(
     report: str,
     failures_csv: str,
 ) -> pd.DataFrame:
-    """Stop on failures, else return the typed table sorted by key.
+    """Stop on errors, else return the typed table sorted by key (warnings and notices pass).
 
-    Raises :class:`ValidationFailed` with ``Validation failed for ae.csv: 3 problem(s); see
+    Raises :class:`ValidationFailed` with ``Validation failed for ae.csv: 3 error(s); see
     <report> and <failures_csv>. First: row 4, column AETOXGR (range): ...``.
     """
-    if len(failures):
-        first = failures.iloc[0].to_dict()
+    errors = errors_only(failures)
+    if len(errors):
+        first = errors.iloc[0].to_dict()
         file = first.get("file") or export_name(domain, None)
+        others = len(failures) - len(errors)
+        also = f" (and {others} warning(s)/notice(s))" if others else ""
         raise ValidationFailed(
-            f"Validation failed for {file}: {len(failures)} problem(s); see {report} and {failures_csv}. "
+            f"Validation failed for {file}: {len(errors)} error(s){also}; see {report} and {failures_csv}. "
             f"First: {describe_failure(first)}"
         )
     return sort_by_key(typed, domain)
@@ -234,7 +153,7 @@ def build_report(
     failures: Mapping[str, pd.DataFrame],
     data_cut: str = "",
 ) -> tuple[pd.DataFrame, str]:
-    """All failures (one sorted table) and the HTML report for the per-domain results."""
+    """All findings (one sorted table) and the HTML report for the per-domain results."""
     summaries = [
         summarise(d, files.get(d, export_name(d, None)), typed.get(d), failures.get(d, empty_failures()))
         for d in domains
