@@ -72,6 +72,16 @@ def test_rounding_half_away_from_zero_and_formats():
     assert F.visit_label("WEEK 12") == "Week 12" and F.sentence("WITHDRAWAL BY SUBJECT") == "Withdrawal by subject"
 
 
+def test_interval_notation_and_achieved_level_cells():
+    hl = {"hl": -0.75, "hl_ci_low": -1.5, "hl_ci_high": 0.0, "hl_ci_bounds": "[)", "hl_ci_level": 0.953125}
+    assert F.est_ci_bounds(hl, 2, "hl") == "-0.75 [-1.50, 0.00)"  # 0 excluded: the test rejects at 0
+    assert F.ci_level(hl, "hl", 0.95) == "95.3%"
+    none = {"hl": -1.75, "hl_ci_low": float("nan"), "hl_ci_high": float("nan"), "hl_ci_bounds": "", "hl_ci_level": 0.5}
+    assert F.est_ci_bounds(none, 2, "hl") == "-1.75 (no CI)"
+    assert F.ci_level(none, "hl", 0.95) == "95% not attainable (max 50.0%)"
+    assert F.est_ci_bounds({"hl": float("nan")}, 2, "hl") == "NE" and F.ci_level({}, "hl", 0.95) == "NE"
+
+
 # ------------------------------------------------------------------------------ builders
 def test_demographics(toy):
     t = demographics_table(toy["adsl"], ARMS_CFG, data_cut=CUT)
@@ -175,7 +185,9 @@ def test_pd_and_lab_visit_tables(toy):
     assert cell(q, "Became undetectable", "n/N (%)", "Overall") == "3/5 (60.0)"
     e = edss_table(toy["adsl"], toy["adedss"], ARMS_CFG, 4, IMPROVEMENT)
     sec = "Paired analysis: baseline to Week 4 (subjects with both)"
-    assert cell(e, "Change", "Hodges-Lehmann (95% CI)", "Overall", sec) == "-1.13 (-1.50, -0.50)"
+    # n = 4: no 95% interval can exist (smallest exact p 0.125): say so instead of printing the 87.5% range
+    assert cell(e, "Change", "Hodges-Lehmann (95% CI)", "Overall", sec) == "-1.13 (no CI)"
+    assert cell(e, "Change", "Achieved CI level", "Overall", sec) == "95% not attainable (max 87.5%)"
     assert cell(e, "Change", "Wilcoxon signed-rank p", "Overall", sec) == "0.1250"
     assert cell(e, "Baseline", "Mean (SD)", "Overall", sec) == "4.50 (1.29)"
     assert cell(e, "Week 12", "n/N (%)", "Overall", "Improved (CRIT1FL = Y)") == "3/4 (75.0)"
@@ -382,6 +394,8 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         "estimate",
         "ci_low",
         "ci_high",
+        "ci_level",
+        "ci_bounds",
         "p_value",
         "method",
     ]

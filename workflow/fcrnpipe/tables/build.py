@@ -35,7 +35,7 @@ from fcrnpipe.stats.safety import (
 from fcrnpipe.tables import format as F
 
 ArmsArg = Sequence[Mapping[str, Any]]
-Values = Mapping[str, float]
+Values = Mapping[str, Any]
 
 #: Decimals of the reported data per PARAMCD (resources/units.csv ``decimals``), used when the
 #: caller does not pass the unit table's values.
@@ -163,11 +163,13 @@ def armcds(arms: ArmsArg) -> list[str]:
     return [str(a["armcd"]) for a in arms]
 
 
-def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = "") -> dict[str, dict[str, float]]:
+def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = "") -> dict[str, dict[str, Any]]:
     """Estimates of one endpoint/visit per arm: ``{arm: {statistic: estimate, <statistic>_ci_low,
-    <statistic>_ci_high, <statistic>_p, n}}``; ``prefix`` is stripped (only prefixed rows kept)."""
+    <statistic>_ci_high, <statistic>_ci_level, <statistic>_ci_bounds (text),
+    <statistic>_ci_low_included / _ci_high_included (1/0, NaN without interval), <statistic>_p,
+    n}}``; ``prefix`` is stripped (only prefixed rows kept)."""
     sel = ep[(ep["endpoint"] == endpoint) & (ep["visit"] == visit)]
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for r in sel.itertuples(index=False):
         if prefix and not r.statistic.startswith(prefix):
             continue
@@ -175,6 +177,12 @@ def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = ""
         d = out.setdefault(r.arm, {})
         d[stat] = r.estimate
         d[f"{stat}_ci_low"], d[f"{stat}_ci_high"], d[f"{stat}_p"] = r.ci_low, r.ci_high, r.p_value
+        bounds = str(getattr(r, "ci_bounds", "") or "")
+        bounds = bounds if len(bounds) == 2 else ""
+        d[f"{stat}_ci_level"] = getattr(r, "ci_level", math.nan)
+        d[f"{stat}_ci_bounds"] = bounds
+        d[f"{stat}_ci_low_included"] = float(bounds[0] == "[") if bounds else math.nan
+        d[f"{stat}_ci_high_included"] = float(bounds[1] == "]") if bounds else math.nan
         d["n"] = max(d.get("n", 0), r.n)
     return out
 
@@ -389,7 +397,7 @@ def disposition_table(
                     int(s.rsplit("_", 1)[1])
                     for v in vals.values()
                     for s in v
-                    if s.startswith("n_subjects_after_dose_") and not s.endswith(("_ci_low", "_ci_high", "_p"))
+                    if s.startswith("n_subjects_after_dose_") and s.rsplit("_", 1)[1].isdigit()
                 }
             )
             for k in ks:
@@ -968,8 +976,21 @@ def edss_table(
         grid.add(
             "Change",
             f"Hodges-Lehmann ({level_pct(level)} CI)",
-            lambda v: F.est_ci(v, 2, "hodges_lehmann", "hodges_lehmann_ci_low", "hodges_lehmann_ci_high"),
-            ["hodges_lehmann", "hodges_lehmann_ci_low", "hodges_lehmann_ci_high"],
+            lambda v: F.est_ci_bounds(v, 2, "hodges_lehmann"),
+            [
+                "hodges_lehmann",
+                "hodges_lehmann_ci_low",
+                "hodges_lehmann_ci_high",
+                "hodges_lehmann_ci_low_included",
+                "hodges_lehmann_ci_high_included",
+            ],
+            vals,
+        )
+        grid.add(
+            "Change",
+            "Achieved CI level",
+            lambda v: F.ci_level(v, "hodges_lehmann", level),
+            ["hodges_lehmann_ci_level"],
             vals,
         )
         grid.add(
@@ -999,11 +1020,13 @@ def edss_table(
         [
             f"Key efficacy time point: analysis visit AVISITN {primary_visit:g}; the last post-baseline visit with data is "
             "also tested. Wilcoxon signed-rank test (two-sided) of the change: exact p-value from the permutation "
-            "distribution of the observed mid-ranks (ties kept), zero changes excluded (Wilcoxon). Hodges-Lehmann "
-            "estimate = median of the Walsh averages; CI from the ordered Walsh averages with the critical value of "
-            "the exact untied signed-rank distribution (Hollander & Wolfe): exact without ties, approximate with ties "
-            "(EDSS has 0.5-point steps), and below the nominal level when n is very small (achieved level in the "
-            f"endpoints file). {level_pct(level)} CI of the mean: t-distribution. Improvement: "
+            "distribution of the observed mid-ranks (ties kept; conditional exact test); zero changes ranked with the "
+            "others and then left out of the sign permutation (Pratt). Hodges-Lehmann estimate = median of the Walsh "
+            f"averages; its {level_pct(level)} CI = the shifts not rejected by the same exact test, so p <= "
+            f"{1 - level:.2g} exactly when the CI excludes 0; [ ] limit included, ( ) limit excluded. Achieved CI "
+            "level: the coverage the interval guarantees (minimum over the shift of the exact conditional coverage); "
+            "with too few subjects (n <= 5 for 95%) no shift can be rejected, no CI is given and the highest "
+            f"attainable level is shown. {level_pct(level)} CI of the mean: t-distribution. Improvement: "
             f"{improvement_text(improvement)}; n/N: N = subjects with baseline and the visit; CI: Clopper-Pearson exact."
         ],
         ["EDSS", "CI", "SD", "Min", "Max", "NE"],
