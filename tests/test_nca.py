@@ -123,6 +123,23 @@ def test_lambda_z_pknca_reference_values():
     assert lz.span_ratio == pytest.approx(2.998962, abs=1e-6)
 
 
+def test_lambda_z_best_window_over_all_slopes_as_pknca():
+    # issue 10: the best adjusted R^2 is taken over all candidate windows first. The last 3 points rise
+    # (2, 2.02, 2.04; adj. R^2 0.99998), so no falling window is as good: PKNCA returns NA. Dropping the rising
+    # windows first (the old order) gave lambda_z = 0.0164/h from 7 points with adj. R^2 0.50.
+    t = [0, 1, 2, 4, 8, 12, 24, 48, 72]
+    c = [0, 10, 8, 6, 4, 3, 2, 2.02, 2.04]
+    lz = lambda_z(t, c)
+    assert math.isnan(lz.lambda_z) and math.isnan(lz.t_half)
+    assert "non-negative slope" in lz.reason and "3 points from 24 h" in lz.reason
+    r = nca_profile(t, c, dose=100.0)
+    assert all(math.isnan(r[k]) for k in ("lambda_z", "t_half", "AUCinf", "AUCpext", "CL_F", "Vz_F"))
+    # a falling window within the tolerance of the (rising) best window still qualifies, PKNCA's mask
+    # lambda.z > 0 & adj.r.squared > max - factor: with a tolerance of 1 the 7-point window comes back
+    wide = lambda_z(t, c, adj_r2_tolerance=1.0)
+    assert wide.n == 7 and wide.lambda_z == pytest.approx(0.0164, abs=5e-5) and wide.adj_r2 == pytest.approx(0.50, abs=0.01)
+
+
 def test_lambda_z_not_estimable_and_fixed_points():
     # only two points after Tmax with min_points = 3
     lz = lambda_z([0, 1, 2, 3], [0, 5, 4, 2])

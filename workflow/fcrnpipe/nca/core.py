@@ -9,9 +9,10 @@ checked against either:
 * Concentrations between two samples are interpolated with the same rule as the AUC segment;
   after the last sample they are extrapolated with ``Clast * exp(-lambda_z * (t - tlast))``.
 * lambda_z: log-linear least squares on the last ``n`` positive concentrations after Tmax
-  (Tmax itself excluded unless ``exclude_cmax=False``), for every ``n >= min_points``; among
-  the fits with lambda_z > 0, those whose adjusted R^2 lies within ``adj_r2_tolerance`` of the
-  best one qualify and the one with the most points is kept.
+  (Tmax itself excluded unless ``exclude_cmax=False``), for every ``n >= min_points``; the best
+  adjusted R^2 is taken over *all* these windows (a rising terminal window included), the
+  windows within ``adj_r2_tolerance`` of it that have lambda_z > 0 qualify and the one with the
+  most points is kept; none qualifies -> no lambda_z (PKNCA ``pk.calc.half.life``).
 * Tmax is the first time of the maximum concentration; Tlast/Clast the last positive one.
 
 All functions take times in hours and concentrations in mg/L and are unit-agnostic otherwise.
@@ -218,9 +219,12 @@ def lambda_z(
 
     Automatic selection (``fixed_times`` None): candidate points are the positive
     concentrations after Tmax (from Tmax on if ``exclude_cmax`` is False); fits on the last
-    ``n`` candidates for ``n = min_points .. all``; fits with lambda_z <= 0 are dropped; among
-    the fits whose adjusted R^2 >= best - ``adj_r2_tolerance`` the one with the most points is
-    returned (PKNCA ``pk.calc.half.life`` / WinNonlin "best fit").
+    ``n`` candidates for ``n = min_points .. all``; ``best`` = the highest adjusted R^2 of all
+    these fits, whatever the sign of their slope; among the fits with adjusted R^2 >= best -
+    ``adj_r2_tolerance`` *and* lambda_z > 0 the one with the most points is returned; if there is
+    none (the best window rises or is flat and no falling window is as good), no lambda_z (PKNCA
+    ``pk.calc.half.life``, which masks ``lambda.z > 0 & adj.r.squared > max - factor``; the
+    tolerance is inclusive here, so a tolerance of 0 keeps the best fit).
 
     Fixed selection: the samples at ``fixed_times`` (matched within
     ``FIXED_TIME_TOLERANCE`` h) are fitted as they are; every listed time must match a
@@ -257,11 +261,21 @@ def lambda_z(
     fits = [loglinear_fit(ta[cand[-n:]], ca[cand[-n:]]) for n in range(min_points, cand.size + 1)]
     if cand.size == 2:  # min_points == 2 with exactly 2 points: no adjusted R^2 (as PKNCA)
         return fits[0] if fits[0].lambda_z > 0 else LambdaZ(reason="2 points with a non-negative slope")
-    fits = [f for f in fits if f.n > 2 and f.lambda_z > 0 and not math.isnan(f.adj_r2)]
+    fits = [f for f in fits if f.n > 2 and not math.isnan(f.adj_r2)]
     if not fits:
-        return LambdaZ(reason="no terminal fit with a negative slope")
-    best = max(f.adj_r2 for f in fits)
-    ok = [f for f in fits if f.adj_r2 >= best - adj_r2_tolerance]
+        return LambdaZ(reason="no terminal fit with an adjusted R^2")
+    # PKNCA order: the best adjusted R^2 over *all* candidate windows (rising ones included),
+    # then only windows within the tolerance of it *and* with a negative slope qualify
+    top = max(fits, key=lambda f: f.adj_r2)
+    ok = [f for f in fits if f.adj_r2 >= top.adj_r2 - adj_r2_tolerance and f.lambda_z > 0]
+    if not ok:
+        return LambdaZ(
+            reason=(
+                f"the best-fitting terminal window ({top.n} points from {top.t_first:g} h, adjusted R^2 "
+                f"{top.adj_r2:.5f}) has a non-negative slope (lambda_z {top.lambda_z:.4g}) and no window with "
+                "a negative slope is within the tolerance of it"
+            )
+        )
     return max(ok, key=lambda f: f.n)
 
 
