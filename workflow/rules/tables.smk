@@ -396,6 +396,7 @@ rule table_published_vs_reproduced:
 rule table_nca_summary:
     input:
         summary=res("pk/nca_summary.csv"),
+        nca=res("pk/nca.csv"),
         adsl=res("adam/adsl.parquet"),
     output:
         csv=res("tables/nca_summary.csv"),
@@ -416,9 +417,10 @@ rule table_nca_summary:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "nca"),
         arms=TABLE_ARMS,
         data_cut=config["data_cut"],
+        acceptance=config["nca"].get("acceptance", {}),
     script:
         "../../scripts/table_nca_summary.py"
 

@@ -1050,17 +1050,54 @@ NCA_SUMMARY_COLUMNS = [
     "min",
     "max",
 ]
+#: Counts of values missing from the statistics (``pk/nca_summary.csv``; older files lack them).
+NCA_SUMMARY_COUNTS = ["n_missing", "n_flagged"]
+
+
+def nca_reason_notes(reasons: pd.DataFrame) -> list[str]:
+    """Footnotes saying why NCA values are missing from the table, from
+    :func:`fcrnpipe.nca.missing_reasons`: per interval, the parameters that share the same
+    reasons and counts are listed together."""
+    if reasons is None or reasons.empty:
+        return []
+    from fcrnpipe.nca.core import PARAMETERS
+
+    rank = {p: i for i, p in enumerate(PARAMETERS)}
+    notes = []
+    for interval in sorted(set(reasons["interval"]), key=str):
+        block = reasons[reasons["interval"] == interval]
+        groups: dict[tuple, list[str]] = {}
+        for param, g in block.groupby("parameter", sort=False):
+            key = tuple((r.kind, r.reason, int(r.n), int(r.n_profiles)) for r in g.itertuples(index=False))
+            groups.setdefault(key, []).append(str(param))
+        for key, params in sorted(groups.items(), key=lambda kv: min(rank.get(p, 999) for p in kv[1])):
+            params = sorted(params, key=lambda p: (rank.get(p, 999), p))
+            parts = [f"{kind} in {n} of {total} profiles: {reason}" for kind, reason, n, total in key]
+            notes.append(f"{interval}, {', '.join(params)}: " + "; ".join(parts) + ".")
+    return notes
 
 
 def nca_summary_table(
-    summary: pd.DataFrame, arms: ArmsArg, adsl: pd.DataFrame | None = None, *, data_cut: str = ""
+    summary: pd.DataFrame,
+    arms: ArmsArg,
+    adsl: pd.DataFrame | None = None,
+    reasons: pd.DataFrame | None = None,
+    *,
+    data_cut: str = "",
+    acceptance: str = "",
+    excluded: bool = True,
 ) -> Table:
     """NCA parameters by arm and interval (``pk/nca_summary.csv``), 3 significant figures.
 
     Header N = PK population per arm when ``adsl`` is given. Statistics that are missing for
-    every arm (e.g. geometric mean of Tmax) are not shown.
+    every arm (e.g. geometric mean of Tmax) are not shown. Rows "Not estimable (n)" and
+    "Excluded (n)" appear where values are missing from the statistics, and the footnotes say
+    why (``reasons`` = :func:`fcrnpipe.nca.missing_reasons` of ``pk/nca.csv``); ``acceptance``
+    describes the acceptance rules (:meth:`fcrnpipe.nca.AcceptanceRules.describe`), ``excluded``
+    whether flagged values were left out of the statistics (else the row says "Flagged (n)").
     """
     D.require_columns(summary, NCA_SUMMARY_COLUMNS, "pk/nca_summary.csv")
+    counts_cols = [c for c in NCA_SUMMARY_COUNTS if c in summary.columns]
     codes = armcds(arms)
     counts = D.arm_n(D.population(adsl, codes, "PKFL"), codes) if adsl is not None else {}
     grid = Grid([Column(str(a["armcd"]), str(a["label"]), counts.get(str(a["armcd"]))) for a in arms])
@@ -1086,6 +1123,9 @@ def nca_summary_table(
             ["min", "max"],
         ),
     ]
+    for col, label in (("n_missing", "Not estimable (n)"), ("n_flagged", "Excluded (n)" if excluded else "Flagged (n)")):
+        if col in counts_cols:
+            stat_rows.append((label, lambda v, c=col: F.count(v.get(c)), [col]))
     from fcrnpipe.nca.core import PARAMETERS
 
     rank = {p: i for i, p in enumerate(PARAMETERS)}
@@ -1096,16 +1136,18 @@ def nca_summary_table(
         for param, unit in params:
             rows = block[(block["parameter"] == param) & (block["unit"] == unit)]
             vals = {
-                r["ARMCD"]: {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in NCA_SUMMARY_COLUMNS[4:]}
+                r["ARMCD"]: {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in NCA_SUMMARY_COLUMNS[4:] + counts_cols}
                 for _, r in rows.iterrows()
             }
             label = f"{param} ({unit})" if unit and unit != "1" else param
             for stat, fmt, keys in stat_rows:
-                if all(all(F.is_missing(v.get(k)) for k in keys) for v in vals.values()):
+                if all(all(F.is_missing(v.get(k)) or (k in counts_cols and v[k] == 0) for k in keys) for v in vals.values()):
                     continue
                 grid.add(label, stat, fmt, keys, vals)
     data = (
-        s[NCA_SUMMARY_COLUMNS].sort_values(["interval", "parameter", "ARMCD"], kind="mergesort").reset_index(drop=True)
+        s[NCA_SUMMARY_COLUMNS + counts_cols]
+        .sort_values(["interval", "parameter", "ARMCD"], kind="mergesort")
+        .reset_index(drop=True)
     )
     return _table(
         "nca_summary",
@@ -1115,7 +1157,14 @@ def nca_summary_table(
         [
             "NCA per subject and dosing interval (pk/nca.csv); geometric CV% = 100·sqrt(exp(s²) - 1), s = SD of the "
             f"log values; {', '.join(sorted(MEDIAN_RANGE_ONLY))} by median and range only. Values with 3 significant "
-            "figures."
+            "figures. tau = the actual dosing interval (to the subject's next dose; nominal after the last dose), "
+            "AUCtau over it, Cavg = AUCtau/tau, Ctrough = the concentration observed at its end (pre-dose sample of "
+            "the next dose); Rac = AUC after the last dose / AUC after the first dose over the same time after each "
+            "dose (the shorter of the two intervals). AUCinf, AUCinf_pred and AUCpext are single-dose parameters "
+            "(first-dose interval only). t_half, AUCinf and CL/F need lambda_z: with weekly dosing lambda_z can only "
+            "be estimated when at least 3 concentrations after Cmax fall within the dosing interval."
+            + (f" Acceptance: {acceptance}." if acceptance else ""),
+            *nca_reason_notes(reasons if reasons is not None else pd.DataFrame()),
         ],
         ["CV", "SD", "Min", "Max", "NE"],
         data_cut,
