@@ -554,7 +554,8 @@ def analyse_profile(
         }
     )
     uses_lz |= {"lambda_z", "t_half"}
-    for k in ("lambda_z", "lambda_z_n", "lambda_z_adjr2", "lambda_z_span", "lambda_z_tfirst", "lambda_z_tlast", "t_half"):
+    lz_outputs = ("lambda_z", "lambda_z_n", "lambda_z_adjr2", "lambda_z_span", "lambda_z_tfirst", "lambda_z_tlast")
+    for k in (*lz_outputs, "t_half"):
         if math.isnan(out[k]):
             reasons[k] = no_lz
     if math.isnan(out["CL_F"]):

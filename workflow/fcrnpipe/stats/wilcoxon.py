@@ -352,7 +352,10 @@ def hodges_lehmann(diffs: object, level: float = 0.95, zero_method: str = ZERO_M
     if not connected:
         gaps = [pc for pc in pieces[accepted[0] : accepted[-1] + 1] if not pc.p > alpha]
         where = ", ".join(f"{pc.lo:.6g}" if pc.point else f"({pc.lo:.6g}, {pc.hi:.6g})" for pc in gaps)
-        method += f"; the non-rejected shifts do not form one interval: smallest interval containing them, rejected inside: {where}"
+        method += (
+            "; the non-rejected shifts do not form one interval: smallest interval containing them, "
+            f"rejected inside: {where}"
+        )
     return HodgesLehmannResult(
         n=n,
         estimate=estimate,

@@ -1123,7 +1123,8 @@ def nca_summary_table(
             ["min", "max"],
         ),
     ]
-    for col, label in (("n_missing", "Not estimable (n)"), ("n_flagged", "Excluded (n)" if excluded else "Flagged (n)")):
+    count_labels = (("n_missing", "Not estimable (n)"), ("n_flagged", "Excluded (n)" if excluded else "Flagged (n)"))
+    for col, label in count_labels:
         if col in counts_cols:
             stat_rows.append((label, lambda v, c=col: F.count(v.get(c)), [col]))
     from fcrnpipe.nca.core import PARAMETERS
@@ -1141,7 +1142,8 @@ def nca_summary_table(
             }
             label = f"{param} ({unit})" if unit and unit != "1" else param
             for stat, fmt, keys in stat_rows:
-                if all(all(F.is_missing(v.get(k)) or (k in counts_cols and v[k] == 0) for k in keys) for v in vals.values()):
+                cells = [v.get(k) for v in vals.values() for k in keys]
+                if all(F.is_missing(x) or (x == 0 and set(keys) <= set(counts_cols)) for x in cells):
                     continue
                 grid.add(label, stat, fmt, keys, vals)
     data = (
