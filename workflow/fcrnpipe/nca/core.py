@@ -499,7 +499,8 @@ def analyse_profile(
         out["Ctrough"] = float(ca[near[-1]]) if near.size else nan
         if not near.size:
             reasons["Ctrough"] = (
-                f"no sample at the end of the interval (within {end_shift:.4g} h before {float(tau):.4g} h)"
+                f"no concentration observed at the end of the interval (within {end_shift:.4g} h before "
+                f"{float(tau):.4g} h)"
             )
     out.update({"Clast": clast, "Tlast": tlast})
     if tau is not None:
