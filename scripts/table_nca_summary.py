@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from fcrnpipe.nca import AcceptanceRules, missing_reasons
 from fcrnpipe.runner import run
 from fcrnpipe.tableio import read_parquet
 from fcrnpipe.tables import nca_summary_table, write_outputs
@@ -10,7 +11,13 @@ from fcrnpipe.tables import nca_summary_table, write_outputs
 def main(smk):
     p = smk.params
     summary = pd.read_csv(smk.input.summary, keep_default_na=False, na_values=[""])
-    table = nca_summary_table(summary, p.arms, read_parquet(smk.input.adsl), data_cut=p.data_cut)
+    nca = pd.read_csv(smk.input.nca, keep_default_na=False, na_values=[""])
+    rules = AcceptanceRules.from_config(p.acceptance)
+    reasons = missing_reasons(nca, exclude_flagged=rules.exclude)
+    table = nca_summary_table(
+        summary, p.arms, read_parquet(smk.input.adsl), reasons, data_cut=p.data_cut,
+        acceptance=rules.describe(), excluded=rules.exclude,
+    )
     write_outputs(table, smk.output.csv, smk.output.html)
 
 

@@ -30,6 +30,8 @@ def test_shipped_config_is_valid(config, schema):
         (("pkpd", "blq_method"), "M7"),
         (("nca", "auc_method"), "spline"),
         (("edss", "improvement", "large"), 0),
+        (("nca", "acceptance", "min_adj_r2"), 1.5),
+        (("nca", "acceptance", "exclude"), "yes"),
     ],
 )
 def test_bad_values_are_rejected(config, schema, path, value):

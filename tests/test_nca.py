@@ -20,13 +20,17 @@ from fcrnpipe.nca import (
     NCA_COLUMNS,
     PARAMETERS,
     SUMMARY_COLUMNS,
+    AcceptanceRules,
     Interval,
     NCAOptions,
+    acceptance_flags,
+    analyse_profile,
     auc,
     auc_interval,
     conc_at,
     dose_proportionality,
     lambda_z,
+    missing_reasons,
     nca_profile,
     run_nca,
     summarise_nca,
@@ -123,10 +127,27 @@ def test_lambda_z_pknca_reference_values():
     assert lz.span_ratio == pytest.approx(2.998962, abs=1e-6)
 
 
+def test_lambda_z_best_window_over_all_slopes_as_pknca():
+    # issue 10: the best adjusted R^2 is taken over all candidate windows first. The last 3 points rise
+    # (2, 2.02, 2.04; adj. R^2 0.99998), so no falling window is as good: PKNCA returns NA. Dropping the rising
+    # windows first (the old order) gave lambda_z = 0.0164/h from 7 points with adj. R^2 0.50.
+    t = [0, 1, 2, 4, 8, 12, 24, 48, 72]
+    c = [0, 10, 8, 6, 4, 3, 2, 2.02, 2.04]
+    lz = lambda_z(t, c)
+    assert math.isnan(lz.lambda_z) and math.isnan(lz.t_half)
+    assert "non-negative slope" in lz.reason and "3 points from 24 h" in lz.reason
+    r = nca_profile(t, c, dose=100.0)
+    assert all(math.isnan(r[k]) for k in ("lambda_z", "t_half", "AUCinf", "AUCpext", "CL_F", "Vz_F"))
+    # a falling window within the tolerance of the (rising) best window still qualifies, PKNCA's mask
+    # lambda.z > 0 & adj.r.squared > max - factor: with a tolerance of 1 the 7-point window comes back
+    wide = lambda_z(t, c, adj_r2_tolerance=1.0)
+    assert wide.n == 7 and wide.lambda_z == pytest.approx(0.0164, abs=5e-5) and wide.adj_r2 == pytest.approx(0.50, abs=0.01)
+
+
 def test_lambda_z_not_estimable_and_fixed_points():
     # only two points after Tmax with min_points = 3
     lz = lambda_z([0, 1, 2, 3], [0, 5, 4, 2])
-    assert math.isnan(lz.lambda_z) and "2 positive points" in lz.reason
+    assert math.isnan(lz.lambda_z) and "2 positive concentrations after Tmax, 3 needed" in lz.reason
     assert math.isnan(lz.t_half)
     # rising tail: no fit with a negative slope
     assert math.isnan(lambda_z([0, 1, 2, 3, 4, 5], [0, 9, 1, 2, 3, 4]).lambda_z)
@@ -381,7 +402,7 @@ def test_run_nca_intervals_and_accumulation_ratio(two_dose_study):
     assert _value(out, "S1", "last dose", "CL_F") == pytest.approx(340 / 1584, rel=1e-12)
     assert _value(out, "S1", "last dose", "Vz_F") == pytest.approx(340 / (lz * 1584), rel=1e-12)
     s1_last = set(out[(out["USUBJID"] == "S1") & (out["interval"] == "last dose")]["parameter"])
-    assert s1_last == set(PARAMETERS) - {"AUCinf", "AUCpext"}
+    assert s1_last == set(PARAMETERS) - {"AUCinf", "AUCpext", "AUCinf_pred", "AUCpext_pred"}
     s1_first = set(out[(out["USUBJID"] == "S1") & (out["interval"] == "first dose")]["parameter"])
     assert s1_first == set(PARAMETERS) - {"Rac"}
     # S2 received one dose: no last-dose interval, hence no Rac
@@ -513,6 +534,153 @@ def test_resolve_dose_number():
     assert resolve_dose_number(3, [1, 2]) is None and resolve_dose_number(2, [1, 2]) == 2
 
 
+# ------------------------------------------------- multiple-dose parameters (issue 10, item 5)
+IV_ACTUAL = [
+    {"name": "first dose", "dose": "first", "start": 0, "end": 168, "end_at_next_dose": True},
+    {"name": "last dose", "dose": "last", "start": 0, "end": 168, "end_at_next_dose": True},
+]
+
+
+@pytest.fixture()
+def early_second_dose():
+    """R1: 340 mg at 0 h and again at 143.5 h (the reference study's 102-001 interval), then weekly
+    samples after the second dose; the pre-dose sample at 142.5 h closes the first interval."""
+    adpc = _adpc(
+        [
+            ("R1", -1.0, None, None, None),
+            ("R1", 24, 24, 1, 10),
+            ("R1", 72, 72, 1, 8),
+            ("R1", 142.5, 142.5, 1, 5),  # pre-dose of dose 2, 1 h before it
+            ("R1", 167.5, 24, 2, 15),
+            ("R1", 215.5, 72, 2, 12),
+            ("R1", 310.5, 167, 2, 6),  # 1 h before the nominal end of the last-dose interval
+        ]
+    )
+    adex = _adex([("R1", 1, 0.0, 340), ("R1", 2, 143.5, 340)])
+    return adpc, adex, _adsl({"R1": ("BATO340", 340)})
+
+
+def test_auctau_over_the_actual_dosing_interval(early_second_dose):
+    adpc, adex, adsl = early_second_dose
+    opts = NCAOptions(auc_method="linear")  # min_points 3: no lambda_z (2 points after Tmax)
+    out = run_nca(adpc, adex, adsl, IV_ACTUAL, opts)
+    # first interval ends at the second dose, 143.5 h (not the nominal 168 h); C(143.5) = the pre-dose 5
+    # carried 1 h (within 5% of the interval): 24*10/2 + 48*(10+8)/2 + 70.5*(8+5)/2 + 1*5 = 120 + 432 + 458.25 + 5
+    assert _value(out, "R1", "first dose", "tau") == 143.5
+    assert _value(out, "R1", "first dose", "AUCtau") == pytest.approx(1015.25)
+    assert _value(out, "R1", "first dose", "Cavg") == pytest.approx(1015.25 / 143.5)
+    assert _value(out, "R1", "first dose", "Ctrough") == 5.0  # the pre-dose sample of dose 2
+    # the last dose has no next dose: nominal 168 h; C(0) = the pre-dose 5, C(168) = the 167 h sample carried
+    # 5*... : 24*(5+15)/2 + 48*(15+12)/2 + 95*(12+6)/2 + 1*6 = 240 + 648 + 855 + 6 = 1749
+    assert _value(out, "R1", "last dose", "tau") == 168.0
+    assert _value(out, "R1", "last dose", "AUCtau") == pytest.approx(1749.0)
+    assert _value(out, "R1", "last dose", "Ctrough") == 6.0
+    # Rac over the common 143.5 h after each dose: last dose 240 + 648 + 71.5*(12 + C(143.5))/2 with
+    # C(143.5) = 12 + (143.5-72)/95*(6-12) interpolated; first dose = its AUCtau
+    c = 12 + (143.5 - 72) / 95 * (6 - 12)
+    assert _value(out, "R1", "last dose", "Rac") == pytest.approx((240 + 648 + 71.5 * (12 + c) / 2) / 1015.25)
+    # the nominal interval (the old behaviour) would have reached across the second dose: no C(168) there
+    nominal = run_nca(adpc, adex, adsl, IV, opts)
+    assert math.isnan(_value(nominal, "R1", "first dose", "AUCtau"))
+    assert "C(168 h) unknown" in nominal.loc[
+        (nominal["interval"] == "first dose") & (nominal["parameter"] == "AUCtau"), "na_reason"
+    ].iloc[0]
+
+
+def test_missing_values_say_why(early_second_dose):
+    adpc, adex, adsl = early_second_dose
+    out = run_nca(adpc, adex, adsl, IV_ACTUAL, NCAOptions(auc_method="linear"))
+    first = out[out["interval"] == "first dose"].set_index("parameter")
+    for p in ("lambda_z", "t_half", "AUCinf", "AUCinf_pred", "AUCpext", "CL_F", "Vz_F"):
+        assert math.isnan(first.loc[p, "value"])
+        assert first.loc[p, "na_reason"] == "lambda_z not estimable: 2 positive concentrations after Tmax, 3 needed", p
+    assert (first.loc[np.isfinite(first["value"]), "na_reason"] == "").all()
+    reasons = missing_reasons(out)
+    t_half = reasons[(reasons["interval"] == "first dose") & (reasons["parameter"] == "t_half")].iloc[0]
+    assert (t_half["kind"], t_half["n"], t_half["n_profiles"]) == ("not estimable", 1, 1)
+    s = summarise_nca(out, adsl)
+    row = s[(s["interval"] == "first dose") & (s["parameter"] == "AUCinf")].iloc[0]
+    assert (row["n"], row["n_missing"], row["n_flagged"]) == (0, 1, 0)
+    assert row["notes"] == "not estimable: lambda_z not estimable: 2 positive concentrations after Tmax, 3 needed (1)"
+
+
+def test_aucinf_pred_by_hand():
+    # lambda_z on 48, 72, 96 h (Cmax at 24 h excluded); Clast_pred on the regression line at Tlast = 96 h
+    t, c = [0, 24, 48, 72, 96], [0, 16, 8, 4.2, 1.9]
+    r = analyse_profile(t, c, 100.0, tau=96, method="linear")
+    slope, intercept = np.polyfit([48, 72, 96], np.log([8, 4.2, 1.9]), 1)
+    lz, clast_pred = -slope, math.exp(intercept + slope * 96)
+    auclast = 24 * 16 / 2 + 24 * (16 + 8) / 2 + 24 * (8 + 4.2) / 2 + 24 * (4.2 + 1.9) / 2
+    assert r.values["lambda_z"] == pytest.approx(lz, rel=1e-10)
+    assert r.values["AUCinf"] == pytest.approx(auclast + 1.9 / lz, rel=1e-10)
+    assert r.values["AUCinf_pred"] == pytest.approx(auclast + clast_pred / lz, rel=1e-10)
+    assert r.values["AUCpext_pred"] == pytest.approx(100 * (clast_pred / lz) / (auclast + clast_pred / lz), rel=1e-10)
+    assert clast_pred != pytest.approx(1.9, rel=1e-3)  # the two AUCinf differ
+
+
+@pytest.mark.parametrize(
+    "t, c, rules, reason",
+    [
+        # adjusted R^2 0.73 (the best window), span and %extrapolated checks off
+        ([0, 1, 2, 3, 4, 5, 6], [0, 20, 10, 12, 5, 6, 2.5], AcceptanceRules(0.9, 0, 100), "lambda_z_adjr2 < 0.9"),
+        # 2 h of regression for a 6.6 h half-life: span 0.30
+        ([0, 1, 2, 3, 4], [0, 10, 9, 8.1, 7.3], AcceptanceRules(0, 2, 100), "lambda_z_span < 2"),
+    ],
+)
+def test_lambda_z_acceptance_rules_flag_every_dependent_value(t, c, rules, reason):
+    r = analyse_profile(t, c, 100.0, tau=t[-1])
+    flags = acceptance_flags(r, rules)
+    lz_dependent = {"lambda_z", "t_half", "AUCinf", "AUCinf_pred", "AUCpext", "AUCpext_pred", "CL_F", "Vz_F"}
+    assert set(flags) == lz_dependent and set(flags.values()) == {reason}
+    assert acceptance_flags(r, AcceptanceRules(0, 0, 100)) == {}  # rules off: nothing flagged
+
+
+def test_aucpext_rule_flags_aucinf_and_its_dependents():
+    r = analyse_profile([0, 1, 2, 3, 4], [0, 10, 9, 8.1, 7.3], 100.0, tau=4)
+    assert r.values["AUCpext"] > 20 and r.values["AUCpext_pred"] > 20
+    flags = acceptance_flags(r, AcceptanceRules(0, 0, 20))
+    assert flags == {
+        "AUCinf": "AUCpext > 20", "AUCpext": "AUCpext > 20", "CL_F": "AUCpext > 20", "Vz_F": "AUCpext > 20",
+        "AUCinf_pred": "AUCpext_pred > 20", "AUCpext_pred": "AUCpext_pred > 20",
+    }  # fmt: skip
+    # AUCtau here ends at the last sample: it did not use lambda_z, so no lambda_z rule reaches it
+    assert "AUCtau" not in acceptance_flags(r, AcceptanceRules(0.9, 2, 20))
+
+
+def test_flagged_values_are_listed_and_left_out_of_the_summaries_by_config():
+    # S: span 0.30 (flagged); T: a clean mono-exponential profile (not flagged)
+    adpc = _adpc(
+        [("S", 0, 0, 1, 0), ("S", 1, 1, 1, 10), ("S", 2, 2, 1, 9), ("S", 3, 3, 1, 8.1), ("S", 4, 4, 1, 7.3)]
+        + [("T", 0, 0, 1, 0), ("T", 1, 1, 1, 16), ("T", 2, 2, 1, 8), ("T", 3, 3, 1, 4), ("T", 4, 4, 1, 2)]
+        + [("T", 5, 5, 1, 1)]  # T: 4 points after Cmax, 3 half-lives
+    )
+    adex = _adex([("S", 1, 0.0, 340), ("T", 1, 0.0, 340)])
+    adsl = _adsl({"S": ("BATO340", 340), "T": ("BATO340", 340)})
+    iv = [{"name": "first dose", "dose": "first", "start": 0, "end": 5}]
+    out = run_nca(adpc, adex, adsl, iv, NCAOptions(acceptance=AcceptanceRules(0.9, 2, 100)))
+    s_t_half = out[(out["USUBJID"] == "S") & (out["parameter"] == "t_half")].iloc[0]
+    assert np.isfinite(s_t_half["value"]) and s_t_half["exclude"] == "lambda_z_span < 2"  # listed, flagged
+    assert (out.loc[out["USUBJID"] == "T", "exclude"] == "").all()
+    excl = summarise_nca(out, adsl, exclude_flagged=True).set_index("parameter")
+    kept = summarise_nca(out, adsl, exclude_flagged=False).set_index("parameter")
+    assert (excl.loc["t_half", "n"], excl.loc["t_half", "n_flagged"]) == (1, 1)
+    assert excl.loc["t_half", "median"] == pytest.approx(1.0)  # T only: ln2 / ln2
+    assert excl.loc["t_half", "notes"] == "excluded: lambda_z_span < 2 (1)"
+    assert (kept.loc["t_half", "n"], kept.loc["t_half", "n_flagged"]) == (2, 1)
+    assert kept.loc["t_half", "notes"] == "flagged, summarised: lambda_z_span < 2 (1)"
+    assert excl.loc["Cmax", "n"] == 2 and excl.loc["Cmax", "notes"] == ""
+
+
+def test_acceptance_and_interval_config_errors():
+    with pytest.raises(UserError, match="min_adj_r2"):
+        AcceptanceRules(min_adj_r2=1.5)
+    assert AcceptanceRules.from_config({"exclude": False}) == AcceptanceRules(exclude=False)
+    with pytest.raises(UserError, match="end_at_next_dose needs start 0"):
+        Interval.from_mapping({"name": "x", "dose": 2, "start": 24, "end": 168, "end_at_next_dose": True})
+    with pytest.raises(UserError, match="true or false"):
+        Interval.from_mapping({"name": "x", "dose": 2, "start": 0, "end": 168, "end_at_next_dose": "yes"})
+
+
 # ----------------------------------------------------------------------------- summaries
 def test_geometric_statistics_by_hand():
     # 1, 2, 4: logs 0, ln2, 2 ln2 -> mean ln2 (geomean 2), sample variance ln2^2 = 0.480453,
@@ -612,10 +780,13 @@ def test_nca_rule_end_to_end(two_dose_study, tmp_path):
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    nca = pd.read_csv(res / "pk" / "nca.csv")
+    nca = pd.read_csv(res / "pk" / "nca.csv", keep_default_na=False, na_values=[""])
+    nca[["exclude", "na_reason"]] = nca[["exclude", "na_reason"]].fillna("")
     assert list(nca.columns) == NCA_COLUMNS
-    expected = run_nca(adpc, adex, adsl, IV)  # config defaults: the same intervals and rules
+    expected = run_nca(adpc, adex, adsl, IV_ACTUAL)  # the shipped config: the same intervals and rules
     pd.testing.assert_frame_equal(nca, expected, check_dtype=False)
+    # S1's first interval ends at its second dose (168.5 h), not at the nominal 168 h
+    assert _value(nca, "S1", "first dose", "tau") == 168.5
     summary = pd.read_csv(res / "pk" / "nca_summary.csv")
     assert list(summary.columns) == SUMMARY_COLUMNS and set(summary["ARMCD"]) == {"BATO340", "BATO680"}
     assert (tmp_path / "logs" / "pk" / "nca.log").exists()

@@ -24,17 +24,38 @@ def summ(ofv, n, aic, bic=None, converged=True, cov="ok"):
 
 def test_lowest_aic_is_chosen_and_rows_keep_config_order():
     t = selection_table(
-        {"oral1cmt": summ(700.0, 7, 915.8), "sc1cmt_mm": summ(448.9, 8, 663.4, converged=False, cov="failed")},
+        {"oral1cmt": summ(700.0, 7, 915.8), "sc1cmt_mm": summ(448.9, 8, 663.4, cov="failed")},
         ["sc1cmt_mm", "oral1cmt"],
     )
     assert list(t.columns) == SELECTION_COLUMNS
     assert t["model"].tolist() == ["sc1cmt_mm", "oral1cmt"]
     assert t["chosen"].tolist() == [True, False]
     assert t["delta_AIC"].tolist() == pytest.approx([0.0, 915.8 - 663.4])
-    # not converged / failed covariance step is reported, not disqualifying
-    assert not bool(t.loc[0, "converged"])
+    # a failed covariance step is reported, not disqualifying
     assert t.loc[0, "covariance_step"] == "failed"
     assert chosen_model(t) == "sc1cmt_mm"
+
+
+def test_a_candidate_that_did_not_converge_cannot_be_chosen():
+    # issue 10: the lower AIC of an unconverged fit does not count; the table keeps it, with its state
+    t = selection_table(
+        {"oral1cmt": summ(700.0, 7, 915.8), "sc1cmt_mm": summ(448.9, 8, 663.4, converged=False, cov="failed")},
+        ["sc1cmt_mm", "oral1cmt"],
+    )
+    assert t["chosen"].tolist() == [False, True] and chosen_model(t) == "oral1cmt"
+    assert not bool(t.loc[0, "converged"])
+    assert t["delta_AIC"].tolist() == pytest.approx([663.4 - 915.8, 0.0])  # relative to the chosen one
+
+
+def test_no_converged_candidate_stops_with_each_state():
+    bad = summ(448.9, 8, 663.4, converged=False)
+    bad["convergence"].update(status=2, message="Desired error not necessarily achieved due to precision loss.")
+    with pytest.raises(UserError) as exc:
+        selection_table({"sc1cmt_mm": bad, "oral1cmt": summ(None, 7, None, converged=False)}, ["sc1cmt_mm", "oral1cmt"])
+    msg = str(exc.value)
+    assert "no PK candidate converged" in msg
+    assert "sc1cmt_mm: not converged (AIC 663.4; status 2, Desired error not necessarily achieved" in msg
+    assert "oral1cmt: estimation failed (no finite OFV/AIC)" in msg
 
 
 def test_tie_goes_to_fewer_parameters_then_config_order():
@@ -48,7 +69,7 @@ def test_a_failed_candidate_cannot_be_chosen():
     t = selection_table({"a": summ(None, 5, None), "b": summ(50.0, 6, 62.0)}, ["a", "b"])
     assert chosen_model(t) == "b"
     assert math.isnan(t.loc[0, "AIC"]) and math.isnan(t.loc[0, "delta_AIC"])
-    with pytest.raises(UserError, match="no PK candidate"):
+    with pytest.raises(UserError, match="no PK candidate converged.*a: estimation failed"):
         selection_table({"a": summ(None, 5, float("nan"))}, ["a"])
 
 

@@ -531,9 +531,14 @@ def test_edss_paired_wilcoxon_and_hodges_lehmann(parts):
     w = pick(e, ep, "Overall", "WEEK 4", "wilcoxon_signed_rank")
     assert (w["n"], w["estimate"], w["p_value"]) == (4, 0.0, 0.125)  # all 4 improved: 2/2^4
     hl = pick(e, ep, "Overall", "WEEK 4", "hodges_lehmann")
-    # Walsh averages: -1.5 x3, -1.25 x2, -1 x3, -0.75, -0.5 -> median -1.125; n = 4: C = 1 (full range)
-    assert (hl["estimate"], hl["ci_low"], hl["ci_high"]) == (-1.125, -1.5, -0.5)
-    assert "achieved confidence 87.50%" in hl["method"]
+    # Walsh averages: -1.5 x3, -1.25 x2, -1 x3, -0.75, -0.5 -> median -1.125; n = 4: the smallest exact p is
+    # 2/16, so no 95% interval exists: no limits, the highest attainable level 87.5% in ci_level (issue 10)
+    assert hl["estimate"] == -1.125 and math.isnan(hl["ci_low"]) and math.isnan(hl["ci_high"])
+    assert (hl["ci_level"], hl["ci_bounds"]) == (0.875, "")
+    assert "95% CI not attainable" in hl["method"] and "87.50%" in hl["method"]
+    assert "(Pratt)" in w["method"] and "(Pratt)" in hl["method"]  # one convention for both
+    m = pick(e, ep, "Overall", "WEEK 4", "mean")
+    assert (m["ci_level"], m["ci_bounds"]) == (0.95, "[]")  # t interval: requested level, closed
     # the last follow-up visit (WEEK 12) is tested too
     assert pick(e, ep, "Overall", "WEEK 12", "wilcoxon_signed_rank")["p_value"] == 0.125
     assert not ((e["visit"] == "WEEK 1") & (e["statistic"] == "wilcoxon_signed_rank")).any()

@@ -72,6 +72,16 @@ def test_rounding_half_away_from_zero_and_formats():
     assert F.visit_label("WEEK 12") == "Week 12" and F.sentence("WITHDRAWAL BY SUBJECT") == "Withdrawal by subject"
 
 
+def test_interval_notation_and_achieved_level_cells():
+    hl = {"hl": -0.75, "hl_ci_low": -1.5, "hl_ci_high": 0.0, "hl_ci_bounds": "[)", "hl_ci_level": 0.953125}
+    assert F.est_ci_bounds(hl, 2, "hl") == "-0.75 [-1.50, 0.00)"  # 0 excluded: the test rejects at 0
+    assert F.ci_level(hl, "hl", 0.95) == "95.3%"
+    none = {"hl": -1.75, "hl_ci_low": float("nan"), "hl_ci_high": float("nan"), "hl_ci_bounds": "", "hl_ci_level": 0.5}
+    assert F.est_ci_bounds(none, 2, "hl") == "-1.75 (no CI)"
+    assert F.ci_level(none, "hl", 0.95) == "95% not attainable (max 50.0%)"
+    assert F.est_ci_bounds({"hl": float("nan")}, 2, "hl") == "NE" and F.ci_level({}, "hl", 0.95) == "NE"
+
+
 # ------------------------------------------------------------------------------ builders
 def test_demographics(toy):
     t = demographics_table(toy["adsl"], ARMS_CFG, data_cut=CUT)
@@ -175,7 +185,9 @@ def test_pd_and_lab_visit_tables(toy):
     assert cell(q, "Became undetectable", "n/N (%)", "Overall") == "3/5 (60.0)"
     e = edss_table(toy["adsl"], toy["adedss"], ARMS_CFG, 4, IMPROVEMENT)
     sec = "Paired analysis: baseline to Week 4 (subjects with both)"
-    assert cell(e, "Change", "Hodges-Lehmann (95% CI)", "Overall", sec) == "-1.13 (-1.50, -0.50)"
+    # n = 4: no 95% interval can exist (smallest exact p 0.125): say so instead of printing the 87.5% range
+    assert cell(e, "Change", "Hodges-Lehmann (95% CI)", "Overall", sec) == "-1.13 (no CI)"
+    assert cell(e, "Change", "Achieved CI level", "Overall", sec) == "95% not attainable (max 87.5%)"
     assert cell(e, "Change", "Wilcoxon signed-rank p", "Overall", sec) == "0.1250"
     assert cell(e, "Baseline", "Mean (SD)", "Overall", sec) == "4.50 (1.29)"
     assert cell(e, "Week 12", "n/N (%)", "Overall", "Improved (CRIT1FL = Y)") == "3/4 (75.0)"
@@ -219,6 +231,38 @@ def test_nca_summary_table(toy):
     assert list(t.data["parameter"]) == ["Cmax", "Cmax", "Tmax", "Tmax"]
     with pytest.raises(UserError, match="nca_summary"):
         nca_summary_table(summary.drop(columns="geomean"), ARMS_CFG)
+    # counts of values missing from the statistics, and the footnotes saying why (issue 10)
+    nan = np.nan
+    counted = pd.concat(
+        [
+            summary.assign(n_missing=0, n_flagged=0),
+            pd.DataFrame(
+                [
+                    ["BATO340", "first dose", "t_half", "h", 1, 20.0, nan, 20.0, nan, 20.0, 20.0, 20.0, 1, 0],
+                    ["BATO680", "first dose", "t_half", "h", 0, nan, nan, nan, nan, nan, nan, nan, 2, 1],
+                ],
+                columns=list(summary.columns) + ["n_missing", "n_flagged"],
+            ),
+        ],
+        ignore_index=True,
+    )
+    reasons = pd.DataFrame(
+        [
+            ["first dose", "t_half", "not estimable", "lambda_z not estimable: 2 positive concentrations", 3, 5],
+            ["first dose", "t_half", "excluded", "lambda_z_span < 2", 1, 5],
+        ],
+        columns=["interval", "parameter", "kind", "reason", "n", "n_profiles"],
+    )
+    t = nca_summary_table(counted, ARMS_CFG, toy["adsl"], reasons, acceptance="rules in words")
+    assert cell(t, "t_half (h)", "Not estimable (n)", "BATO680") == "2"
+    assert cell(t, "t_half (h)", "Excluded (n)", "BATO340") == "0"
+    with pytest.raises(KeyError):
+        cell(t, "Cmax (mg/L)", "Not estimable (n)", "BATO340")  # nothing missing: no row
+    assert (
+        "first dose, t_half: not estimable in 3 of 5 profiles: lambda_z not estimable: 2 positive concentrations; "
+        "excluded in 1 of 5 profiles: lambda_z_span < 2." in t.footnotes
+    )
+    assert any("Acceptance: rules in words." in f for f in t.footnotes)
 
 
 def test_pkpd_parameters_table():
@@ -385,6 +429,8 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         "estimate",
         "ci_low",
         "ci_high",
+        "ci_level",
+        "ci_bounds",
         "p_value",
         "method",
     ]
@@ -472,17 +518,28 @@ def test_nca_summary_script(root, tmp_path, toy):
             "max",
         ],
     ).to_csv(summary, index=False)
+    nca = tmp_path / "pk_nca.csv"
+    why = "lambda_z not estimable: 1 positive concentration after Tmax, 3 needed"
+    pd.DataFrame(
+        [
+            ["S1", "last dose", "AUCtau", 5000.0, "h*mg/L", "BATO680", 680.0, "", ""],
+            ["S1", "last dose", "t_half", np.nan, "h", "BATO680", 680.0, "", why],
+        ],
+        columns=["USUBJID", "interval", "parameter", "value", "unit", "ARMCD", "DOSE", "exclude", "na_reason"],
+    ).to_csv(nca, index=False)
     out = {"csv": str(tmp_path / "nca.csv"), "html": str(tmp_path / "nca.html")}
     _run_script(
         root,
         "table_nca_summary",
         tmp_path,
-        {"summary": str(summary), "adsl": str(tmp_path / "adsl.parquet")},
+        {"summary": str(summary), "nca": str(nca), "adsl": str(tmp_path / "adsl.parquet")},
         out,
-        {"arms": ARMS_CFG, "data_cut": CUT},
+        {"arms": ARMS_CFG, "data_cut": CUT, "acceptance": {"min_adj_r2": 0.9, "exclude": True}},
     )
     html = (tmp_path / "nca.html").read_text(encoding="utf-8")
     assert "AUCtau (h*mg/L)" in html and "5000 (20.0)" in html and "Batoclimab 680 mg<br>(N = 3)" in html
+    assert f"last dose, t_half: not estimable in 1 of 1 profiles: {why}." in html  # why t1/2 is missing
+    assert "adjusted R^2 &lt; 0.9" in html or "adjusted R^2 < 0.9" in html
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ rule nca:
         auc_method=config["nca"]["auc_method"],
         lambda_z=config["nca"]["lambda_z"],
         blq=config["nca"]["blq"],
+        acceptance=config["nca"].get("acceptance", {}),
         treatment=config["study"]["treatment"],
         analyte=config["study"]["pk_analyte"],
     script:

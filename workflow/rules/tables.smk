@@ -398,6 +398,7 @@ rule table_published_vs_reproduced:
 rule table_nca_summary:
     input:
         summary=res("pk/nca_summary.csv"),
+        nca=res("pk/nca.csv"),
         adsl=res("adam/adsl.parquet"),
     output:
         csv=res("tables/nca_summary.csv"),
@@ -418,9 +419,10 @@ rule table_nca_summary:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "nca"),
         arms=[a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
         data_cut=config["data_cut"],
+        acceptance=config["nca"].get("acceptance", {}),
     script:
         "../../scripts/table_nca_summary.py"
 

@@ -9,9 +9,10 @@ checked against either:
 * Concentrations between two samples are interpolated with the same rule as the AUC segment;
   after the last sample they are extrapolated with ``Clast * exp(-lambda_z * (t - tlast))``.
 * lambda_z: log-linear least squares on the last ``n`` positive concentrations after Tmax
-  (Tmax itself excluded unless ``exclude_cmax=False``), for every ``n >= min_points``; among
-  the fits with lambda_z > 0, those whose adjusted R^2 lies within ``adj_r2_tolerance`` of the
-  best one qualify and the one with the most points is kept.
+  (Tmax itself excluded unless ``exclude_cmax=False``), for every ``n >= min_points``; the best
+  adjusted R^2 is taken over *all* these windows (a rising terminal window included), the
+  windows within ``adj_r2_tolerance`` of it that have lambda_z > 0 qualify and the one with the
+  most points is kept; none qualifies -> no lambda_z (PKNCA ``pk.calc.half.life``).
 * Tmax is the first time of the maximum concentration; Tlast/Clast the last positive one.
 
 All functions take times in hours and concentrations in mg/L and are unit-agnostic otherwise.
@@ -31,12 +32,17 @@ AUC_METHODS = ("linear-up/log-down", "linear")
 PARAMETERS: tuple[str, ...] = (
     "Cmax",
     "Tmax",
+    "Ctrough",
     "Clast",
     "Tlast",
+    "tau",
     "AUClast",
     "AUCtau",
+    "Cavg",
     "AUCinf",
+    "AUCinf_pred",
     "AUCpext",
+    "AUCpext_pred",
     "lambda_z",
     "lambda_z_n",
     "lambda_z_adjr2",
@@ -53,12 +59,17 @@ PARAMETERS: tuple[str, ...] = (
 UNITS: dict[str, str] = {
     "Cmax": "mg/L",
     "Tmax": "h",
+    "Ctrough": "mg/L",
     "Clast": "mg/L",
     "Tlast": "h",
+    "tau": "h",
     "AUClast": "h*mg/L",
     "AUCtau": "h*mg/L",
+    "Cavg": "mg/L",
     "AUCinf": "h*mg/L",
+    "AUCinf_pred": "h*mg/L",
     "AUCpext": "%",
+    "AUCpext_pred": "%",
     "lambda_z": "1/h",
     "lambda_z_n": "1",
     "lambda_z_adjr2": "1",
@@ -173,6 +184,10 @@ class LambdaZ:
         """Time span of the regression points in half-lives ((t_last - t_first) / t_half)."""
         return (self.t_last - self.t_first) / self.t_half if self.lambda_z > 0 else math.nan
 
+    def predict(self, t: float) -> float:
+        """Concentration on the regression line at ``t`` (PKNCA ``clast.pred`` at Tlast); NaN without lambda_z."""
+        return math.exp(self.intercept - self.lambda_z * t) if self.lambda_z > 0 else math.nan
+
 
 def adjusted_r2(r2: float, n: int) -> float:
     """Adjusted R^2 = 1 - (1 - R^2) (n - 1) / (n - 2); NaN for n <= 2."""
@@ -218,9 +233,12 @@ def lambda_z(
 
     Automatic selection (``fixed_times`` None): candidate points are the positive
     concentrations after Tmax (from Tmax on if ``exclude_cmax`` is False); fits on the last
-    ``n`` candidates for ``n = min_points .. all``; fits with lambda_z <= 0 are dropped; among
-    the fits whose adjusted R^2 >= best - ``adj_r2_tolerance`` the one with the most points is
-    returned (PKNCA ``pk.calc.half.life`` / WinNonlin "best fit").
+    ``n`` candidates for ``n = min_points .. all``; ``best`` = the highest adjusted R^2 of all
+    these fits, whatever the sign of their slope; among the fits with adjusted R^2 >= best -
+    ``adj_r2_tolerance`` *and* lambda_z > 0 the one with the most points is returned; if there is
+    none (the best window rises or is flat and no falling window is as good), no lambda_z (PKNCA
+    ``pk.calc.half.life``, which masks ``lambda.z > 0 & adj.r.squared > max - factor``; the
+    tolerance is inclusive here, so a tolerance of 0 keeps the best fit).
 
     Fixed selection: the samples at ``fixed_times`` (matched within
     ``FIXED_TIME_TOLERANCE`` h) are fitted as they are; every listed time must match a
@@ -253,15 +271,26 @@ def lambda_z(
     after = ta > tmax if exclude_cmax else ta >= tmax
     cand = np.flatnonzero(after & (ca > 0))
     if cand.size < min_points:
-        return LambdaZ(reason=f"{cand.size} positive points after Tmax, {min_points} needed")
+        noun = "concentration" if cand.size == 1 else "concentrations"
+        return LambdaZ(reason=f"{cand.size} positive {noun} after Tmax, {min_points} needed")
     fits = [loglinear_fit(ta[cand[-n:]], ca[cand[-n:]]) for n in range(min_points, cand.size + 1)]
     if cand.size == 2:  # min_points == 2 with exactly 2 points: no adjusted R^2 (as PKNCA)
         return fits[0] if fits[0].lambda_z > 0 else LambdaZ(reason="2 points with a non-negative slope")
-    fits = [f for f in fits if f.n > 2 and f.lambda_z > 0 and not math.isnan(f.adj_r2)]
+    fits = [f for f in fits if f.n > 2 and not math.isnan(f.adj_r2)]
     if not fits:
-        return LambdaZ(reason="no terminal fit with a negative slope")
-    best = max(f.adj_r2 for f in fits)
-    ok = [f for f in fits if f.adj_r2 >= best - adj_r2_tolerance]
+        return LambdaZ(reason="no terminal fit with an adjusted R^2")
+    # PKNCA order: the best adjusted R^2 over *all* candidate windows (rising ones included),
+    # then only windows within the tolerance of it *and* with a negative slope qualify
+    top = max(fits, key=lambda f: f.adj_r2)
+    ok = [f for f in fits if f.adj_r2 >= top.adj_r2 - adj_r2_tolerance and f.lambda_z > 0]
+    if not ok:
+        return LambdaZ(
+            reason=(
+                f"the best-fitting terminal window ({top.n} points from {top.t_first:g} h, adjusted R^2 "
+                f"{top.adj_r2:.5f}) has a non-negative slope (lambda_z {top.lambda_z:.4g}) and no window with "
+                "a negative slope is within the tolerance of it"
+            )
+        )
     return max(ok, key=lambda f: f.n)
 
 
@@ -332,7 +361,74 @@ def auc_interval(
     return float(total)
 
 
-def nca_profile(
+#: How C at the end of an AUC window was obtained (the ``how`` of :func:`auc_to`).
+END_OBSERVED = "observed"
+END_INTERPOLATED = "interpolated"
+END_LAMBDA_Z = "extrapolated with lambda_z"
+END_CARRIED = "last sample carried forward"
+
+
+def auc_to(
+    t: Sequence[float],
+    c: Sequence[float],
+    start: float,
+    end: float,
+    method: str,
+    lz: float = math.nan,
+    *,
+    t_after: float | None = None,
+    c_after: float | None = None,
+    end_shift: float = 0.0,
+) -> tuple[float, str]:
+    """AUC from ``start`` to ``end`` of one interval's samples, and how C(end) was obtained.
+
+    C(end), if not sampled, is interpolated between the samples around it (the next sample
+    after the interval, ``t_after``/``c_after``, included), else extrapolated with ``lz`` past
+    the last sample, else - ``lz`` not estimable - the last sample is carried to ``end`` if it was
+    taken at most ``end_shift`` h before it (the pre-dose sample of the next dose closes the
+    interval). Returns ``(NaN, reason)`` when the AUC cannot be computed; ``(0, ...)`` when no
+    concentration is positive.
+    """
+    ta, ca = _as_profile(t, c)
+    if not (ta.size and ta[0] == start):
+        return math.nan, f"no sample at the interval start ({start:g} h)"
+    if not np.any(ca > 0):
+        return 0.0, "no positive concentration"
+    tx, cx = ta, ca
+    if t_after is not None and c_after is not None and t_after > ta[-1]:
+        tx, cx = np.append(ta, float(t_after)), np.append(ca, float(c_after))
+    value = auc_interval(tx, cx, start, float(end), method, lz)
+    if not math.isnan(value):
+        if np.any(np.abs(tx - end) == 0):
+            return value, END_OBSERVED
+        if end <= tx[-1] or cx[-1] == 0:
+            return value, END_INTERPOLATED
+        return value, END_LAMBDA_Z
+    if tx[-1] < end and end - tx[-1] <= end_shift:
+        return auc(np.append(tx, float(end)), np.append(cx, cx[-1]), method), END_CARRIED
+    return math.nan, (
+        f"C({end:g} h) unknown: last sample at {tx[-1]:g} h, more than {end_shift:g} h before the end, "
+        "and no lambda_z to extrapolate"
+    )
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """NCA of one interval: ``values`` (in :data:`PARAMETERS` order), why missing values are
+    missing (``reasons``), the terminal fit, and which values were computed with lambda_z
+    (``uses_lambda_z``) or from AUCinf / AUCinf,pred (``uses_aucinf`` / ``uses_aucinf_pred``),
+    for the acceptance rules of :mod:`fcrnpipe.nca.acceptance`."""
+
+    values: dict[str, float]
+    reasons: dict[str, str]
+    lz: LambdaZ
+    tau_how: str
+    uses_lambda_z: frozenset[str]
+    uses_aucinf: frozenset[str]
+    uses_aucinf_pred: frozenset[str]
+
+
+def analyse_profile(
     t: Sequence[float],
     c: Sequence[float],
     dose: float,
@@ -348,34 +444,37 @@ def nca_profile(
     t_after: float | None = None,
     c_after: float | None = None,
     end_shift: float = 0.0,
-) -> dict[str, float]:
-    """NCA parameters of one dosing interval.
+) -> ProfileResult:
+    """NCA parameters of one dosing interval, with the reason of every missing value.
 
     ``t``/``c`` are the cleaned samples of the interval (hours after the dose, all within
     [start, tau], BLQ already set to 0 or dropped), starting at ``start`` (the caller imputes
     C(start), e.g. 0 before a first dose; without a sample at ``start`` AUClast and AUCtau are
-    NaN); ``dose`` in mg. ``tau`` is the end of the dosing interval: AUCtau is the
-    AUC from ``start`` to ``tau``; C(tau), if not sampled, is interpolated between the last
-    sample and the next sample after the interval (``t_after``/``c_after``, used for nothing
-    else), else extrapolated with lambda_z past the last sample, else - lambda_z not
-    estimable - carried forward from the last sample if that was taken at most ``end_shift``
-    hours before ``tau`` (the pre-dose sample of the next dose closes the interval).
+    NaN); ``dose`` in mg. ``tau`` is the end of the dosing interval (the actual time of the next
+    dose, or the nominal end): ``tau`` (parameter) = ``tau - start``, AUCtau = AUC from ``start``
+    to ``tau`` (C(tau) by :func:`auc_to`), Cavg = AUCtau / (tau - start), Ctrough = the observed
+    concentration at the end of the interval (the last sample if taken at most ``end_shift`` h
+    before ``tau``: the pre-dose sample of the next dose).
 
-    ``single_dose`` (first dose): AUCinf = AUClast + Clast/lambda_z (observed Clast), AUCpext,
-    CL/F = dose/AUCinf, Vz/F = dose/(lambda_z*AUCinf). Otherwise (a later dose, AUCinf not
-    reported): CL/F = dose/AUCtau, Vz/F = dose/(lambda_z*AUCtau).
-
-    Returns a dict in the order of :data:`fcrnpipe.nca.PARAMETERS` (without ``Rac``); a value
-    that cannot be estimated is NaN.
+    ``single_dose`` (first dose): AUCinf = AUClast + Clast/lambda_z (observed Clast),
+    AUCinf_pred = AUClast + Clast_pred/lambda_z (Clast_pred on the regression line at Tlast,
+    PKNCA), AUCpext and AUCpext_pred, CL/F = dose/AUCinf, Vz/F = dose/(lambda_z*AUCinf).
+    Otherwise (a later dose, no AUCinf): CL/F = dose/AUCtau, Vz/F = dose/(lambda_z*AUCtau).
     """
     _check_method(method)
     ta, ca = _as_profile(t, c)
     nan = math.nan
+    reasons: dict[str, str] = {}
     cmax, tmax = cmax_tmax(ta, ca)
     clast, tlast = clast_tlast(ta, ca)
+    if math.isnan(tmax):
+        reasons["Tmax"] = reasons["Cmax"] = "no positive concentration" if ta.size else "no sample"
+    if math.isnan(tlast):
+        reasons["Clast"] = reasons["Tlast"] = "no positive concentration"
     starts_at_start = ta.size > 0 and ta[0] == start
     if not starts_at_start:
         auclast = nan
+        reasons["AUClast"] = f"no sample at the interval start ({start:g} h)"
     elif math.isnan(tlast):
         auclast = 0.0
     else:
@@ -389,47 +488,100 @@ def nca_profile(
         exclude_cmax=exclude_cmax,
         fixed_times=fixed_times,
     )
-    out: dict[str, float] = {
-        "Cmax": cmax,
-        "Tmax": tmax,
-        "Clast": clast,
-        "Tlast": tlast,
-        "AUClast": auclast,
-    }
-    auctau = nan
+    lz_ok = lz.lambda_z > 0
+    no_lz = f"lambda_z not estimable: {lz.reason}"
+    out: dict[str, float] = {"Cmax": cmax, "Tmax": tmax}
+    uses_lz: set[str] = set()
+    tau_how = ""
     if tau is not None:
-        if not starts_at_start:
-            auctau = nan
-        elif math.isnan(tlast):
-            auctau = 0.0
-        else:
-            tx, cx = ta, ca
-            if t_after is not None and c_after is not None and t_after > ta[-1]:
-                tx = np.append(ta, float(t_after))
-                cx = np.append(ca, float(c_after))
-            auctau = auc_interval(tx, cx, start, float(tau), method, lz.lambda_z)
-            if math.isnan(auctau) and tx[-1] < tau and tau - tx[-1] <= end_shift:
-                auctau = auc(np.append(tx, float(tau)), np.append(cx, cx[-1]), method)
+        width = float(tau) - start
+        near = np.flatnonzero((ta <= tau) & (ta >= tau - end_shift))
+        out["Ctrough"] = float(ca[near[-1]]) if near.size else nan
+        if not near.size:
+            reasons["Ctrough"] = (
+                f"no concentration observed at the end of the interval (within {end_shift:.4g} h before "
+                f"{float(tau):.4g} h)"
+            )
+    out.update({"Clast": clast, "Tlast": tlast})
+    if tau is not None:
+        out["tau"] = width
+        auctau, tau_how = auc_to(
+            ta, ca, start, float(tau), method, lz.lambda_z, t_after=t_after, c_after=c_after, end_shift=end_shift
+        )
+        if math.isnan(auctau):
+            reasons["AUCtau"] = reasons["Cavg"] = tau_how
+        if tau_how == END_LAMBDA_Z:
+            uses_lz |= {"AUCtau", "Cavg"}
+        out["AUClast"] = auclast
         out["AUCtau"] = auctau
-    if single_dose:
-        extra = clast / lz.lambda_z if lz.lambda_z > 0 and clast > 0 else nan
-        aucinf = auclast + extra
-        out["AUCinf"] = aucinf
-        out["AUCpext"] = 100.0 * extra / aucinf if aucinf > 0 else nan
-        exposure = aucinf
+        out["Cavg"] = auctau / width if width > 0 else nan
     else:
-        exposure = auctau
+        out["AUClast"] = auclast
+        auctau = nan
+    uses_inf: set[str] = set()
+    uses_inf_pred: set[str] = set()
+    if single_dose:
+        extra = clast / lz.lambda_z if lz_ok and clast > 0 else nan
+        clast_pred = lz.predict(tlast) if lz_ok and not math.isnan(tlast) else nan
+        extra_pred = clast_pred / lz.lambda_z if lz_ok and clast_pred > 0 else nan
+        aucinf, aucinf_pred = auclast + extra, auclast + extra_pred
+        out["AUCinf"] = aucinf
+        out["AUCinf_pred"] = aucinf_pred
+        out["AUCpext"] = 100.0 * extra / aucinf if aucinf > 0 else nan
+        out["AUCpext_pred"] = 100.0 * extra_pred / aucinf_pred if aucinf_pred > 0 else nan
+        for k in ("AUCinf", "AUCinf_pred", "AUCpext", "AUCpext_pred"):
+            if math.isnan(out[k]):
+                reasons[k] = no_lz if not lz_ok else reasons.get("AUClast", "no positive concentration")
+        uses_lz |= {"AUCinf", "AUCinf_pred", "AUCpext", "AUCpext_pred", "CL_F", "Vz_F"}
+        uses_inf |= {"AUCinf", "AUCpext", "CL_F", "Vz_F"}
+        uses_inf_pred |= {"AUCinf_pred", "AUCpext_pred"}
+        exposure, exposure_name = aucinf, "AUCinf"
+    else:
+        exposure, exposure_name = auctau, "AUCtau"
+        uses_lz.add("Vz_F")
+        if "AUCtau" in uses_lz:
+            uses_lz.add("CL_F")
     out.update(
         {
             "lambda_z": lz.lambda_z,
-            "lambda_z_n": float(lz.n) if lz.lambda_z > 0 else nan,
+            "lambda_z_n": float(lz.n) if lz_ok else nan,
             "lambda_z_adjr2": lz.adj_r2,
             "lambda_z_span": lz.span_ratio,
             "lambda_z_tfirst": lz.t_first,
             "lambda_z_tlast": lz.t_last,
             "t_half": lz.t_half,
             "CL_F": dose / exposure if exposure > 0 else nan,
-            "Vz_F": dose / (lz.lambda_z * exposure) if exposure > 0 and lz.lambda_z > 0 else nan,
+            "Vz_F": dose / (lz.lambda_z * exposure) if exposure > 0 and lz_ok else nan,
         }
     )
-    return out
+    uses_lz |= {"lambda_z", "t_half"}
+    lz_outputs = ("lambda_z", "lambda_z_n", "lambda_z_adjr2", "lambda_z_span", "lambda_z_tfirst", "lambda_z_tlast")
+    for k in (*lz_outputs, "t_half"):
+        if math.isnan(out[k]):
+            reasons[k] = no_lz
+    if math.isnan(out["CL_F"]):
+        reasons["CL_F"] = reasons.get(exposure_name, f"{exposure_name} is 0")
+    if math.isnan(out["Vz_F"]):
+        reasons["Vz_F"] = no_lz if not lz_ok else reasons.get("CL_F", f"{exposure_name} is 0")
+    values = {k: out[k] for k in PARAMETERS if k in out}
+    return ProfileResult(
+        values=values,
+        reasons={k: v for k, v in reasons.items() if k in values and math.isnan(values[k])},
+        lz=lz,
+        tau_how=tau_how,
+        uses_lambda_z=frozenset(uses_lz),
+        uses_aucinf=frozenset(uses_inf),
+        uses_aucinf_pred=frozenset(uses_inf_pred),
+    )
+
+
+def nca_profile(
+    t: Sequence[float],
+    c: Sequence[float],
+    dose: float,
+    tau: float | None = None,
+    **kwargs: object,
+) -> dict[str, float]:
+    """The parameter values of :func:`analyse_profile` (a dict in :data:`PARAMETERS` order,
+    without ``Rac``; a value that cannot be estimated is NaN)."""
+    return analyse_profile(t, c, dose, tau, **kwargs).values  # type: ignore[arg-type]

@@ -5,7 +5,9 @@ For each subject of the PK population (``ADSL.PKFL == "Y"``) and each configured
 
 1. The interval's dose number: ``first`` = 1; ``last`` = the subject's last study-drug dose in
    ADEX, only if it is not the first (a subject with one dose has no last-dose interval);
-   a number = that dose if the subject received it.
+   a number = that dose if the subject received it. Its end: with ``end_at_next_dose`` the
+   subject's actual time of the next dose (h after this one, from ADEX AFRLT) when there is a
+   next dose, else the configured ``end`` (nominal; e.g. after the last dose).
 2. Its samples: ADPC records with ``DOSENUM`` = that dose and ``start <= ARRLT <= end``
    (the pre-dose sample of the next dose belongs to this dose by the ADPC rule and closes the
    interval). The first sample of the same dose after ``end`` is kept aside, only to
@@ -20,14 +22,20 @@ For each subject of the PK population (``ADSL.PKFL == "Y"``) and each configured
 4. BLQ records (``BLQFL == "Y"``), in time order within the interval: before the first
    measurable concentration -> 0 or dropped (``nca.blq.before_first_measurable``), after it ->
    dropped or 0 (``nca.blq.after_first_measurable``). ``AVAL`` of BLQ records is not used.
-5. :func:`fcrnpipe.nca.core.nca_profile` with ``single_dose`` for dose 1 (AUCinf, AUCpext,
-   CL/F = dose/AUCinf) and AUCtau-based CL/F and Vz/F for later doses.
-6. Rac = AUCtau(this interval) / AUCtau(first-dose interval) for every interval of a later
-   dose whose start/end equal those of a first-dose interval of the same subject.
+5. :func:`fcrnpipe.nca.core.analyse_profile` with ``single_dose`` for dose 1 (AUCinf, AUCinf_pred,
+   AUCpext, CL/F = dose/AUCinf) and AUCtau-based CL/F and Vz/F for later doses; tau, AUCtau,
+   Cavg and Ctrough over the interval as resolved in 1.
+6. Rac = AUC(start, start + w) of this interval / AUC(start, start + w) of the first-dose
+   interval of the same configured spec (start, end, end_at_next_dose), w = the shorter of the two
+   intervals (so both AUCs cover the same time after their dose and neither crosses a next dose;
+   = AUCtau(last) / AUCtau(first) when the intervals are equally long).
+7. Acceptance flags (:mod:`fcrnpipe.nca.acceptance`) in the ``exclude`` column, the reason of
+   each missing value in ``na_reason``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -38,11 +46,12 @@ import numpy as np
 import pandas as pd
 
 from fcrnpipe.errors import UserError
-from fcrnpipe.nca.core import AUC_METHODS, PARAMETERS, UNITS, nca_profile
+from fcrnpipe.nca.acceptance import AcceptanceRules, acceptance_flags
+from fcrnpipe.nca.core import AUC_METHODS, END_LAMBDA_Z, PARAMETERS, UNITS, ProfileResult, analyse_profile, auc_to
 
 log = logging.getLogger("fcrnpipe.nca")
 
-NCA_COLUMNS = ["USUBJID", "interval", "parameter", "value", "unit", "ARMCD", "DOSE"]
+NCA_COLUMNS = ["USUBJID", "interval", "parameter", "value", "unit", "ARMCD", "DOSE", "exclude", "na_reason"]
 ADPC_COLUMNS = ["USUBJID", "AVAL", "BLQFL", "AFRLT", "ARRLT", "DOSENUM"]
 ADEX_COLUMNS = ["USUBJID", "EXTRT", "EXDOSE", "AFRLT", "DOSENUM"]
 ADSL_COLUMNS = ["USUBJID", "ARMCD", "PKFL"]
@@ -52,25 +61,32 @@ BLQ_AFTER = ("missing", "zero")
 
 @dataclass(frozen=True)
 class Interval:
-    """A dosing interval: ``start``..``end`` hours after dose ``dose`` (first|last|number)."""
+    """A dosing interval: ``start``..``end`` hours after dose ``dose`` (first|last|number);
+    with ``end_at_next_dose`` it ends at the subject's next dose when there is one."""
 
     name: str
     dose: str | int
     start: float
     end: float
+    end_at_next_dose: bool = False
 
     @classmethod
     def from_mapping(cls, spec: Mapping[str, Any]) -> Interval:
         """Build from a ``config.yaml: nca.intervals`` entry; ``UserError`` if it is invalid."""
         try:
             name, dose, start, end = str(spec["name"]), spec["dose"], float(spec["start"]), float(spec["end"])
+            at_next = spec.get("end_at_next_dose", False)
         except (KeyError, TypeError, ValueError) as exc:
             raise UserError(f"config nca.intervals: invalid interval {dict(spec)!r} ({exc})") from exc
+        if not isinstance(at_next, bool):
+            raise UserError(f"config nca.intervals, interval {name!r}: end_at_next_dose must be true or false")
+        if at_next and start != 0:
+            raise UserError(f"config nca.intervals, interval {name!r}: end_at_next_dose needs start 0")
         if not (dose in ("first", "last") or (isinstance(dose, int) and not isinstance(dose, bool) and dose >= 1)):
             raise UserError(f"config nca.intervals, interval {name!r}: dose must be first, last or a number >= 1")
         if not end > start >= 0:
             raise UserError(f"config nca.intervals, interval {name!r}: need 0 <= start < end")
-        return cls(name=name, dose=dose, start=start, end=end)
+        return cls(name=name, dose=dose, start=start, end=end, end_at_next_dose=at_next)
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,7 @@ class NCAOptions:
     analyte: str | None = None
     #: A pre-dose sample becomes C(0) if taken at most this fraction of the interval before the dose.
     predose_window: float = 0.05
+    acceptance: AcceptanceRules = field(default_factory=AcceptanceRules)
 
     def __post_init__(self) -> None:
         if self.auc_method not in AUC_METHODS:
@@ -106,8 +123,9 @@ class NCAOptions:
         blq: Mapping[str, Any],
         treatment: str = "BATOCLIMAB",
         analyte: str | None = None,
+        acceptance: Mapping[str, Any] | None = None,
     ) -> NCAOptions:
-        """Options from the ``nca`` config keys (``auc_method``, ``lambda_z``, ``blq``)."""
+        """Options from the ``nca`` config keys (``auc_method``, ``lambda_z``, ``blq``, ``acceptance``)."""
         return cls(
             auc_method=auc_method,
             min_points=int(lambda_z["min_points"]),
@@ -121,6 +139,7 @@ class NCAOptions:
             },
             treatment=treatment,
             analyte=analyte,
+            acceptance=AcceptanceRules.from_config(acceptance),
         )
 
 
@@ -247,6 +266,65 @@ def _intervals(intervals: Sequence[Interval | Mapping[str, Any]]) -> list[Interv
     return ivs
 
 
+@dataclass(frozen=True)
+class _Done:
+    """One analysed interval of a subject (kept for Rac)."""
+
+    iv: Interval  # as configured
+    end: float  # resolved end (actual next dose or nominal)
+    dosenum: int
+    prof: Profile
+    res: ProfileResult
+    flags: dict[str, str]
+
+
+def interval_end(iv: Interval, dosenum: int, doses: Mapping[int, tuple[float, float]], subj: str) -> float:
+    """The end of ``iv`` for dose ``dosenum`` of a subject with ``doses`` (number -> (AFRLT h, mg)):
+    the time from this dose to the subject's next dose with ``end_at_next_dose``, else ``iv.end``."""
+    later = sorted(d for d in doses if d > dosenum)
+    if not (iv.end_at_next_dose and later):
+        return iv.end
+    end = doses[later[0]][0] - doses[dosenum][0]
+    if not end > iv.start:
+        raise UserError(
+            f"ADEX: subject {subj}: dose {later[0]} (AFRLT {doses[later[0]][0]:g} h) is not after dose {dosenum} "
+            f"(AFRLT {doses[dosenum][0]:g} h); the NCA interval {iv.name!r} cannot end at it"
+        )
+    return float(end)
+
+
+def _window_auc(d: _Done, width: float, options: NCAOptions) -> tuple[float, str]:
+    """AUC of an analysed interval from its start over ``width`` hours, and how C(end) was obtained."""
+    end = d.iv.start + width
+    return auc_to(
+        d.prof.t,
+        d.prof.c,
+        d.iv.start,
+        end,
+        options.auc_method,
+        d.res.lz.lambda_z,
+        t_after=d.prof.t_after,
+        c_after=d.prof.c_after,
+        end_shift=options.predose_window * (d.end - d.iv.start),
+    )
+
+
+def accumulation_ratio(later: _Done, first: _Done, options: NCAOptions) -> tuple[float, str, str]:
+    """Rac of ``later`` against ``first`` over their common window (see the module docstring):
+    ``(value, exclude reason, NaN reason)``."""
+    width = min(later.end, first.end) - later.iv.start
+    (num, how_num), (den, how_den) = _window_auc(later, width, options), _window_auc(first, width, options)
+    why = []
+    for d, how in ((later, how_num), (first, how_den)):
+        if how == END_LAMBDA_Z and "lambda_z" in d.flags:
+            why.append(d.flags["lambda_z"])
+    exclude = "; ".join(dict.fromkeys(why))
+    if math.isnan(num) or math.isnan(den) or not den > 0:
+        reason = how_num if math.isnan(num) else how_den if math.isnan(den) else "AUC of the first dose is 0"
+        return math.nan, "", f"AUC(0-{width:.4g} h) not computable: {reason}"
+    return num / den, exclude, ""
+
+
 def run_nca(
     adpc: pd.DataFrame,
     adex: pd.DataFrame,
@@ -257,10 +335,11 @@ def run_nca(
     """NCA parameters per subject and interval as a long table (see the module docstring).
 
     Columns :data:`NCA_COLUMNS` (USUBJID, interval, parameter, value, unit, ARMCD, DOSE = the
-    interval's dose in mg), sorted by USUBJID, interval, parameter. A parameter that cannot be
-    estimated has an empty value; one that does not apply (AUCinf after a later dose, Rac for
-    the first dose) has no row. Raises ``UserError`` for missing columns, duplicated doses or
-    sample times, and fixed lambda_z times that match no measurable sample.
+    interval's dose in mg, exclude = the acceptance rule(s) the value fails, na_reason = why a
+    value is missing), sorted by USUBJID, interval, parameter. A parameter that cannot be
+    estimated has an empty value and a ``na_reason``; one that does not apply (AUCinf after a
+    later dose, Rac for the first dose) has no row. Raises ``UserError`` for missing columns,
+    duplicated doses or sample times, and fixed lambda_z times that match no measurable sample.
     """
     options = options or NCAOptions()
     ivs = _intervals(intervals)
@@ -287,30 +366,31 @@ def run_nca(
         bad = pc[pc["AVAL"] < 0].iloc[0]
         raise UserError(f"ADPC: subject {bad['USUBJID']} has a negative AVAL ({bad['AVAL']}) at AFRLT={bad['AFRLT']}")
 
-    rows: list[tuple[str, str, str, float, str, str, float]] = []
+    rows: list[tuple[str, str, str, float, str, str, float, str, str]] = []
     for subj in sorted(pop.index):
         sex = ex[ex["USUBJID"] == subj]
         doses = {int(r.DOSENUM): (float(r.AFRLT), float(r.EXDOSE)) for r in sex.itertuples()}
         if not doses:
             log.warning("subject %s: in the PK population but no %s dose in ADEX", subj, options.treatment)
         spc = pc[pc["USUBJID"] == subj]
-        results: dict[str, tuple[Interval, int, dict[str, float]]] = {}
+        done: dict[str, _Done] = {}
         for iv in ivs:
             dosenum = resolve_dose_number(iv.dose, list(doses))
             if dosenum is None:
                 continue
             dose_time, dose_mg = doses[dosenum]
-            prof = interval_profile(spc, dosenum, dose_time, iv, options)
+            end = interval_end(iv, dosenum, doses, subj)
+            prof = interval_profile(spc, dosenum, dose_time, dataclasses.replace(iv, end=end), options)
             if prof is None:
                 log.warning("subject %s, interval %r: no concentration in the interval", subj, iv.name)
                 continue
             fixed = options.fixed_points.get(subj, {}).get(iv.name)
             try:
-                res = nca_profile(
+                res = analyse_profile(
                     prof.t,
                     prof.c,
                     dose_mg,
-                    tau=iv.end,
+                    tau=end,
                     start=iv.start,
                     single_dose=dosenum == 1,
                     method=options.auc_method,
@@ -320,28 +400,36 @@ def run_nca(
                     fixed_times=fixed,
                     t_after=prof.t_after,
                     c_after=prof.c_after,
-                    end_shift=options.predose_window * (iv.end - iv.start),
+                    end_shift=options.predose_window * (end - iv.start),
                 )
             except ValueError as exc:
                 raise UserError(
                     f"config nca.lambda_z.fixed_points, subject {subj}, interval {iv.name!r}: {exc}"
                 ) from exc
             log.info(
-                "subject %s, interval %r (dose %d, %g mg): %d samples, C(%g) from %s, lambda_z %s",
-                subj, iv.name, dosenum, dose_mg, prof.t.size, iv.start, prof.c0_source,
-                "not estimated" if math.isnan(res["lambda_z"]) else f"{res['lambda_z']:.5g}/h",
+                "subject %s, interval %r (dose %d, %g mg): %d samples, C(%g) from %s, tau %.4g h, lambda_z %s",
+                subj, iv.name, dosenum, dose_mg, prof.t.size, iv.start, prof.c0_source, end - iv.start,
+                "not estimated" if math.isnan(res.values["lambda_z"]) else f"{res.values['lambda_z']:.5g}/h",
             )  # fmt: skip
-            results[iv.name] = (iv, dosenum, res)
-        firsts = {(iv.start, iv.end): r for iv, d, r in results.values() if d == 1}
-        for iv, dosenum, res in results.values():
-            ref = firsts.get((iv.start, iv.end))
-            if dosenum > 1 and ref is not None:
-                num, den = res.get("AUCtau", math.nan), ref.get("AUCtau", math.nan)
-                res["Rac"] = num / den if den > 0 and math.isfinite(num) else math.nan
-            dose_mg = doses[dosenum][1]
+            done[iv.name] = _Done(iv, end, dosenum, prof, res, acceptance_flags(res, options.acceptance))
+        firsts = {(d.iv.start, d.iv.end, d.iv.end_at_next_dose): d for d in done.values() if d.dosenum == 1}
+        for d in done.values():
+            values, flags, reasons = dict(d.res.values), dict(d.flags), dict(d.res.reasons)
+            ref = firsts.get((d.iv.start, d.iv.end, d.iv.end_at_next_dose))
+            if d.dosenum > 1 and ref is not None:
+                values["Rac"], flag, why = accumulation_ratio(d, ref, options)
+                if flag:
+                    flags["Rac"] = flag
+                if why:
+                    reasons["Rac"] = why
+            dose_mg = doses[d.dosenum][1]
             for p in PARAMETERS:
-                if p in res:
-                    rows.append((subj, iv.name, p, float(res[p]), UNITS[p], pop[subj], dose_mg))
+                if p in values:
+                    v = float(values[p])
+                    rows.append(
+                        (subj, d.iv.name, p, v, UNITS[p], pop[subj], dose_mg, flags.get(p, ""),
+                         reasons.get(p, "not estimable") if math.isnan(v) else "")
+                    )  # fmt: skip
     out = pd.DataFrame(rows, columns=NCA_COLUMNS)
     out = out.astype({"value": "float64", "DOSE": "float64"})
     return out.sort_values(["USUBJID", "interval", "parameter"], kind="mergesort").reset_index(drop=True)

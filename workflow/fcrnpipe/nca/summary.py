@@ -13,9 +13,11 @@ from fcrnpipe.errors import UserError
 
 SUMMARY_COLUMNS = [
     "ARMCD", "interval", "parameter", "unit", "n", "geomean", "geocv_pct", "mean", "sd", "median", "min", "max",
+    "n_missing", "n_flagged", "notes",
 ]  # fmt: skip
+REASON_COLUMNS = ["interval", "parameter", "kind", "reason", "n", "n_profiles"]
 #: Parameters summarised by median and range only (sampling times and point counts, as PKNCA).
-MEDIAN_RANGE_ONLY = frozenset({"Tmax", "Tlast", "lambda_z_tfirst", "lambda_z_tlast", "lambda_z_n"})
+MEDIAN_RANGE_ONLY = frozenset({"Tmax", "Tlast", "tau", "lambda_z_tfirst", "lambda_z_tlast", "lambda_z_n"})
 
 DOSE_PROPORTIONALITY_COLUMNS = [
     "interval", "parameter", "unit", "n", "n_dose_levels", "dose_low", "dose_high", "dose_ratio",
@@ -23,8 +25,10 @@ DOSE_PROPORTIONALITY_COLUMNS = [
     "crit_low", "crit_high", "pk_ratio", "pk_ratio_ci_low", "pk_ratio_ci_high",
     "rdnm", "rdnm_ci_low", "rdnm_ci_high", "conclusion",
 ]  # fmt: skip
-#: Exposure parameters tested for dose proportionality.
-DP_PARAMETERS = ("Cmax", "AUCtau", "AUCinf")
+#: Exposure parameters tested for dose proportionality. Cavg (= AUCtau / tau) rather than AUCtau:
+#: with tau = each subject's actual dosing interval, AUCtau of subjects dosed again after 143 h or
+#: after 191 h are not comparable; their average concentrations are.
+DP_PARAMETERS = ("Cmax", "Cavg", "AUCinf")
 
 
 def geometric_mean(x: Sequence[float]) -> float:
@@ -73,20 +77,77 @@ def _with_arm(nca_long: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     return df.assign(ARMCD=df["USUBJID"].map(arm))
 
 
-def summarise_nca(nca_long: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+def _text(df: pd.DataFrame, col: str) -> pd.Series:
+    if col not in df.columns:
+        return pd.Series("", index=df.index, dtype=object)
+    return df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip()
+
+
+def _flagged(df: pd.DataFrame) -> pd.Series:
+    """Rows with a value that fails an acceptance rule (``exclude`` column of ``pk/nca.csv``)."""
+    return np.isfinite(df["value"].astype(float)) & _text(df, "exclude").ne("")
+
+
+def _counts(reasons: pd.Series) -> list[tuple[str, int]]:
+    """(reason, count) in decreasing count, then alphabetical order."""
+    vc = reasons.value_counts()
+    return sorted(((str(k), int(v)) for k, v in vc.items()), key=lambda kv: (-kv[1], kv[0]))
+
+
+def summarise_nca(nca_long: pd.DataFrame, adsl: pd.DataFrame, exclude_flagged: bool = True) -> pd.DataFrame:
     """Descriptive statistics per arm (ADSL.ARMCD), interval and parameter.
 
     Columns :data:`SUMMARY_COLUMNS`, sorted by ARMCD, interval, parameter. ``n`` counts the
-    non-missing values; geometric statistics are NaN when a value is <= 0; Tmax (and the other
-    sampling times and point counts in :data:`MEDIAN_RANGE_ONLY`) get median, min and max only.
+    values summarised: not missing and, with ``exclude_flagged``, not failing an acceptance rule
+    (``exclude`` column); ``n_missing`` = profiles without a value, ``n_flagged`` = values failing
+    an acceptance rule (left out when ``exclude_flagged``); ``notes`` = the reasons, with counts
+    (``na_reason`` and ``exclude`` of ``pk/nca.csv``). Geometric statistics are NaN when a value
+    is <= 0; Tmax (and the other sampling times and point counts in :data:`MEDIAN_RANGE_ONLY`)
+    get median, min and max only.
     """
     df = _with_arm(nca_long, adsl)
+    df = df.assign(_flag=_flagged(df), _na=_text(df, "na_reason"), _ex=_text(df, "exclude"))
     rows = []
     for (arm, interval, parameter, unit), g in df.groupby(["ARMCD", "interval", "parameter", "unit"], sort=True):
-        stats_ = describe(g["value"].to_numpy(float), median_range_only=parameter in MEDIAN_RANGE_ONLY)
-        rows.append({"ARMCD": arm, "interval": interval, "parameter": parameter, "unit": unit, **stats_})
+        v = g["value"].to_numpy(float)
+        use = np.isfinite(v) & ~(g["_flag"].to_numpy(bool) if exclude_flagged else np.zeros(v.size, bool))
+        stats_ = describe(v[use], median_range_only=parameter in MEDIAN_RANGE_ONLY)
+        missing = g[~np.isfinite(v)]
+        flagged = g[g["_flag"]]
+        notes = [f"not estimable: {r} ({k})" for r, k in _counts(missing["_na"].replace("", "not estimable"))]
+        verb = "excluded" if exclude_flagged else "flagged, summarised"
+        notes += [f"{verb}: {r} ({k})" for r, k in _counts(flagged["_ex"])]
+        rows.append(
+            {
+                "ARMCD": arm,
+                "interval": interval,
+                "parameter": parameter,
+                "unit": unit,
+                **stats_,
+                "n_missing": int(len(missing)),
+                "n_flagged": int(len(flagged)),
+                "notes": "; ".join(notes),
+            }
+        )
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    return out.astype({"n": "int64"}).reset_index(drop=True)
+    return out.astype({"n": "int64", "n_missing": "int64", "n_flagged": "int64"}).reset_index(drop=True)
+
+
+def missing_reasons(nca_long: pd.DataFrame, exclude_flagged: bool = True) -> pd.DataFrame:
+    """Why values are missing from the summaries, over all arms: one row per interval, parameter,
+    kind (``not estimable``, or ``excluded`` / ``flagged`` for acceptance failures) and reason,
+    with ``n`` profiles and ``n_profiles`` = profiles of the interval with that parameter.
+    Columns :data:`REASON_COLUMNS`, sorted by interval, parameter, kind, decreasing n."""
+    df = nca_long.assign(_flag=_flagged(nca_long), _na=_text(nca_long, "na_reason"), _ex=_text(nca_long, "exclude"))
+    rows = []
+    for (interval, parameter), g in df.groupby(["interval", "parameter"], sort=True):
+        total = int(len(g))
+        missing = g[~np.isfinite(g["value"].astype(float))]
+        for r, k in _counts(missing["_na"].replace("", "not estimable")):
+            rows.append((interval, parameter, "not estimable", r, k, total))
+        for r, k in _counts(g.loc[g["_flag"], "_ex"]):
+            rows.append((interval, parameter, "excluded" if exclude_flagged else "flagged", r, k, total))
+    return pd.DataFrame(rows, columns=REASON_COLUMNS).astype({"n": "int64", "n_profiles": "int64"})
 
 
 def power_model(dose: Sequence[float], value: Sequence[float], ci_level: float = 0.90) -> dict[str, float]:
@@ -119,6 +180,7 @@ def dose_proportionality(
     parameters: Sequence[str] = DP_PARAMETERS,
     ci_level: float = 0.90,
     theta: tuple[float, float] = (0.8, 1.25),
+    exclude_flagged: bool = True,
 ) -> pd.DataFrame:
     """Power-model dose proportionality (Smith et al., Pharm Res 2000;17:1278) per interval.
 
@@ -129,8 +191,11 @@ def dose_proportionality(
     ``crit = 1 + ln(theta)/ln(r)``. ``conclusion``: "proportional" if the CI of b lies inside the
     range, "not proportional" if it lies entirely outside, "inconclusive" otherwise, "not
     estimable" without residual degrees of freedom. Header only when no parameter qualifies.
+    With ``exclude_flagged`` values failing an acceptance rule (``exclude`` column) are left out.
     """
     df = nca_long[nca_long["parameter"].isin(parameters)].copy()
+    if exclude_flagged:
+        df = df[~_flagged(df)]
     if "DOSE" not in df.columns:
         if "TRT01PN" not in adsl.columns:
             raise UserError("ADSL: missing column TRT01PN (planned dose) needed for dose proportionality")

@@ -1,9 +1,14 @@
 """Endpoint rows, populations and descriptive summaries shared by the endpoint modules.
 
 Every endpoint statistic is one row of :data:`ENDPOINT_COLUMNS`:
-``endpoint, population, arm, visit, n, statistic, estimate, ci_low, ci_high, p_value, method``
-(``arm`` = ARMCD or ``"Overall"``; ``visit`` = AVISIT, ``"Baseline"`` or ``""``; ``n`` = the
-subjects the statistic is computed on; percentages and their CIs are in percent).
+``endpoint, population, arm, visit, n, statistic, estimate, ci_low, ci_high, ci_level, ci_bounds,
+p_value, method`` (``arm`` = ARMCD or ``"Overall"``; ``visit`` = AVISIT, ``"Baseline"`` or ``""``;
+``n`` = the subjects the statistic is computed on; percentages and their CIs are in percent).
+``ci_level`` is the confidence level the interval in ``ci_low``/``ci_high`` has (the requested level
+for t and Clopper-Pearson intervals; the achieved level of an exact Hodges-Lehmann interval, or,
+when the requested level cannot be reached and no interval is given, the highest attainable
+level); ``ci_bounds`` is the interval notation of the limits (``[]``: both included; ``[)``, ``(]``,
+``()``: a limit excluded), empty without an interval.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ ENDPOINT_COLUMNS: list[str] = [
     "estimate",
     "ci_low",
     "ci_high",
+    "ci_level",
+    "ci_bounds",
     "p_value",
     "method",
 ]
@@ -136,8 +143,16 @@ def row(
     ci_low: float = math.nan,
     ci_high: float = math.nan,
     p_value: float = math.nan,
+    *,
+    ci_level: float = math.nan,
+    ci_bounds: str | None = None,
 ) -> dict[str, Any]:
-    """One endpoint row (a dict with the :data:`ENDPOINT_COLUMNS` keys)."""
+    """One endpoint row (a dict with the :data:`ENDPOINT_COLUMNS` keys).
+
+    ``ci_bounds`` defaults to ``"[]"`` when a limit is given (closed interval), else ``""``.
+    """
+    if ci_bounds is None:
+        ci_bounds = "[]" if (math.isfinite(float(ci_low)) or math.isfinite(float(ci_high))) else ""
     return {
         "endpoint": endpoint,
         "population": population,
@@ -148,6 +163,8 @@ def row(
         "estimate": float(estimate),
         "ci_low": float(ci_low),
         "ci_high": float(ci_high),
+        "ci_level": float(ci_level),
+        "ci_bounds": ci_bounds,
         "p_value": float(p_value),
         "method": method,
     }
@@ -157,9 +174,9 @@ def frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Endpoint rows as a data frame with exactly :data:`ENDPOINT_COLUMNS` (typed)."""
     df = pd.DataFrame(list(rows), columns=ENDPOINT_COLUMNS)
     df["n"] = df["n"].astype("int64")
-    for c in ("estimate", "ci_low", "ci_high", "p_value"):
+    for c in ("estimate", "ci_low", "ci_high", "ci_level", "p_value"):
         df[c] = df[c].astype(float)
-    for c in ("endpoint", "population", "arm", "visit", "statistic", "method"):
+    for c in ("endpoint", "population", "arm", "visit", "statistic", "ci_bounds", "method"):
         df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
     return df
 
@@ -218,7 +235,10 @@ def continuous_rows(
     out = []
     for stat in CONTINUOUS_STATS:
         ci = (s["ci_low"], s["ci_high"]) if (stat == "mean" and mean_ci) else (math.nan, math.nan)
-        out.append(row(endpoint, population, arm, visit, s["n"], prefix + stat, s[stat], methods[stat], *ci))
+        lvl_ = level if not math.isnan(ci[0]) else math.nan
+        out.append(
+            row(endpoint, population, arm, visit, s["n"], prefix + stat, s[stat], methods[stat], *ci, ci_level=lvl_)
+        )
     return out
 
 
@@ -250,6 +270,7 @@ def count_rows(
             f"100 n/N, N = {denominator}; Clopper-Pearson exact {level_pct(level)} CI",
             100.0 * lo,
             100.0 * hi,
+            ci_level=level if n else math.nan,
         ),
     ]
 

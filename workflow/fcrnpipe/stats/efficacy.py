@@ -35,7 +35,7 @@ from fcrnpipe.stats.descriptive import (
     visit_order,
 )
 from fcrnpipe.stats.safety import lab_by_visit, lab_records
-from fcrnpipe.stats.wilcoxon import hodges_lehmann, signed_rank_test
+from fcrnpipe.stats.wilcoxon import ZERO_METHOD, hodges_lehmann, signed_rank_test
 
 IGG = "IGG"
 AQP4 = "AQP4AB"
@@ -227,7 +227,11 @@ def paired_test_rows(
 
     ``pairs`` has columns BASE, AVAL, CHG. Rows ``baseline_mean``/``_sd``, ``visit_mean``/``_sd``
     (the same subjects), ``hodges_lehmann`` (estimate and CI of the change) and
-    ``wilcoxon_signed_rank`` (estimate = V, exact two-sided p-value).
+    ``wilcoxon_signed_rank`` (estimate = V, exact two-sided p-value). Test and CI use one
+    convention for zero changes (:data:`fcrnpipe.stats.wilcoxon.ZERO_METHOD`, Pratt) and the CI is
+    the inversion of the same exact conditional test, so ``p <= 1 - level`` exactly when the CI
+    excludes 0. The HL row carries ``ci_level`` (the achieved level; when ``level`` cannot be
+    reached with n changes, no interval and the highest attainable level) and ``ci_bounds``.
     """
     p = pairs.dropna(subset=["BASE", "AVAL", "CHG"])
     n = len(p)
@@ -260,12 +264,25 @@ def paired_test_rows(
             )
         )
     d = p["CHG"].to_numpy(float)
-    hl = hodges_lehmann(d, level)
+    hl = hodges_lehmann(d, level, ZERO_METHOD)
     rows.append(
-        row(endpoint, population, arm, visit, n, "hodges_lehmann", hl.estimate, hl.method, hl.ci_low, hl.ci_high)
+        row(
+            endpoint,
+            population,
+            arm,
+            visit,
+            n,
+            "hodges_lehmann",
+            hl.estimate,
+            hl.method,
+            hl.ci_low,
+            hl.ci_high,
+            ci_level=hl.achieved_level,
+            ci_bounds=hl.bounds,
+        )
     )
     if n:
-        t = signed_rank_test(d, "wilcox")
+        t = signed_rank_test(d, ZERO_METHOD)
         rows.append(
             row(endpoint, population, arm, visit, n, "wilcoxon_signed_rank", t.statistic, t.method, p_value=t.p_value)
         )

@@ -36,7 +36,7 @@ from fcrnpipe.stats.safety import (
 from fcrnpipe.tables import format as F
 
 ArmsArg = Sequence[Mapping[str, Any]]
-Values = Mapping[str, float]
+Values = Mapping[str, Any]
 
 #: Decimals of the reported data per PARAMCD (resources/units.csv ``decimals``), used when the
 #: caller does not pass the unit table's values.
@@ -164,11 +164,13 @@ def armcds(arms: ArmsArg) -> list[str]:
     return [str(a["armcd"]) for a in arms]
 
 
-def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = "") -> dict[str, dict[str, float]]:
+def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = "") -> dict[str, dict[str, Any]]:
     """Estimates of one endpoint/visit per arm: ``{arm: {statistic: estimate, <statistic>_ci_low,
-    <statistic>_ci_high, <statistic>_p, n}}``; ``prefix`` is stripped (only prefixed rows kept)."""
+    <statistic>_ci_high, <statistic>_ci_level, <statistic>_ci_bounds (text),
+    <statistic>_ci_low_included / _ci_high_included (1/0, NaN without interval), <statistic>_p,
+    n}}``; ``prefix`` is stripped (only prefixed rows kept)."""
     sel = ep[(ep["endpoint"] == endpoint) & (ep["visit"] == visit)]
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for r in sel.itertuples(index=False):
         if prefix and not r.statistic.startswith(prefix):
             continue
@@ -176,6 +178,12 @@ def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = ""
         d = out.setdefault(r.arm, {})
         d[stat] = r.estimate
         d[f"{stat}_ci_low"], d[f"{stat}_ci_high"], d[f"{stat}_p"] = r.ci_low, r.ci_high, r.p_value
+        bounds = str(getattr(r, "ci_bounds", "") or "")
+        bounds = bounds if len(bounds) == 2 else ""
+        d[f"{stat}_ci_level"] = getattr(r, "ci_level", math.nan)
+        d[f"{stat}_ci_bounds"] = bounds
+        d[f"{stat}_ci_low_included"] = float(bounds[0] == "[") if bounds else math.nan
+        d[f"{stat}_ci_high_included"] = float(bounds[1] == "]") if bounds else math.nan
         d["n"] = max(d.get("n", 0), r.n)
     return out
 
@@ -405,7 +413,7 @@ def disposition_table(
                     int(s.rsplit("_", 1)[1])
                     for v in vals.values()
                     for s in v
-                    if s.startswith("n_subjects_after_dose_") and not s.endswith(("_ci_low", "_ci_high", "_p"))
+                    if s.startswith("n_subjects_after_dose_") and s.rsplit("_", 1)[1].isdigit()
                 }
             )
             for k in ks:
@@ -1008,8 +1016,21 @@ def edss_table(
         grid.add(
             "Change",
             f"Hodges-Lehmann ({level_pct(level)} CI)",
-            lambda v: F.est_ci(v, 2, "hodges_lehmann", "hodges_lehmann_ci_low", "hodges_lehmann_ci_high"),
-            ["hodges_lehmann", "hodges_lehmann_ci_low", "hodges_lehmann_ci_high"],
+            lambda v: F.est_ci_bounds(v, 2, "hodges_lehmann"),
+            [
+                "hodges_lehmann",
+                "hodges_lehmann_ci_low",
+                "hodges_lehmann_ci_high",
+                "hodges_lehmann_ci_low_included",
+                "hodges_lehmann_ci_high_included",
+            ],
+            vals,
+        )
+        grid.add(
+            "Change",
+            "Achieved CI level",
+            lambda v: F.ci_level(v, "hodges_lehmann", level),
+            ["hodges_lehmann_ci_level"],
             vals,
         )
         grid.add(
@@ -1039,11 +1060,13 @@ def edss_table(
         [
             f"Key efficacy time point: analysis visit AVISITN {primary_visit:g}; the last post-baseline visit with data is "
             "also tested. Wilcoxon signed-rank test (two-sided) of the change: exact p-value from the permutation "
-            "distribution of the observed mid-ranks (ties kept), zero changes excluded (Wilcoxon). Hodges-Lehmann "
-            "estimate = median of the Walsh averages; CI from the ordered Walsh averages with the critical value of "
-            "the exact untied signed-rank distribution (Hollander & Wolfe): exact without ties, approximate with ties "
-            "(EDSS has 0.5-point steps), and below the nominal level when n is very small (achieved level in the "
-            f"endpoints file). {level_pct(level)} CI of the mean: t-distribution. Improvement: "
+            "distribution of the observed mid-ranks (ties kept; conditional exact test); zero changes ranked with the "
+            "others and then left out of the sign permutation (Pratt). Hodges-Lehmann estimate = median of the Walsh "
+            f"averages; its {level_pct(level)} CI = the shifts not rejected by the same exact test, so p <= "
+            f"{1 - level:.2g} exactly when the CI excludes 0; [ ] limit included, ( ) limit excluded. Achieved CI "
+            "level: the coverage the interval guarantees (minimum over the shift of the exact conditional coverage); "
+            "with too few subjects (n <= 5 for 95%) no shift can be rejected, no CI is given and the highest "
+            f"attainable level is shown. {level_pct(level)} CI of the mean: t-distribution. Improvement: "
             f"{improvement_text(improvement)}; n/N: N = subjects with baseline and the visit; CI: Clopper-Pearson exact."
         ],
         ["EDSS", "CI", "SD", "Min", "Max", "NE"],
@@ -1067,17 +1090,54 @@ NCA_SUMMARY_COLUMNS = [
     "min",
     "max",
 ]
+#: Counts of values missing from the statistics (``pk/nca_summary.csv``; older files lack them).
+NCA_SUMMARY_COUNTS = ["n_missing", "n_flagged"]
+
+
+def nca_reason_notes(reasons: pd.DataFrame) -> list[str]:
+    """Footnotes saying why NCA values are missing from the table, from
+    :func:`fcrnpipe.nca.missing_reasons`: per interval, the parameters that share the same
+    reasons and counts are listed together."""
+    if reasons is None or reasons.empty:
+        return []
+    from fcrnpipe.nca.core import PARAMETERS
+
+    rank = {p: i for i, p in enumerate(PARAMETERS)}
+    notes = []
+    for interval in sorted(set(reasons["interval"]), key=str):
+        block = reasons[reasons["interval"] == interval]
+        groups: dict[tuple, list[str]] = {}
+        for param, g in block.groupby("parameter", sort=False):
+            key = tuple((r.kind, r.reason, int(r.n), int(r.n_profiles)) for r in g.itertuples(index=False))
+            groups.setdefault(key, []).append(str(param))
+        for key, params in sorted(groups.items(), key=lambda kv: min(rank.get(p, 999) for p in kv[1])):
+            params = sorted(params, key=lambda p: (rank.get(p, 999), p))
+            parts = [f"{kind} in {n} of {total} profiles: {reason}" for kind, reason, n, total in key]
+            notes.append(f"{interval}, {', '.join(params)}: " + "; ".join(parts) + ".")
+    return notes
 
 
 def nca_summary_table(
-    summary: pd.DataFrame, arms: ArmsArg, adsl: pd.DataFrame | None = None, *, data_cut: str = ""
+    summary: pd.DataFrame,
+    arms: ArmsArg,
+    adsl: pd.DataFrame | None = None,
+    reasons: pd.DataFrame | None = None,
+    *,
+    data_cut: str = "",
+    acceptance: str = "",
+    excluded: bool = True,
 ) -> Table:
     """NCA parameters by arm and interval (``pk/nca_summary.csv``), 3 significant figures.
 
     Header N = PK population per arm when ``adsl`` is given. Statistics that are missing for
-    every arm (e.g. geometric mean of Tmax) are not shown.
+    every arm (e.g. geometric mean of Tmax) are not shown. Rows "Not estimable (n)" and
+    "Excluded (n)" appear where values are missing from the statistics, and the footnotes say
+    why (``reasons`` = :func:`fcrnpipe.nca.missing_reasons` of ``pk/nca.csv``); ``acceptance``
+    describes the acceptance rules (:meth:`fcrnpipe.nca.AcceptanceRules.describe`), ``excluded``
+    whether flagged values were left out of the statistics (else the row says "Flagged (n)").
     """
     D.require_columns(summary, NCA_SUMMARY_COLUMNS, "pk/nca_summary.csv")
+    counts_cols = [c for c in NCA_SUMMARY_COUNTS if c in summary.columns]
     codes = armcds(arms)
     counts = D.arm_n(D.population(adsl, codes, "PKFL"), codes) if adsl is not None else {}
     grid = Grid([Column(str(a["armcd"]), str(a["label"]), counts.get(str(a["armcd"]))) for a in arms])
@@ -1103,6 +1163,10 @@ def nca_summary_table(
             ["min", "max"],
         ),
     ]
+    count_labels = (("n_missing", "Not estimable (n)"), ("n_flagged", "Excluded (n)" if excluded else "Flagged (n)"))
+    for col, label in count_labels:
+        if col in counts_cols:
+            stat_rows.append((label, lambda v, c=col: F.count(v.get(c)), [col]))
     from fcrnpipe.nca.core import PARAMETERS
 
     rank = {p: i for i, p in enumerate(PARAMETERS)}
@@ -1113,16 +1177,19 @@ def nca_summary_table(
         for param, unit in params:
             rows = block[(block["parameter"] == param) & (block["unit"] == unit)]
             vals = {
-                r["ARMCD"]: {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in NCA_SUMMARY_COLUMNS[4:]}
+                r["ARMCD"]: {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in NCA_SUMMARY_COLUMNS[4:] + counts_cols}
                 for _, r in rows.iterrows()
             }
             label = f"{param} ({unit})" if unit and unit != "1" else param
             for stat, fmt, keys in stat_rows:
-                if all(all(F.is_missing(v.get(k)) for k in keys) for v in vals.values()):
+                cells = [v.get(k) for v in vals.values() for k in keys]
+                if all(F.is_missing(x) or (x == 0 and set(keys) <= set(counts_cols)) for x in cells):
                     continue
                 grid.add(label, stat, fmt, keys, vals)
     data = (
-        s[NCA_SUMMARY_COLUMNS].sort_values(["interval", "parameter", "ARMCD"], kind="mergesort").reset_index(drop=True)
+        s[NCA_SUMMARY_COLUMNS + counts_cols]
+        .sort_values(["interval", "parameter", "ARMCD"], kind="mergesort")
+        .reset_index(drop=True)
     )
     return _table(
         "nca_summary",
@@ -1132,7 +1199,14 @@ def nca_summary_table(
         [
             "NCA per subject and dosing interval (pk/nca.csv); geometric CV% = 100·sqrt(exp(s²) - 1), s = SD of the "
             f"log values; {', '.join(sorted(MEDIAN_RANGE_ONLY))} by median and range only. Values with 3 significant "
-            "figures."
+            "figures. tau = the actual dosing interval (to the subject's next dose; nominal after the last dose), "
+            "AUCtau over it, Cavg = AUCtau/tau, Ctrough = the concentration observed at its end (pre-dose sample of "
+            "the next dose); Rac = AUC after the last dose / AUC after the first dose over the same time after each "
+            "dose (the shorter of the two intervals). AUCinf, AUCinf_pred and AUCpext are single-dose parameters "
+            "(first-dose interval only). t_half, AUCinf and CL/F need lambda_z: with weekly dosing lambda_z can only "
+            "be estimated when at least 3 concentrations after Cmax fall within the dosing interval."
+            + (f" Acceptance: {acceptance}." if acceptance else ""),
+            *nca_reason_notes(reasons if reasons is not None else pd.DataFrame()),
         ],
         ["CV", "SD", "Min", "Max", "NE"],
         data_cut,

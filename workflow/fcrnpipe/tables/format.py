@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 NE = "NE"
 
-Values = Mapping[str, float]
+Values = Mapping[str, Any]
 Formatter = Callable[[Values], str]
 
 
@@ -85,6 +86,28 @@ def est_ci(v: Values, decimals: int, est: str, lo: str, hi: str) -> str:
     if is_missing(v.get(est)):
         return NE
     return f"{rnd(v[est], decimals)} {interval(v, decimals, lo, hi)}"
+
+
+def est_ci_bounds(v: Values, decimals: int, est: str) -> str:
+    """Estimate and an interval in interval notation from the ``<est>_ci_low``/``_ci_high``/
+    ``_ci_bounds`` values: ``"-1.25 [-1.75, -1.00)"``; ``"-1.75 (no CI)"`` without interval."""
+    if is_missing(v.get(est)):
+        return NE
+    lo, hi, b = v.get(f"{est}_ci_low"), v.get(f"{est}_ci_high"), v.get(f"{est}_ci_bounds")
+    if is_missing(lo) or is_missing(hi) or not isinstance(b, str) or len(b) != 2:
+        return f"{rnd(v[est], decimals)} (no CI)"
+    return f"{rnd(v[est], decimals)} {b[0]}{rnd(lo, decimals)}, {rnd(hi, decimals)}{b[1]}"
+
+
+def ci_level(v: Values, key: str, requested: float) -> str:
+    """Achieved confidence level of an interval: ``"95.3%"``; when the interval could not be given
+    (limits missing), ``"not attainable (max 50.0%)"``."""
+    lvl = v.get(f"{key}_ci_level")
+    if is_missing(lvl):
+        return NE
+    if is_missing(v.get(f"{key}_ci_low")) and float(lvl) < requested:
+        return f"{100 * requested:g}% not attainable (max {rnd(100 * float(lvl), 1)}%)"
+    return f"{rnd(100 * float(lvl), 1)}%"
 
 
 def min_max(v: Values, decimals: int, lo: str = "min", hi: str = "max") -> str:
