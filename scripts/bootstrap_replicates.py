@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         options = {k: boot[k] for k in ("max_evaluations", "search_range") if k in boot}
         table = bootstrap_replicates(str(pkpd / "nm_dataset.csv"), dirs["pk"], dirs["pd"], reps,
                                      seed=int(cfg["seeds"]["bootstrap"]), options=options,
-                                     restarts=int(boot.get("restarts", 1)))
+                                     restarts=int(boot.get("restarts", 1)), stratify_on=boot.get("stratify_on"))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ def main(smk):
     pd = {k[3:]: v for k, v in i.items() if k.startswith("pd_")}
     bootstrap_chunk(i.dataset, pk, pd, smk.output[0], scatteritem=smk.wildcards.scatteritem,
                     replicates=smk.params.replicates, seed=smk.params.seed, restarts=smk.params.restarts,
-                    options=smk.params.options)
+                    options=smk.params.options, stratify_on=smk.params.stratify_on)
 
 
 run(main, snakemake)  # noqa: F821

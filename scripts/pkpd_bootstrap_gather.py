@@ -10,7 +10,8 @@ def main(smk):
     pd = {k[3:]: v for k, v in i.items() if k.startswith("pd_")}
     bootstrap_gather(list(i.chunks), pk, pd, i.selection, dict(smk.output.items()),
                      replicates=p.replicates, seed=p.seed, fit_mode=p.fit_mode,
-                     exclude_at_bound=p.exclude_at_bound, max_failed_share=p.max_failed_share)
+                     exclude_at_bound=p.exclude_at_bound, max_failed_share=p.max_failed_share,
+                     nm_path=i.dataset, stratify_on=p.stratify_on)
 
 
 run(main, snakemake)  # noqa: F821

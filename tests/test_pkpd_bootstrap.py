@@ -615,3 +615,71 @@ def test_stage_gather_fails_over_the_failed_share_and_keeps_the_chunks(fitted_di
         run_stage(fitted_dirs, tmp_path / "run", 2, 6, monkeypatch, fit_fn, max_failed_share=0.10)
     chunks = sorted((tmp_path / "run" / "bootstrap").glob("chunk_*.csv"))
     assert len(chunks) == 2 and not (tmp_path / "run" / "population_parameters.csv").exists()
+
+
+# ------------------------------------------------------------- stratified resampling (issue 10)
+def design_2_7(tmp_path) -> "NMData":
+    """9 subjects as in the reference study: IDs 1-2 at 340 mg, 3-9 at 680 mg (one dose, one
+    concentration each)."""
+    rows = []
+    for i in range(1, 10):
+        dose = 340.0 if i <= 2 else 680.0
+        rows.append([i, 0.0, dose, "", 1, 1, 1, 0, "", dose])
+        rows.append([i, 24.0, 0.0, 10.0 + i, 0, 0, 2, 0, "", dose])
+    df = pd.DataFrame(rows, columns=["ID", "TIME", "AMT", "DV", "EVID", "MDV", "CMT", "BLQ", "LLOQ", "DOSE"])
+    p = tmp_path / "nm_2_7.csv"
+    df.to_csv(p, index=False)
+    return read_nm_dataset(p)
+
+
+def test_subject_strata_and_draws_hand_values(tmp_path):
+    from fcrnpipe.nlme.simulate import draw_subjects, subject_strata
+
+    data = design_2_7(tmp_path)
+    strata = subject_strata(data, "DOSE")
+    assert strata == {**{str(i): "340.0" for i in (1, 2)}, **{str(i): "680.0" for i in range(3, 10)}}
+    assert set(subject_strata(data, None).values()) == {""}
+    with pytest.raises(ValueError, match="no such column"):
+        subject_strata(data, "WT")
+    # strata in sorted order of their labels, each drawn with replacement from its members
+    rng = np.random.default_rng(5)
+    ids = [str(i) for i in range(1, 10)]
+    drawn = draw_subjects(ids, strata, rng)
+    ref = np.random.default_rng(5)
+    a = ref.integers(0, 2, size=2)
+    b = ref.integers(0, 7, size=7)
+    assert drawn == [ids[j] for j in a] + [ids[2 + j] for j in b]
+
+
+def test_stratified_replicates_keep_both_dose_levels(tmp_path):
+    """(7/9)^9 = 10.4% of plain resamples of the reference design hold no 340 mg subject
+    (24 of the first 200 replicates of the default seed); stratified, every one holds 2 + 7."""
+    from fcrnpipe.nlme.simulate import subject_strata
+
+    data = design_2_7(tmp_path)
+    strata = subject_strata(data, "DOSE")
+
+    def n340(boot) -> int:
+        first = boot.records.groupby("ID", sort=False)["ORIG_ID"].first().astype(str)
+        return int(first.isin(["1", "2"]).sum())
+
+    plain = [n340(resample_subjects(data, B.replicate_rng(SEED, r))) for r in range(1, 201)]
+    strat = [n340(resample_subjects(data, B.replicate_rng(SEED, r), strata)) for r in range(1, 201)]
+    assert plain.count(0) == 24
+    assert set(strat) == {2}
+    # unstratified resampling is what it was (same draws for the same generator)
+    again = resample_subjects(data, B.replicate_rng(SEED, 7))
+    before = np.random.default_rng([SEED, 7]).integers(0, 9, size=9)
+    assert again.records.groupby("ID", sort=False)["ORIG_ID"].first().astype(str).tolist() == [str(j + 1) for j in before]
+
+
+def test_replicate_rows_list_their_subjects(small):
+    strata = {str(i): ("a" if str(i) in ("1", "2", "3") else "b") for i in small["data"].ids}
+    t = B.run_chunk(small["data"], None, small["fit"], small["params"], [1, 2], SEED, BOOT_OPTIONS, strata=strata)
+    for sub in t["subjects"]:
+        ids = sub.split(";")
+        assert len(ids) == len(small["data"].ids)
+        assert sum(i in ("1", "2", "3") for i in ids) == 3  # stratum a keeps its 3 subjects
+    plain = B.run_chunk(small["data"], None, small["fit"], small["params"], [1], SEED, BOOT_OPTIONS)
+    boot = resample_subjects(small["data"], B.replicate_rng(SEED, 1))
+    assert plain.loc[0, "subjects"] == ";".join(boot.records.groupby("ID", sort=False)["ORIG_ID"].first().astype(str))

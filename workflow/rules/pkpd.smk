@@ -189,6 +189,7 @@ rule pkpd_bootstrap_chunk:
         replicates=PKPD["bootstrap"]["replicates"],
         restarts=PKPD["bootstrap"]["restarts"],
         options={k: PKPD["bootstrap"][k] for k in ("max_evaluations", "search_range")},
+        stratify_on=PKPD["bootstrap"]["stratify_on"],
         seed=config["seeds"]["bootstrap"],
     script:
         "../../scripts/pkpd_bootstrap_chunk.py"
@@ -200,6 +201,7 @@ rule pkpd_bootstrap_gather:
         **{f"pd_{key}": path for key, path in PKPD_PD.items()},
         chunks=gather.pkpd_bootstrap(res("pkpd/bootstrap/chunk_{scatteritem}.csv")),
         selection=res("pkpd/model_selection.csv"),
+        dataset=res("pkpd/nm_dataset.csv"),
     output:
         population=report(
             res("pkpd/population_parameters.csv"),
@@ -226,6 +228,7 @@ rule pkpd_bootstrap_gather:
         fit_mode=PKPD["fit_mode"],
         exclude_at_bound=PKPD["bootstrap"]["exclude_at_bound"],
         max_failed_share=PKPD["bootstrap"]["max_failed_share"],
+        stratify_on=PKPD["bootstrap"]["stratify_on"],
     script:
         "../../scripts/pkpd_bootstrap_gather.py"
 

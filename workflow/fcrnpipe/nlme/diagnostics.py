@@ -82,6 +82,13 @@ def compute_diagnostics(problem: Problem, theta: np.ndarray, omega: np.ndarray, 
     return Diagnostics(pred=pred, ipred=ipred, cpred=cpred, res=res, ires=ires, wres=wres, iwres=iwres, cwres=cwres)
 
 
+#: How the shrinkages are computed (printed next to them in ``fit_summary.json`` and figures).
+SHRINKAGE_CONVENTION = (
+    "SD-based, SDs with n - 1: eta 100 (1 - SD(EBE_k)/omega_k) over the subjects (NONMEM's ETASHRINKSD, "
+    "PsN); epsilon 100 (1 - SD(IWRES)) over the uncensored records of an endpoint"
+)
+
+
 def eta_shrinkage(eta: np.ndarray, omega: np.ndarray) -> np.ndarray:
     """Eta shrinkage in % per random effect (SD with ``n - 1``)."""
     if eta.shape[1] == 0 or eta.shape[0] < 2:

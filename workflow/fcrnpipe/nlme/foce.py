@@ -14,7 +14,10 @@ approximation of the marginal likelihood with the first-order (expected-informat
                    + sum_k g_k g_k' kappa(z_ik) (dz/df_ik)^2,       g = df/deta
 
 (``kappa = lambda (z + lambda)``, ``lambda = phi(z)/Phi(z)``, the curvature of ``-log Phi``)
-gives the objective function value::
+gives the objective function value (for a censored record this is the Gauss-Newton part of
+the curvature of ``-log Phi(z(eta))``: the exact term also has ``-lambda d2z/deta2``, which is
+dropped here exactly as FOCE's first-order Hessian drops ``r d2f/deta2`` for uncensored records;
+NONMEM's LAPLACIAN method would keep both -- an approximation, documented in docs/nlme.md)::
 
     OFV = sum_i [ 2 l_i(eta_i) + log det Omega + log det H_i ]
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fcrnpipe.nlme.diagnostics import compute_diagnostics, epsilon_shrinkage, eta_shrinkage
+from fcrnpipe.nlme.diagnostics import SHRINKAGE_CONVENTION, compute_diagnostics, epsilon_shrinkage, eta_shrinkage
 from fcrnpipe.nlme.estimate import FitResult
 from fcrnpipe.tableio import write_csv, write_json
 
@@ -294,6 +294,7 @@ def summary(fit: FitResult, extra: dict[str, Any] | None = None) -> dict[str, An
         "shrinkage": {
             "eta_pct": dict(zip(eta_names, sh_eta.tolist())),
             "epsilon_pct": {_output_name(fit, c)[0]: v for c, v in sh_eps.items()},
+            "convention": SHRINKAGE_CONVENTION,
         },
     }
     if extra:

@@ -155,18 +155,55 @@ def simulate_sequential(
     return _long(design, f, y, n_rep)
 
 
-def resample_subjects(data: NMData, rng: np.random.Generator) -> NMData:
-    """A bootstrap dataset: as many subjects as ``data``, drawn with replacement.
+def subject_strata(data: NMData, column: str | None) -> dict[str, str]:
+    """The stratum of every subject: the first value of ``column`` among its records, as
+    text (PsN's ``-stratify_on``); one stratum for all when ``column`` is None."""
+    if column is None:
+        return {str(i): "" for i in data.ids}
+    rec = data.records
+    if column not in rec.columns:
+        raise ValueError(f"stratify on {column!r}: no such column in the dataset (columns: {', '.join(rec.columns)})")
+    first = rec.groupby("ID", sort=False)[column].first()
+    return {str(i): _stratum_text(first[i]) for i in data.ids}
+
+
+def _stratum_text(v: object) -> str:
+    try:
+        f = float(v)  # 340 and 340.0 are one stratum
+    except (TypeError, ValueError):
+        return str(v)
+    return repr(f) if f == f else "nan"
+
+
+def draw_subjects(ids: list[str], strata: dict[str, str], rng: np.random.Generator) -> list[str]:
+    """Subjects of a bootstrap sample: within each stratum (in sorted order of the stratum
+    labels), as many as it has, drawn with replacement -- so every sample keeps the strata
+    sizes of the data. One stratum: plain resampling of all subjects."""
+    out: list[str] = []
+    for label in sorted(set(strata[i] for i in ids)):
+        members = [i for i in ids if strata[i] == label]
+        draw = rng.integers(0, len(members), size=len(members))
+        out += [members[j] for j in draw]
+    return out
+
+
+def resample_subjects(data: NMData, rng: np.random.Generator, strata: dict[str, str] | None = None) -> NMData:
+    """A bootstrap dataset: as many subjects as ``data``, drawn with replacement (within the
+    ``strata`` of :func:`subject_strata`, when given: :func:`draw_subjects`).
 
     Drawn subjects get new IDs ``1..N`` (in draw order); ``ORIG_ID`` keeps the original.
     """
     rec = data.records
-    ids = data.ids
-    draw = rng.integers(0, len(ids), size=len(ids))
-    groups = {k: g for k, g in rec.groupby("ID", sort=False)}
+    ids = [str(i) for i in data.ids]
+    if strata is None:
+        draw = rng.integers(0, len(ids), size=len(ids))
+        chosen = [ids[j] for j in draw]
+    else:
+        chosen = draw_subjects(ids, strata, rng)
+    groups = {str(k): g for k, g in rec.groupby("ID", sort=False)}
     parts = []
-    for new_id, j in enumerate(draw, start=1):
-        g = groups[ids[j]].copy()
+    for new_id, sid in enumerate(chosen, start=1):
+        g = groups[sid].copy()
         g["ORIG_ID"] = g["ID"]
         g["ID"] = str(new_id)
         parts.append(g)

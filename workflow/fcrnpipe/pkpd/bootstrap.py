@@ -3,7 +3,12 @@
 Replicate ``r`` (1..R) draws its subjects with ``numpy.random.default_rng([seed, r])`` (a
 ``SeedSequence`` of the configured seed and the replicate number): its numbers do not depend
 on how the replicates are split into chunks, on the chunk that runs it, or on the order of the
-jobs. Chunk ``i`` of ``n`` runs the contiguous block :func:`chunk_replicates`.
+jobs. Chunk ``i`` of ``n`` runs the contiguous block :func:`chunk_replicates`. The draws are
+stratified (config ``pkpd.bootstrap.stratify_on``, a column of the modelling dataset, default
+``DOSE``; PsN's ``-stratify_on``): within each stratum as many subjects as it has, so every
+replicate keeps the design's 2 + 7 subjects at 340 and 680 mg -- and with them the dose
+contrast that separates the linear from the saturable clearance. The drawn subject IDs of
+every replicate are in its ``subjects`` column.
 
 Each replicate refits the final model to its resampled dataset, warm-started from the final
 estimates, without a covariance step: sequential mode refits the PK model, then the IgG
@@ -63,7 +68,7 @@ from fcrnpipe.pkpd.state import FittedModel, pk_for_pd
 log = logging.getLogger("fcrnpipe.pkpd")
 
 META_COLUMNS = ["replicate", "seed", "status", "message", "pk_ofv", "pk_converged", "pd_ofv", "pd_converged", "restarts",
-                "at_bound"]
+                "at_bound", "subjects"]
 CI_LEVEL = 0.95
 
 
@@ -143,11 +148,15 @@ def run_replicate(
     options: FitOptions,
     fit_fn: Callable[..., Any] | None = None,
     restarts: int = 1,
+    strata: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """Refit one replicate; returns its status row and its estimates (empty if failed).
 
     ``fit_fn``: the fitting function (default :func:`fcrnpipe.pkpd.fitting.run_fit`; tests
-    inject failing ones). ``restarts``: see the module docstring."""
+    inject failing ones). ``restarts``: see the module docstring. ``strata``: subject ID ->
+    stratum (:func:`fcrnpipe.nlme.simulate.subject_strata`); the replicate's subjects are
+    drawn within them. The row's ``subjects`` lists the drawn IDs (``;``-separated, in
+    draw order)."""
     row: dict[str, Any] = {
         "replicate": int(replicate),
         "seed": int(seed),
@@ -159,6 +168,7 @@ def run_replicate(
         "pd_converged": None,
         "restarts": 0,
         "at_bound": "",
+        "subjects": "",
     }
     est: dict[str, float] = {}
     notes: list[str] = []
@@ -166,7 +176,8 @@ def run_replicate(
     fit_fn = fit_fn or run_fit
     t0 = time.perf_counter()
     try:
-        boot = resample_subjects(data, replicate_rng(seed, replicate))
+        boot = resample_subjects(data, replicate_rng(seed, replicate), strata)
+        row["subjects"] = ";".join(boot.records.groupby("ID", sort=False)["ORIG_ID"].first().astype(str))
         if pk is not None:
             pk_res, n_restart = _fit_with_restarts(fit_fn, boot, pk.spec, options, pk, restarts)
             row["restarts"] += n_restart
@@ -222,12 +233,13 @@ def run_chunk(
     options: FitOptions,
     fit_fn: Callable[..., Any] | None = None,
     restarts: int = 1,
+    strata: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """The replicate table of a chunk: :data:`META_COLUMNS` + one column per parameter
-    (``fit_fn``, ``restarts``: see :func:`run_replicate`)."""
+    (``fit_fn``, ``restarts``, ``strata``: see :func:`run_replicate`)."""
     rows = []
     for r in replicates:
-        row, est = run_replicate(data, pk, pd_fit, r, seed, options, fit_fn, restarts)
+        row, est = run_replicate(data, pk, pd_fit, r, seed, options, fit_fn, restarts, strata)
         row.update({p: est.get(p, float("nan")) for p in parameters})
         rows.append(row)
     return replicate_frame(rows, parameters)
@@ -240,6 +252,7 @@ def replicate_frame(rows: list[dict[str, Any]], parameters: Sequence[str]) -> pd
     df["seed"] = df["seed"].astype(int)
     df["restarts"] = df["restarts"].astype(int)
     df["at_bound"] = df["at_bound"].fillna("").astype(str)
+    df["subjects"] = df["subjects"].fillna("").astype(str)
     for c in ("pk_converged", "pd_converged"):
         df[c] = df[c].astype(object)
     for c in ["pk_ofv", "pd_ofv", *parameters]:
@@ -318,6 +331,7 @@ def gather(
             allr[p] = np.nan
     allr = allr[META_COLUMNS + params + [c for c in allr.columns if c not in META_COLUMNS + params]]
     allr["at_bound"] = allr["at_bound"].fillna("").astype(str)
+    allr["subjects"] = allr["subjects"].fillna("").astype(str)
     ok = allr["status"].astype(str) == "ok"
     used = used_replicates(allr, exclude_at_bound)
     pop = population.copy()

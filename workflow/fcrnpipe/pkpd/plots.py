@@ -284,7 +284,7 @@ def plot_eta(
         shr = 100.0 * (1.0 - np.std(vals, ddof=1) / sd) if vals.size > 1 and np.isfinite(sd) and sd > 0 else float("nan")
         label = name.replace("ETA_", "")
         ax.set_title(f"{part}: eta({label})", loc="left")
-        ax.text(0.98, 0.95, f"omega = {sd:.3g}\nshrinkage {shr:.0f}%" if np.isfinite(shr) else f"omega = {sd:.3g}",
+        ax.text(0.98, 0.95, f"omega = {sd:.3g}\nshrinkage {shr:.0f}% (SD, n-1)" if np.isfinite(shr) else f"omega = {sd:.3g}",
                 transform=ax.transAxes, ha="right", va="top", fontsize=6.5)
         ax.set_xlabel("Empirical Bayes estimate (log scale)")
         if k % ncol == 0:
@@ -300,8 +300,9 @@ def plot_eta(
         "Distribution of the random effects (empirical Bayes estimates)",
         f"Subjects in the model fits (N = {len(individual)})",
         ["Histogram and strip (one dot per subject, arm colour) of the conditional modes of each random effect, "
-         "against the normal density with the estimated variance. Shrinkage = 1 - SD(EBE)/omega: with high "
-         "shrinkage the EBEs are pulled to 0 and their spread understates the variability."],
+         "against the normal density with the estimated variance. Shrinkage = 1 - SD(EBE)/omega, the SD over "
+         "the subjects with n - 1 (NONMEM's ETASHRINKSD): with high shrinkage the EBEs are pulled to 0 and "
+         "their spread understates the variability."],
         data_cut,
         legend=legend,
     )

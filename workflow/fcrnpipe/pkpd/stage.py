@@ -23,6 +23,7 @@ from fcrnpipe.errors import UserError
 from fcrnpipe.figures import save
 from fcrnpipe.models import make_design
 from fcrnpipe.nlme import read_nm_dataset
+from fcrnpipe.nlme.simulate import subject_strata
 from fcrnpipe.pkpd import bootstrap as B
 from fcrnpipe.pkpd import fitting as F
 from fcrnpipe.pkpd import outputs as O
@@ -153,10 +154,22 @@ def _parts(pk_dir: Mapping[str, str], pd_dir: Mapping[str, str]) -> list[tuple[s
 
 
 # ----------------------------------------------------------------------------- bootstrap
+def _strata(data: Any, stratify_on: str | None) -> dict[str, str] | None:
+    """Subject -> stratum for config ``pkpd.bootstrap.stratify_on`` (None: unstratified)."""
+    if stratify_on is None:
+        return None
+    try:
+        return subject_strata(data, stratify_on)
+    except ValueError as exc:
+        raise UserError(f"config pkpd.bootstrap.stratify_on: {exc}") from None
+
+
 def bootstrap_replicates(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mapping[str, str], replicates: Sequence[int],
-                         *, seed: int, options: Mapping[str, Any] | None = None, restarts: int = 1) -> pd.DataFrame:
+                         *, seed: int, options: Mapping[str, Any] | None = None, restarts: int = 1,
+                         stratify_on: str | None = None) -> pd.DataFrame:
     """The replicate table (:func:`fcrnpipe.pkpd.bootstrap.run_chunk`) of the given bootstrap
-    replicates of a finished fit (its dataset and the ``pkpd/pk``, ``pkpd/pd`` files)."""
+    replicates of a finished fit (its dataset and the ``pkpd/pk``, ``pkpd/pd`` files), the
+    subjects drawn within the strata of the dataset column ``stratify_on``."""
     params = list(O.combine_population(_parts(pk_dir, pd_dir))["parameter"])
     if not len(replicates):
         return B.replicate_frame([], params)
@@ -164,16 +177,18 @@ def bootstrap_replicates(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mappin
     pd_fit = load_state(pd_dir["fit"])
     pk = None if pd_fit.model_name == "sc1cmt_mm+igg_turnover" else load_state(pk_dir["fit"])
     return B.run_chunk(data, pk, pd_fit, params, [int(r) for r in replicates], int(seed),
-                       F.fit_options(options, F.BOOTSTRAP_FIT_OPTIONS), restarts=int(restarts))
+                       F.fit_options(options, F.BOOTSTRAP_FIT_OPTIONS), restarts=int(restarts),
+                       strata=_strata(data, stratify_on))
 
 
 def bootstrap_chunk(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mapping[str, str], out_csv: str, *,
                     scatteritem: str, replicates: int, seed: int, options: Mapping[str, Any] | None = None,
-                    restarts: int = 1) -> None:
+                    restarts: int = 1, stratify_on: str | None = None) -> None:
     chunk, chunks = B.parse_scatteritem(scatteritem)
     reps = B.chunk_replicates(int(replicates), chunks, chunk)
     t0 = time.perf_counter()
-    table = bootstrap_replicates(nm_path, pk_dir, pd_dir, reps, seed=seed, options=options, restarts=restarts)
+    table = bootstrap_replicates(nm_path, pk_dir, pd_dir, reps, seed=seed, options=options, restarts=restarts,
+                                 stratify_on=stratify_on)
     write_csv(table, out_csv)
     log.info("chunk %s: replicates %s, %d failed, %.1f s", scatteritem, reps,
              int((table["status"] != "ok").sum()), time.perf_counter() - t0)
@@ -181,16 +196,21 @@ def bootstrap_chunk(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mapping[str
 
 def bootstrap_gather(chunks: Sequence[str], pk_dir: Mapping[str, str], pd_dir: Mapping[str, str], selection: str,
                      out: Mapping[str, str], *, replicates: int, seed: int, fit_mode: str,
-                     exclude_at_bound: bool = True, max_failed_share: float = 0.10) -> None:
+                     exclude_at_bound: bool = True, max_failed_share: float = 0.10, nm_path: str | None = None,
+                     stratify_on: str | None = None) -> None:
     parts = _parts(pk_dir, pd_dir)
     pop = O.combine_population(parts)
-    frames = [pd.read_csv(c, keep_default_na=True, dtype={"at_bound": str}) for c in chunks]
+    frames = [pd.read_csv(c, keep_default_na=True, dtype={"at_bound": str, "subjects": str}) for c in chunks]
     fixed: list[str] = []
     for d in (pk_dir, pd_dir):
         fixed += list(_read_json(d["fit"])["spec"].get("fixed", {}))
     allr, pop_b, info = B.gather(frames, pop, int(replicates), fixed, exclude_at_bound=bool(exclude_at_bound))
     B.check_failed_share(info, float(max_failed_share))
-    info.update(seed=int(seed), chunks=len(chunks), seeding="numpy.random.default_rng([seed, replicate])")
+    info.update(seed=int(seed), chunks=len(chunks), seeding="numpy.random.default_rng([seed, replicate])",
+                stratify_on=stratify_on)
+    if nm_path is not None and stratify_on is not None:
+        strata = _strata(read_nm_dataset(nm_path), stratify_on)
+        info["strata"] = {label: sum(1 for v in strata.values() if v == label) for label in sorted(set(strata.values()))}
     write_csv(allr, out["bootstrap"])
     write_csv(pop_b, out["population"])
     pd_summ = _read_json(pd_dir["summary"])
