@@ -400,13 +400,17 @@ def plot_vpc(
     n_rep = int(vpc["n_replicates"].iloc[0]) if len(vpc) else 0
     outer = [p for p in levels if p != mid]
     outer_txt = "/".join(_ordinal(p) for p in outer)
+    mid_txt = "median" if mid == 50.0 else f"{_ordinal(mid)} percentile"
     legend = [
-        Line2D([], [], color="black", lw=1.4, marker="o", ms=2.5, label="Observed median"),
-        Line2D([], [], color="#08306b", lw=1.0, ls="--", marker="o", ms=2.5, label=f"Observed {outer_txt} percentiles"),
-        Patch(color=band[mid], alpha=0.55, label="95% PI of simulated median"),
-        Patch(color="#9ecae1", alpha=0.55, label=f"95% PI of simulated {outer_txt} percentiles"),
-        Line2D([], [], color=GREY, ls="none", marker="o", ms=3, alpha=0.6, label="Observations"),
+        Line2D([], [], color="black", lw=1.4, marker="o", ms=2.5, label=f"Observed {mid_txt}"),
+        Patch(color=band[mid], alpha=0.55, label=f"95% PI of simulated {mid_txt}"),
     ]
+    if outer:
+        legend[1:1] = [Line2D([], [], color="#08306b", lw=1.0, ls="--", marker="o", ms=2.5,
+                              label=f"Observed {outer_txt} percentile{'s' if len(outer) > 1 else ''}")]
+        legend.append(Patch(color="#9ecae1", alpha=0.55,
+                            label=f"95% PI of simulated {outer_txt} percentile{'s' if len(outer) > 1 else ''}"))
+    legend.append(Line2D([], [], color=GREY, ls="none", marker="o", ms=3, alpha=0.6, label="Observations"))
     strata_txt = (
         f"Panels: strata by {stratify_on}{' (planned dose of the arm)' if str(stratify_on).upper() == 'DOSE' else ''}. "
         if stratify_on is not None else ""

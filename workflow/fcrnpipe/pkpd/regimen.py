@@ -168,7 +168,7 @@ def across_trials(values: np.ndarray, times: bool, q: Sequence[float] = QUANTILE
     percentiles. ``times``: NaN means "never" (:func:`summarise_times`), else plain
     (linearly interpolated) percentiles."""
     v = np.atleast_2d(np.asarray(values, dtype=float))
-    lo_q, mid_q, hi_q = q
+    mid_q = q[1]
 
     def pct(a: np.ndarray, qs: Sequence[float]) -> list[float]:
         if times:
@@ -354,7 +354,7 @@ def regimen_profile(name: str, tday: np.ndarray, pct: np.ndarray) -> pd.DataFram
     pct = np.asarray(pct, dtype=float)
     if pct.ndim == 2:
         pct = pct[None]
-    lo_q, mid_q, hi_q = QUANTILES
+    mid_q = QUANTILES[1]
     per_trial = np.percentile(pct, QUANTILES, axis=1)  # (3, trials, n_days)
     band = np.percentile(per_trial[1], QUANTILES, axis=0)  # (3, n_days)
     return pd.DataFrame(

@@ -125,18 +125,13 @@ class PkPdModel:
         out, _ = pk_for_pd(df, typ, self.pk.model_name)
         return out[PK_NAMES].to_numpy(dtype=float)
 
-    def sample(self, n: int, rng: np.random.Generator, iiv: bool = True, uncertainty: bool = False) -> np.ndarray:
-        """Natural parameters ``(n, 9)`` (:data:`JOINT_NAMES`) of ``n`` virtual subjects.
-
-        ``uncertainty``: each subject gets its own draw of the population parameters
-        (:func:`draw_x`); otherwise all share the estimates.
-        """
-        if self.simultaneous:
-            return self._sample_fit(self.pd, n, rng, iiv, uncertainty)
-        assert self.pk is not None
-        pk_nat = self._sample_fit(self.pk, n, rng, iiv, uncertainty)
-        pd_nat = self._sample_fit(self.pd, n, rng, iiv, uncertainty)
-        return np.concatenate([self._pk_as_mab(pk_nat), pd_nat], axis=1)
+    def sample(self, n: int, rng: np.random.Generator, iiv: bool = True) -> np.ndarray:
+        """Natural parameters ``(n, 9)`` (:data:`JOINT_NAMES`) of ``n`` virtual subjects at the
+        final estimates (random effects from Omega with ``iiv``: PK etas, then PD etas).
+        Parameter uncertainty enters per simulated trial, not per subject: draw a population
+        parameter set (:meth:`draw_population`, :meth:`population_from_estimates`) and pass it
+        to :meth:`sample_at`."""
+        return self.sample_at(n, rng, self.estimates(), iiv=iiv)
 
     # ------------------------------------------------------- population parameter sets
     @property
@@ -175,13 +170,6 @@ class PkPdModel:
     def typical(self, n: int = 1) -> np.ndarray:
         """Typical natural parameters ``(n, 9)`` at the estimates (random effects 0)."""
         return self.sample_at(n, np.random.default_rng(0), self.estimates(), iiv=False)
-
-    @staticmethod
-    def _sample_fit(fm: FittedModel, n: int, rng: np.random.Generator, iiv: bool, uncertainty: bool) -> np.ndarray:
-        if not uncertainty:
-            return sample_parameters(fm, n, rng, iiv=iiv)
-        xs = draw_x(fm, n, rng)
-        return np.concatenate([sample_parameters(fm, 1, rng, iiv=iiv, x=xs[i]) for i in range(n)])
 
     def individual(self, typical_pd: bool = False, typical_pk: bool = False) -> pd.DataFrame:
         """``ID`` + joint natural parameters of the fitted subjects (EBEs), or with typical
