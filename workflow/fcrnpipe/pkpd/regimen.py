@@ -304,7 +304,8 @@ def regimen_curves(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Days and IgG % of baseline of the virtual subjects ``params``: ``(subjects, 9)`` ->
     ``(subjects, n_days)``; ``(trials, subjects, 9)`` -> ``(trials, subjects, n_days)``,
-    integrated whole trials at a time, at most ``max_rows`` subjects per model call."""
+    integrated whole trials at a time: as many as fit in ``max_rows`` subjects per model call
+    (at least one)."""
     params = np.asarray(params, dtype=float)
     if params.ndim == 2:
         tday, pct = regimen_curves(model, regimen, params[None], days, max_rows)
