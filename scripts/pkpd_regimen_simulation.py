@@ -1,5 +1,6 @@
-"""Rule pkpd_regimen_simulation: IgG % of baseline by regimen (table, profiles, figure) and the
-model against the published PD (pd_reproduction.csv)."""
+"""Rule pkpd_regimen_simulation: IgG % of baseline by regimen as simulated trials (one population
+parameter set per trial, from the bootstrap replicates when the pipeline runs a bootstrap) --
+table, profiles, figure -- and the model against the published PD (pd_reproduction.csv)."""
 
 from fcrnpipe.pkpd.stage import regimen_simulation
 from fcrnpipe.runner import run
@@ -8,8 +9,9 @@ from fcrnpipe.runner import run
 def main(smk):
     p, i = smk.params, smk.input
     regimen_simulation(i.dataset, i.id_map, i.predictions, i.pk_fit, i.pd_fit, dict(smk.output.items()),
-                       regimens=p.regimens, subjects=p.subjects, days=p.days, seed=p.seed, arms=p.arms,
-                       dosing_days=p.dosing_days, visits=p.visits, data_cut=p.data_cut)
+                       regimens=p.regimens, trials=p.trials, subjects=p.subjects, days=p.days, seed=p.seed,
+                       arms=p.arms, dosing_days=p.dosing_days, visits=p.visits, data_cut=p.data_cut,
+                       uncertainty=p.uncertainty, bootstrap=i.get("bootstrap"), exclude_at_bound=p.exclude_at_bound)
 
 
 run(main, snakemake)  # noqa: F821

@@ -32,6 +32,12 @@ def test_shipped_config_is_valid(config, schema):
         (("edss", "improvement", "large"), 0),
         (("nca", "acceptance", "min_adj_r2"), 1.5),
         (("nca", "acceptance", "exclude"), "yes"),
+        (("pkpd", "vpc", "percentiles"), "sometimes"),
+        (("pkpd", "vpc", "percentiles"), [5, 50, 100]),
+        (("pkpd", "vpc", "stratify_on"), 3),
+        (("pkpd", "vpc", "prediction_corrected"), "yes"),
+        (("pkpd", "regimen_simulation", "uncertainty"), "posterior"),
+        (("pkpd", "regimen_simulation", "trials"), 0),
     ],
 )
 def test_bad_values_are_rejected(config, schema, path, value):

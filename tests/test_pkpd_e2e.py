@@ -20,7 +20,7 @@ from fcrnpipe.pkpd.outputs import BOOT_COLUMNS, POP_COLUMNS
 from fcrnpipe.pkpd.regimen import REGIMEN_COLUMNS
 from fcrnpipe.pkpd.reproduction import REPRODUCTION_COLUMNS
 from fcrnpipe.pkpd.selection import SELECTION_COLUMNS
-from fcrnpipe.pkpd.vpc import VPC_COLUMNS
+from fcrnpipe.pkpd.vpc import vpc_columns
 
 pytestmark = pytest.mark.e2e
 
@@ -159,23 +159,38 @@ def test_regimen_table(pkpd):
     reg = read(pkpd, "regimen_simulation.csv")
     assert reg.columns.tolist() == REGIMEN_COLUMNS
     assert reg["regimen"].tolist() == [r["name"] for r in CFG["pkpd"]["regimens"]]
-    assert (reg["n_subjects"] == CFG["pkpd"]["regimen_simulation"]["subjects"]).all()
+    assert (reg["n_trials"] == CFG["pkpd"]["regimen_simulation"]["trials"]).all()
+    assert (reg["subjects_per_trial"] == CFG["pkpd"]["regimen_simulation"]["subjects"]).all()
+    # one population parameter set per trial from the bootstrap replicates (the rule's input)
+    n_boot = CFG["pkpd"]["bootstrap"]["replicates"]
+    assert reg["uncertainty"].str.startswith("bootstrap replicates (").all()
+    assert reg["uncertainty"].str.contains(f" of {n_boot}").all()
     for col in ("t50_median_day", "t70_median_day", "recovery80_median_day"):
         assert reg[col].notna().all(), col
+    for key in ("t50", "t70", "recovery80"):  # the median within its band across trials
+        assert (reg[f"{key}_median_lo_day"] <= reg[f"{key}_median_day"]).all()
+        assert (reg[f"{key}_median_day"] <= reg[f"{key}_median_hi_day"]).all()
+    assert (reg["nadir_pct_p05"] <= reg["nadir_pct_median"]).all() and (reg["nadir_pct_median"] <= reg["nadir_pct_p95"]).all()
     r = reg.set_index("regimen")
     # higher dose: faster; maintenance doses: the same start, the later last dose
     assert r.loc["680 mg QW x4", "t50_median_day"] < r.loc["340 mg QW x4", "t50_median_day"]
     assert r.loc["680 mg QW x4 then 340 mg Q2W", "last_dose_day"] == 77.0
     prof = read(pkpd, "regimen_profiles.csv")
     assert sorted(prof["regimen"].unique()) == sorted(reg["regimen"])
+    assert (prof["pct_median_lo"] <= prof["pct_median"] + 1e-9).all() and (prof["pct_median"] <= prof["pct_median_hi"] + 1e-9).all()
 
 
 @pytest.mark.parametrize("endpoint", ["pk", "igg"])
 def test_vpc_tables(pkpd, endpoint):
     v = read(pkpd, f"vpc_{endpoint}.csv")
-    assert v.columns.tolist() == VPC_COLUMNS and len(v) >= 5
+    # by dose level; at most 7 subjects per bin: the 10th/50th/90th percentiles (auto)
+    assert v.columns.tolist() == vpc_columns((10, 50, 90)) and len(v) >= 10
+    assert (v["percentiles"] == "10/50/90").all()
+    assert v["stratum"].unique().tolist() == ["340 mg", "680 mg"]
+    assert v.groupby("stratum")["n_subjects"].max().to_dict() == ({"340 mg": 2, "680 mg": 7} if endpoint == "pk"
+                                                                  else {"340 mg": 2, "680 mg": 6})
     assert (v["n_replicates"] == CFG["pkpd"]["vpc"]["replicates"]).all()
-    for p in ("05", "50", "95"):
+    for p in ("10", "50", "90"):
         assert v[f"obs_p{p}"].notna().any()
         lo, med, hi = (v[f"sim_p{p}_{s}"].to_numpy(float) for s in ("lo", "med", "hi"))
         ok = np.isfinite(lo) & np.isfinite(hi)

@@ -85,10 +85,10 @@ def regimen_inputs():
     frames = []
     for k, r in enumerate(REGIMENS):
         med = 100 - (50 + 10 * k) * np.sin(np.pi * np.minimum(days, 100) / 100) ** 0.5
-        frames.append(pd.DataFrame({"regimen": r["name"], "day": days, "pct_median": med, "pct_p05": med - 8,
-                                    "pct_p95": med + 8, "pct_mean": med}))
-    table = pd.DataFrame({"regimen": [r["name"] for r in REGIMENS], "n_subjects": 100,
-                          "uncertainty": "covariance step (MVN)"})
+        frames.append(pd.DataFrame({"regimen": r["name"], "day": days, "pct_median": med, "pct_median_lo": med - 3,
+                                    "pct_median_hi": med + 3, "pct_p05": med - 8, "pct_p95": med + 8, "pct_mean": med}))
+    table = pd.DataFrame({"regimen": [r["name"] for r in REGIMENS], "n_trials": 20, "subjects_per_trial": 50,
+                          "uncertainty": "bootstrap replicates (20 usable of 20)"})
     return pd.concat(frames, ignore_index=True), table
 
 
@@ -116,7 +116,7 @@ EXPECTED_GIDS = {
     "individual_igg": {f"{w}-{i}" for w in ("ipred", "pred", "obs") for i in IDS},
     "eta": {"hist-ETA_CL", "density-ETA_CL", "strip-ETA_CL", "hist-ETA_IgG0", "strip-ETA_IgG0"},
     "vpc": {"observations", "pi-05", "pi-50", "pi-95"},
-    "regimens": {f"{w}-{k}" for w in ("band", "median", "doses") for k in range(3)},
+    "regimens": {f"{w}-{k}" for w in ("pi", "uband", "median", "doses", "regimen") for k in range(3)},
 }
 
 
@@ -159,3 +159,33 @@ def test_vpc_figure_draws_observed_percentiles():
     ys = [ln.get_ydata() for ln in ax.get_lines() if len(ln.get_xdata()) == len(table)]
     medians = [y for y in ys if np.allclose(np.asarray(y, float), table.sort_values("time_day")["obs_p50"])]
     assert medians, "observed median line missing"
+
+
+def test_vpc_figure_one_panel_per_stratum_with_the_percentiles_and_why():
+    _, obs = vpc_inputs()
+    obs = obs.assign(STRATUM=np.where(obs["ID"].isin(["1", "4"]), "340 mg", "680 mg"),
+                     STRATUM_VALUE=np.where(obs["ID"].isin(["1", "4"]), 340.0, 680.0))
+    sim = obs["DV"].to_numpy()[None, :] * np.exp(0.3 * np.random.default_rng(1).standard_normal((20, len(obs))))
+    table = vpc_summary(obs, sim, "concentration", levels=(10, 50, 90))
+    why = "auto: the smallest bin holds 2 observation(s), fewer than 20"
+    fig = P.plot_vpc(table, obs, title="VPC", ylabel="y", log=True, n_subjects=4, data_cut=CUT, levels=(10, 50, 90),
+                     percentile_reason=why, stratify_on="DOSE")
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    assert titles == ["340 mg (N = 2)", "680 mg (N = 2)"]
+    assert {"observations", "pi-10", "pi-50", "pi-90", "observed-p50", "observations-1", "pi-90-1"} <= gids(fig)
+    texts = " ".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+    assert "Observed 10th/90th percentiles" in texts and "95% PI of simulated 10th/90th percentiles" in texts
+    assert "Percentiles 10/50/90: " + why in texts.replace("\n", " ")
+    assert "strata by DOSE" in texts
+
+
+def test_regimen_figure_labels_the_uncertainty_band_and_the_prediction_interval():
+    fig = P.plot_regimens(*regimen_inputs(), REGIMENS, data_cut=CUT)
+    texts = " ".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))).replace("\n", " ")
+    assert "Uncertainty of the median: 5th-95th percentiles across 20 trials" in texts
+    assert "Between-subject 90% prediction interval" in texts
+    assert "20 simulated trials x 50 virtual subjects" in texts and "bootstrap replicates" in texts
+    ax = next(a for a in fig.axes if a.get_title(loc="left") == REGIMENS[0]["name"])
+    bands = {c.get_gid(): c.get_paths()[0].vertices[:, 1] for c in ax.collections if c.get_gid()}
+    # the uncertainty band (median +- 3 here) lies inside the between-subject interval (+- 8)
+    assert bands["uband-0"].max() < bands["pi-0"].max() and bands["uband-0"].min() > bands["pi-0"].min()

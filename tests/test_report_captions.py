@@ -46,3 +46,48 @@ def test_a_broken_caption_would_be_caught(config):
         "RSE = 100·SE/|estimate|", writer="html",
         settings_overrides={"report_level": 2, "halt_level": 5, "warning_stream": False})
     assert "system-message" in parts["html_body"]
+
+
+class _Given(_Wildcards):
+    """Wildcards with given values."""
+
+    def __getattr__(self, name: str) -> str:
+        return self[name] if name in self else super().__getattr__(name)
+
+
+def _render(name: str, config: dict, endpoint: str = "pk") -> str:
+    """A caption rendered with ``config`` and wildcard ``endpoint`` (checked as above), as one line."""
+    snk = _Snakemake(config)
+    snk.wildcards = _Given(endpoint=endpoint)
+    text = jinja2.Template((ROOT / "workflow" / "report" / name).read_text(encoding="utf-8"),
+                           undefined=jinja2.StrictUndefined).render(snakemake=snk)
+    parts = docutils.core.publish_parts(
+        text, writer="html", settings_overrides={"report_level": 2, "halt_level": 5, "warning_stream": False})
+    assert "system-message" not in parts["html_body"], parts["html_body"]
+    return " ".join(text.split())
+
+
+def test_vpc_caption_states_strata_percentiles_and_correction(config):
+    import copy
+
+    text = _render("pkpd_vpc.rst", config)
+    assert "one panel per dose level" in text and "10th/50th/90th" in text and "states which were used and why" in text
+    assert "at least 20 observations" in text and "Prediction correction" not in text
+    cfg = copy.deepcopy(config)
+    cfg["pkpd"]["vpc"].update(stratify_on=None, prediction_corrected=True, percentiles=[5, 50, 95])
+    text = _render("pkpd_vpc.rst", cfg, "igg")
+    assert text.startswith("Prediction-corrected visual predictive check of total IgG")
+    assert "all subjects pooled" in text and "the 5/50/95 percentiles, as configured" in text
+    assert "Bergstrand" in text
+
+
+def test_regimen_captions_name_the_two_intervals_and_the_parameter_source(config):
+    import copy
+
+    for name in ("pkpd_regimen_simulation.rst", "pkpd_regimen_table.rst", "pkpd_reproduction.rst"):
+        text = _render(name, config)
+        assert "across trials" in text and "between-subject" in text, name
+    assert "bootstrap replicate" in _render("pkpd_regimen_simulation.rst", config)
+    cfg = copy.deepcopy(config)
+    cfg["pkpd"]["bootstrap"]["replicates"] = 0
+    assert "covariance step" in _render("pkpd_regimen_simulation.rst", cfg)

@@ -262,6 +262,10 @@ rule pkpd_vpc:
     params:
         code=PKPD_PLOT_CODE,
         replicates=PKPD["vpc"]["replicates"],
+        stratify_on=PKPD["vpc"]["stratify_on"],
+        prediction_corrected=PKPD["vpc"]["prediction_corrected"],
+        percentiles=PKPD["vpc"]["percentiles"],
+        min_bin_observations=PKPD["vpc"]["min_bin_observations"],
         seed=config["seeds"]["vpc"],
         dosing_days=config["study"]["dosing_days"],
         data_cut=config["data_cut"],
@@ -368,8 +372,18 @@ rule pkpd_eta:
         "../../scripts/pkpd_eta.py"
 
 
+# the simulated trials draw their population parameters from the bootstrap replicates when
+# the pipeline runs a bootstrap (pkpd.regimen_simulation.uncertainty: bootstrap), else from the
+# covariance step
+PKPD_REGIMEN_BOOTSTRAP = (
+    PKPD["regimen_simulation"]["uncertainty"] == "bootstrap"
+    and PKPD_BOOT_REPLICATES > 0
+)
+
+
 rule pkpd_regimen_simulation:
     input:
+        **({"bootstrap": res("pkpd/bootstrap.csv")} if PKPD_REGIMEN_BOOTSTRAP else {}),
         dataset=res("pkpd/nm_dataset.csv"),
         id_map=res("pkpd/nm_id_map.csv"),
         predictions=res("pkpd/predictions.csv"),
@@ -409,8 +423,11 @@ rule pkpd_regimen_simulation:
     params:
         code=PKPD_PLOT_CODE,
         regimens=PKPD["regimens"],
+        trials=PKPD["regimen_simulation"]["trials"],
         subjects=PKPD["regimen_simulation"]["subjects"],
         days=PKPD["regimen_simulation"]["days"],
+        uncertainty=PKPD["regimen_simulation"]["uncertainty"],
+        exclude_at_bound=PKPD["bootstrap"]["exclude_at_bound"],
         seed=config["seeds"]["regimen"],
         arms=PKPD_ARMS,
         dosing_days=config["study"]["dosing_days"],

@@ -310,6 +310,17 @@ def plot_eta(
 
 
 # ----------------------------------------------------------------------------------- VPC
+def _ordinal(p: float) -> str:
+    v = f"{p:g}"
+    if v.endswith(("11", "12", "13")) or "." in v:
+        return f"{v}th"
+    return v + {"1": "st", "2": "nd", "3": "rd"}.get(v[-1], "th")
+
+
+def _pcol(p: float) -> str:
+    return f"p{int(p):02d}" if float(p).is_integer() else f"p{p:g}"
+
+
 @styled
 def plot_vpc(
     vpc: pd.DataFrame,
@@ -322,61 +333,102 @@ def plot_vpc(
     dosing_days: Sequence[float] = (),
     data_cut: str = "",
     reference: Sequence[float] = (),
+    levels: Sequence[float] = (5.0, 50.0, 95.0),
+    percentile_reason: str = "",
+    stratify_on: str | None = None,
 ) -> Figure:
-    """VPC: observed 5th/50th/95th percentiles (lines) against the 95% prediction intervals of
-    the simulated percentiles (bands), by nominal time; observations as grey dots."""
-    fig = new_figure(8.0, 5.0)
-    ax = fig.subplots()
-    v = vpc.sort_values("time_day")
-    x = v["time_day"].to_numpy(dtype=float)
-    obs = observed.copy()
-    meas = obs[(obs["BLQ"] == 0) & obs["DV"].notna()]
-    ax.scatter(meas["TIME"] / 24.0, meas["DV"], s=6, color=GREY, alpha=0.45, linewidths=0, zorder=2, gid="observations")
-    band = {"05": "#9ecae1", "50": "#fc9272", "95": "#9ecae1"}
-    for p, style in (("05", "--"), ("50", "-"), ("95", "--")):
-        lo, hi = v[f"sim_p{p}_lo"].to_numpy(float), v[f"sim_p{p}_hi"].to_numpy(float)
-        ok = np.isfinite(lo) & np.isfinite(hi)
-        ax.fill_between(x, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), color=band[p], alpha=0.55, lw=0, zorder=1,
-                        gid=f"pi-{p}")
-        ax.plot(x, v[f"obs_p{p}"], color="black" if p == "50" else "#08306b", lw=1.4 if p == "50" else 1.0, ls=style,
-                marker="o", ms=2.5, zorder=4, gid=f"observed-p{p}")
-    if "lloq" in v.columns and v["lloq"].notna().any():
-        reference_line(ax, float(v["lloq"].dropna().min()), "LLOQ")
-    for r in reference:
-        reference_line(ax, float(r), f"{r:g}")
-    mark_dosing(ax, [float(d) - 1.0 for d in dosing_days])
-    if log:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(_LOG_FMT)
-        ax.yaxis.set_minor_formatter(NullFormatter())
-    else:
-        ax.set_ylim(bottom=0)
-    last = float(np.nanmax(x)) if x.size else 28.0
-    if len(meas):
-        last = max(last, float(meas["TIME"].max()) / 24.0)
-    ax.set_xlim(-2.0, last + max(2.0, 0.03 * last))
-    day_axis(ax, 0.0, last, offset=0.0)
-    ax.set_xlabel("Nominal time after first dose (days)")
-    ax.set_ylabel(ylabel)
-    ax.grid(True, which="major", axis="y")
-    if v.empty:
-        no_data(ax)
-    n_rep = int(v["n_replicates"].iloc[0]) if len(v) else 0
+    """VPC, one panel per stratum (``vpc["stratum"]``, in table order): observed percentiles
+    ``levels`` (lines) against the 95% prediction intervals of the simulated percentiles
+    (bands), by nominal time; observations (prediction-corrected when the table is) as grey
+    dots: pass them corrected, :func:`fcrnpipe.pkpd.vpc.corrected_observations`).
+    ``percentile_reason``: why these percentiles (printed in the footnote)."""
+    levels = tuple(float(p) for p in levels)
+    mid = levels[len(levels) // 2]
+    strata = list(pd.unique(vpc["stratum"])) if "stratum" in vpc.columns and len(vpc) else ["All subjects"]
+    corrected = bool(vpc["prediction_corrected"].iloc[0]) if "prediction_corrected" in vpc.columns and len(vpc) else False
+    n_panels = len(strata)
+    fig = new_figure(8.0 if n_panels <= 2 else 3.6 * n_panels, 5.0)
+    axes = np.atleast_1d(fig.subplots(1, n_panels, sharey=True, squeeze=False)).ravel()
+    band = {p: ("#fc9272" if p == mid else "#9ecae1") for p in levels}
+    obs_all = observed.copy()
+    if "STRATUM" not in obs_all.columns:
+        obs_all["STRATUM"] = strata[0]
+    last = 28.0
+    for k, (ax, stratum) in enumerate(zip(axes, strata)):
+        v = vpc[vpc["stratum"] == stratum] if "stratum" in vpc.columns else vpc
+        v = v.sort_values("time_day")
+        x = v["time_day"].to_numpy(dtype=float)
+        obs = obs_all[obs_all["STRATUM"].astype(str) == str(stratum)]
+        meas = obs[(obs["BLQ"] == 0) & obs["DV"].notna()]
+        ax.scatter(meas["TIME"] / 24.0, meas["DV"], s=6, color=GREY, alpha=0.45, linewidths=0, zorder=2,
+                   gid="observations" if k == 0 else f"observations-{k}")
+        for p in levels:
+            c = _pcol(p)
+            lo, hi = v[f"sim_{c}_lo"].to_numpy(float), v[f"sim_{c}_hi"].to_numpy(float)
+            ok = np.isfinite(lo) & np.isfinite(hi)
+            tag = c[1:] if k == 0 else f"{c[1:]}-{k}"
+            ax.fill_between(x, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), color=band[p], alpha=0.55, lw=0,
+                            zorder=1, gid=f"pi-{tag}")
+            ax.plot(x, v[f"obs_{c}"], color="black" if p == mid else "#08306b", lw=1.4 if p == mid else 1.0,
+                    ls="-" if p == mid else "--", marker="o", ms=2.5, zorder=4, gid=f"observed-{c}" + ("" if k == 0 else f"-{k}"))
+        if "lloq" in v.columns and v["lloq"].notna().any():
+            reference_line(ax, float(v["lloq"].dropna().min()), "LLOQ" + (" (corrected)" if corrected else ""))
+        for r in reference:
+            reference_line(ax, float(r), f"{r:g}")
+        mark_dosing(ax, [float(d) - 1.0 for d in dosing_days])
+        if log:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(_LOG_FMT)
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.set_ylim(bottom=0)
+        if x.size:
+            last = max(last, float(np.nanmax(x)))
+        if len(meas):
+            last = max(last, float(meas["TIME"].max()) / 24.0)
+        n_sub = int(obs["ID"].nunique()) if "ID" in obs.columns else 0
+        if n_panels > 1 or stratify_on is not None:
+            ax.set_title(f"{stratum} (N = {n_sub})", loc="left", gid=f"stratum-{k}")
+        ax.set_xlabel("Nominal time after first dose (days)")
+        if k == 0:
+            ax.set_ylabel(ylabel)
+        ax.grid(True, which="major", axis="y")
+        if v.empty:
+            no_data(ax)
+    for ax in axes:
+        ax.set_xlim(-2.0, last + max(2.0, 0.03 * last))
+        day_axis(ax, 0.0, last, offset=0.0)
+    n_rep = int(vpc["n_replicates"].iloc[0]) if len(vpc) else 0
+    outer = [p for p in levels if p != mid]
+    outer_txt = "/".join(_ordinal(p) for p in outer)
+    mid_txt = "median" if mid == 50.0 else f"{_ordinal(mid)} percentile"
     legend = [
-        Line2D([], [], color="black", lw=1.4, marker="o", ms=2.5, label="Observed median"),
-        Line2D([], [], color="#08306b", lw=1.0, ls="--", marker="o", ms=2.5, label="Observed 5th/95th percentiles"),
-        Patch(color=band["50"], alpha=0.55, label="95% PI of simulated median"),
-        Patch(color=band["05"], alpha=0.55, label="95% PI of simulated 5th/95th percentiles"),
-        Line2D([], [], color=GREY, ls="none", marker="o", ms=3, alpha=0.6, label="Observations"),
+        Line2D([], [], color="black", lw=1.4, marker="o", ms=2.5, label=f"Observed {mid_txt}"),
+        Patch(color=band[mid], alpha=0.55, label=f"95% PI of simulated {mid_txt}"),
     ]
+    if outer:
+        legend[1:1] = [Line2D([], [], color="#08306b", lw=1.0, ls="--", marker="o", ms=2.5,
+                              label=f"Observed {outer_txt} percentile{'s' if len(outer) > 1 else ''}")]
+        legend.append(Patch(color="#9ecae1", alpha=0.55,
+                            label=f"95% PI of simulated {outer_txt} percentile{'s' if len(outer) > 1 else ''}"))
+    legend.append(Line2D([], [], color=GREY, ls="none", marker="o", ms=3, alpha=0.6, label="Observations"))
+    strata_txt = (
+        f"Panels: strata by {stratify_on}{' (planned dose of the arm)' if str(stratify_on).upper() == 'DOSE' else ''}. "
+        if stratify_on is not None else ""
+    )
+    pc_txt = (
+        "Prediction-corrected (Bergstrand et al. 2011): observed and simulated values multiplied by the bin's median "
+        "population prediction over the record's own population prediction (lower bound 0). " if corrected else ""
+    )
     add_header_footer(
         fig,
         title,
         f"Subjects in the model fit (N = {n_subjects}); {n_rep} simulated replicates of the study design",
-        ["Percentiles of the observations per nominal-time bin (lines) against the 95% prediction intervals "
-         "(2.5th-97.5th percentiles over replicates) of the same percentiles in studies simulated from the final "
-         "model (new subjects, residual error, actual doses and sampling times). Values below the LLOQ count as "
-         "censored; a percentile below the LLOQ is not drawn."],
+        [f"{strata_txt}{pc_txt}The {'/'.join(_ordinal(p) for p in levels)} percentiles of the observations per "
+         "nominal-time bin (lines) against the 95% prediction intervals (2.5th-97.5th percentiles over replicates) of "
+         "the same percentiles in studies simulated from the final model (new subjects, residual error, actual doses "
+         "and sampling times). Values below the LLOQ count as censored; a percentile below the LLOQ is not drawn.",
+         *([f"Percentiles {'/'.join(f'{p:g}' for p in levels)}: {percentile_reason}."] if percentile_reason else [])],
         data_cut,
         legend=legend,
         legend_ncols=3,
@@ -386,7 +438,6 @@ def plot_vpc(
 
 # ------------------------------------------------------------------------------ regimens
 REGIMEN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-REGIMEN_STYLES = ("-", "--", ":", "-.")
 
 
 @styled
@@ -397,42 +448,57 @@ def plot_regimens(
     *,
     data_cut: str = "",
 ) -> Figure:
-    """Median and 90% interval of IgG % of baseline over time per regimen, with dose marks."""
+    """One panel per regimen: the median IgG % of baseline (median of the simulated trials'
+    medians) with its uncertainty band across trials (parameter uncertainty) and the
+    between-subject 90% prediction interval, with dose marks."""
     names = [str(r["name"]) for r in regimens]
-    fig = new_figure(8.5, 3.0 + 0.9 * math.ceil(len(names) / 2) + 2.2)
-    ax = fig.subplots()
-    legend = []
+    n = len(names)
+    fig = new_figure(8.5, 1.9 * n + 2.6)
+    axes = np.atleast_1d(fig.subplots(n, 1, sharex=True, sharey=True, squeeze=False)).ravel()
+    last = float(profiles["day"].max()) if len(profiles) else 28.0
     for k, name in enumerate(names):
+        ax = axes[k]
         col = REGIMEN_COLORS[k % len(REGIMEN_COLORS)]
         p = profiles[profiles["regimen"] == name].sort_values("day")
-        ax.fill_between(p["day"], p["pct_p05"], p["pct_p95"], color=col, alpha=0.15, lw=0, gid=f"band-{k}")
-        ls = REGIMEN_STYLES[k % len(REGIMEN_STYLES)]
-        ax.plot(p["day"], p["pct_median"], color=col, lw=1.6, ls=ls, zorder=3 + len(names) - k, gid=f"median-{k}")
+        ax.fill_between(p["day"], p["pct_p05"], p["pct_p95"], color=col, alpha=0.13, lw=0, zorder=1, gid=f"pi-{k}")
+        if "pct_median_lo" in p.columns:
+            ax.fill_between(p["day"], p["pct_median_lo"], p["pct_median_hi"], color=col, alpha=0.45, lw=0, zorder=2,
+                            gid=f"uband-{k}")
+        ax.plot(p["day"], p["pct_p05"], color=col, lw=0.6, ls=":", zorder=2, gid=f"pi-lo-{k}")
+        ax.plot(p["day"], p["pct_p95"], color=col, lw=0.6, ls=":", zorder=2, gid=f"pi-hi-{k}")
+        ax.plot(p["day"], p["pct_median"], color=col, lw=1.6, zorder=3, gid=f"median-{k}")
         days = sorted({float(d) - 1.0 for b in regimens[k]["doses"] for d in b["days"]})
-        trans_y = 1.0 - 0.035 * k
-        ax.plot(days, [trans_y] * len(days), transform=ax.get_xaxis_transform(), ls="none", marker="v", ms=4, color=col,
-                clip_on=False, gid=f"doses-{k}")
-        legend.append(Line2D([], [], color=col, lw=1.6, ls=ls, marker="v", ms=4, label=name))
-    for lvl, txt in ((50.0, "50% reduction"), (30.0, "70% reduction"), (80.0, "80% of baseline")):
-        reference_line(ax, lvl, txt, side="right")
-    ax.set_ylim(0, 110)
-    last = float(profiles["day"].max()) if len(profiles) else 28.0
-    ax.set_xlim(-2.0, last + 2.0)
-    day_axis(ax, 0.0, last, offset=0.0)
-    ax.set_xlabel("Time after first dose (days)")
-    ax.set_ylabel("Total IgG (% of baseline)")
-    ax.grid(True, axis="y")
-    n = int(table["n_subjects"].iloc[0]) if len(table) else 0
+        ax.plot(days, [1.0] * len(days), transform=ax.get_xaxis_transform(), ls="none", marker="v", ms=4.5, color=col,
+                clip_on=False, zorder=5, gid=f"doses-{k}")
+        for lvl, txt in ((50.0, "50% reduction"), (30.0, "70% reduction"), (80.0, "80% of baseline")):
+            reference_line(ax, lvl, txt if k == 0 else None, side="right")
+        ax.set_title(name, loc="left", gid=f"regimen-{k}")
+        ax.set_ylim(0, 110)
+        ax.set_ylabel("IgG (% of baseline)")
+        ax.grid(True, axis="y")
+        ax.set_xlim(-2.0, last + 2.0)
+        day_axis(ax, 0.0, last, offset=0.0)
+    axes[-1].set_xlabel("Time after first dose (days)")
+    n_trials = int(table["n_trials"].iloc[0]) if len(table) and "n_trials" in table.columns else 1
+    per_trial = int(table["subjects_per_trial"].iloc[0]) if len(table) and "subjects_per_trial" in table.columns else 0
     unc = str(table["uncertainty"].iloc[0]) if len(table) else ""
-    legend.append(Patch(color=GREY, alpha=0.3, label="90% interval (5th-95th percentiles)"))
+    legend = [
+        Line2D([], [], color=GREY, lw=1.6, label="Median (median of the trial medians)"),
+        Patch(color=GREY, alpha=0.55, label=f"Uncertainty of the median: 5th-95th percentiles across {n_trials} trials"),
+        Patch(color=GREY, alpha=0.2, label="Between-subject 90% prediction interval (5th-95th percentiles of subjects)"),
+        Line2D([], [], color=GREY, ls="none", marker="v", ms=4.5, label="Dose"),
+    ]
     add_header_footer(
         fig,
         "Simulated total IgG (% of baseline) by dosing regimen",
-        f"{n} virtual subjects per regimen; between-subject variability and parameter uncertainty ({unc})",
-        ["Lines: median; bands: 5th-95th percentiles of the virtual subjects' true IgG (no residual error) as % of "
-         "their baseline, including the fixed IVMP suppression of IgG synthesis. Triangles: doses of each regimen "
-         "(regimens with the same first doses coincide until they differ). "
-         "Metrics (time to 50%/70% reduction, nadir, recovery to 80%) in pkpd/regimen_simulation.csv."],
+        [f"{n_trials} simulated trials x {per_trial} virtual subjects per regimen; one population parameter set per "
+         "trial, random effects per subject", f"Population parameter sets: {unc}"],
+        ["Dark band: uncertainty of the median -- 5th-95th percentiles across simulated trials of each trial's median "
+         "(parameter uncertainty). Light band (dotted edges): between-subject variability -- the 5th and 95th "
+         "percentiles over the subjects of a trial, median over trials. True IgG (no residual error) as % of each "
+         "subject's baseline, including the fixed IVMP suppression of IgG synthesis; the same virtual subjects "
+         "receive every regimen. Metrics (time to 50%/70% reduction, nadir, recovery to 80%) in "
+         "pkpd/regimen_simulation.csv."],
         data_cut,
         legend=legend,
         legend_ncols=2,

@@ -1,19 +1,50 @@
-"""Simulation of dosing regimens with the final model: IgG as % of baseline over time.
+"""Simulation of dosing regimens with the final model: IgG as % of baseline over time, as
+simulated trials with parameter uncertainty per trial and between-subject variability per
+subject.
 
-Virtual subjects: ``subjects`` per regimen, each with its own draw of the population
-parameters from the covariance step's asymptotic distribution (parameter uncertainty; at the
-estimates if the covariance step failed -- said in the table) and its own random effects
-(between-subject variability); no residual error (the quantity of interest is the true IgG).
-The same virtual subjects (same random numbers) receive every regimen, so regimens differ by
-the dosing only. The IVMP suppression of IgG synthesis is part of the model, as in the trial.
+Simulated trials (``trials``, config ``pkpd.regimen_simulation.trials``) of ``subjects``
+virtual subjects each (``pkpd.regimen_simulation.subjects``). Trial ``t`` (1..T) has one
+population parameter set (fixed effects, Omega; :func:`trial_populations`):
+
+* ``bootstrap`` (default, config ``pkpd.regimen_simulation.uncertainty``): the estimates of a
+  bootstrap replicate of ``pkpd/bootstrap.csv`` -- the replicates the bootstrap intervals use
+  (status ok and, with ``pkpd.bootstrap.exclude_at_bound``, no estimate on its search bound),
+  trial ``t`` the ``t``-th of them in replicate order, starting again from the first when
+  there are more trials than replicates (said in the ``uncertainty`` column). Replicates are
+  random resamples already, so taking them in order is a random choice without repeats;
+* ``covariance`` (or ``bootstrap`` when the pipeline ran no bootstrap, or none of its
+  replicates is usable): a draw from the covariance step's asymptotic distribution
+  ``N(x_hat, Cov)`` on the estimation scale;
+* at the final estimates (no parameter uncertainty) when neither exists (the covariance step
+  failed; said in the table) or with ``none``.
+
+Its subjects get their own random effects from that set's Omega (between-subject
+variability); no residual error (the quantity of interest is the true IgG). Random numbers:
+trial ``t`` uses only ``numpy.random.default_rng([seed, t])`` -- first its covariance-step
+draw (if any), then the random effects of its subjects (PK, then PD) -- so a trial's numbers
+do not depend on how many trials are simulated together (:data:`MAX_ROWS_PER_CALL`) or in
+which order. The same virtual subjects (same trial parameter sets and random effects) receive
+every regimen, so regimens differ by the dosing only. The IVMP suppression of IgG synthesis
+is part of the model, as in the trial.
 
 Times are days after the first dose (day 0 = first dose = study day 1); a dose on study day
 ``d`` is given at day ``d - 1``. IgG is expressed as % of the subject's baseline (``IgG0``).
 
-Metrics per virtual subject (:func:`curve_metrics`), summarised over subjects as median and
-90% interval (5th-95th percentiles); a subject that never reaches a threshold within the
-simulated days counts as "later than everything", so a percentile falling on such subjects is
-reported as NA, and the percentage of subjects reaching it is given:
+Two intervals are reported, and they answer different questions:
+
+* the **uncertainty band of the median** (``*_median_lo``/``*_median_hi``, profiles
+  ``pct_median_lo``/``pct_median_hi``): 5th-95th percentiles *across trials* of each trial's
+  median over its subjects -- how well the model knows the typical response (parameter
+  uncertainty); the reported median (``*_median``) is the median of the trial medians;
+* the **between-subject prediction interval** (``*_p05``/``*_p95``, profiles
+  ``pct_p05``/``pct_p95``): the 5th and 95th percentiles *over the subjects of a trial*, the
+  median of each over trials -- where 90% of patients of a typical trial fall (between-subject
+  variability).
+
+Metrics per virtual subject (:func:`curve_metrics`); for event times a subject that never
+reaches a threshold within the simulated days counts as "later than everything", so a
+percentile (over subjects or over trials) falling on such subjects is reported as NA, and
+the percentage of all virtual subjects reaching it is given:
 
 * ``t50``/``t70``: first time IgG falls to <= 50% / <= 30% of baseline (50% / 70% reduction);
 * ``nadir``: the lowest % of baseline, and its day;
@@ -24,42 +55,41 @@ reported as NA, and the percentage of subjects reaching it is given:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from fcrnpipe.errors import UserError
 from fcrnpipe.models import make_design
 from fcrnpipe.pkpd.simulation import PkPdModel
 
 HOURS_PER_DAY = 24.0
 #: Output grid of the regimen simulation (days).
 STEP_DAYS = 0.25
+#: Percentiles of the between-subject prediction interval and of the uncertainty band.
 QUANTILES = (5.0, 50.0, 95.0)
+#: Virtual subjects integrated in one model call (whole trials; memory bound only).
+MAX_ROWS_PER_CALL = 1000
+UNCERTAINTY_SOURCES = ("bootstrap", "covariance", "none")
+METRIC_TIMES = ("t50", "t70", "recovery80")
 REGIMEN_COLUMNS = [
     "regimen",
-    "n_subjects",
+    "n_trials",
+    "subjects_per_trial",
     "uncertainty",
     "total_dose_mg",
     "last_dose_day",
-    "t50_median_day",
-    "t50_p05_day",
-    "t50_p95_day",
-    "t50_reached_pct",
-    "t70_median_day",
-    "t70_p05_day",
-    "t70_p95_day",
-    "t70_reached_pct",
-    "nadir_pct_median",
-    "nadir_pct_p05",
-    "nadir_pct_p95",
-    "nadir_day_median",
-    "recovery80_median_day",
-    "recovery80_p05_day",
-    "recovery80_p95_day",
-    "recovery80_reached_pct",
 ]
-PROFILE_COLUMNS = ["regimen", "day", "pct_median", "pct_p05", "pct_p95", "pct_mean"]
+for _k in ("t50", "t70"):
+    REGIMEN_COLUMNS += [f"{_k}_median_day", f"{_k}_median_lo_day", f"{_k}_median_hi_day", f"{_k}_p05_day",
+                        f"{_k}_p95_day", f"{_k}_reached_pct"]
+REGIMEN_COLUMNS += ["nadir_pct_median", "nadir_pct_median_lo", "nadir_pct_median_hi", "nadir_pct_p05", "nadir_pct_p95",
+                    "nadir_day_median"]
+REGIMEN_COLUMNS += ["recovery80_median_day", "recovery80_median_lo_day", "recovery80_median_hi_day",
+                    "recovery80_p05_day", "recovery80_p95_day", "recovery80_reached_pct"]
+PROFILE_COLUMNS = ["regimen", "day", "pct_median", "pct_median_lo", "pct_median_hi", "pct_p05", "pct_p95", "pct_mean"]
 
 
 def regimen_doses(regimen: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +147,7 @@ def curve_metrics(t: np.ndarray, pct: np.ndarray, last_dose_day: float) -> dict[
 
 def summarise_times(values: np.ndarray, q: Sequence[float] = QUANTILES) -> tuple[list[float], float]:
     """Percentiles of event times where NaN means "never" (later than every time), and the
-    percentage of subjects with the event. A percentile that falls on "never" is NaN."""
+    percentage of values with the event. A percentile that falls on "never" is NaN."""
     v = np.asarray(values, dtype=float)
     reached = np.isfinite(v)
     if v.size == 0:
@@ -128,6 +158,32 @@ def summarise_times(values: np.ndarray, q: Sequence[float] = QUANTILES) -> tuple
         val = float(np.percentile(filled, p, method="inverted_cdf"))
         out.append(val if np.isfinite(val) else float("nan"))
     return out, 100.0 * float(reached.mean())
+
+
+def across_trials(values: np.ndarray, times: bool, q: Sequence[float] = QUANTILES) -> dict[str, float]:
+    """Median and uncertainty band of the median, and the between-subject interval, of one
+    metric ``values`` ``(trials, subjects)`` (see the module docstring): per trial the
+    percentiles ``q`` over its subjects, then over trials the median and the ``q[0]``-``q[-1]``
+    percentiles of the trial medians and the medians of the trial ``q[0]``/``q[-1]``
+    percentiles. ``times``: NaN means "never" (:func:`summarise_times`), else plain
+    (linearly interpolated) percentiles."""
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    mid_q = q[1]
+
+    def pct(a: np.ndarray, qs: Sequence[float]) -> list[float]:
+        if times:
+            return summarise_times(a, qs)[0]
+        return [float(x) for x in np.percentile(a, list(qs))]
+
+    per_trial = np.array([pct(row, q) for row in v])  # (trials, 3): p_lo, median, p_hi over subjects
+    m_lo, m_med, m_hi = pct(per_trial[:, 1], q)
+    return {
+        "median": m_med,
+        "median_lo": m_lo,
+        "median_hi": m_hi,
+        "p_lo": pct(per_trial[:, 0], (mid_q,))[0],
+        "p_hi": pct(per_trial[:, 2], (mid_q,))[0],
+    }
 
 
 def regimen_design(times_day: np.ndarray, amts: np.ndarray, n: int, days: float, step: float = STEP_DAYS):
@@ -143,22 +199,128 @@ def regimen_design(times_day: np.ndarray, amts: np.ndarray, n: int, days: float,
     ), grid / HOURS_PER_DAY
 
 
-def sample_virtual_subjects(
-    model: PkPdModel, subjects: int, rng: np.random.Generator, uncertainty: bool = True
-) -> tuple[np.ndarray, str]:
-    """Parameters of the virtual subjects (see the module docstring) and how parameter
-    uncertainty entered."""
-    use_unc = bool(uncertainty and model.uncertainty_available)
-    text = "covariance step (MVN)" if use_unc else ("none (covariance step failed)" if uncertainty else "none")
-    return model.sample(subjects, rng, iiv=True, uncertainty=use_unc), text
+# --------------------------------------------------------------------- simulated trials
+def trial_rng(seed: int, trial: int) -> np.random.Generator:
+    """The generator of simulated trial ``trial`` (1-based; see the module docstring)."""
+    return np.random.default_rng([int(seed), int(trial)])
 
 
-def regimen_curves(model: PkPdModel, regimen: Mapping[str, Any], params: np.ndarray, days: float) -> tuple[np.ndarray, np.ndarray]:
-    """Days and IgG % of baseline ``(subjects, n_days)`` of the virtual subjects ``params``."""
+@dataclass
+class TrialPopulations:
+    """Where the population parameter set of each simulated trial comes from.
+
+    ``source``: ``bootstrap`` (``sets[t - 1]`` is trial ``t``'s set, ``replicates[t - 1]``
+    its replicate), ``covariance`` (drawn per trial from its generator) or ``none`` (the final
+    estimates, ``sets`` holds them once). ``text``: the ``uncertainty`` column.
+    """
+
+    source: str
+    text: str
+    sets: list[dict[str, np.ndarray]] = field(default_factory=list)
+    replicates: list[int] = field(default_factory=list)
+
+
+def bootstrap_sets(model: PkPdModel, bootstrap: pd.DataFrame, exclude_at_bound: bool = True) -> list[tuple[int, dict[str, np.ndarray]]]:
+    """(replicate, population parameter set) of the usable replicates of ``bootstrap.csv``:
+    status ``ok`` and, with ``exclude_at_bound``, no estimate on its search bound (as the
+    bootstrap intervals), in replicate order; a row whose estimates cannot make a set (missing,
+    not finite) is skipped."""
+    if bootstrap is None or bootstrap.empty:
+        return []
+    b = bootstrap.sort_values("replicate", kind="stable")
+    used = b["status"].astype(str) == "ok"
+    if exclude_at_bound and "at_bound" in b.columns:
+        used &= b["at_bound"].fillna("").astype(str).str.strip() == ""
+    out = []
+    for _, row in b[used].iterrows():
+        est = {str(k): v for k, v in row.items() if isinstance(v, (int, float, np.integer, np.floating))}
+        try:
+            out.append((int(row["replicate"]), model.population_from_estimates(est)))
+        except ValueError:
+            continue
+    return out
+
+
+def trial_populations(
+    model: PkPdModel,
+    trials: int,
+    source: str = "bootstrap",
+    bootstrap: pd.DataFrame | None = None,
+    exclude_at_bound: bool = True,
+) -> TrialPopulations:
+    """The population parameter sets of ``trials`` simulated trials (module docstring)."""
+    if source not in UNCERTAINTY_SOURCES:
+        raise UserError(f"config pkpd.regimen_simulation.uncertainty: {source!r} is not one of {', '.join(UNCERTAINTY_SOURCES)}")
+    if trials < 1:
+        raise UserError("config pkpd.regimen_simulation.trials must be at least 1")
+    note = ""
+    if source == "bootstrap":
+        usable = bootstrap_sets(model, bootstrap, exclude_at_bound) if bootstrap is not None else []
+        n_rows = 0 if bootstrap is None else len(bootstrap)
+        if usable:
+            reps = [usable[(t - 1) % len(usable)] for t in range(1, trials + 1)]
+            reuse = "" if trials <= len(usable) else f"; {trials} trials, so replicates are reused in turn"
+            return TrialPopulations(
+                "bootstrap",
+                f"bootstrap replicates ({len(usable)} usable of {n_rows}{reuse})",
+                [r[1] for r in reps],
+                [r[0] for r in reps],
+            )
+        note = " (no usable bootstrap replicate)" if n_rows else " (no bootstrap run)"
+        source = "covariance"
+    if source == "covariance":
+        if model.uncertainty_available:
+            return TrialPopulations("covariance", "covariance step (multivariate normal)" + note)
+        return TrialPopulations("none", f"none: covariance step failed{note}", [model.estimates()])
+    return TrialPopulations("none", "none (final estimates)", [model.estimates()])
+
+
+def trial_parameters(model: PkPdModel, populations: TrialPopulations, trial: int, subjects: int, seed: int) -> np.ndarray:
+    """Natural parameters ``(subjects, 9)`` of the virtual subjects of trial ``trial``
+    (1-based), from its generator :func:`trial_rng` only."""
+    rng = trial_rng(seed, trial)
+    if populations.source == "covariance":
+        pop = model.draw_population(rng)
+    elif populations.source == "bootstrap":
+        pop = populations.sets[trial - 1]
+    else:
+        pop = populations.sets[0]
+    return model.sample_at(int(subjects), rng, pop)
+
+
+def simulate_trials(
+    model: PkPdModel, populations: TrialPopulations, trials: int, subjects: int, seed: int
+) -> np.ndarray:
+    """Parameters ``(trials, subjects, 9)`` of every simulated trial (:func:`trial_parameters`)."""
+    return np.stack([trial_parameters(model, populations, t, subjects, seed) for t in range(1, int(trials) + 1)])
+
+
+def regimen_curves(
+    model: PkPdModel,
+    regimen: Mapping[str, Any],
+    params: np.ndarray,
+    days: float,
+    max_rows: int = MAX_ROWS_PER_CALL,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Days and IgG % of baseline of the virtual subjects ``params``: ``(subjects, 9)`` ->
+    ``(subjects, n_days)``; ``(trials, subjects, 9)`` -> ``(trials, subjects, n_days)``,
+    integrated whole trials at a time: as many as fit in ``max_rows`` subjects per model call
+    (at least one)."""
+    params = np.asarray(params, dtype=float)
+    if params.ndim == 2:
+        tday, pct = regimen_curves(model, regimen, params[None], days, max_rows)
+        return tday, pct[0]
     times, amts = regimen_doses(regimen)
-    design, tday = regimen_design(times, amts, params.shape[0], days)
-    f = model.predict(design, params)
-    return tday, 100.0 * f / params[:, 5][:, None]
+    n_trials, n_sub, _ = params.shape
+    per_call = max(1, int(max_rows) // max(n_sub, 1))
+    out = []
+    tday = np.zeros(0)
+    for a in range(0, n_trials, per_call):
+        block = params[a : a + per_call].reshape(-1, params.shape[2])
+        design, tday = regimen_design(times, amts, block.shape[0], days)
+        f = model.predict(design, block)
+        out.append((100.0 * f / block[:, 5][:, None]).reshape(-1, n_sub, f.shape[1]))
+    return tday, np.concatenate(out)
 
 
 def simulate_regimens(
@@ -167,56 +329,88 @@ def simulate_regimens(
     params: np.ndarray,
     days: float,
     uncertainty_text: str,
+    max_rows: int = MAX_ROWS_PER_CALL,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Regimen table (:data:`REGIMEN_COLUMNS`), profiles (:data:`PROFILE_COLUMNS`) and the
-    curves (days, % of baseline ``(subjects, n_days)``) per regimen name."""
+    curves (days, % of baseline ``(trials, subjects, n_days)``) per regimen name, for the
+    virtual subjects ``params`` ``(trials, subjects, 9)`` (or ``(subjects, 9)``: one trial)."""
+    params = np.asarray(params, dtype=float)
+    if params.ndim == 2:
+        params = params[None]
     rows, profiles, curves = [], [], {}
     for reg in regimens:
         times, amts = regimen_doses(reg)
-        tday, pct = regimen_curves(model, reg, params, days)
+        tday, pct = regimen_curves(model, reg, params, days, max_rows)
         curves[str(reg["name"])] = (tday, pct)
-        row = regimen_row(str(reg["name"]), tday, pct, times, amts, uncertainty_text)
-        rows.append(row)
-        qs = np.percentile(pct, QUANTILES, axis=0)
-        profiles.append(
-            pd.DataFrame(
-                {
-                    "regimen": str(reg["name"]),
-                    "day": tday,
-                    "pct_median": qs[1],
-                    "pct_p05": qs[0],
-                    "pct_p95": qs[2],
-                    "pct_mean": pct.mean(axis=0),
-                }
-            )
-        )
+        rows.append(regimen_row(str(reg["name"]), tday, pct, times, amts, uncertainty_text))
+        profiles.append(regimen_profile(str(reg["name"]), tday, pct))
     return pd.DataFrame(rows, columns=REGIMEN_COLUMNS), pd.concat(profiles, ignore_index=True)[PROFILE_COLUMNS], curves
+
+
+def regimen_profile(name: str, tday: np.ndarray, pct: np.ndarray) -> pd.DataFrame:
+    """Profile rows (:data:`PROFILE_COLUMNS`) of curves ``(trials, subjects, n_days)`` (or
+    ``(subjects, n_days)``: one trial): per day the median of the trial medians with its
+    5th-95th percentile band across trials, the median over trials of the trial 5th and 95th
+    percentiles over subjects, and the mean over all virtual subjects."""
+    pct = np.asarray(pct, dtype=float)
+    if pct.ndim == 2:
+        pct = pct[None]
+    mid_q = QUANTILES[1]
+    per_trial = np.percentile(pct, QUANTILES, axis=1)  # (3, trials, n_days)
+    band = np.percentile(per_trial[1], QUANTILES, axis=0)  # (3, n_days)
+    return pd.DataFrame(
+        {
+            "regimen": name,
+            "day": tday,
+            "pct_median": band[1],
+            "pct_median_lo": band[0],
+            "pct_median_hi": band[2],
+            "pct_p05": np.percentile(per_trial[0], mid_q, axis=0),
+            "pct_p95": np.percentile(per_trial[2], mid_q, axis=0),
+            "pct_mean": pct.mean(axis=(0, 1)),
+        }
+    )
 
 
 def regimen_row(
     name: str, tday: np.ndarray, pct: np.ndarray, times: np.ndarray, amts: np.ndarray, uncertainty_text: str
 ) -> dict[str, Any]:
-    """One row of the regimen table from the curves ``pct`` ``(subjects, n_days)``."""
+    """One row of the regimen table from the curves ``pct`` ``(trials, subjects, n_days)``
+    (or ``(subjects, n_days)``: one trial; its band is then the median itself)."""
+    pct = np.asarray(pct, dtype=float)
+    if pct.ndim == 2:
+        pct = pct[None]
+    n_trials, n_sub, _ = pct.shape
     last = float(np.max(times))
-    mets = [curve_metrics(tday, pct[i], last) for i in range(pct.shape[0])]
-    m = {k: np.array([d[k] for d in mets]) for k in mets[0]}
+    mets = [[curve_metrics(tday, pct[t, i], last) for i in range(n_sub)] for t in range(n_trials)]
+    m = {k: np.array([[d[k] for d in trial] for trial in mets]) for k in mets[0][0]}
     row: dict[str, Any] = {
         "regimen": name,
-        "n_subjects": int(pct.shape[0]),
+        "n_trials": int(n_trials),
+        "subjects_per_trial": int(n_sub),
         "uncertainty": uncertainty_text,
         "total_dose_mg": float(np.sum(amts)),
         "last_dose_day": last,
     }
-    for key in ("t50", "t70", "recovery80"):
-        (p05, med, p95), reached = summarise_times(m[key])
-        row.update({f"{key}_median_day": med, f"{key}_p05_day": p05, f"{key}_p95_day": p95, f"{key}_reached_pct": reached})
-    p05, med, p95 = np.percentile(m["nadir_pct"], QUANTILES)
+    for key in METRIC_TIMES:
+        s = across_trials(m[key], times=True)
+        row.update({
+            f"{key}_median_day": s["median"],
+            f"{key}_median_lo_day": s["median_lo"],
+            f"{key}_median_hi_day": s["median_hi"],
+            f"{key}_p05_day": s["p_lo"],
+            f"{key}_p95_day": s["p_hi"],
+            f"{key}_reached_pct": 100.0 * float(np.isfinite(m[key]).mean()),
+        })
+    s = across_trials(m["nadir_pct"], times=False)
     row.update(
         {
-            "nadir_pct_median": float(med),
-            "nadir_pct_p05": float(p05),
-            "nadir_pct_p95": float(p95),
-            "nadir_day_median": float(np.median(m["nadir_day"])),
+            "nadir_pct_median": s["median"],
+            "nadir_pct_median_lo": s["median_lo"],
+            "nadir_pct_median_hi": s["median_hi"],
+            "nadir_pct_p05": s["p_lo"],
+            "nadir_pct_p95": s["p_hi"],
+            "nadir_day_median": float(np.median(np.median(m["nadir_day"], axis=1))),
         }
     )
     return row

@@ -5,9 +5,14 @@ Published (Wang et al. 2023 and the assumptions of :mod:`fcrnpipe.stats.publishe
 80% of baseline (75-90%) at week 12 (9 weeks after the last dose). For every arm and these
 visits the table gives the observed mean % of baseline (the subject's record nearest the
 visit's nominal time, within the visit window), the mean individual prediction (IPRED) of the
-same records as % of the IPRED at the subject's baseline record, and the mean and 90% interval
-of the population prediction (virtual subjects of the arm's planned regimen, with parameter
-uncertainty and between-subject variability, no residual error).
+same records as % of the IPRED at the subject's baseline record, and the population prediction
+of the arm's planned regimen from the regimen simulation's simulated trials (one population
+parameter set per trial, between-subject variability per subject, no residual error; see
+:mod:`fcrnpipe.pkpd.regimen`): the mean over all virtual subjects (``model_mean_pct``, on
+which the criterion is checked), its uncertainty band -- 5th-95th percentiles *across trials*
+of the trial means (``model_mean_lo_pct``, ``model_mean_hi_pct``) -- and the between-subject
+90% prediction interval -- the 5th and 95th percentiles over the subjects of a trial, median
+over trials (``model_p05_pct``, ``model_p95_pct``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ REPRODUCTION_COLUMNS = [
     "observed_mean_pct",
     "ipred_mean_pct",
     "model_mean_pct",
+    "model_mean_lo_pct",
+    "model_mean_hi_pct",
     "model_p05_pct",
     "model_p95_pct",
     "published",
@@ -102,7 +109,8 @@ def reproduction_table(
     arm_curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
 ) -> pd.DataFrame:
     """The table (:data:`REPRODUCTION_COLUMNS`). ``arm_curves``: ARMCD -> (days, % of
-    baseline curves ``(subjects, n_days)``) of the arm's planned regimen."""
+    baseline curves ``(trials, subjects, n_days)``, or ``(subjects, n_days)`` for one trial)
+    of the arm's planned regimen."""
     nm = nm.copy()
     nm["ID"] = nm["ID"].astype(str)
     pr = predictions.copy()
@@ -121,7 +129,9 @@ def reproduction_table(
             ip_a = ip[[arm_of.get(s) == code for s in ip.index]]
             days, curves = arm_curves[code]
             j = int(np.argmin(np.abs(np.asarray(days) - crit["day"])))
-            col = np.asarray(curves)[:, j]
+            col = np.asarray(curves, dtype=float)[..., j]
+            col = col[None, :] if col.ndim == 1 else col  # (trials, subjects)
+            trial_means = col.mean(axis=1)
             high = float(arm["dose_mg"]) == HIGH_DOSE_MG
             om = float(o_a.mean()) if len(o_a) else float("nan")
             mm = float(col.mean())
@@ -135,8 +145,10 @@ def reproduction_table(
                     "observed_mean_pct": om,
                     "ipred_mean_pct": float(ip_a.mean()) if len(ip_a) else float("nan"),
                     "model_mean_pct": mm,
-                    "model_p05_pct": float(np.percentile(col, 5)),
-                    "model_p95_pct": float(np.percentile(col, 95)),
+                    "model_mean_lo_pct": float(np.percentile(trial_means, 5)),
+                    "model_mean_hi_pct": float(np.percentile(trial_means, 95)),
+                    "model_p05_pct": float(np.median(np.percentile(col, 5, axis=1))),
+                    "model_p95_pct": float(np.median(np.percentile(col, 95, axis=1))),
                     "published": crit["published"] if high else "",
                     "criterion": crit["criterion"] if high else "",
                     "observed_holds": (bool(crit["test"](om)) if np.isfinite(om) else False) if high else None,

@@ -7,11 +7,17 @@ subjects get PK parameters from the PK model and PD parameters from the IgG mode
 ``sc1cmt_mm+igg_turnover`` ODE system (an ``oral1cmt`` PK fit enters as ``sc1cmt_mm`` with
 ``Vmax = 0``, see :func:`fcrnpipe.pkpd.state.pk_for_pd`). A simultaneous fit is one model.
 
+Population parameter sets (one per simulated trial in the regimen simulation) are given as
+estimation vectors ``x`` per fit (:meth:`PkPdModel.estimates`, :meth:`PkPdModel.draw_population`
+from the covariance step, or a bootstrap replicate's estimates through
+:meth:`PkPdModel.population_from_estimates`) and used by :meth:`PkPdModel.sample_at`.
+
 Random numbers come only from the generator passed in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +43,44 @@ def draw_x(fm: FittedModel, n: int, rng: np.random.Generator) -> np.ndarray:
     w, v = np.linalg.eigh(0.5 * (cov + cov.T))
     root = v * np.sqrt(np.maximum(w, 0.0))
     return fm.x[None, :] + rng.standard_normal((n, fm.x.size)) @ root.T
+
+
+def x_from_estimates(fm: FittedModel, estimates: Mapping[str, float], prefix: str = "") -> np.ndarray:
+    """The estimation vector of ``fm`` at the natural-scale estimates of a population table
+    (``population_parameters.csv`` / ``bootstrap.csv`` names: ``CL``, ``lKe``, ``omega2(CL)``,
+    ``omega(V,CL)``, ``sigma_prop(conc)``; looked up as ``name`` or ``prefix + name``, as the
+    combined PK + PD table prefixes names both parts share). Parameters held fixed stay at
+    their fixed values; a missing or non-finite estimate is a :class:`ValueError`."""
+    lay = fm.layout
+    model = fm.pm.model
+    specs = model.params
+
+    def get(name: str) -> float:
+        for key in (name, prefix + name):
+            if key in estimates:
+                v = float(estimates[key])
+                if not np.isfinite(v):
+                    raise ValueError(f"estimate {key} is not finite")
+                return v
+        raise ValueError(f"no estimate of {name} ({model.name})")
+
+    theta = lay.theta(fm.x).copy()
+    for k in lay.free:
+        sp = specs[k]
+        theta[k] = get(sp.estimate_name) if sp.estimate_name else float(sp.to_est(get(sp.name)))
+    names = [model.param_names[k] for k in lay.iiv_index]
+    q = len(names)
+    omega = np.zeros((q, q))
+    for i, a in enumerate(names):
+        omega[i, i] = get(f"omega2({a})")
+        if lay.block:
+            for j in range(i):
+                omega[i, j] = omega[j, i] = get(f"omega({a},{names[j]})")
+    sigmas = []
+    for c in lay.endpoints:
+        oname = next((o.name for o in model.outputs if o.cmt == c), f"cmt{c}")
+        sigmas.append(np.array([get(f"{pn}({oname})") for pn in fm.pm.errors[c].param_names]))
+    return lay.pack(theta, omega, sigmas)
 
 
 @dataclass
@@ -81,25 +125,51 @@ class PkPdModel:
         out, _ = pk_for_pd(df, typ, self.pk.model_name)
         return out[PK_NAMES].to_numpy(dtype=float)
 
-    def sample(self, n: int, rng: np.random.Generator, iiv: bool = True, uncertainty: bool = False) -> np.ndarray:
-        """Natural parameters ``(n, 9)`` (:data:`JOINT_NAMES`) of ``n`` virtual subjects.
+    def sample(self, n: int, rng: np.random.Generator, iiv: bool = True) -> np.ndarray:
+        """Natural parameters ``(n, 9)`` (:data:`JOINT_NAMES`) of ``n`` virtual subjects at the
+        final estimates (random effects from Omega with ``iiv``: PK etas, then PD etas).
+        Parameter uncertainty enters per simulated trial, not per subject: draw a population
+        parameter set (:meth:`draw_population`, :meth:`population_from_estimates`) and pass it
+        to :meth:`sample_at`."""
+        return self.sample_at(n, rng, self.estimates(), iiv=iiv)
 
-        ``uncertainty``: each subject gets its own draw of the population parameters
-        (:func:`draw_x`); otherwise all share the estimates.
-        """
+    # ------------------------------------------------------- population parameter sets
+    @property
+    def fits(self) -> dict[str, FittedModel]:
+        """The fitted population models by part: ``{"pk": ..., "pd": ...}`` (sequential) or
+        ``{"pd": ...}`` (simultaneous)."""
+        return {"pd": self.pd} if self.simultaneous else {"pk": self.pk, "pd": self.pd}  # type: ignore[dict-item]
+
+    def estimates(self) -> dict[str, np.ndarray]:
+        """The final estimates as a population parameter set (``x`` per part)."""
+        return {k: fm.x.copy() for k, fm in self.fits.items()}
+
+    def draw_population(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """One population parameter set from the covariance step's ``N(x_hat, Cov)`` (PK part
+        first); ``ValueError`` without a successful covariance step."""
+        return {k: draw_x(fm, 1, rng)[0] for k, fm in self.fits.items()}
+
+    def population_from_estimates(self, estimates: Mapping[str, float]) -> dict[str, np.ndarray]:
+        """The population parameter set of a row of natural-scale estimates (a bootstrap
+        replicate of ``bootstrap.csv``: PK and PD parameters in one row; :func:`x_from_estimates`)."""
         if self.simultaneous:
-            return self._sample_fit(self.pd, n, rng, iiv, uncertainty)
+            return {"pd": x_from_estimates(self.pd, estimates, "PKPD:")}
         assert self.pk is not None
-        pk_nat = self._sample_fit(self.pk, n, rng, iiv, uncertainty)
-        pd_nat = self._sample_fit(self.pd, n, rng, iiv, uncertainty)
+        return {"pk": x_from_estimates(self.pk, estimates, "PK:"), "pd": x_from_estimates(self.pd, estimates, "PD:")}
+
+    def sample_at(self, n: int, rng: np.random.Generator, population: Mapping[str, np.ndarray], iiv: bool = True) -> np.ndarray:
+        """Natural parameters ``(n, 9)`` of ``n`` virtual subjects of one population parameter
+        set (random effects from its Omega: PK etas of all subjects, then PD etas)."""
+        if self.simultaneous:
+            return sample_parameters(self.pd, n, rng, iiv=iiv, x=np.asarray(population["pd"], dtype=float))
+        assert self.pk is not None
+        pk_nat = sample_parameters(self.pk, n, rng, iiv=iiv, x=np.asarray(population["pk"], dtype=float))
+        pd_nat = sample_parameters(self.pd, n, rng, iiv=iiv, x=np.asarray(population["pd"], dtype=float))
         return np.concatenate([self._pk_as_mab(pk_nat), pd_nat], axis=1)
 
-    @staticmethod
-    def _sample_fit(fm: FittedModel, n: int, rng: np.random.Generator, iiv: bool, uncertainty: bool) -> np.ndarray:
-        if not uncertainty:
-            return sample_parameters(fm, n, rng, iiv=iiv)
-        xs = draw_x(fm, n, rng)
-        return np.concatenate([sample_parameters(fm, 1, rng, iiv=iiv, x=xs[i]) for i in range(n)])
+    def typical(self, n: int = 1) -> np.ndarray:
+        """Typical natural parameters ``(n, 9)`` at the estimates (random effects 0)."""
+        return self.sample_at(n, np.random.default_rng(0), self.estimates(), iiv=False)
 
     def individual(self, typical_pd: bool = False, typical_pk: bool = False) -> pd.DataFrame:
         """``ID`` + joint natural parameters of the fitted subjects (EBEs), or with typical

@@ -29,12 +29,12 @@ from fcrnpipe.pkpd import fitting as F
 from fcrnpipe.pkpd import outputs as O
 from fcrnpipe.pkpd import plots as P
 from fcrnpipe.pkpd import regimen as R
+from fcrnpipe.pkpd import vpc as V
 from fcrnpipe.pkpd.dataset import build_nm_dataset
 from fcrnpipe.pkpd.reproduction import reproduction_table
 from fcrnpipe.pkpd.selection import chosen_model, selection_table
 from fcrnpipe.pkpd.simulation import PkPdModel
 from fcrnpipe.pkpd.state import load_state
-from fcrnpipe.pkpd.vpc import percent_of_baseline, simulate_vpc, vpc_summary
 from fcrnpipe.tableio import read_parquet, write_csv, write_json
 
 log = logging.getLogger("fcrnpipe.pkpd")
@@ -228,25 +228,36 @@ def bootstrap_gather(chunks: Sequence[str], pk_dir: Mapping[str, str], pd_dir: M
 
 # ---------------------------------------------------------------------------------- VPC
 def vpc(nm_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpoint: str, replicates: int, seed: int,
-        dosing_days: Sequence[float], data_cut: str) -> None:
+        dosing_days: Sequence[float], data_cut: str, stratify_on: str | None = "DOSE",
+        prediction_corrected: bool = False, percentiles: str | Sequence[float] = "auto",
+        min_bin_observations: int = V.MIN_BIN_OBSERVATIONS) -> None:
+    """The VPC of one endpoint (``pk``, ``igg``) per stratum, optionally prediction-corrected
+    (:mod:`fcrnpipe.pkpd.vpc`): ``pkpd/vpc_{endpoint}.csv`` and its figure."""
     cmt = ENDPOINT_CMT[endpoint]
     data = read_nm_dataset(nm_path)
     model = PkPdModel.load(pk_fit, pd_fit)
     rng = np.random.default_rng([int(seed), cmt])
-    obs, sim = simulate_vpc(data, model, cmt, int(replicates), rng)
+    obs, sim = V.simulate_vpc(data, model, cmt, int(replicates), rng, stratify_on=stratify_on)
     if cmt == 3:
-        obs, sim = percent_of_baseline(obs, sim)
-        table = vpc_summary(obs, sim, "IgG % of baseline")
-        fig = P.plot_vpc(table, obs, title="Visual predictive check: total IgG (% of baseline)",
-                         ylabel="Total IgG (% of baseline)", log=False, n_subjects=int(obs["ID"].nunique()),
-                         dosing_days=dosing_days, data_cut=data_cut, reference=(100.0,))
+        obs, sim = V.percent_of_baseline(obs, sim)
+    sizes = obs.groupby(["STRATUM", "BIN"], sort=False).size().tolist()
+    levels, why = V.choose_percentiles(sizes, percentiles, int(min_bin_observations))
+    pred = obs["PRED"].to_numpy(dtype=float) if prediction_corrected else None
+    shown = V.corrected_observations(obs) if prediction_corrected else obs
+    what, ylabel = (("total IgG (% of baseline)", "total IgG (% of baseline)") if cmt == 3
+                    else ("batoclimab concentration", "batoclimab concentration (mg/L)"))
+    if prediction_corrected:
+        title, ylabel = f"Prediction-corrected visual predictive check: {what}", f"Prediction-corrected {ylabel}"
     else:
-        table = vpc_summary(obs, sim, "concentration")
-        fig = P.plot_vpc(table, obs, title="Visual predictive check: batoclimab concentration",
-                         ylabel="Batoclimab concentration (mg/L)", log=True, n_subjects=int(obs["ID"].nunique()),
-                         dosing_days=dosing_days, data_cut=data_cut)
+        title, ylabel = f"Visual predictive check: {what}", ylabel[0].upper() + ylabel[1:]
+    table = V.vpc_summary(obs, sim, "IgG % of baseline" if cmt == 3 else "concentration", levels, pred=pred)
+    fig = P.plot_vpc(table, shown, title=title, ylabel=ylabel, log=cmt == 2, n_subjects=int(obs["ID"].nunique()),
+                     dosing_days=dosing_days, data_cut=data_cut, reference=(100.0,) if cmt == 3 else (),
+                     levels=levels, percentile_reason=why, stratify_on=stratify_on)
     write_csv(_rounded(table), out["table"])
     save(fig, out["png"], out["svg"])
+    log.info("VPC %s: strata %s; percentiles %s (%s)%s", endpoint, sorted(set(table["stratum"])),
+             V.levels_text(levels), why, "; prediction-corrected" if prediction_corrected else "")
 
 
 def _rounded(df: pd.DataFrame) -> pd.DataFrame:
@@ -326,13 +337,19 @@ def eta_figure(individual: str, pk_population: str, pd_population: str, pd_summa
 
 # ---------------------------------------------------------------------------- regimens
 def regimen_simulation(nm_path: str, id_map_path: str, predictions: str, pk_fit: str, pd_fit: str,
-                       out: Mapping[str, str], *, regimens: Sequence[Mapping[str, Any]], subjects: int, days: int,
-                       seed: int, arms: Sequence[Mapping[str, Any]], dosing_days: Sequence[int],
-                       visits: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+                       out: Mapping[str, str], *, regimens: Sequence[Mapping[str, Any]], trials: int, subjects: int,
+                       days: int, seed: int, arms: Sequence[Mapping[str, Any]], dosing_days: Sequence[int],
+                       visits: Sequence[Mapping[str, Any]], data_cut: str, uncertainty: str = "bootstrap",
+                       bootstrap: str | None = None, exclude_at_bound: bool = True) -> None:
+    """Simulated trials of every regimen (:mod:`fcrnpipe.pkpd.regimen`): the regimen table,
+    the profiles, their figure and the model against the published PD (``pd_reproduction.csv``)
+    from the same virtual subjects on each arm's planned regimen. ``bootstrap``: path of
+    ``pkpd/bootstrap.csv`` (None: the pipeline ran no bootstrap)."""
     model = PkPdModel.load(pk_fit, pd_fit)
-    rng = np.random.default_rng(int(seed))
-    params, unc = R.sample_virtual_subjects(model, int(subjects), rng, uncertainty=True)
-    table, profiles, _ = R.simulate_regimens(model, regimens, params, float(days), unc)
+    boot = pd.read_csv(bootstrap, dtype={"at_bound": str}) if bootstrap else None
+    pops = R.trial_populations(model, int(trials), uncertainty, boot, exclude_at_bound=bool(exclude_at_bound))
+    params = R.simulate_trials(model, pops, int(trials), int(subjects), int(seed))
+    table, profiles, _ = R.simulate_regimens(model, regimens, params, float(days), pops.text)
     arm_regs = [{"name": a["armcd"], "doses": [{"mg": a["dose_mg"], "days": list(dosing_days)}]} for a in arms]
     arm_curves = {r["name"]: R.regimen_curves(model, r, params, float(days)) for r in arm_regs}
     repro = reproduction_table(_read_nm(nm_path), pd.read_csv(predictions), pd.read_csv(id_map_path), arms, visits,
@@ -341,4 +358,7 @@ def regimen_simulation(nm_path: str, id_map_path: str, predictions: str, pk_fit:
     write_csv(_rounded(profiles), out["profiles"])
     write_csv(_rounded(repro), out["reproduction"])
     save(P.plot_regimens(profiles, table, regimens, data_cut=data_cut), out["png"], out["svg"])
-    log.info("regimens:\n%s\nreproduction:\n%s", table.to_string(index=False), repro.to_string(index=False))
+    log.info("regimen simulation: %d trials x %d subjects; population parameter sets: %s%s\n%s\nreproduction:\n%s",
+             int(trials), int(subjects), pops.text,
+             f" (replicates {pops.replicates[:10]}{' ...' if len(pops.replicates) > 10 else ''})" if pops.replicates else "",
+             table.to_string(index=False), repro.to_string(index=False))
