@@ -63,6 +63,7 @@ import pandas as pd
 
 from fcrnpipe.errors import UserError
 from fcrnpipe.models import make_design
+from fcrnpipe.pkpd.bootstrap import used_replicates
 from fcrnpipe.pkpd.simulation import PkPdModel
 
 HOURS_PER_DAY = 24.0
@@ -228,9 +229,7 @@ def bootstrap_sets(model: PkPdModel, bootstrap: pd.DataFrame, exclude_at_bound: 
     if bootstrap is None or bootstrap.empty:
         return []
     b = bootstrap.sort_values("replicate", kind="stable")
-    used = b["status"].astype(str) == "ok"
-    if exclude_at_bound and "at_bound" in b.columns:
-        used &= b["at_bound"].fillna("").astype(str).str.strip() == ""
+    used = used_replicates(b, exclude_at_bound)
     out = []
     for _, row in b[used].iterrows():
         est = {str(k): v for k, v in row.items() if isinstance(v, (int, float, np.integer, np.floating))}
