@@ -154,6 +154,11 @@ def model_derivs(
     phi = np.repeat(np.asarray(theta, dtype=float)[None, :], n, axis=0)
     if lay.q:
         phi[:, lay.iiv_index] += eta
+    exact = getattr(problem.pm.model, "derivatives", None)
+    if exact is not None:
+        specs = problem.pm.model.params
+        log_scale = np.array([specs[k].transform == "log" for k in idx], dtype=bool)
+        return exact(problem.prep, _natural(problem.pm, phi), sid, idx, log_scale, second)
     if d == 0:
         f = problem.pm.model.predict(problem.prep, _natural(problem.pm, phi), sid)
         return f, np.zeros(f.shape + (0,)), (np.zeros(f.shape + (0, 0)) if second else None)
