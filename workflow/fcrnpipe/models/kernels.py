@@ -50,152 +50,194 @@ N_PAR = 9
 
 
 # ----------------------------------------------------------------------------- jet arithmetic
-@njit(cache=True)
-def _jmul(a, b, out, d, pi, pj):
-    a0 = a[0]
-    b0 = b[0]
-    out[0] = a0 * b0
+# Every jet lives in one flat scratch buffer ``b`` at an offset (a multiple of the jet length
+# ``jl``): no array views are created in the inner loops (numba reference-counts views, which
+# cost more than the arithmetic of a short jet). ``d``: number of first derivatives;
+# ``sec``: with the packed second derivatives (pairs (i, j), i <= j, row by row, as
+# :func:`fcrnpipe.models.mab.derivative_pairs` lists them).
+
+
+@njit(cache=True, inline="always")
+def _mul(b, x, y, o, d, sec):
+    """``b[o] = b[x] * b[y]`` (product rule; ``o`` must differ from ``x`` and ``y``)."""
+    x0 = b[x]
+    y0 = b[y]
+    b[o] = x0 * y0
     for k in range(1, d + 1):
-        out[k] = a0 * b[k] + a[k] * b0
-    for m in range(pi.size):
-        i = pi[m] + 1
-        j = pj[m] + 1
-        c = d + 1 + m
-        out[c] = a0 * b[c] + a[c] * b0 + a[i] * b[j] + a[j] * b[i]
+        b[o + k] = x0 * b[y + k] + b[x + k] * y0
+    if sec:
+        c = d + 1
+        for i in range(1, d + 1):
+            xi = b[x + i]
+            yi = b[y + i]
+            for j in range(i, d + 1):
+                b[o + c] = x0 * b[y + c] + b[x + c] * y0 + xi * b[y + j] + b[x + j] * yi
+                c += 1
 
 
-@njit(cache=True)
-def _jdiv(a, b, out, d, pi, pj):
-    """``out = a / b`` (quotient rule; the value is a true division)."""
-    b0 = b[0]
-    q = a[0] / b0
-    out[0] = q
+@njit(cache=True, inline="always")
+def _div(b, x, y, o, d, sec):
+    """``b[o] = b[x] / b[y]`` (quotient rule, the value a true division; no aliasing)."""
+    y0 = b[y]
+    q = b[x] / y0
+    b[o] = q
     for k in range(1, d + 1):
-        out[k] = (a[k] - q * b[k]) / b0
-    for m in range(pi.size):
-        i = pi[m] + 1
-        j = pj[m] + 1
-        c = d + 1 + m
-        out[c] = (a[c] - out[i] * b[j] - out[j] * b[i] - q * b[c]) / b0
+        b[o + k] = (b[x + k] - q * b[y + k]) / y0
+    if sec:
+        c = d + 1
+        for i in range(1, d + 1):
+            qi = b[o + i]
+            yi = b[y + i]
+            for j in range(i, d + 1):
+                b[o + c] = (b[x + c] - qi * b[y + j] - b[o + j] * yi - q * b[y + c]) / y0
+                c += 1
 
 
-@njit(cache=True)
-def _jscale(a, s, out):
-    for k in range(a.size):
-        out[k] = a[k] * s
+@njit(cache=True, inline="always")
+def _scale(b, x, s, o, jl):
+    for k in range(jl):
+        b[o + k] = b[x + k] * s
 
 
-@njit(cache=True)
-def _jadd(a, b, out):
-    for k in range(a.size):
-        out[k] = a[k] + b[k]
+@njit(cache=True, inline="always")
+def _add(b, x, y, o, jl):
+    for k in range(jl):
+        b[o + k] = b[x + k] + b[y + k]
 
 
-@njit(cache=True)
-def _jsub(a, b, out):
-    for k in range(a.size):
-        out[k] = a[k] - b[k]
+@njit(cache=True, inline="always")
+def _sub(b, x, y, o, jl):
+    for k in range(jl):
+        b[o + k] = b[x + k] - b[y + k]
 
 
-@njit(cache=True)
-def _jcopy(a, out):
-    for k in range(a.size):
-        out[k] = a[k]
+@njit(cache=True, inline="always")
+def _copy(b, x, o, jl):
+    for k in range(jl):
+        b[o + k] = b[x + k]
 
 
-@njit(cache=True)
-def _jpos(a, out):
-    """``max(a, 0)`` (zero jet where the value is not positive)."""
-    if a[0] > 0.0:
-        for k in range(a.size):
-            out[k] = a[k]
+@njit(cache=True, inline="always")
+def _const(b, v, o, jl):
+    b[o] = v
+    for k in range(1, jl):
+        b[o + k] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _pos(b, x, o, jl):
+    """``max(x, 0)`` (zero jet where the value is not positive)."""
+    if b[x] > 0.0:
+        for k in range(jl):
+            b[o + k] = b[x + k]
     else:
-        for k in range(a.size):
-            out[k] = 0.0
+        for k in range(jl):
+            b[o + k] = 0.0
 
 
 # ----------------------------------------------------------------------------- PK (+ PD) model in jets
+# slots (times jl) of the scratch buffer of mab_jets
+_P = 0  # 9 parameters
+_Y = 9  # 4 states
+_YN = 13  # 4 new states
+_YS = 17  # 4 stage states
+_R = 21  # 4 right-hand sides
+_K = 25  # 6 stages x 4 states
+_J = 49  # 7 Jacobian entries
+_ID = 56  # 4 inverse diagonals of W
+_W = 60  # 8 scratch jets
+_ONE = 68
+_TMP = 69
+_SLOTS = 70
+
+
 @njit(cache=True)
-def _rhs_jets(y, p, with_pd, ks_decay, out, w, d, pi, pj):
-    """Right-hand side in jets. ``y`` (S, J), ``p`` (9, J) parameters, ``w`` (8, J) scratch."""
-    c = w[0]
-    cp = w[1]
-    t = w[2]
-    u = w[3]
-    v2 = w[4]
-    _jdiv(y[1], p[V], c, d, pi, pj)  # c = Ac / V
-    _jpos(c, cp)
-    # depot: -ka Ad
-    _jmul(p[KA], y[0], t, d, pi, pj)
-    _jscale(t, -1.0, out[0])
-    # central: ka Ad - CL c - Vmax cp / (Km + cp)
-    _jmul(p[CL], c, u, d, pi, pj)
-    _jsub(t, u, out[1])
-    _jmul(p[VMAX], cp, t, d, pi, pj)
-    _jadd(p[KM], cp, u)
-    _jdiv(t, u, v2, d, pi, pj)
-    _jsub(out[1], v2, out[1])
+def _rhs_jets(b, jl, ys, rhs, with_pd, ks_decay, d, sec):
+    """Right-hand side at the states in slots ``ys..ys+3`` into ``rhs..rhs+3``."""
+    p = _P * jl
+    c = (_W + 0) * jl
+    cp = (_W + 1) * jl
+    t = (_W + 2) * jl
+    u = (_W + 3) * jl
+    v2 = (_W + 4) * jl
+    y0 = ys * jl
+    y1 = (ys + 1) * jl
+    o0 = rhs * jl
+    o1 = (rhs + 1) * jl
+    _div(b, y1, p + V * jl, c, d, sec)  # c = Ac / V
+    _pos(b, c, cp, jl)
+    _mul(b, p + KA * jl, y0, t, d, sec)  # ka Ad
+    _scale(b, t, -1.0, o0, jl)
+    _mul(b, p + CL * jl, c, u, d, sec)
+    _sub(b, t, u, o1, jl)
+    _mul(b, p + VMAX * jl, cp, t, d, sec)
+    _add(b, p + KM * jl, cp, u, jl)
+    _div(b, t, u, v2, d, sec)
+    _sub(b, o1, v2, o1, jl)
     if with_pd:
-        # steroid: -k u
-        _jscale(y[2], -ks_decay, out[2])
-        # IgG: kin (1 - u) - kout (1 + Emax cp / (EC50 + cp)) I,  kin = kout IgG0
-        kin = w[5]
-        _jmul(p[KOUT], p[IGG0], kin, d, pi, pj)
-        _jscale(y[2], -1.0, t)
-        t[0] += 1.0
-        _jmul(kin, t, out[3], d, pi, pj)
-        _jmul(p[EMAX], cp, t, d, pi, pj)
-        _jadd(p[EC50], cp, u)
-        _jdiv(t, u, v2, d, pi, pj)
-        v2[0] += 1.0
-        _jmul(p[KOUT], v2, t, d, pi, pj)
-        _jmul(t, y[3], u, d, pi, pj)
-        _jsub(out[3], u, out[3])
+        y2 = (ys + 2) * jl
+        y3 = (ys + 3) * jl
+        o2 = (rhs + 2) * jl
+        o3 = (rhs + 3) * jl
+        kin = (_W + 5) * jl
+        _scale(b, y2, -ks_decay, o2, jl)
+        # kin (1 - u) - kout (1 + Emax cp / (EC50 + cp)) I,  kin = kout IgG0
+        _mul(b, p + KOUT * jl, p + IGG0 * jl, kin, d, sec)
+        _scale(b, y2, -1.0, t, jl)
+        b[t] += 1.0
+        _mul(b, kin, t, o3, d, sec)
+        _mul(b, p + EMAX * jl, cp, t, d, sec)
+        _add(b, p + EC50 * jl, cp, u, jl)
+        _div(b, t, u, v2, d, sec)
+        b[v2] += 1.0
+        _mul(b, p + KOUT * jl, v2, t, d, sec)
+        _mul(b, t, y3, u, d, sec)
+        _sub(b, o3, u, o3, jl)
 
 
 @njit(cache=True)
-def _jac_jets(y, p, with_pd, ks_decay, jm, w, d, pi, pj):
-    """Lower-triangular Jacobian entries in jets: jm[0]=(0,0) [1]=(1,0) [2]=(1,1)
-    [3]=(2,2) [4]=(3,1) [5]=(3,2) [6]=(3,3)."""
-    c = w[0]
-    t = w[2]
-    u = w[3]
-    v2 = w[4]
-    _jdiv(y[1], p[V], t, d, pi, pj)
-    _jpos(t, c)
-    _jscale(p[KA], -1.0, jm[0])
-    _jcopy(p[KA], jm[1])
+def _jac_jets(b, jl, with_pd, ks_decay, d, sec):
+    """Lower-triangular Jacobian at the states ``_Y``: slots ``_J + 0..6`` = (0,0), (1,0),
+    (1,1), (2,2), (3,1), (3,2), (3,3)."""
+    p = _P * jl
+    c = (_W + 0) * jl
+    t = (_W + 2) * jl
+    u = (_W + 3) * jl
+    v2 = (_W + 4) * jl
+    jm = _J * jl
+    _div(b, (_Y + 1) * jl, p + V * jl, t, d, sec)
+    _pos(b, t, c, jl)
+    _scale(b, p + KA * jl, -1.0, jm, jl)
+    _copy(b, p + KA * jl, jm + jl, jl)
     # -(CL + Vmax Km / (Km + c)^2) / V
-    _jadd(p[KM], c, u)
-    _jmul(u, u, v2, d, pi, pj)
-    _jmul(p[VMAX], p[KM], t, d, pi, pj)
-    _jdiv(t, v2, u, d, pi, pj)
-    _jadd(p[CL], u, t)
-    _jdiv(t, p[V], u, d, pi, pj)
-    _jscale(u, -1.0, jm[2])
+    _add(b, p + KM * jl, c, u, jl)
+    _mul(b, u, u, v2, d, sec)
+    _mul(b, p + VMAX * jl, p + KM * jl, t, d, sec)
+    _div(b, t, v2, u, d, sec)
+    _add(b, p + CL * jl, u, t, jl)
+    _div(b, t, p + V * jl, u, d, sec)
+    _scale(b, u, -1.0, jm + 2 * jl, jl)
     if with_pd:
-        for k in range(jm.shape[1]):
-            jm[3, k] = 0.0
-        jm[3, 0] = -ks_decay
+        ec = (_W + 6) * jl
+        _const(b, -ks_decay, jm + 3 * jl, jl)
         # (3,1): -kout Emax EC50 / (EC50 + c)^2 / V * I
-        ec = w[6]
-        _jadd(p[EC50], c, ec)
-        _jmul(ec, ec, v2, d, pi, pj)
-        _jmul(p[KOUT], p[EMAX], t, d, pi, pj)
-        _jmul(t, p[EC50], u, d, pi, pj)
-        _jdiv(u, v2, t, d, pi, pj)
-        _jdiv(t, p[V], u, d, pi, pj)
-        _jmul(u, y[3], t, d, pi, pj)
-        _jscale(t, -1.0, jm[4])
+        _add(b, p + EC50 * jl, c, ec, jl)
+        _mul(b, ec, ec, v2, d, sec)
+        _mul(b, p + KOUT * jl, p + EMAX * jl, t, d, sec)
+        _mul(b, t, p + EC50 * jl, u, d, sec)
+        _div(b, u, v2, t, d, sec)
+        _div(b, t, p + V * jl, u, d, sec)
+        _mul(b, u, (_Y + 3) * jl, t, d, sec)
+        _scale(b, t, -1.0, jm + 4 * jl, jl)
         # (3,2): -kin
-        _jmul(p[KOUT], p[IGG0], t, d, pi, pj)
-        _jscale(t, -1.0, jm[5])
+        _mul(b, p + KOUT * jl, p + IGG0 * jl, t, d, sec)
+        _scale(b, t, -1.0, jm + 5 * jl, jl)
         # (3,3): -kout (1 + Emax c / (EC50 + c))
-        _jmul(p[EMAX], c, t, d, pi, pj)
-        _jdiv(t, ec, u, d, pi, pj)
-        u[0] += 1.0
-        _jmul(p[KOUT], u, t, d, pi, pj)
-        _jscale(t, -1.0, jm[6])
+        _mul(b, p + EMAX * jl, c, t, d, sec)
+        _div(b, t, ec, u, d, sec)
+        b[u] += 1.0
+        _mul(b, p + KOUT * jl, u, t, d, sec)
+        _scale(b, t, -1.0, jm + 6 * jl, jl)
 
 
 @njit(cache=True)
@@ -206,30 +248,27 @@ def mab_jets(t, npts, dose, event, fs, ks_decay, par, with_pd, obs_idx, obs_kind
     ``t``/``dose``/``event`` ``(R, G)``; ``npts`` ``(R,)`` real grid points; ``par``
     ``(R, 9, J)`` parameter jets; ``obs_idx``/``obs_kind`` ``(R, M)`` grid index and output
     (1 concentration, 2 IgG, 0 none) of each record; ``order`` ``(R, M)`` the records sorted by
-    grid index, the first ``n_obs[r]`` being real; ``out`` ``(R, M, J)`` the output jets;
-    ``err`` ``(R, G-1)`` the scaled local errors (written only if its first axis is ``R``).
+    grid index, the first ``n_obs[r]`` being real; ``pi``/``pj`` the packed pairs (empty: first
+    derivatives only); ``out`` ``(R, M, J)`` the output jets; ``err`` ``(R, G-1)`` the scaled
+    local errors (written only if its first axis is ``R``).
     """
     n_rows = t.shape[0]
     jl = par.shape[2]
+    sec = pi.size > 0
     ns = 4 if with_pd else 2
     want_err = err.shape[0] == n_rows
-    y = np.zeros((ns, jl))
-    ynew = np.zeros((ns, jl))
-    ys = np.zeros((ns, jl))
-    rhs = np.zeros((ns, jl))
-    kst = np.zeros((6, ns, jl))
-    jm = np.zeros((7, jl))
-    invd = np.zeros((ns, jl))
-    w = np.zeros((8, jl))
-    tmp = np.zeros(jl)
-    one = np.zeros(jl)
+    b = np.zeros(_SLOTS * jl)
+    one = _ONE * jl
+    tmp = _TMP * jl
+    _const(b, 1.0, one, jl)
     for r in range(n_rows):
-        p = par[r]
-        for s in range(ns):
+        for q in range(N_PAR):
             for k in range(jl):
-                y[s, k] = 0.0
+                b[(_P + q) * jl + k] = par[r, q, k]
+        for s in range(ns):
+            _const(b, 0.0, (_Y + s) * jl, jl)
         if with_pd:
-            _jcopy(p[IGG0], y[3])
+            _copy(b, (_P + IGG0) * jl, (_Y + 3) * jl, jl)
         n_g = npts[r]
         nxt = 0  # next record (in grid order) to record
         for g in range(n_g):
@@ -238,90 +277,102 @@ def mab_jets(t, npts, dose, event, fs, ks_decay, par, with_pd, obs_idx, obs_kind
                 col = order[r, nxt]
                 kind = obs_kind[r, col]
                 if kind == 1:
-                    _jdiv(y[1], p[V], out[r, col], d, pi, pj)
+                    _div(b, (_Y + 1) * jl, (_P + V) * jl, tmp, d, sec)
+                    for k in range(jl):
+                        out[r, col, k] = b[tmp + k]
                 elif kind == 2 and with_pd:
-                    _jcopy(y[3], out[r, col])
+                    for k in range(jl):
+                        out[r, col, k] = b[(_Y + 3) * jl + k]
                 nxt += 1
             if dose[r, g] != 0.0:
-                y[0, 0] = y[0, 0] + dose[r, g]
+                b[_Y * jl] = b[_Y * jl] + dose[r, g]
             if with_pd and event[r, g]:
-                for k in range(jl):
-                    y[2, k] = 0.0
-                y[2, 0] = fs
+                _const(b, fs, (_Y + 2) * jl, jl)
             if g == n_g - 1:
                 break
             h = t[r, g + 1] - t[r, g]
             ig = (1.0 / _GAMMA) / h
             inv_h = 1.0 / h
-            _jac_jets(y, p, with_pd, ks_decay, jm, w, d, pi, pj)
+            _jac_jets(b, jl, with_pd, ks_decay, d, sec)
             # 1 / (1/(gamma h) - J_ii)
             for s in range(ns):
-                if s == 0:
-                    jd = jm[0]
-                elif s == 1:
-                    jd = jm[2]
-                elif s == 2:
-                    jd = jm[3]
-                else:
-                    jd = jm[6]
-                _jscale(jd, -1.0, tmp)
-                tmp[0] += ig
-                for k in range(jl):
-                    one[k] = 0.0
-                one[0] = 1.0
-                _jdiv(one, tmp, invd[s], d, pi, pj)
+                jd = 0 if s == 0 else (2 if s == 1 else (3 if s == 2 else 6))
+                _scale(b, (_J + jd) * jl, -1.0, tmp, jl)
+                b[tmp] += ig
+                _div(b, one, tmp, (_ID + s) * jl, d, sec)
             for st in range(6):
                 # stage state
                 for s in range(ns):
+                    ys = (_YS + s) * jl
+                    y = (_Y + s) * jl
                     for k in range(jl):
                         acc = 0.0
                         for j in range(st):
-                            acc += _A_K[st, j] * kst[j, s, k]
-                        ys[s, k] = y[s, k] + acc
-                _rhs_jets(ys, p, with_pd, ks_decay, rhs, w, d, pi, pj)
+                            acc += _A_K[st, j] * b[(_K + j * 4 + s) * jl + k]
+                        b[ys + k] = b[y + k] + acc
+                _rhs_jets(b, jl, _YS, _R, with_pd, ks_decay, d, sec)
                 if st > 0:
                     for s in range(ns):
+                        rr = (_R + s) * jl
                         for k in range(jl):
                             acc = 0.0
                             for j in range(st):
-                                acc += _C_K[st, j] * kst[j, s, k]
-                            rhs[s, k] += acc * inv_h
+                                acc += _C_K[st, j] * b[(_K + j * 4 + s) * jl + k]
+                            b[rr + k] += acc * inv_h
                 # forward substitution (lower-triangular W)
-                # state 0
-                _jmul(rhs[0], invd[0], kst[st, 0], d, pi, pj)
-                # state 1: rhs1 + J10 k0
-                _jmul(jm[1], kst[st, 0], tmp, d, pi, pj)
-                _jadd(rhs[1], tmp, rhs[1])
-                _jmul(rhs[1], invd[1], kst[st, 1], d, pi, pj)
+                kk = (_K + st * 4) * jl
+                _mul(b, _R * jl, _ID * jl, kk, d, sec)  # state 0
+                _mul(b, (_J + 1) * jl, kk, tmp, d, sec)  # state 1: rhs1 + J10 k0
+                _add(b, (_R + 1) * jl, tmp, (_R + 1) * jl, jl)
+                _mul(b, (_R + 1) * jl, (_ID + 1) * jl, kk + jl, d, sec)
                 if with_pd:
-                    _jmul(rhs[2], invd[2], kst[st, 2], d, pi, pj)
-                    _jmul(jm[4], kst[st, 1], tmp, d, pi, pj)
-                    _jadd(rhs[3], tmp, rhs[3])
-                    _jmul(jm[5], kst[st, 2], tmp, d, pi, pj)
-                    _jadd(rhs[3], tmp, rhs[3])
-                    _jmul(rhs[3], invd[3], kst[st, 3], d, pi, pj)
+                    _mul(b, (_R + 2) * jl, (_ID + 2) * jl, kk + 2 * jl, d, sec)
+                    _mul(b, (_J + 4) * jl, kk + jl, tmp, d, sec)
+                    _add(b, (_R + 3) * jl, tmp, (_R + 3) * jl, jl)
+                    _mul(b, (_J + 5) * jl, kk + 2 * jl, tmp, d, sec)
+                    _add(b, (_R + 3) * jl, tmp, (_R + 3) * jl, jl)
+                    _mul(b, (_R + 3) * jl, (_ID + 3) * jl, kk + 3 * jl, d, sec)
             for s in range(ns):
+                yn = (_YN + s) * jl
+                y = (_Y + s) * jl
                 for k in range(jl):
                     acc = 0.0
                     for j in range(6):
-                        acc += _M_K[j] * kst[j, s, k]
-                    ynew[s, k] = y[s, k] + acc
+                        acc += _M_K[j] * b[(_K + j * 4 + s) * jl + k]
+                    b[yn + k] = b[y + k] + acc
             if want_err:
                 e = 0.0
                 for s in range(ns):
-                    a = abs(y[s, 0])
-                    b = abs(ynew[s, 0])
-                    sc = atol + rtol * (a if a > b else b)
-                    v = abs(kst[5, s, 0]) / sc
+                    a = abs(b[(_Y + s) * jl])
+                    c = abs(b[(_YN + s) * jl])
+                    sc = atol + rtol * (a if a > c else c)
+                    v = abs(b[(_K + 5 * 4 + s) * jl]) / sc
                     if v > e or v != v:
                         e = v
                 err[r, g] = e
             for s in range(ns):
-                for k in range(jl):
-                    y[s, k] = ynew[s, k]
+                _copy(b, (_YN + s) * jl, (_Y + s) * jl, jl)
 
 
 # ----------------------------------------------------------------------------- PD on fixed PK
+# slots of the scratch buffer of igg_jets
+_GP = 0  # IgG0, kout, Emax, EC50
+_GY = 4
+_GYN = 5
+_GYS = 6
+_GR = 7
+_GK = 8  # 6 stages
+_GKIN = 14
+_GJ31 = 15
+_GJ33 = 16
+_GID = 17
+_GA = 18
+_GB = 19
+_GC = 20
+_GONE = 21
+_GSLOTS = 22
+
+
 @njit(cache=True)
 def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d, pi, pj,
              out, err, rtol, atol):
@@ -330,36 +381,41 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
     only the IgG state is a jet; ``par`` ``(R, 4, J)``: IgG0, kout, Emax, EC50."""
     n_rows = t.shape[0]
     jl = par.shape[2]
+    sec = pi.size > 0
     want_err = err.shape[0] == n_rows
-    yi = np.zeros(jl)
-    yinew = np.zeros(jl)
-    ysi = np.zeros(jl)
-    rhs3 = np.zeros(jl)
-    k3 = np.zeros((6, jl))
-    kin = np.zeros(jl)
-    j31 = np.zeros(jl)
-    j33 = np.zeros(jl)
-    invd3 = np.zeros(jl)
-    ta = np.zeros(jl)
-    tb = np.zeros(jl)
-    tc = np.zeros(jl)
-    one = np.zeros(jl)
+    b = np.zeros(_GSLOTS * jl)
     kp = np.zeros((6, 3))
+    p_igg0 = (_GP + 0) * jl
+    p_kout = (_GP + 1) * jl
+    p_emax = (_GP + 2) * jl
+    p_ec50 = (_GP + 3) * jl
+    yi = _GY * jl
+    yin = _GYN * jl
+    ysi = _GYS * jl
+    rhs3 = _GR * jl
+    kin = _GKIN * jl
+    j31 = _GJ31 * jl
+    j33 = _GJ33 * jl
+    invd3 = _GID * jl
+    ta = _GA * jl
+    tb = _GB * jl
+    tc = _GC * jl
+    one = _GONE * jl
+    _const(b, 1.0, one, jl)
     for r in range(n_rows):
         ka = pk[r, 0]
         cl = pk[r, 1]
         inv_v = 1.0 / pk[r, 2]
         vmax = pk[r, 3]
         km = pk[r, 4]
-        p_igg0 = par[r, 0]
-        p_kout = par[r, 1]
-        p_emax = par[r, 2]
-        p_ec50 = par[r, 3]
-        _jmul(p_kout, p_igg0, kin, d, pi, pj)
+        for q in range(4):
+            for k in range(jl):
+                b[(_GP + q) * jl + k] = par[r, q, k]
+        _mul(b, p_kout, p_igg0, kin, d, sec)
         y0 = 0.0
         y1 = 0.0
         y2 = 0.0
-        _jcopy(p_igg0, yi)
+        _copy(b, p_igg0, yi, jl)
         n_g = npts[r]
         nxt = 0
         for g in range(n_g):
@@ -367,12 +423,12 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
                 col = order[r, nxt]
                 kind = obs_kind[r, col]
                 if kind == 1:
-                    o = out[r, col]
                     for k in range(jl):
-                        o[k] = 0.0
-                    o[0] = y1 * inv_v
+                        out[r, col, k] = 0.0
+                    out[r, col, 0] = y1 * inv_v
                 elif kind == 2:
-                    _jcopy(yi, out[r, col])
+                    for k in range(jl):
+                        out[r, col, k] = b[yi + k]
                 nxt += 1
             if dose[r, g] != 0.0:
                 y0 = y0 + dose[r, g]
@@ -392,26 +448,23 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
             d11 = 1.0 / (ig + (cl + vmax * km / (kmc * kmc)) * inv_v)
             d22 = 1.0 / (ig + ks_decay)
             # (3,1) = -kout Emax EC50 / (EC50 + c)^2 / V * I ; (3,2) = -kin ; (3,3) = -kout (1 + Emax c/(EC50 + c))
-            _jcopy(p_ec50, ta)
-            ta[0] += c
-            _jmul(ta, ta, tb, d, pi, pj)  # (EC50 + c)^2
-            _jmul(p_kout, p_emax, tc, d, pi, pj)
-            _jmul(tc, p_ec50, j31, d, pi, pj)
-            _jdiv(j31, tb, tc, d, pi, pj)
-            _jscale(tc, inv_v, tb)
-            _jmul(tb, yi, j31, d, pi, pj)
-            _jscale(j31, -1.0, j31)
-            _jscale(p_emax, c, tb)
-            _jdiv(tb, ta, tc, d, pi, pj)
-            tc[0] += 1.0
-            _jmul(p_kout, tc, j33, d, pi, pj)
-            _jscale(j33, -1.0, j33)
-            _jscale(j33, -1.0, ta)
-            ta[0] += ig
-            for k in range(jl):
-                one[k] = 0.0
-            one[0] = 1.0
-            _jdiv(one, ta, invd3, d, pi, pj)
+            _copy(b, p_ec50, ta, jl)
+            b[ta] += c
+            _mul(b, ta, ta, tb, d, sec)  # (EC50 + c)^2
+            _mul(b, p_kout, p_emax, tc, d, sec)
+            _mul(b, tc, p_ec50, j31, d, sec)
+            _div(b, j31, tb, tc, d, sec)
+            _scale(b, tc, inv_v, tb, jl)
+            _mul(b, tb, yi, j31, d, sec)
+            _scale(b, j31, -1.0, j31, jl)
+            _scale(b, p_emax, c, tb, jl)
+            _div(b, tb, ta, tc, d, sec)
+            b[tc] += 1.0
+            _mul(b, p_kout, tc, j33, d, sec)
+            _scale(b, j33, -1.0, j33, jl)
+            _scale(b, j33, -1.0, ta, jl)
+            b[ta] += ig
+            _div(b, one, ta, invd3, d, sec)
             for st in range(6):
                 a0 = 0.0
                 a1 = 0.0
@@ -426,8 +479,8 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
                 for k in range(jl):
                     acc = 0.0
                     for j in range(st):
-                        acc += _A_K[st, j] * k3[j, k]
-                    ysi[k] = yi[k] + acc
+                        acc += _A_K[st, j] * b[(_GK + j) * jl + k]
+                    b[ysi + k] = b[yi + k] + acc
                 cs = s1 * inv_v
                 cps = cs if cs > 0.0 else 0.0
                 kaa = ka * s0
@@ -435,15 +488,15 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
                 r1 = kaa - cl * cs - vmax * cps / (km + cps)
                 r2 = -ks_decay * s2
                 # IgG: kin (1 - u) - kout (1 + Emax cps / (EC50 + cps)) I
-                _jscale(kin, 1.0 - s2, rhs3)
-                _jscale(p_emax, cps, ta)
-                _jcopy(p_ec50, tb)
-                tb[0] += cps
-                _jdiv(ta, tb, tc, d, pi, pj)
-                tc[0] += 1.0
-                _jmul(p_kout, tc, ta, d, pi, pj)
-                _jmul(ta, ysi, tb, d, pi, pj)
-                _jsub(rhs3, tb, rhs3)
+                _scale(b, kin, 1.0 - s2, rhs3, jl)
+                _scale(b, p_emax, cps, ta, jl)
+                _copy(b, p_ec50, tb, jl)
+                b[tb] += cps
+                _div(b, ta, tb, tc, d, sec)
+                b[tc] += 1.0
+                _mul(b, p_kout, tc, ta, d, sec)
+                _mul(b, ta, ysi, tb, d, sec)
+                _sub(b, rhs3, tb, rhs3, jl)
                 if st > 0:
                     c0 = 0.0
                     c1 = 0.0
@@ -458,20 +511,20 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
                     for k in range(jl):
                         acc = 0.0
                         for j in range(st):
-                            acc += _C_K[st, j] * k3[j, k]
-                        rhs3[k] += acc * inv_h
+                            acc += _C_K[st, j] * b[(_GK + j) * jl + k]
+                        b[rhs3 + k] += acc * inv_h
                 k0 = r0 * d00
                 k1 = (r1 + ka * k0) * d11
                 k2 = r2 * d22
                 kp[st, 0] = k0
                 kp[st, 1] = k1
                 kp[st, 2] = k2
-                # k3 = (rhs3 + J31 k1 + J32 k2) / (ig - J33)
-                _jscale(j31, k1, ta)
-                _jadd(rhs3, ta, rhs3)
-                _jscale(kin, -k2, ta)
-                _jadd(rhs3, ta, rhs3)
-                _jmul(rhs3, invd3, k3[st], d, pi, pj)
+                # k3 = (rhs3 + J31 k1 + J32 k2) / (ig - J33),  J32 = -kin
+                _scale(b, j31, k1, ta, jl)
+                _add(b, rhs3, ta, rhs3, jl)
+                _scale(b, kin, -k2, ta, jl)
+                _add(b, rhs3, ta, rhs3, jl)
+                _mul(b, rhs3, invd3, (_GK + st) * jl, d, sec)
             n0 = 0.0
             n1 = 0.0
             n2 = 0.0
@@ -482,26 +535,30 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
             for k in range(jl):
                 acc = 0.0
                 for j in range(6):
-                    acc += _M_K[j] * k3[j, k]
-                yinew[k] = yi[k] + acc
+                    acc += _M_K[j] * b[(_GK + j) * jl + k]
+                b[yin + k] = b[yi + k] + acc
             y0n = y0 + n0
             y1n = y1 + n1
             y2n = y2 + n2
             if want_err:
                 e = 0.0
-                olds = (y0, y1, y2, yi[0])
-                news = (y0n, y1n, y2n, yinew[0])
-                ests = (kp[5, 0], kp[5, 1], kp[5, 2], k3[5, 0])
                 for s in range(4):
-                    a = abs(olds[s])
-                    b = abs(news[s])
-                    sc = atol + rtol * (a if a > b else b)
-                    v = abs(ests[s]) / sc
+                    if s == 0:
+                        a, c, est = y0, y0n, kp[5, 0]
+                    elif s == 1:
+                        a, c, est = y1, y1n, kp[5, 1]
+                    elif s == 2:
+                        a, c, est = y2, y2n, kp[5, 2]
+                    else:
+                        a, c, est = b[yi], b[yin], b[(_GK + 5) * jl]
+                    a = abs(a)
+                    c = abs(c)
+                    sc = atol + rtol * (a if a > c else c)
+                    v = abs(est) / sc
                     if v > e or v != v:
                         e = v
                 err[r, g] = e
             y0 = y0n
             y1 = y1n
             y2 = y2n
-            for k in range(jl):
-                yi[k] = yinew[k]
+            _copy(b, yin, yi, jl)

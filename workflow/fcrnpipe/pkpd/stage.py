@@ -20,16 +20,13 @@ import numpy as np
 import pandas as pd
 
 from fcrnpipe.errors import UserError
-from fcrnpipe.figures import save
 from fcrnpipe.models import make_design
 from fcrnpipe.nlme import read_nm_dataset
 from fcrnpipe.pkpd import bootstrap as B
 from fcrnpipe.pkpd import fitting as F
 from fcrnpipe.pkpd import outputs as O
-from fcrnpipe.pkpd import plots as P
 from fcrnpipe.pkpd import regimen as R
 from fcrnpipe.pkpd.dataset import build_nm_dataset
-from fcrnpipe.pkpd.reproduction import reproduction_table
 from fcrnpipe.pkpd.selection import chosen_model, selection_table
 from fcrnpipe.pkpd.simulation import PkPdModel
 from fcrnpipe.pkpd.state import load_state
@@ -37,6 +34,15 @@ from fcrnpipe.pkpd.vpc import percent_of_baseline, simulate_vpc, vpc_summary
 from fcrnpipe.tableio import read_parquet, write_csv, write_json
 
 log = logging.getLogger("fcrnpipe.pkpd")
+
+
+def _figures():
+    """The plotting modules, imported on first use: the fit and bootstrap jobs need no
+    matplotlib (its import costs about a second per job)."""
+    from fcrnpipe.figures import save
+    from fcrnpipe.pkpd import plots
+
+    return plots, save
 
 FIT_FILES = ("fit", "population", "individual", "predictions", "summary")
 ENDPOINT_CMT = {"pk": 2, "igg": 3}
@@ -209,6 +215,7 @@ def bootstrap_gather(chunks: Sequence[str], pk_dir: Mapping[str, str], pd_dir: M
 # ---------------------------------------------------------------------------------- VPC
 def vpc(nm_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpoint: str, replicates: int, seed: int,
         dosing_days: Sequence[float], data_cut: str) -> None:
+    P, save = _figures()
     cmt = ENDPOINT_CMT[endpoint]
     data = read_nm_dataset(nm_path)
     model = PkPdModel.load(pk_fit, pd_fit)
@@ -240,6 +247,7 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------- diagnostics
 def gof(predictions: str, pk_summary: str, pd_summary: str, out: Mapping[str, str], *, endpoint: str,
         arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    P, save = _figures()
     pred = pd.read_csv(predictions)
     pd_model = _read_json(pd_summary)["model"]
     model = _read_json(pk_summary)["model"] if endpoint == "pk" and "+" not in pd_model else pd_model
@@ -280,6 +288,7 @@ def individual_curves(model: PkPdModel, nm: pd.DataFrame, cmt: int, step_h: floa
 
 def individual_fits(nm_path: str, id_map_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpoint: str,
                     arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    P, save = _figures()
     cmt = ENDPOINT_CMT[endpoint]
     nm = _read_nm(nm_path)
     model = PkPdModel.load(pk_fit, pd_fit)
@@ -293,6 +302,7 @@ def individual_fits(nm_path: str, id_map_path: str, pk_fit: str, pd_fit: str, ou
 
 def eta_figure(individual: str, pk_population: str, pd_population: str, pd_summary: str, out: Mapping[str, str], *,
                arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    P, save = _figures()
     ind = pd.read_csv(individual)
     omegas: dict[str, tuple[str, float]] = {}
     joint = "+" in _read_json(pd_summary)["model"]
@@ -309,12 +319,15 @@ def regimen_simulation(nm_path: str, id_map_path: str, predictions: str, pk_fit:
                        out: Mapping[str, str], *, regimens: Sequence[Mapping[str, Any]], subjects: int, days: int,
                        seed: int, arms: Sequence[Mapping[str, Any]], dosing_days: Sequence[int],
                        visits: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    P, save = _figures()
     model = PkPdModel.load(pk_fit, pd_fit)
     rng = np.random.default_rng(int(seed))
     params, unc = R.sample_virtual_subjects(model, int(subjects), rng, uncertainty=True)
     table, profiles, _ = R.simulate_regimens(model, regimens, params, float(days), unc)
     arm_regs = [{"name": a["armcd"], "doses": [{"mg": a["dose_mg"], "days": list(dosing_days)}]} for a in arms]
     arm_curves = {r["name"]: R.regimen_curves(model, r, params, float(days)) for r in arm_regs}
+    from fcrnpipe.pkpd.reproduction import reproduction_table  # scipy.stats: imported where used
+
     repro = reproduction_table(_read_nm(nm_path), pd.read_csv(predictions), pd.read_csv(id_map_path), arms, visits,
                                arm_curves)
     write_csv(_rounded(table), out["table"])
