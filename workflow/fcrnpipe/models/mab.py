@@ -87,7 +87,7 @@ class MabGridOptions:
     max_factor: float = MAX_GRID_FACTOR
 
 
-def integrate_mab(
+def integrate_mab(  # the numpy reference of the compiled kernels (fcrnpipe.models.kernels)
     grid: Grid,
     sid: np.ndarray,
     pk: np.ndarray,

@@ -12,9 +12,9 @@
    at the individual parameters (and again at the final estimates; the fit is resumed if a
    grid had to change);
 4. minimises the OFV (:mod:`fcrnpipe.nlme.foce`) over the unconstrained vector ``x`` with
-   BFGS (``scipy.optimize.minimize``), gradients by central finite differences (the inner
-   problems warm-started from the current conditional modes), the initial inverse Hessian
-   from the diagonal curvature;
+   BFGS (``scipy.optimize.minimize``), the analytic (implicit-function) gradient of the OFV
+   (the inner problems warm-started from the incumbent's conditional modes, see
+   :class:`Objective`), the initial inverse Hessian from the diagonal curvature;
 5. the covariance step (:mod:`fcrnpipe.nlme.covariance`).
 """
 
@@ -64,8 +64,8 @@ class FitOptions:
     ``max_refits``: how often the fit is resumed after the numerics (ODE grids) had to be
     refined at the estimates; ``warmup_iter``: BFGS iterations before the first such
     refinement (0: none). ``pooled_init``: start from a naive pooled fit. ``fd_step`` is
-    not used (kept for compatibility: derivatives are analytic given the model's
-    finite-difference sensitivities, see :mod:`fcrnpipe.nlme.foce`).
+    not used (kept for compatibility: the OFV gradient is analytic given the model's
+    derivatives, see :mod:`fcrnpipe.nlme.foce`).
 
     Bounded work (deterministic, never wall time): ``max_evaluations`` caps the OFV
     evaluations of the estimation (NONMEM's MAXEVAL; the fit then ends *not converged* with
