@@ -188,9 +188,7 @@ rule pkpd_bootstrap_chunk:
         code=PKPD_FIT_CODE,
         replicates=PKPD["bootstrap"]["replicates"],
         restarts=PKPD["bootstrap"]["restarts"],
-        options={
-            k: PKPD["bootstrap"][k] for k in ("max_evaluations", "search_range")
-        },
+        options={k: PKPD["bootstrap"][k] for k in ("max_evaluations", "search_range")},
         seed=config["seeds"]["bootstrap"],
     script:
         "../../scripts/pkpd_bootstrap_chunk.py"
