@@ -274,10 +274,11 @@ def _no_err() -> np.ndarray:
 
 
 def run_mab(prep: _MabPrep, sid: np.ndarray, par: np.ndarray, with_pd: bool, steroid: Steroid | None,
-            d: int, pairs: tuple[np.ndarray, np.ndarray], error: tuple[float, float] | None = None
-            ) -> tuple[np.ndarray, np.ndarray | None]:
+            d: int, pairs: tuple[np.ndarray, np.ndarray], error: tuple[float, float] | None = None,
+            diff: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`fcrnpipe.models.kernels.mab_jets` on rows ``sid`` with parameter jets ``par``
-    ``(R, 9, J)``; returns the output jets ``(R, M, J)`` and the local errors (if ``error``)."""
+    ``(R, 9, J)`` seeded in the kernel parameter columns ``diff`` (derivative ``k`` is column
+    ``diff[k]``); returns the output jets ``(R, M, J)`` and the local errors (if ``error``)."""
     from fcrnpipe.models import kernels
 
     sid = np.asarray(sid, dtype=np.int64)
@@ -289,7 +290,10 @@ def run_mab(prep: _MabPrep, sid: np.ndarray, par: np.ndarray, with_pd: bool, ste
     event = k.event[sid] if steroid is not None else np.zeros((sid.size, k.t.shape[1]), dtype=np.bool_)
     rtol, atol = error if error is not None else (0.0, 0.0)
     pi, pj = pairs
-    kernels.mab_jets(k.t[sid], k.npts[sid], k.dose[sid], event, fs, ks, np.ascontiguousarray(par), with_pd,
+    pidx = np.full(N_KERNEL_PARAMS, -1, dtype=np.int64)
+    if diff is not None:
+        pidx[np.asarray(diff, dtype=np.int64)] = np.arange(len(diff))
+    kernels.mab_jets(k.t[sid], k.npts[sid], k.dose[sid], event, fs, ks, np.ascontiguousarray(par), pidx, with_pd,
                      *k.records(sid), d, pi, pj, out, err, rtol, atol)
     return out, (err if error is not None else None)
 
@@ -435,7 +439,7 @@ class Sc1CmtMM(StructuralModel):
         d = len(diff)
         pairs = derivative_pairs(d, second)
         par = parameter_jets(np.asarray(params, dtype=float), diff, log_scale, pairs, width=N_KERNEL_PARAMS)
-        out, _ = run_mab(prep, sid, par, False, None, d, pairs)
+        out, _ = run_mab(prep, sid, par, False, None, d, pairs, diff=diff)
         f, jac, hess = unpack_jets(out, d, pairs, second)
         return _masked(prep, sid, f, jac, hess, prep.obs_conc[sid])
 
@@ -555,7 +559,7 @@ class Sc1CmtMMIggTurnover(StructuralModel):
         d = len(diff)
         pairs = derivative_pairs(d, second)
         par = parameter_jets(np.asarray(params, dtype=float), diff, log_scale, pairs)
-        out, _ = run_mab(prep, sid, par, True, self.steroid, d, pairs)
+        out, _ = run_mab(prep, sid, par, True, self.steroid, d, pairs, diff=diff)
         f, jac, hess = unpack_jets(out, d, pairs, second)
         return _masked(prep, sid, f, jac, hess, prep.obs_conc[sid] | prep.obs_igg[sid])
 
