@@ -19,7 +19,19 @@ resident set size, ``os.wait4`` rusage) belong to that task alone:
 * ``pd_fit``   -- ``igg_turnover`` on the individual PK of ``pk_fit`` (sequential mode; IIV
   IgG0, kout, EC50; steroid effect fixed from config).
 
-Plus ``theoph_cli``: the whole ``scripts/fit_nlme.py`` process on the Theoph data.
+Plus ``theoph_cli``: the whole ``scripts/fit_nlme.py`` process on the Theoph data, and
+``theoph_r`` right after it: R ``nlme`` on the same data, the whole ``Rscript`` process
+(``SSfol``, ``pdDiag``; skipped when ``Rscript`` or R's ``nlme`` is missing), so that the ratio
+is measured in one run (issue #11: Theoph CLI <= 2 x R).
+
+Plus ``reference`` (issue #11), the reference study as the pipeline fits it: ``ref_dataset``
+builds the modelling dataset and the final fits of the shipped data cut with Snakemake (in
+``--workdir``; skipped when ``--reference-results`` names a finished run), then, each in a
+fresh process, ``ref_pk_fit`` (``sc1cmt_mm``, covariance step included), ``ref_pd_fit``
+(``igg_turnover`` on that run's individual PK) and ``ref_bootstrap`` (replicates 1-10 of the
+default bootstrap, each a PK + PD refit, as ``pkpd_bootstrap_chunk`` runs them; the notes give
+the CPU time per replicate). The fit times in the notes (``fit``) exclude the imports; the
+wall time is the whole process.
 
 Plus ``validation`` (issue #9), for each of ``--validation-sizes`` (default 150 and 300 subjects):
 ``realistic_cut`` writes a realistic data cut (``scripts/simulate_study.py --realistic``: placebo
@@ -63,8 +75,11 @@ ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["task", "n_subjects", "wall_s", "peak_mb", "converged", "notes"]
 THEOPH = ROOT / "tests" / "data" / "theoph_nm.csv"
 TARGET_THEOPH_S = 2.0
-TARGET_FIT_S = 600.0
-TARGET_FIT_MB = 4096.0
+TARGET_THEOPH_R_RATIO = 2.0
+TARGET_REF_FIT_S = 1.0
+TARGET_REPLICATE_S = 2.0
+TARGET_FIT_S = {"pk_fit": 60.0, "pd_fit": 30.0}
+TARGET_FIT_MB = 2048.0
 TARGET_SIZE = 1000
 TARGET_VALIDATION_S = 60.0
 TARGET_VALIDATION_MB = 2048.0
@@ -193,7 +208,63 @@ def work_pd_fit(n: int, seed: int, workdir: Path) -> dict[str, Any]:
     return {"converged": bool(res.optimizer["converged"]), "notes": _fit_notes(res)}
 
 
-WORKERS = {"simulate": work_simulate, "nca": work_nca, "pk_fit": work_pk_fit, "pd_fit": work_pd_fit}
+def _cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def work_ref_fit(part: str, workdir: Path) -> dict[str, Any]:
+    """The reference study's final PK or PD fit from a finished run in ``workdir``."""
+    import warnings
+
+    from fcrnpipe.nlme import fit as nlme_fit
+    from fcrnpipe.nlme import read_nm_dataset
+    from fcrnpipe.nlme.estimate import FitWarning
+    from fcrnpipe.pkpd import fitting as F
+    from fcrnpipe.pkpd.state import build_population_model
+
+    data = read_nm_dataset(workdir / "pkpd" / "nm_dataset.csv")
+    spec = json.loads((workdir / "pkpd" / part / "fit.json").read_text())["spec"]
+    pm = build_population_model(spec)
+    c0, t0 = _cpu(), time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        res = nlme_fit(data, pm, F.fit_options(None, F.FINAL_FIT_OPTIONS))
+    t1, c1 = time.perf_counter(), _cpu()
+    return {"converged": bool(res.optimizer["converged"]),
+            "notes": f"fit {t1 - t0:.2f} s (cpu {c1 - c0:.2f} s); {_fit_notes(res)}"}
+
+
+def work_ref_bootstrap(workdir: Path, replicates: str = "1,2,3,4,5,6,7,8,9,10") -> dict[str, Any]:
+    """Bootstrap replicates of the reference study (default config), as the chunk job runs them."""
+    import yaml
+
+    from fcrnpipe.pkpd.stage import FIT_FILES, bootstrap_replicates
+
+    full = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    cfg = full["pkpd"]["bootstrap"]
+    names = {"fit": "fit.json", "population": "population_parameters.csv", "individual": "individual_parameters.csv",
+             "predictions": "predictions.csv", "summary": "fit_summary.json"}
+    dirs = {part: {k: str(workdir / "pkpd" / part / names[k]) for k in FIT_FILES} for part in ("pk", "pd")}
+    reps = [int(r) for r in replicates.split(",")]
+    options = {k: cfg[k] for k in ("max_evaluations", "search_range") if k in cfg}
+    c0, t0 = _cpu(), time.perf_counter()
+    table = bootstrap_replicates(str(workdir / "pkpd" / "nm_dataset.csv"), dirs["pk"], dirs["pd"], reps,
+                                 seed=int(full["seeds"]["bootstrap"]),
+                                 restarts=int(cfg.get("restarts", 1)), options=options)
+    t1, c1 = time.perf_counter(), _cpu()
+    ok = int((table["status"] == "ok").sum())
+    return {"converged": ok == len(reps),
+            "notes": f"{len(reps)} replicates, {ok} ok; {(t1 - t0) / len(reps):.2f} s per replicate "
+                     f"(cpu {(c1 - c0) / len(reps):.2f} s)"}
+
+
+WORKERS = {"simulate": work_simulate, "nca": work_nca, "pk_fit": work_pk_fit, "pd_fit": work_pd_fit,
+           "ref_pk_fit": lambda n, seed, wd: work_ref_fit("pk", wd),
+           "ref_pd_fit": lambda n, seed, wd: work_ref_fit("pd", wd),
+           "ref_bootstrap": lambda n, seed, wd: work_ref_bootstrap(wd)}
 
 
 def worker_main(task: str, n: int, seed: int, workdir: Path) -> int:
@@ -263,6 +334,69 @@ def run_theoph(timeout: float) -> dict[str, Any]:
     return row
 
 
+#: R nlme on Theoph (the reference fit of docs/nlme.md), whole Rscript process.
+THEOPH_R = """
+suppressPackageStartupMessages(library(nlme))
+d <- read.csv("{data}", na.strings = ".")
+dose <- d[d$EVID == 1, c("ID", "AMT")]
+obs <- d[d$EVID == 0, c("ID", "TIME", "DV")]
+obs$Dose <- dose$AMT[match(obs$ID, dose$ID)]
+obs <- groupedData(DV ~ TIME | ID, data = obs)
+fm <- nlme(DV ~ SSfol(Dose, TIME, lKe, lKa, lCl), data = obs, fixed = lKe + lKa + lCl ~ 1,
+           random = pdDiag(lKe + lKa + lCl ~ 1))
+f <- fixef(fm)
+cat(sprintf("lKe %.4f, lKa %.4f, lCl %.4f, logLik %.3f\\n", f[1], f[2], f[3], as.numeric(logLik(fm))))
+"""
+
+
+def run_theoph_r(timeout: float) -> dict[str, Any] | None:
+    """R ``nlme`` on Theoph (whole ``Rscript`` process), or None without R/nlme."""
+    import shutil
+
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        print("  theoph_r   skipped: no Rscript (Debian: r-base-core, r-cran-nlme)", flush=True)
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "theoph.R"
+        script.write_text(THEOPH_R.replace("{data}", str(THEOPH)))
+        wall, peak, cpu, code, out, err = run_child([rscript, "--vanilla", str(script)], timeout)
+    if code != 0:
+        print(f"  theoph_r   skipped: Rscript failed ({err.strip()[-200:]})", flush=True)
+        return None
+    notes = f"whole Rscript process, cpu {cpu:.2f} s; {out.strip()}"
+    row = {"task": "theoph_r", "n_subjects": 12, "wall_s": round(wall, 3), "peak_mb": round(peak, 1),
+           "converged": True, "notes": notes}
+    print(f"  theoph_r   n=12    {row['wall_s']:>9.2f} s {row['peak_mb']:>8.1f} MB  {notes}", flush=True)
+    return row
+
+
+def run_reference(workdir: Path, results: Path | None, timeout: float) -> list[dict[str, Any]]:
+    """``ref_dataset`` (unless ``results`` is a finished run), ``ref_pk_fit``, ``ref_pd_fit``,
+    ``ref_bootstrap`` on the shipped reference study."""
+    rows: list[dict[str, Any]] = []
+    needed = ["pkpd/nm_dataset.csv", "pkpd/pk/fit.json", "pkpd/pd/fit.json"]
+    if results is not None and all((results / f).is_file() for f in needed):
+        base = results
+    else:
+        base = workdir / "results"
+        snakemake = str(Path(sys.executable).parent / "snakemake")
+        cmd = [snakemake, "--cores", "2", "--config", f"results_dir={base}", f"logs_dir={workdir / 'logs'}",
+               "--", str(base / "pkpd" / "pd" / "fit.json")]
+        wall, peak, cpu, code, out, err = run_child(cmd, timeout)
+        row = {"task": "ref_dataset", "n_subjects": 9, "wall_s": round(wall, 3), "peak_mb": round(peak, 1),
+               "converged": "", "notes": "snakemake --cores 2 up to pkpd/pd/fit.json (validation, ADaM, NCA, "
+                                          "dataset, both PK candidates, PD)" if code == 0
+               else f"FAILED (exit {code}): " + " | ".join(err.strip().splitlines()[-3:])}
+        print(f"  ref_dataset n=9     {row['wall_s']:>9.2f} s {row['peak_mb']:>8.1f} MB  {row['notes']}", flush=True)
+        rows.append(row)
+        if code != 0:
+            return rows
+    for task in ("ref_pk_fit", "ref_pd_fit", "ref_bootstrap"):
+        rows.append(run_task(task, 9, 0, base, timeout))
+    return rows
+
+
 def run_validation(n: int, seed: int, workdir: Path, timeout: float, cores: int = 2) -> list[dict[str, Any]]:
     """``realistic_cut`` and ``validation`` rows for a realistic cut of ``n`` subjects."""
     import pandas as pd
@@ -319,16 +453,46 @@ def scaling(rows: list[dict[str, Any]], task: str) -> tuple[float, float]:
     return slope_all, slope_top
 
 
+def _fit_seconds(notes: str) -> float:
+    """The ``fit X s`` figure of a reference task's notes (NaN if absent)."""
+    import re
+
+    m = re.search(r"fit ([0-9.]+) s", str(notes))
+    return float(m.group(1)) if m else math.nan
+
+
+def _per_replicate(notes: str) -> float:
+    import re
+
+    m = re.search(r"; ([0-9.]+) s per replicate", str(notes))
+    return float(m.group(1)) if m else math.nan
+
+
 def check_targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
     out = []
+    by_task = {r["task"]: r for r in rows}
+    if "theoph_cli" in by_task and "theoph_r" in by_task:
+        ratio = by_task["theoph_cli"]["wall_s"] / by_task["theoph_r"]["wall_s"]
+        out.append((f"Theoph CLI <= {TARGET_THEOPH_R_RATIO:g} x R nlme (whole processes)", f"{ratio:.2f} x",
+                    ratio <= TARGET_THEOPH_R_RATIO))
+    for task, target in (("ref_pk_fit", TARGET_REF_FIT_S), ("ref_pd_fit", TARGET_REF_FIT_S)):
+        if task in by_task:
+            v = _fit_seconds(by_task[task]["notes"])
+            out.append((f"{task} (reference study, fit without imports) <= {target:g} s", f"{v:.2f} s",
+                        bool(v <= target)))
+    if "ref_bootstrap" in by_task:
+        v = _per_replicate(by_task["ref_bootstrap"]["notes"])
+        out.append((f"bootstrap replicate (PK + PD refit) <= {TARGET_REPLICATE_S:g} s", f"{v:.2f} s",
+                    bool(v <= TARGET_REPLICATE_S)))
     for r in rows:
         if r["task"] == "theoph_cli":
             out.append((f"Theoph CLI whole process < {TARGET_THEOPH_S:g} s", f"{r['wall_s']:.2f} s",
                         r["wall_s"] < TARGET_THEOPH_S))
         if r["task"] in ("pk_fit", "pd_fit") and r["n_subjects"] == TARGET_SIZE:
             ok = not str(r["notes"]).startswith("FAILED")
-            out.append((f"{r['task']} {TARGET_SIZE} subjects < {TARGET_FIT_S / 60:g} min", f"{r['wall_s'] / 60:.2f} min",
-                        ok and r["wall_s"] < TARGET_FIT_S))
+            limit = TARGET_FIT_S[r["task"]]
+            out.append((f"{r['task']} {TARGET_SIZE} subjects <= {limit:g} s", f"{r['wall_s']:.1f} s",
+                        ok and r["wall_s"] <= limit))
             out.append((f"{r['task']} {TARGET_SIZE} subjects < {TARGET_FIT_MB / 1024:g} GB", f"{r['peak_mb'] / 1024:.2f} GB",
                         ok and r["peak_mb"] < TARGET_FIT_MB))
         if r["task"] == "validation" and r["n_subjects"] == TARGET_VALIDATION_SIZE:
@@ -430,8 +594,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "results" / "benchmarks" / "pkpd.csv"))
     ap.add_argument("--sizes", default="9,100,1000", help="comma-separated numbers of subjects ('' = none)")
-    ap.add_argument("--tasks", default="nca,pk_fit,pd_fit,theoph_cli,validation",
-                    help="subset of nca,pk_fit,pd_fit,theoph_cli,validation")
+    ap.add_argument("--tasks", default="nca,pk_fit,pd_fit,theoph_cli,reference,validation",
+                    help="subset of nca,pk_fit,pd_fit,theoph_cli,reference,validation")
+    ap.add_argument("--reference-results", default=str(ROOT / "results"),
+                    help="a finished run of the reference study to time the reference fits on (default: results/; "
+                         "built in --workdir when it is not complete)")
     ap.add_argument("--validation-sizes", default="150,300",
                     help="subjects of the realistic cuts the validation stage is timed on (comma-separated)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the simulated studies")
@@ -451,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    unknown = set(tasks) - {"nca", "pk_fit", "pd_fit", "theoph_cli", "validation"}
+    unknown = set(tasks) - {"nca", "pk_fit", "pd_fit", "theoph_cli", "reference", "validation"}
     if unknown:
         ap.error(f"unknown task(s) {sorted(unknown)}")
     if "pd_fit" in tasks and "pk_fit" not in tasks:
@@ -463,6 +630,11 @@ def main(argv: list[str] | None = None) -> int:
         base = Path(args.workdir) if args.workdir else Path(tmp)
         if "theoph_cli" in tasks:
             rows.append(run_theoph(args.timeout))
+            r_row = run_theoph_r(args.timeout)
+            if r_row is not None:
+                rows.append(r_row)
+        if "reference" in tasks:
+            rows += run_reference(base / "reference", Path(args.reference_results), args.timeout)
         for n in sizes:
             wd = base / f"n{n}"
             wd.mkdir(parents=True, exist_ok=True)
@@ -484,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table[["task", "n_subjects", "wall_s", "peak_mb", "converged"]].to_string(index=False))
     if len(sizes) >= 2 or len([r for r in rows if r["task"] == "validation"]) >= 2:
         print("\nscaling exponent (slope of log wall time on log subjects; 1 = linear):")
-        for task in ("simulate", "nca", "pk_fit", "pd_fit", "realistic_cut", "validation"):
+        for task in ("simulate", "nca", "pk_fit", "pd_fit", "realistic_cut", "validation"):  # noqa: B007
             s_all, s_top = scaling(rows, task)
             if math.isfinite(s_all):
                 print(f"  {task:<13} all sizes {s_all:5.2f}   two largest {s_top:5.2f}"

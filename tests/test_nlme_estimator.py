@@ -71,7 +71,7 @@ def ofv_at(df: pd.DataFrame, pm: PopulationModel, sd: list[float]) -> tuple[floa
     problem = build_problem(validate_nm_frame(df), pm)
     lay = problem.layout
     x = lay.pack(lay.theta_fixed, np.zeros((0, 0)), [np.asarray(sd, dtype=float)])
-    total, _, _ = Objective(problem).evaluate(x)
+    total = Objective(problem).evaluate(x).ofv
     return total, problem.n_uncensored
 
 

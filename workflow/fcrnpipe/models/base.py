@@ -174,6 +174,14 @@ class StructuralModel(ABC):
         observation whose ``CMT`` the model does not produce is NaN.
         """
 
+    #: Exact derivatives of the predictions, if the model has them:
+    #: ``derivatives(prep, params, sid, diff, log_scale, second) -> (f, df, d2f)`` with ``f``
+    #: ``(R, M)``, ``df`` ``(R, M, D)`` and (``second``) ``d2f`` ``(R, M, D, D)`` with respect to
+    #: the estimation-scale values of the parameters ``diff`` (indices into :attr:`params`;
+    #: ``log_scale[k]``: parameter ``diff[k]`` is estimated on the log scale). None: the
+    #: estimator differentiates :meth:`predict` by central differences.
+    derivatives: Any = None
+
     def refine(self, prep: Any, params: np.ndarray, sid: np.ndarray) -> Any:
         """Make the numerical solution accurate for these parameter rows (ODE models refine
         their integration grids); closed-form models return ``prep`` unchanged."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -86,7 +87,7 @@ class MabGridOptions:
     max_factor: float = MAX_GRID_FACTOR
 
 
-def integrate_mab(
+def integrate_mab(  # the numpy reference of the compiled kernels (fcrnpipe.models.kernels)
     grid: Grid,
     sid: np.ndarray,
     pk: np.ndarray,
@@ -175,11 +176,146 @@ def integrate_mab(
 
 
 @dataclass(frozen=True)
+class KernelInputs:
+    """Per-subject inputs of the compiled kernels (:mod:`fcrnpipe.models.kernels`) for a grid:
+    grid times, real points, doses, event flags, the grid index and output kind (1
+    concentration, 2 IgG, 0 none) of each record, and the records in grid order."""
+
+    t: np.ndarray
+    npts: np.ndarray
+    dose: np.ndarray
+    event: np.ndarray
+    obs_idx: np.ndarray
+    obs_kind: np.ndarray
+    order: np.ndarray
+    n_obs: np.ndarray
+
+    @classmethod
+    def build(cls, grid: Grid, obs_conc: np.ndarray, obs_igg: np.ndarray) -> "KernelInputs":
+        kind = np.where(obs_conc, 1, np.where(obs_igg, 2, 0)).astype(np.int64)
+        idx = np.where(kind > 0, grid.obs_index, np.iinfo(np.int64).max).astype(np.int64)
+        order = np.argsort(idx, axis=1, kind="stable").astype(np.int64)
+        return cls(
+            t=np.ascontiguousarray(grid.t, dtype=float),
+            npts=np.asarray(grid.n_points, dtype=np.int64),
+            dose=np.ascontiguousarray(grid.dose, dtype=float),
+            event=np.ascontiguousarray(grid.event, dtype=np.bool_),
+            obs_idx=np.ascontiguousarray(grid.obs_index, dtype=np.int64),
+            obs_kind=kind,
+            order=order,
+            n_obs=(kind > 0).sum(axis=1).astype(np.int64),
+        )
+
+    def rows(self, sid: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The inputs of rows ``sid`` (in kernel argument order, without the parameters)."""
+        return (self.t[sid], self.npts[sid], self.dose[sid], self.event[sid])
+
+    def records(self, sid: np.ndarray) -> tuple[np.ndarray, ...]:
+        return (self.obs_idx[sid], self.obs_kind[sid], self.order[sid], self.n_obs[sid])
+
+
+@dataclass(frozen=True)
 class _MabPrep:
     grid: Grid
     obs_conc: np.ndarray  # (N, M) record is a concentration the model fits
     obs_igg: np.ndarray  # (N, M) record is an IgG value the model fits
     obs_mask: np.ndarray
+
+    @cached_property
+    def kernel(self) -> KernelInputs:
+        return KernelInputs.build(self.grid, self.obs_conc, self.obs_igg)
+
+
+def derivative_pairs(d: int, second: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The packed second-derivative pairs ``(i, j)``, ``i <= j < d`` (none without ``second``)."""
+    if not second or d == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    i, j = np.triu_indices(d)
+    return i.astype(np.int64), j.astype(np.int64)
+
+
+def parameter_jets(values: np.ndarray, diff: np.ndarray, log_scale: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
+                   width: int | None = None) -> np.ndarray:
+    """Jets ``(R, width, J)`` of natural-scale parameters ``values`` ``(R, n)`` differentiated
+    in the estimation-scale parameters ``diff`` (column indices; ``log_scale[k]``: parameter
+    ``diff[k]`` is ``exp`` of its estimation-scale value, so its first and second derivatives
+    equal its value; otherwise 1 and 0)."""
+    r, n = values.shape
+    d = len(diff)
+    pi, pj = pairs
+    jl = 1 + d + pi.size
+    out = np.zeros((r, width or n, jl))
+    out[:, :n, 0] = values
+    for k, col in enumerate(diff):
+        out[:, col, 1 + k] = values[:, col] if log_scale[k] else 1.0
+        if log_scale[k]:
+            m = np.flatnonzero((pi == k) & (pj == k))
+            if m.size:
+                out[:, col, 1 + d + m[0]] = values[:, col]
+    return out
+
+
+def unpack_jets(out: np.ndarray, d: int, pairs: tuple[np.ndarray, np.ndarray], second: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``f`` ``(R, M)``, ``df`` ``(R, M, D)`` and ``d2f`` ``(R, M, D, D)`` (symmetric) from output jets."""
+    f = out[:, :, 0]
+    jac = out[:, :, 1 : 1 + d]
+    if not second:
+        return f, jac, None
+    pi, pj = pairs
+    hess = np.empty(f.shape + (d, d))
+    hess[:, :, pi, pj] = out[:, :, 1 + d :]
+    hess[:, :, pj, pi] = out[:, :, 1 + d :]
+    return f, jac, hess
+
+
+def _no_err() -> np.ndarray:
+    return np.zeros((0, 0))
+
+
+def run_mab(prep: _MabPrep, sid: np.ndarray, par: np.ndarray, with_pd: bool, steroid: Steroid | None,
+            d: int, pairs: tuple[np.ndarray, np.ndarray], error: tuple[float, float] | None = None,
+            diff: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`fcrnpipe.models.kernels.mab_jets` on rows ``sid`` with parameter jets ``par``
+    ``(R, 9, J)`` seeded in the kernel parameter columns ``diff`` (derivative ``k`` is column
+    ``diff[k]``); returns the output jets ``(R, M, J)`` and the local errors (if ``error``)."""
+    from fcrnpipe.models import kernels
+
+    sid = np.asarray(sid, dtype=np.int64)
+    k = prep.kernel
+    out = np.zeros((sid.size, k.obs_idx.shape[1], par.shape[2]))
+    err = np.zeros((sid.size, max(k.t.shape[1] - 1, 0))) if error is not None else _no_err()
+    fs = steroid.fraction if steroid is not None else 0.0
+    ks = steroid.decay_per_day if steroid is not None else 0.0
+    event = k.event[sid] if steroid is not None else np.zeros((sid.size, k.t.shape[1]), dtype=np.bool_)
+    rtol, atol = error if error is not None else (0.0, 0.0)
+    pi, pj = pairs
+    pidx = np.full(N_KERNEL_PARAMS, -1, dtype=np.int64)
+    if diff is not None:
+        pidx[np.asarray(diff, dtype=np.int64)] = np.arange(len(diff))
+    kernels.mab_jets(k.t[sid], k.npts[sid], k.dose[sid], event, fs, ks, np.ascontiguousarray(par), pidx, with_pd,
+                     *k.records(sid), d, pi, pj, out, err, rtol, atol)
+    return out, (err if error is not None else None)
+
+
+def run_igg(prep: _MabPrep, sid: np.ndarray, pk: np.ndarray, par: np.ndarray, steroid: Steroid | None,
+            d: int, pairs: tuple[np.ndarray, np.ndarray], error: tuple[float, float] | None = None
+            ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`fcrnpipe.models.kernels.igg_jets` (PD on fixed PK ``pk`` ``(R, 5)``)."""
+    from fcrnpipe.models import kernels
+
+    sid = np.asarray(sid, dtype=np.int64)
+    k = prep.kernel
+    out = np.zeros((sid.size, k.obs_idx.shape[1], par.shape[2]))
+    err = np.zeros((sid.size, max(k.t.shape[1] - 1, 0))) if error is not None else _no_err()
+    fs = steroid.fraction if steroid is not None else 0.0
+    ks = steroid.decay_per_day if steroid is not None else 0.0
+    event = k.event[sid] if steroid is not None else np.zeros((sid.size, k.t.shape[1]), dtype=np.bool_)
+    rtol, atol = error if error is not None else (0.0, 0.0)
+    pi, pj = pairs
+    kernels.igg_jets(k.t[sid], k.npts[sid], k.dose[sid], event, fs, ks, np.ascontiguousarray(pk, dtype=float),
+                     np.ascontiguousarray(par), *k.records(sid), d, pi, pj, out, err, rtol, atol)
+    return out, (err if error is not None else None)
 
 
 def _prepare(design: Design, cmts: tuple[int, ...], steroid: Steroid | None, opts: MabGridOptions) -> _MabPrep:
@@ -212,27 +348,47 @@ def _gather(traj: np.ndarray, grid: Grid, sid: np.ndarray) -> np.ndarray:
 ODE_TOLERANCE: tuple[float, float] = (1e-4, 1e-5)
 
 
+def _local_errors(prep: _MabPrep, sid: np.ndarray, pk: np.ndarray, pd_par: np.ndarray | None,
+                  steroid: Steroid | None, fixed_pk: bool) -> np.ndarray:
+    """Scaled local errors ``(R, G-1)`` of the compiled integration at :data:`ODE_TOLERANCE`."""
+    none = derivative_pairs(0, False)
+    if pd_par is None:
+        par = parameter_jets(pk, [], [], none, width=N_KERNEL_PARAMS)
+        return run_mab(prep, sid, par, False, None, 0, none, error=ODE_TOLERANCE)[1]
+    if fixed_pk:
+        par = parameter_jets(pd_par, [], [], none)
+        return run_igg(prep, sid, pk, par, steroid, 0, none, error=ODE_TOLERANCE)[1]
+    par = parameter_jets(np.concatenate([pk, pd_par], axis=1), [], [], none)
+    return run_mab(prep, sid, par, True, steroid, 0, none, error=ODE_TOLERANCE)[1]
+
+
+#: Parameter columns of the compiled kernels (ka, CL, V, Vmax, Km, IgG0, kout, Emax, EC50).
+N_KERNEL_PARAMS = 9
+
+
 def _refined(
-    grid: Grid,
+    prep: _MabPrep,
     sid: np.ndarray,
     pk: np.ndarray,
     pd_par: np.ndarray | None,
     steroid: Steroid | None,
     max_rounds: int = 4,
     max_factor: float | None = MAX_GRID_FACTOR,
-) -> Grid:
-    """Refine ``grid`` until every step meets :data:`ODE_TOLERANCE` for the given rows
-    (at most ``max_rounds`` rounds; :class:`~fcrnpipe.models.ode.GridLimitError`, naming
-    the subject and its most extreme parameter row, beyond ``max_factor``)."""
+    fixed_pk: bool = False,
+) -> _MabPrep:
+    """Refine the grid of ``prep`` until every step meets :data:`ODE_TOLERANCE` for the given
+    rows (at most ``max_rounds`` rounds; :class:`~fcrnpipe.models.ode.GridLimitError`, naming
+    the subject and its most extreme parameter row, beyond ``max_factor``). Returns ``prep``
+    itself when nothing changed."""
     sid = np.asarray(sid, dtype=int)
-    n = grid.t.shape[0]
+    n = prep.grid.t.shape[0]
     for _ in range(max_rounds):
-        _, _, err = integrate_mab(grid, sid, pk, pd_par, steroid, error=ODE_TOLERANCE)
+        err = _local_errors(prep, sid, pk, pd_par, steroid, fixed_pk)
         per_subject = np.zeros((n, err.shape[1]))
         row_err = np.where(np.isfinite(err), err, np.inf)
         np.maximum.at(per_subject, sid, row_err)
         try:
-            new = refine_grid(grid, per_subject, max_factor=max_factor)
+            new = refine_grid(prep.grid, per_subject, max_factor=max_factor)
         except GridLimitError as exc:
             rows = np.flatnonzero(sid == exc.subject)
             worst = rows[np.argmax(row_err[rows].max(axis=1))]
@@ -242,8 +398,20 @@ def _refined(
             raise GridLimitError(exc.subject, exc.needed, exc.limit, exc.base, detail) from None
         if new is None:
             break
-        grid = new
-    return grid
+        prep = replace(prep, grid=new)
+    return prep
+
+
+def _masked(prep: _MabPrep, sid: np.ndarray, f: np.ndarray, jac: np.ndarray | None, hess: np.ndarray | None,
+            fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Predictions where ``fitted`` (the model's outputs), NaN at other records, 0 on padding;
+    derivatives 0 outside ``fitted``."""
+    f = np.where(fitted, f, np.where(prep.obs_mask[sid], np.nan, 0.0))
+    if jac is not None:
+        jac = np.where(fitted[:, :, None], jac, 0.0)
+    if hess is not None:
+        hess = np.where(fitted[:, :, None, None], hess, 0.0)
+    return f, jac, hess
 
 
 class Sc1CmtMM(StructuralModel):
@@ -264,15 +432,23 @@ class Sc1CmtMM(StructuralModel):
     def prepare(self, design: Design) -> _MabPrep:
         return _prepare(design, (CMT_CENTRAL,), None, self.grid_options)
 
+    def derivatives(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray, diff: np.ndarray,
+                    log_scale: np.ndarray, second: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        sid = np.asarray(sid, dtype=np.int64)
+        d = len(diff)
+        pairs = derivative_pairs(d, second)
+        par = parameter_jets(np.asarray(params, dtype=float), diff, log_scale, pairs, width=N_KERNEL_PARAMS)
+        out, _ = run_mab(prep, sid, par, False, None, d, pairs, diff=diff)
+        f, jac, hess = unpack_jets(out, d, pairs, second)
+        return _masked(prep, sid, f, jac, hess, prep.obs_conc[sid])
+
     def predict(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray) -> np.ndarray:
-        conc, _, _ = integrate_mab(prep.grid, sid, np.asarray(params, dtype=float))
-        c = _gather(conc, prep.grid, sid)
-        return np.where(prep.obs_conc[sid], c, np.where(prep.obs_mask[sid], np.nan, 0.0))
+        return self.derivatives(prep, params, sid, np.zeros(0, dtype=int), np.zeros(0, dtype=bool), False)[0]
 
     def refine(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray) -> _MabPrep:
-        grid = _refined(prep.grid, sid, np.asarray(params, dtype=float), None, None,
+        return _refined(prep, sid, np.asarray(params, dtype=float), None, None,
                         max_factor=self.grid_options.max_factor)
-        return prep if grid is prep.grid else replace(prep, grid=grid)
 
     def derived(self, values: dict[str, float]) -> dict[str, tuple[float, str]]:
         return {"t_half_linear": (math.log(2.0) * values["V"] / values["CL"], "day")}
@@ -329,17 +505,26 @@ class IggTurnover(StructuralModel):
         pk, _ = self.pk_matrix(design.ids)
         return _prepare(design, (CMT_PD,), self.steroid, self.grid_options), pk
 
-    def predict(self, prep: tuple[_MabPrep, np.ndarray], params: np.ndarray, sid: np.ndarray) -> np.ndarray:
+    def derivatives(self, prep: tuple[_MabPrep, np.ndarray], params: np.ndarray, sid: np.ndarray, diff: np.ndarray,
+                    log_scale: np.ndarray, second: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         mp, pk = prep
-        _, igg, _ = integrate_mab(mp.grid, sid, pk[sid], np.asarray(params, dtype=float), self.steroid)
-        out = _gather(igg, mp.grid, sid)
-        return np.where(mp.obs_igg[sid], out, np.where(mp.obs_mask[sid], np.nan, 0.0))
+        sid = np.asarray(sid, dtype=np.int64)
+        d = len(diff)
+        pairs = derivative_pairs(d, second)
+        par = parameter_jets(np.asarray(params, dtype=float), diff, log_scale, pairs)
+        out, _ = run_igg(mp, sid, pk[sid], par, self.steroid, d, pairs)
+        f, jac, hess = unpack_jets(out, d, pairs, second)
+        return _masked(mp, sid, f, jac, hess, mp.obs_igg[sid])
+
+    def predict(self, prep: tuple[_MabPrep, np.ndarray], params: np.ndarray, sid: np.ndarray) -> np.ndarray:
+        return self.derivatives(prep, params, sid, np.zeros(0, dtype=int), np.zeros(0, dtype=bool), False)[0]
 
     def refine(self, prep: tuple[_MabPrep, np.ndarray], params: np.ndarray, sid: np.ndarray) -> tuple[_MabPrep, np.ndarray]:
         mp, pk = prep
-        grid = _refined(mp.grid, sid, pk[sid], np.asarray(params, dtype=float), self.steroid,
-                        max_factor=self.grid_options.max_factor)
-        return prep if grid is mp.grid else (replace(mp, grid=grid), pk)
+        new = _refined(mp, sid, pk[np.asarray(sid, dtype=int)], np.asarray(params, dtype=float), self.steroid,
+                       max_factor=self.grid_options.max_factor, fixed_pk=True)
+        return prep if new is mp else (new, pk)
 
     def derived(self, values: dict[str, float]) -> dict[str, tuple[float, str]]:
         return {
@@ -367,19 +552,24 @@ class Sc1CmtMMIggTurnover(StructuralModel):
     def prepare(self, design: Design) -> _MabPrep:
         return _prepare(design, (CMT_CENTRAL, CMT_PD), self.steroid, self.grid_options)
 
+    def derivatives(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray, diff: np.ndarray,
+                    log_scale: np.ndarray, second: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        sid = np.asarray(sid, dtype=np.int64)
+        d = len(diff)
+        pairs = derivative_pairs(d, second)
+        par = parameter_jets(np.asarray(params, dtype=float), diff, log_scale, pairs)
+        out, _ = run_mab(prep, sid, par, True, self.steroid, d, pairs, diff=diff)
+        f, jac, hess = unpack_jets(out, d, pairs, second)
+        return _masked(prep, sid, f, jac, hess, prep.obs_conc[sid] | prep.obs_igg[sid])
+
     def predict(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray) -> np.ndarray:
-        params = np.asarray(params, dtype=float)
-        conc, igg, _ = integrate_mab(prep.grid, sid, params[:, :5], params[:, 5:], self.steroid)
-        c = _gather(conc, prep.grid, sid)
-        i = _gather(igg, prep.grid, sid)
-        out = np.where(prep.obs_conc[sid], c, np.where(prep.obs_igg[sid], i, 0.0))
-        return np.where(prep.obs_conc[sid] | prep.obs_igg[sid], out, np.where(prep.obs_mask[sid], np.nan, 0.0))
+        return self.derivatives(prep, params, sid, np.zeros(0, dtype=int), np.zeros(0, dtype=bool), False)[0]
 
     def refine(self, prep: _MabPrep, params: np.ndarray, sid: np.ndarray) -> _MabPrep:
         params = np.asarray(params, dtype=float)
-        grid = _refined(prep.grid, sid, params[:, :5], params[:, 5:], self.steroid,
+        return _refined(prep, sid, params[:, :5], params[:, 5:], self.steroid,
                         max_factor=self.grid_options.max_factor)
-        return prep if grid is prep.grid else replace(prep, grid=grid)
 
     def derived(self, values: dict[str, float]) -> dict[str, tuple[float, str]]:
         return {

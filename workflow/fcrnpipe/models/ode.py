@@ -15,6 +15,12 @@ the stiff Michaelis-Menten elimination at concentrations below Km (rate up to
 lower-triangular Jacobian (depot -> central -> PD cascade), so the linear stage systems are
 solved by forward substitution, elementwise over rows. Accuracy against ``solve_ivp`` is
 checked in ``tests/test_models.py``.
+
+The models integrate with the compiled kernels of :mod:`fcrnpipe.models.kernels` (the same
+scheme and grids, with exact parameter derivatives); :func:`rodas4_step` with
+:func:`fcrnpipe.models.mab.integrate_mab` is the numpy reference implementation they are
+tested against (``tests/test_models_kernels.py``). The grids (:func:`build_grid`,
+:func:`refine_grid`) are shared.
 """
 
 from __future__ import annotations

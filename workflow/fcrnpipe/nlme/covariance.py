@@ -61,31 +61,23 @@ def _boundary_indices(obj, x: np.ndarray) -> list[int]:
 def ofv_hessian(obj, x: np.ndarray, step: float = HESSIAN_STEP) -> tuple[np.ndarray, np.ndarray]:
     """Hessian of the OFV ``(n, n)`` by central differences of its gradient (the
     implicit-function gradient of :func:`fcrnpipe.nlme.foce.ofv_gradient`, modes re-solved
-    at every point, warm-started from their first-order prediction), symmetrised; and the
-    per-subject OFV gradients at ``x`` ``(N, n)``."""
+    at every point, warm-started from their first-order prediction at ``x``), symmetrised; and
+    the per-subject OFV gradients at ``x`` ``(N, n)``. The points around ``x`` are evaluated
+    with :meth:`~fcrnpipe.nlme.estimate.Objective.evaluate` (pure: the objective's cache and
+    incumbent are left as they are)."""
     n = x.size
-    obj.value(x)
-    eta_x = obj.eta.copy()
     _, grads = obj.gradient_subjects(x)
     grads = grads.copy()
-    sens_x = obj._sens
+    warm = obj.warm_start_at(x)
     hess = np.zeros((n, n))
     for k in range(n):
         gk = []
         for sgn in (1.0, -1.0):
-            obj.eta = eta_x
-            obj._sens = sens_x
             xx = x.copy()
             xx[k] += sgn * step
-            if obj.value(xx) >= 1e12:
-                gk.append(np.full(n, np.nan))
-                continue
-            gk.append(obj.gradient(xx).copy())
+            ev = obj.evaluate(xx, warm)
+            gk.append(obj.gradient_of(ev).total if ev.finite else np.full(n, np.nan))
         hess[:, k] = (gk[0] - gk[1]) / (2 * step)
-    obj.eta = eta_x
-    obj.reset_cache()
-    obj._sens = sens_x
-    obj.value(x)
     return 0.5 * (hess + hess.T), grads
 
 

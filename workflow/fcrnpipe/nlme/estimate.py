@@ -12,9 +12,9 @@
    at the individual parameters (and again at the final estimates; the fit is resumed if a
    grid had to change);
 4. minimises the OFV (:mod:`fcrnpipe.nlme.foce`) over the unconstrained vector ``x`` with
-   BFGS (``scipy.optimize.minimize``), gradients by central finite differences (the inner
-   problems warm-started from the current conditional modes), the initial inverse Hessian
-   from the diagonal curvature;
+   BFGS (``scipy.optimize.minimize``), the analytic (implicit-function) gradient of the OFV
+   (the inner problems warm-started from the incumbent's conditional modes, see
+   :class:`Objective`), the initial inverse Hessian from the diagonal curvature;
 5. the covariance step (:mod:`fcrnpipe.nlme.covariance`).
 """
 
@@ -64,8 +64,8 @@ class FitOptions:
     ``max_refits``: how often the fit is resumed after the numerics (ODE grids) had to be
     refined at the estimates; ``warmup_iter``: BFGS iterations before the first such
     refinement (0: none). ``pooled_init``: start from a naive pooled fit. ``fd_step`` is
-    not used (kept for compatibility: derivatives are analytic given the model's
-    finite-difference sensitivities, see :mod:`fcrnpipe.nlme.foce`).
+    not used (kept for compatibility: the OFV gradient is analytic given the model's
+    derivatives, see :mod:`fcrnpipe.nlme.foce`).
 
     Bounded work (deterministic, never wall time): ``max_evaluations`` caps the OFV
     evaluations of the estimation (NONMEM's MAXEVAL; the fit then ends *not converged* with
@@ -307,16 +307,68 @@ class EvaluationBudgetExceeded(RuntimeError):
     """The objective's evaluation budget (:attr:`FitOptions.max_evaluations`) is used up."""
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """The OFV at ``x`` and what it was computed from (a value: nothing refers back to the
+    :class:`Objective` that made it).
+
+    ``ofv``: the total OFV (NONMEM constant convention; ``inf`` where the model cannot be
+    evaluated); ``ofv_subject``: per-subject contributions; ``inner``: the conditional modes
+    and the derivatives at them (:class:`~fcrnpipe.nlme.foce.InnerResult`).
+    """
+
+    x: np.ndarray
+    ofv: float
+    ofv_subject: np.ndarray
+    inner: InnerResult
+
+    @property
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.ofv))
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """The OFV gradient at an :class:`Evaluation`: total ``(n_x,)``, per subject ``(N, n_x)``
+    and the sensitivities of the modes ``d eta_i / dx`` ``(N, q, n_x)``."""
+
+    total: np.ndarray
+    subjects: np.ndarray
+    sens: np.ndarray
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Starting modes for an evaluation: the modes ``eta`` at ``x`` and (if known) their
+    sensitivities ``d eta/dx``, from which :meth:`modes` predicts the modes at another point
+    to first order (steps capped at 1 prior unit; non-finite predictions ignored)."""
+
+    x: np.ndarray | None
+    eta: np.ndarray
+    sens: np.ndarray | None = None
+
+    def modes(self, x: np.ndarray) -> np.ndarray:
+        if self.sens is None or self.x is None:
+            return self.eta
+        d = np.einsum("nqj,j->nq", self.sens, np.asarray(x, dtype=float) - self.x)
+        d = np.clip(np.where(np.isfinite(d), d, 0.0), -1.0, 1.0)
+        return self.eta + d
+
+
 class Objective:
     """OFV as a function of ``x`` with warm-started inner problems and call accounting.
 
-    The last evaluation is cached (``x``, OFV, conditional modes and the derivatives at
-    them), so that the gradient at the same ``x`` costs no model evaluation. Warm starts of
-    the conditional modes come from the *incumbent* -- the point with the lowest OFV so far
-    (its modes, and their first-order prediction from its sensitivities) -- never from a
-    rejected trial point, and suspect modes are re-solved from a cold start
-    (:func:`~fcrnpipe.nlme.foce.checked_modes`): the OFV is a function of ``x``, not of the
-    optimiser's history.
+    :meth:`evaluate` is the objective itself: ``evaluate(x, warm) -> Evaluation``, a function
+    of ``x`` and of the starting modes only (it changes nothing but the evaluation counter).
+    The optimiser's interface (:meth:`value`, :meth:`gradient`) adds two things on top:
+
+    * a cache of the last evaluation (and its gradient), so that the gradient at the same
+      ``x`` costs no model evaluation;
+    * warm starts from the *incumbent* -- the evaluation with the lowest OFV so far (its
+      modes, and their first-order prediction from its sensitivities) -- never from a
+      rejected trial point; suspect modes are re-solved from a cold start
+      (:func:`~fcrnpipe.nlme.foce.checked_modes`): the OFV is a function of ``x``, not of
+      the optimiser's history.
 
     ``max_evaluations``: :meth:`value` raises :class:`EvaluationBudgetExceeded` once that
     many evaluations were made; ``box``: a :class:`SearchBox` outside which :meth:`value`
@@ -334,46 +386,38 @@ class Objective:
         self.inner_tol = inner_tol
         self.max_evaluations = max_evaluations
         self.box = box
-        self.eta = np.zeros((problem.n_subjects, problem.layout.q))
-        self.second_order: np.ndarray | None = None
-        self._sens: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (x, eta, d eta/dx)
         self.n_eval = 0
         self.n_grad = 0
-        self._x: np.ndarray | None = None
-        self._value = np.inf
-        self._res: InnerResult | None = None
-        self._ofv_i: np.ndarray | None = None
-        self._grad: tuple[np.ndarray, np.ndarray] | None = None
-        self.best_x: np.ndarray | None = None
-        self.best_value = np.inf
+        self._last: Evaluation | None = None
+        self._last_grad: Gradient | None = None
+        self._incumbent: Evaluation | None = None
+        self._warm = WarmStart(None, np.zeros((problem.n_subjects, problem.layout.q)))
         self.curvature: np.ndarray | None = None
 
-    def in_bounds(self, x: np.ndarray) -> bool:
-        if self.box is None:
-            return True
-        lo, hi = self.box.lo, self.box.hi
-        return bool(np.all(x >= lo) and np.all(x <= hi))
-
-    def evaluate(
-        self, x: np.ndarray, eta0: np.ndarray | None = None, cold: bool = False
-    ) -> tuple[float, np.ndarray, InnerResult]:
-        """``(OFV, per-subject OFV, inner result)`` at ``x`` (NONMEM constant convention).
-
-        ``cold``: start the conditional modes with :func:`~fcrnpipe.nlme.foce.start_modes`.
-        """
+    # ------------------------------------------------------------------ pure evaluation
+    def evaluate(self, x: np.ndarray, warm: WarmStart | np.ndarray | None = None, cold: bool = False) -> Evaluation:
+        """The :class:`Evaluation` at ``x`` with the conditional modes started from ``warm``
+        (a :class:`WarmStart`, an ``eta`` array, or None: eta = 0); ``cold``: from
+        :func:`~fcrnpipe.nlme.foce.start_modes` (at ``warm``'s modes)."""
+        x = np.array(x, dtype=float, copy=True)
         lay = self.problem.layout
-        self.n_eval += 1
         n = self.problem.n_subjects
+        self.n_eval += 1
+        if warm is None:
+            start = np.zeros((n, lay.q))
+        elif isinstance(warm, WarmStart):
+            start = warm.modes(x)
+        else:
+            start = np.asarray(warm, dtype=float)
         if not _valid_x(lay, x):
             res = InnerResult(
-                eta=self.eta.copy(), l=np.full(n, np.inf), hess=np.full((n, lay.q, lay.q), np.nan),
+                eta=np.array(start, copy=True), l=np.full(n, np.inf), hess=np.full((n, lay.q, lay.q), np.nan),
                 f=np.zeros_like(self.problem.y), g=np.zeros(self.problem.y.shape + (lay.q,)),
                 converged=np.zeros(n, dtype=bool), iterations=0,
             )
-            return np.inf, np.full(n, np.inf), res
+            return Evaluation(x, np.inf, np.full(n, np.inf), res)
         omega = lay.omega(x)
         theta, sigmas = lay.theta(x), lay.sigmas(x)
-        start = self.eta if eta0 is None else eta0
         with np.errstate(all="ignore"):
             if cold:
                 start = start_modes(self.problem, theta, omega, sigmas, start)
@@ -385,40 +429,74 @@ class Objective:
             "OFV evaluation %d: %.6f (%d inner iterations, %d/%d modes converged)",
             self.n_eval, total, res.iterations, int(res.converged.sum()), res.converged.size,
         )
-        return (total if np.isfinite(total) else np.inf), ofv_i, res
+        return Evaluation(x, total if np.isfinite(total) else np.inf, ofv_i, res)
 
-    def predicted_modes(self, x: np.ndarray) -> np.ndarray:
-        """Warm start for the modes at ``x``: first-order prediction from the incumbent
-        (``eta + d eta/dx (x - x0)``, steps capped at 1) where its sensitivities are known,
-        else the incumbent's modes."""
-        if self._sens is None:
-            return self.eta
-        x0, eta0, sens = self._sens
-        d = np.einsum("nqj,j->nq", sens, x - x0)
-        d = np.clip(np.where(np.isfinite(d), d, 0.0), -1.0, 1.0)
-        return eta0 + d
+    def gradient_of(self, ev: Evaluation) -> Gradient:
+        """The OFV gradient at an evaluation (:func:`~fcrnpipe.nlme.foce.ofv_gradient`;
+        zero where the OFV is not finite)."""
+        n_x = ev.x.size
+        if not ev.finite:
+            n = self.problem.n_subjects
+            return Gradient(np.zeros(n_x), np.zeros((n, n_x)), np.zeros((n, self.problem.layout.q, n_x)))
+        self.n_grad += 1
+        with np.errstate(all="ignore"):
+            g, gs, sens = ofv_gradient(self.problem, ev.x, ev.inner)
+        return Gradient(np.where(np.isfinite(g), g, 0.0), gs, sens)
+
+    # ------------------------------------------------------------------ optimiser interface
+    @property
+    def eta(self) -> np.ndarray:
+        """The incumbent's conditional modes (the warm start of the next evaluation)."""
+        return self._warm.eta
+
+    @property
+    def warm(self) -> WarmStart:
+        """The warm start the next evaluation gets (from the incumbent)."""
+        return self._warm
+
+    @property
+    def best(self) -> Evaluation | None:
+        """The incumbent: the evaluation with the lowest OFV so far."""
+        return self._incumbent
+
+    @property
+    def best_x(self) -> np.ndarray | None:
+        return None if self._incumbent is None else self._incumbent.x
+
+    def in_bounds(self, x: np.ndarray) -> bool:
+        if self.box is None:
+            return True
+        lo, hi = self.box.lo, self.box.hi
+        return bool(np.all(x >= lo) and np.all(x <= hi))
+
+    def evaluation(self, x: np.ndarray, cold: bool = False) -> Evaluation:
+        """The evaluation at ``x`` as the optimiser sees it: cached if ``x`` was the last
+        point, else warm-started from the incumbent (from :func:`start_modes` if ``cold``),
+        retried from the incumbent's modes if the predicted ones fail. Updates the cache and
+        the incumbent; raises :class:`EvaluationBudgetExceeded` past the budget."""
+        x = np.asarray(x, dtype=float)
+        if self._last is not None and np.array_equal(x, self._last.x) and not cold:
+            return self._last
+        if self.max_evaluations is not None and self.n_eval >= self.max_evaluations:
+            raise EvaluationBudgetExceeded(f"evaluation budget used up ({self.n_eval} OFV evaluations)")
+        ev = self.evaluate(x, self._warm.eta if cold else self._warm, cold=cold)
+        if not ev.finite and not cold:
+            # retry from the incumbent's modes (the predicted ones may be poor far away)
+            ev2 = self.evaluate(x, self._warm.eta)
+            if ev2.finite:
+                ev = ev2
+        self._last, self._last_grad = ev, None
+        if ev.finite and (self._incumbent is None or ev.ofv <= self._incumbent.ofv or cold):
+            self._incumbent = ev
+            self._warm = WarmStart(ev.x, ev.inner.eta)
+        return ev
 
     def value(self, x: np.ndarray, cold: bool = False) -> float:
         x = np.asarray(x, dtype=float)
-        if self._x is not None and np.array_equal(x, self._x) and not cold:
-            return self._value if np.isfinite(self._value) else _BAD_OFV
-        if not self.in_bounds(x):
+        if not (self._last is not None and np.array_equal(x, self._last.x) and not cold) and not self.in_bounds(x):
             return _BAD_OFV
-        if self.max_evaluations is not None and self.n_eval >= self.max_evaluations:
-            raise EvaluationBudgetExceeded(f"evaluation budget used up ({self.n_eval} OFV evaluations)")
-        total, ofv_i, res = self.evaluate(x, None if cold else self.predicted_modes(x), cold=cold)
-        if not np.isfinite(total) and not cold:
-            # retry from the incumbent's modes (the predicted ones may be poor far away)
-            total2, ofv_i2, res2 = self.evaluate(x, self.eta)
-            if np.isfinite(total2):
-                total, ofv_i, res = total2, ofv_i2, res2
-        self._x, self._value, self._res, self._ofv_i = x.copy(), total, res, ofv_i
-        self._grad = None
-        if np.isfinite(total) and (total <= self.best_value or cold):
-            self.best_x, self.best_value = x.copy(), total
-            self.eta = res.eta.copy()
-            self._sens = None
-        return total if np.isfinite(total) else _BAD_OFV
+        ev = self.evaluation(x, cold=cold)
+        return ev.ofv if ev.finite else _BAD_OFV
 
     def gradient(self, x: np.ndarray, step: float | None = None) -> np.ndarray:
         """OFV gradient at the modes of ``x`` (:func:`~fcrnpipe.nlme.foce.ofv_gradient`)."""
@@ -428,17 +506,27 @@ class Objective:
     def gradient_subjects(self, x: np.ndarray, step: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Total and per-subject OFV gradients at ``x``."""
         x = np.asarray(x, dtype=float)
-        f0 = self.value(x)
-        if f0 >= _BAD_OFV or self._res is None:
+        if self.value(x) >= _BAD_OFV or self._last is None:
             return np.zeros(x.size), np.zeros((self.problem.n_subjects, x.size))
-        if self._grad is None:
-            self.n_grad += 1
-            with np.errstate(all="ignore"):
-                g, gs, sens = ofv_gradient(self.problem, x, self._res)
-            if self.best_x is not None and np.array_equal(x, self.best_x):
-                self._sens = (x.copy(), self._res.eta.copy(), sens)
-            self._grad = (np.where(np.isfinite(g), g, 0.0), gs)
-        return self._grad
+        if self._last_grad is None:
+            self._last_grad = self.gradient_of(self._last)
+            if self._incumbent is self._last:  # the incumbent's sensitivities: predicted warm starts
+                self._warm = WarmStart(self._last.x, self._last.inner.eta, self._last_grad.sens)
+        return self._last_grad.total, self._last_grad.subjects
+
+    def warm_start_at(self, x: np.ndarray) -> WarmStart:
+        """A warm start at ``x``: its modes and their sensitivities (evaluates ``x`` and its
+        gradient if it is not the cached point)."""
+        self.gradient(x)
+        ev = self.evaluation(x)
+        return WarmStart(ev.x, ev.inner.eta, None if self._last_grad is None else self._last_grad.sens)
+
+    def probe(self, x: np.ndarray, warm: WarmStart) -> Evaluation:
+        """An evaluation outside the optimiser's path (curvature probes): counted against the
+        budget, but neither cached nor a candidate incumbent."""
+        if self.max_evaluations is not None and self.n_eval >= self.max_evaluations:
+            raise EvaluationBudgetExceeded(f"evaluation budget used up ({self.n_eval} OFV evaluations)")
+        return self.evaluate(x, warm)
 
     def fd_gradient(self, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
         """Central differences of the OFV with re-optimised modes (slow; for checks) and
@@ -451,8 +539,8 @@ class Objective:
         for j in range(x.size):
             e = np.zeros(x.size)
             e[j] = step
-            fp = self.evaluate(x + e, base)[0]
-            fm = self.evaluate(x - e, base)[0]
+            fp = self.evaluate(x + e, base).ofv
+            fm = self.evaluate(x - e, base).ofv
             fp = fp if np.isfinite(fp) else _BAD_OFV
             fm = fm if np.isfinite(fm) else _BAD_OFV
             g[j] = (fp - fm) / (2 * step)
@@ -461,13 +549,12 @@ class Objective:
         return g
 
     def reset_cache(self) -> None:
-        """Forget the cached evaluation and the incumbent's value (after the model's
-        numerics changed; its modes stay as the warm start)."""
-        self._x = None
-        self._grad = None
-        self._sens = None
-        self.best_x = None
-        self.best_value = np.inf
+        """Forget the cached evaluation and the incumbent (after the model's numerics
+        changed); the incumbent's modes stay as the warm start."""
+        self._last = None
+        self._last_grad = None
+        self._incumbent = None
+        self._warm = WarmStart(None, self._warm.eta)
 
 
 @dataclass(frozen=True)
@@ -624,19 +711,18 @@ def _optimise(
 
 def _initial_hess_inv(obj: Objective, x0: np.ndarray, step: float = 1e-2) -> np.ndarray:
     """Diagonal initial inverse Hessian from the curvature of the OFV along each coordinate
-    (forward differences of the gradient, ``n_x`` extra gradient evaluations)."""
+    (forward differences of the gradient, ``n_x`` extra gradient evaluations; the probes are
+    warm-started from ``x0`` and leave the incumbent alone)."""
     g0 = obj.gradient(x0)
-    eta0 = obj.eta.copy()
+    warm = obj.warm_start_at(x0)
     d = np.zeros(x0.size)
     for j in range(x0.size):
         e = np.zeros(x0.size)
         e[j] = step
         if not obj.in_bounds(x0 + e):  # on the upper side of a search box: step back instead
             e[j] = -step
-        obj.value(x0 + e)
-        d[j] = (obj.gradient(x0 + e)[j] - g0[j]) / e[j]
-    obj.eta = eta0
-    obj.value(x0)
+        ev = obj.probe(x0 + e, warm)
+        d[j] = (obj.gradient_of(ev).total[j] - g0[j]) / e[j] if ev.finite else np.nan
     good = np.isfinite(d) & (d > 0)
     fallback = float(np.median(d[good])) if good.any() else 1.0
     scale = np.where(good, d, fallback)
@@ -664,8 +750,8 @@ def _em_start(obj: Objective, x: np.ndarray, rounds: int = 2) -> np.ndarray:
     lay = p.layout
     best_x, best = x, obj.value(x)
     for _ in range(rounds):
-        res = obj._res
-        if res is None or not np.isfinite(best):
+        res = obj.evaluation(best_x).inner
+        if not np.isfinite(best):
             break
         omega = lay.omega(best_x)
         if lay.q:
@@ -848,14 +934,14 @@ def _fit(
         x0 = initial_x(problem, options, data.path)
     obj = Objective(problem, options.inner_tol, max_evaluations=options.max_evaluations, box=box)
     _refine(problem, x0, obj.eta, spread=True)
-    obj.value(x0, cold=True)
+    ev0 = obj.evaluation(x0, cold=True)
     if _refine(problem, x0, obj.eta):
         obj.reset_cache()
-        obj.value(x0)
-    if not np.isfinite(obj._value):
+        ev0 = obj.evaluation(x0)
+    if not ev0.finite:
         raise FitError(
             f"{data.path}: {pm.model.name}: the objective function cannot be evaluated at the initial estimates "
-            f"for {_bad_subjects(problem, obj._ofv_i)}; check the data of these subjects and the initial values"
+            f"for {_bad_subjects(problem, ev0.ofv_subject)}; check the data of these subjects and the initial values"
         )
     if warm_start is None:
         x0 = _em_start(obj, x0)
@@ -889,7 +975,8 @@ def _fit(
     # the budget and the box bound the search, not the final evaluation or covariance step
     obj.max_evaluations, obj.box = None, None
     t_est = time.perf_counter()
-    total, ofv_i, res = obj.evaluate(x, obj.eta)
+    final = obj.evaluate(x, obj.eta)
+    total, ofv_i, res = final.ofv, final.ofv_subject, final.inner
     if not np.isfinite(total):
         raise FitError(
             f"{data.path}: {pm.model.name}: the objective function cannot be evaluated at the final estimates "

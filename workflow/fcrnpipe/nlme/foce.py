@@ -32,9 +32,12 @@ n_uncensored log(2 pi)) / 2``, comparable with R ``logLik(nlme)``.
 
 Derivatives. Parameters are mu-referenced (``phi_ik = theta_k + eta_ik`` on the estimation
 scale), so derivatives of the predictions with respect to eta and to theta are derivatives
-with respect to ``phi``. One batched model call per iteration gives ``f``, ``df/dphi`` and
-``d2f/dphi2`` by central differences (``1 + D + D^2`` rows per subject, ``D`` = number of
-parameters that are estimated or carry a random effect). From these:
+with respect to ``phi``. One model call per iteration gives ``f``, ``df/dphi`` and
+``d2f/dphi2`` (``D`` = number of parameters that are estimated or carry a random effect): a
+model that provides ``derivatives`` (the ODE models: compiled second-order forward-mode
+differentiation of the integrator, :mod:`fcrnpipe.models.kernels`) gives the exact
+derivatives of its numerical solution; otherwise (the closed-form ``oral1cmt``) central
+differences over ``1 + D + D^2`` perturbed rows per subject. From these:
 
 * the conditional modes by Newton's method with the exact Hessian of ``l_i`` (falling back
   to the first-order Hessian ``H_i`` where the exact one is not positive definite), with a
@@ -66,7 +69,9 @@ from fcrnpipe.nlme.spec import Layout, PopulationModel
 
 LOG_2PI = math.log(2.0 * math.pi)
 _LOG_SQRT_2PI = 0.5 * LOG_2PI
-#: Finite-difference step (estimation scale) for the derivatives of the predictions: a
+#: Finite-difference step (estimation scale) for the derivatives of the predictions of models
+#: without exact derivatives (the closed-form ``oral1cmt``; the ODE models differentiate their
+#: integrator exactly, :mod:`fcrnpipe.models.kernels`). Chosen for the ODE models formerly: a
 #: compromise between truncation error (O(h^2); the late, steeply falling concentrations of
 #: saturable elimination have large third derivatives) and the rounding noise of an ODE
 #: solution (~1e-14 relative, amplified 1/h^2 in second derivatives): about 1e-6 relative
@@ -144,7 +149,9 @@ def model_derivs(
     problem: Problem, theta: np.ndarray, eta: np.ndarray, sid: np.ndarray, second: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``f`` ``(n, M)``, ``df/dphi`` ``(n, M, D)`` and (``second``) ``d2f/dphi2`` ``(n, M, D, D)``
-    over the parameters :attr:`Layout.diff_index`, by central differences in one model call.
+    over the parameters :attr:`Layout.diff_index`: from the model's exact ``derivatives`` if it
+    has them (:meth:`fcrnpipe.models.base.StructuralModel.derivatives`), else by central
+    differences in one model call.
 
     Stencil: ``f0``, ``f(+-h_k)``, and for ``k < l`` ``f(+h_k+h_l)``, ``f(-h_k-h_l)``;
     ``f_kl = [f(++) - f(+k) - f(+l) + 2 f0 - f(-k) - f(-l) + f(--)] / (2 h_k h_l)``
@@ -157,6 +164,11 @@ def model_derivs(
     phi = np.repeat(np.asarray(theta, dtype=float)[None, :], n, axis=0)
     if lay.q:
         phi[:, lay.iiv_index] += eta
+    exact = getattr(problem.pm.model, "derivatives", None)
+    if exact is not None:
+        specs = problem.pm.model.params
+        log_scale = np.array([specs[k].transform == "log" for k in idx], dtype=bool)
+        return exact(problem.prep, _natural(problem.pm, phi), sid, idx, log_scale, second)
     if d == 0:
         f = problem.pm.model.predict(problem.prep, _natural(problem.pm, phi), sid)
         return f, np.zeros(f.shape + (0,)), (np.zeros(f.shape + (0, 0)) if second else None)

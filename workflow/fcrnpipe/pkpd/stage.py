@@ -20,24 +20,30 @@ import numpy as np
 import pandas as pd
 
 from fcrnpipe.errors import UserError
-from fcrnpipe.figures import save
 from fcrnpipe.models import make_design
 from fcrnpipe.nlme import read_nm_dataset
 from fcrnpipe.nlme.simulate import subject_strata
 from fcrnpipe.pkpd import bootstrap as B
 from fcrnpipe.pkpd import fitting as F
 from fcrnpipe.pkpd import outputs as O
-from fcrnpipe.pkpd import plots as P
 from fcrnpipe.pkpd import regimen as R
 from fcrnpipe.pkpd import vpc as V
 from fcrnpipe.pkpd.dataset import build_nm_dataset
-from fcrnpipe.pkpd.reproduction import reproduction_table
 from fcrnpipe.pkpd.selection import chosen_model, selection_table
 from fcrnpipe.pkpd.simulation import PkPdModel
 from fcrnpipe.pkpd.state import load_state
 from fcrnpipe.tableio import read_parquet, write_csv, write_json
 
 log = logging.getLogger("fcrnpipe.pkpd")
+
+
+def _figures():
+    """The plotting modules, imported on first use: the fit and bootstrap jobs need no
+    matplotlib (its import costs about a second per job)."""
+    from fcrnpipe.figures import save
+    from fcrnpipe.pkpd import plots
+
+    return plots, save
 
 FIT_FILES = ("fit", "population", "individual", "predictions", "summary")
 ENDPOINT_CMT = {"pk": 2, "igg": 3}
@@ -233,6 +239,7 @@ def vpc(nm_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpo
         min_bin_observations: int = V.MIN_BIN_OBSERVATIONS) -> None:
     """The VPC of one endpoint (``pk``, ``igg``) per stratum, optionally prediction-corrected
     (:mod:`fcrnpipe.pkpd.vpc`): ``pkpd/vpc_{endpoint}.csv`` and its figure."""
+    P, save = _figures()
     cmt = ENDPOINT_CMT[endpoint]
     data = read_nm_dataset(nm_path)
     model = PkPdModel.load(pk_fit, pd_fit)
@@ -271,6 +278,7 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------- diagnostics
 def gof(predictions: str, pk_summary: str, pd_summary: str, out: Mapping[str, str], *, endpoint: str,
         arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    P, save = _figures()
     pred = pd.read_csv(predictions)
     pd_model = _read_json(pd_summary)["model"]
     model = _read_json(pk_summary)["model"] if endpoint == "pk" and "+" not in pd_model else pd_model
@@ -311,6 +319,7 @@ def individual_curves(model: PkPdModel, nm: pd.DataFrame, cmt: int, step_h: floa
 
 def individual_fits(nm_path: str, id_map_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpoint: str,
                     arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    P, save = _figures()
     cmt = ENDPOINT_CMT[endpoint]
     nm = _read_nm(nm_path)
     model = PkPdModel.load(pk_fit, pd_fit)
@@ -324,6 +333,7 @@ def individual_fits(nm_path: str, id_map_path: str, pk_fit: str, pd_fit: str, ou
 
 def eta_figure(individual: str, pk_population: str, pd_population: str, pd_summary: str, out: Mapping[str, str], *,
                arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+    P, save = _figures()
     ind = pd.read_csv(individual)
     omegas: dict[str, tuple[str, float]] = {}
     joint = "+" in _read_json(pd_summary)["model"]
@@ -345,6 +355,7 @@ def regimen_simulation(nm_path: str, id_map_path: str, predictions: str, pk_fit:
     the profiles, their figure and the model against the published PD (``pd_reproduction.csv``)
     from the same virtual subjects on each arm's planned regimen. ``bootstrap``: path of
     ``pkpd/bootstrap.csv`` (None: the pipeline ran no bootstrap)."""
+    P, save = _figures()
     model = PkPdModel.load(pk_fit, pd_fit)
     boot = pd.read_csv(bootstrap, dtype={"at_bound": str}) if bootstrap else None
     pops = R.trial_populations(model, int(trials), uncertainty, boot, exclude_at_bound=bool(exclude_at_bound))
@@ -352,6 +363,8 @@ def regimen_simulation(nm_path: str, id_map_path: str, predictions: str, pk_fit:
     table, profiles, _ = R.simulate_regimens(model, regimens, params, float(days), pops.text)
     arm_regs = [{"name": a["armcd"], "doses": [{"mg": a["dose_mg"], "days": list(dosing_days)}]} for a in arms]
     arm_curves = {r["name"]: R.regimen_curves(model, r, params, float(days)) for r in arm_regs}
+    from fcrnpipe.pkpd.reproduction import reproduction_table  # scipy.stats: imported where used
+
     repro = reproduction_table(_read_nm(nm_path), pd.read_csv(predictions), pd.read_csv(id_map_path), arms, visits,
                                arm_curves)
     write_csv(_rounded(table), out["table"])
