@@ -25,9 +25,10 @@ from fcrnpipe.nlme.errormodel import ErrorModel
 from fcrnpipe.nlme.estimate import FitOptions, FitResult, fit
 from fcrnpipe.nlme.results import individual_table, population_table, predictions_table, summary, write_outputs
 from fcrnpipe.nlme.simulate import predict_design, resample_subjects, sample_parameters, simulate
-from fcrnpipe.nlme.spec import PopulationModel
+from fcrnpipe.nlme.spec import CovariateRelation, PopulationModel
 
 __all__ = [
+    "CovariateRelation",
     "ErrorModel",
     "FitOptions",
     "FitResult",

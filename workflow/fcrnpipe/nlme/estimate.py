@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import OptimizeWarning, least_squares, minimize
 
 from fcrnpipe.errors import UserError
@@ -117,6 +118,17 @@ class FitResult:
         return {s.name: float(s.to_nat(t)) for s, t in zip(self.pm.model.params, self.theta)}
 
     @property
+    def beta(self) -> np.ndarray:
+        """The covariate exponents ``(C,)`` (fixed and estimated; order of ``pm.covariates``)."""
+        return self.layout.beta(self.x)
+
+    @property
+    def typical(self) -> np.ndarray:
+        """Typical values on the estimation scale: ``(p,)``, or ``(N, p)`` per subject with
+        covariate relations (see :meth:`fcrnpipe.nlme.foce.Problem.typical`)."""
+        return self.problem.typical(self.x)
+
+    @property
     def omega(self) -> np.ndarray:
         return self.layout.omega(self.x)
 
@@ -147,7 +159,7 @@ class FitResult:
 
     def individual_natural(self) -> np.ndarray:
         """Individual (EBE-based) natural-scale parameters ``(N, p)``."""
-        return individual_params(self.layout, self.pm, self.theta, self.eta)
+        return individual_params(self.layout, self.pm, self.typical, self.eta)
 
 
 # ----------------------------------------------------------------------------- problem set-up
@@ -179,6 +191,7 @@ def build_problem(data: NMData, pm: PopulationModel) -> Problem:
         ep = np.where(design.obs_cmt == c, k, ep)
     if not use.any():
         raise UserError(f"{data.path}: every observation the model fits is BLQ")
+    zcov = covariate_effects(data, pm, design.ids) if pm.covariates else None
     return Problem(
         pm=pm,
         layout=layout,
@@ -192,12 +205,54 @@ def build_problem(data: NMData, pm: PopulationModel) -> Problem:
         errors=tuple(pm.errors[c] for c in layout.endpoints),
         fd_central=bool(getattr(model, "fd_central", False)),
         records=rec,
+        zcov=zcov,
     )
+
+
+def subject_covariates(data: NMData, names: list[str] | tuple[str, ...], ids: np.ndarray) -> np.ndarray:
+    """Covariate values ``(N, len(names))`` of subjects ``ids``: each subject's first
+    non-missing value of the column (a baseline covariate; later values are not used).
+    A column that is not in the dataset, a non-numeric or non-positive value, or a subject
+    without any value is a :class:`UserError` naming the file, the column and the subject."""
+    rec = data.records
+    out = np.full((len(ids), len(names)), np.nan)
+    for j, name in enumerate(names):
+        col = str(name).upper()
+        if col not in rec.columns:
+            raise UserError(
+                f"{data.path}: covariate column {col} is not in the dataset (covariate columns: "
+                f"{', '.join(data.covariates) or 'none'})"
+            )
+        values = pd.to_numeric(rec[col], errors="coerce")
+        bad = values.isna() & rec[col].notna() & (rec[col].astype(str).str.strip() != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise UserError(f"{data.path}: data row {int(rec['ROW'].iloc[i])}, column {col}: "
+                            f"{rec[col].iloc[i]!r} is not a number")
+        first = values.groupby(rec["ID"], sort=False).first()
+        for i, sid in enumerate(ids):
+            v = first.get(sid, np.nan)
+            if not np.isfinite(v):
+                raise UserError(f"{data.path}: column {col}: subject {sid} has no value of the covariate "
+                                "(a covariate relation needs it for every subject)")
+            if v <= 0:
+                raise UserError(f"{data.path}: column {col}: subject {sid} has {col} = {v:g}; a power "
+                                "covariate model needs positive values")
+            out[i, j] = float(v)
+    return out
+
+
+def covariate_effects(data: NMData, pm: PopulationModel, ids: np.ndarray) -> np.ndarray:
+    """``z`` ``(N, C)``: ``log(cov_i / reference)`` of each covariate relation of ``pm``."""
+    values = subject_covariates(data, [r.covariate for r in pm.covariates], ids)
+    return np.column_stack([r.effect(values[:, c]) for c, r in enumerate(pm.covariates)])
 
 
 def _check_zero_predictions(problem: Problem, theta: np.ndarray, data_path: str) -> None:
     """A proportional error cannot weigh an observation whose prediction is exactly 0."""
     n = problem.n_subjects
+    lay = problem.layout
+    theta = lay.typical(theta, lay.beta_fixed, problem.zcov) if np.ndim(theta) == 1 else theta
     f = predict(problem, theta, np.zeros((n, problem.layout.q)), np.arange(n))
     for k, em in enumerate(problem.errors):
         if em.kind != "proportional":
@@ -244,6 +299,7 @@ def pooled_fit(problem: Problem, theta0: np.ndarray) -> np.ndarray:
     def resid(tf: np.ndarray) -> np.ndarray:
         th = theta0.copy()
         th[layout.free] = tf
+        th = layout.typical(th, layout.beta_fixed, problem.zcov)
         with np.errstate(all="ignore"):
             f = predict(problem, th, zeros, sid)
             r = np.where(logres, ylog - np.log(np.maximum(f, 1e-12)), (problem.y - f) * w)
@@ -271,7 +327,7 @@ def initial_x(problem: Problem, options: FitOptions, data_path: str) -> np.ndarr
     if options.pooled_init:
         theta = pooled_fit(problem, theta)
     n = problem.n_subjects
-    f = predict(problem, theta, np.zeros((n, layout.q)), np.arange(n))
+    f = predict(problem, layout.typical(theta, layout.beta_fixed, problem.zcov), np.zeros((n, layout.q)), np.arange(n))
     sig = []
     for k, c in enumerate(layout.endpoints):
         if c in pm.sigma_init:
@@ -417,7 +473,7 @@ class Objective:
             )
             return Evaluation(x, np.inf, np.full(n, np.inf), res)
         omega = lay.omega(x)
-        theta, sigmas = lay.theta(x), lay.sigmas(x)
+        theta, sigmas = self.problem.typical(x), lay.sigmas(x)
         with np.errstate(all="ignore"):
             if cold:
                 start = start_modes(self.problem, theta, omega, sigmas, start)
@@ -774,7 +830,7 @@ def _em_start(obj: Objective, x: np.ndarray, rounds: int = 2) -> np.ndarray:
                 sig[k] = np.array([float(np.clip(np.sqrt(np.mean((r / res.f[m]) ** 2)), 0.01, 1.0))])
             elif em.kind == "additive":
                 sig[k] = np.array([float(np.sqrt(np.mean(r * r)))])
-        xn = lay.pack(lay.theta(best_x), omega, sig)
+        xn = lay.pack(lay.theta(best_x), omega, sig, lay.beta(best_x))
         val = obj.value(xn)
         if not val < best:
             break
@@ -791,7 +847,7 @@ def _refine(problem: Problem, x: np.ndarray, eta: np.ndarray, spread: bool = Fal
     """
     lay = problem.layout
     n = problem.n_subjects
-    theta = lay.theta(x)
+    theta = problem.typical(x)
     blocks = [eta, np.zeros_like(eta)]
     if spread and lay.q:
         sd = np.sqrt(np.diag(lay.omega(x)))
@@ -801,8 +857,8 @@ def _refine(problem: Problem, x: np.ndarray, eta: np.ndarray, spread: bool = Fal
                 b[:, k] = sgn * sd[k]
                 blocks.append(b)
     rows = np.concatenate(blocks)
-    nat = individual_params(lay, problem.pm, theta, rows)
     sid = np.tile(np.arange(n), len(blocks))
+    nat = individual_params(lay, problem.pm, theta, rows, sid)
     new = problem.pm.model.refine(problem.prep, nat, sid)
     if new is problem.prep:
         return False
@@ -909,6 +965,12 @@ def at_bound(lay: Layout, pm: PopulationModel, x: np.ndarray, box: SearchBox | N
     return [names[j] for j in np.flatnonzero(hit)]
 
 
+def _beta_of(estimates: Any) -> np.ndarray | None:
+    """The covariate exponents of a previous fit (``beta``), None if it has none."""
+    b = getattr(estimates, "beta", None)
+    return None if b is None or np.size(b) == 0 else np.asarray(b, dtype=float)
+
+
 def _fit(
     problem: Problem,
     data: NMData,
@@ -923,11 +985,11 @@ def _fit(
     lay = problem.layout
     box = None
     if warm_start is not None:
-        x0 = lay.pack(warm_start.theta, warm_start.omega, warm_start.sigmas)
-        _check_zero_predictions(problem, lay.theta(x0), data.path)
+        x0 = lay.pack(warm_start.theta, warm_start.omega, warm_start.sigmas, _beta_of(warm_start))
+        _check_zero_predictions(problem, problem.typical(x0), data.path)
         if options.search_range is not None:
             c = search_center if search_center is not None else warm_start
-            center = lay.pack(c.theta, c.omega, c.sigmas)
+            center = lay.pack(c.theta, c.omega, c.sigmas, _beta_of(c))
             box = SearchBox(*search_bounds(lay, pm, center, float(options.search_range)), center=center)
             x0 = box.to_x(box.to_z(x0))  # inside the box
     else:

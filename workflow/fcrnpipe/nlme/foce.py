@@ -30,9 +30,10 @@ n_uncensored * log(2 pi)`` (NONMEM convention: the ``2 pi`` term of each uncenso
 observation is dropped); the log-likelihood reported is the full one, ``log L = -(OFV +
 n_uncensored log(2 pi)) / 2``, comparable with R ``logLik(nlme)``.
 
-Derivatives. Parameters are mu-referenced (``phi_ik = theta_k + eta_ik`` on the estimation
-scale), so derivatives of the predictions with respect to eta and to theta are derivatives
-with respect to ``phi``. One model call per iteration gives ``f``, ``df/dphi`` and
+Derivatives. Parameters are mu-referenced (``phi_ik = theta_k + sum_c beta_c z_ic + eta_ik`` on
+the estimation scale, with covariate effects ``z``), so derivatives of the predictions with
+respect to eta and to theta are derivatives with respect to ``phi``, and those with respect to
+an estimated exponent ``beta_c`` are ``z_ic`` times them. One model call per iteration gives ``f``, ``df/dphi`` and
 ``d2f/dphi2`` (``D`` = number of parameters that are estimated or carry a random effect): a
 model that provides ``derivatives`` (the ODE models: compiled second-order forward-mode
 differentiation of the integrator, :mod:`fcrnpipe.models.kernels`) gives the exact
@@ -100,6 +101,13 @@ class Problem:
     errors: tuple[ErrorModel, ...]
     fd_central: bool = True
     records: Any = None  # the dataset records (pandas DataFrame) the problem was built from
+    zcov: np.ndarray | None = None  # (N, C) covariate effects log(cov/ref) of the relations
+
+    def typical(self, x: np.ndarray) -> np.ndarray:
+        """Typical values of ``x`` on the estimation scale: ``(p,)`` without covariate
+        relations, ``(N, p)`` per subject with them (:meth:`Layout.typical`)."""
+        lay = self.layout
+        return lay.typical(lay.theta(x), lay.beta(x), self.zcov)
 
     @property
     def n_subjects(self) -> int:
@@ -115,12 +123,29 @@ class Problem:
 
 
 # ----------------------------------------------------------------------------- predictions
-def individual_params(layout: Layout, pm: PopulationModel, theta: np.ndarray, eta: np.ndarray) -> np.ndarray:
-    """Natural-scale parameters ``(R, p)`` for estimation-scale ``theta`` and ``eta`` ``(R, q)``."""
-    phi = np.repeat(np.asarray(theta, dtype=float)[None, :], eta.shape[0], axis=0)
+def _phi(layout: Layout, theta: np.ndarray, eta: np.ndarray, sid: np.ndarray | None = None) -> np.ndarray:
+    """Estimation-scale parameters ``(R, p)`` of rows ``r``: ``theta`` (``(p,)``, or per
+    subject ``(N, p)`` with covariates: row ``sid[r]``, or row ``r`` without ``sid``) plus the
+    random effects ``eta[r]``."""
+    theta = np.asarray(theta, dtype=float)
+    if theta.ndim == 2:
+        phi = theta[np.asarray(sid, dtype=int)] if sid is not None else theta.copy()
+        if phi.shape[0] != eta.shape[0]:
+            raise ValueError("per-subject typical values need the subject of each row")
+    else:
+        phi = np.repeat(theta[None, :], eta.shape[0], axis=0)
     if layout.q:
         phi[:, layout.iiv_index] += eta
-    return _natural(pm, phi)
+    return phi
+
+
+def individual_params(
+    layout: Layout, pm: PopulationModel, theta: np.ndarray, eta: np.ndarray, sid: np.ndarray | None = None
+) -> np.ndarray:
+    """Natural-scale parameters ``(R, p)`` for estimation-scale ``theta`` and ``eta`` ``(R, q)``
+    (``theta`` ``(p,)``, or per-subject typical values ``(N, p)`` with ``sid`` the subject of
+    each row, default row ``r`` = subject ``r``)."""
+    return _natural(pm, _phi(layout, theta, eta, sid))
 
 
 def _natural(pm: PopulationModel, phi: np.ndarray) -> np.ndarray:
@@ -132,7 +157,7 @@ def _natural(pm: PopulationModel, phi: np.ndarray) -> np.ndarray:
 
 def predict(problem: Problem, theta: np.ndarray, eta: np.ndarray, sid: np.ndarray) -> np.ndarray:
     """Predictions ``(R, M)`` for rows ``(eta[r], sid[r])``."""
-    nat = individual_params(problem.layout, problem.pm, theta, eta)
+    nat = individual_params(problem.layout, problem.pm, theta, eta, sid)
     return problem.pm.model.predict(problem.prep, nat, sid)
 
 
@@ -140,8 +165,9 @@ def _fd_steps(problem: Problem, theta: np.ndarray) -> np.ndarray:
     """Step per differentiated parameter: ``FD_STEP`` on the log scale, relative otherwise."""
     specs = problem.pm.model.params
     idx = problem.layout.diff_index
+    th = np.atleast_2d(np.asarray(theta, dtype=float))
     return np.array(
-        [FD_STEP if specs[k].transform == "log" else FD_STEP * max(1.0, abs(float(theta[k]))) for k in idx]
+        [FD_STEP if specs[k].transform == "log" else FD_STEP * max(1.0, float(np.max(np.abs(th[:, k])))) for k in idx]
     )
 
 
@@ -161,9 +187,7 @@ def model_derivs(
     n = eta.shape[0]
     idx = lay.diff_index
     d = idx.size
-    phi = np.repeat(np.asarray(theta, dtype=float)[None, :], n, axis=0)
-    if lay.q:
-        phi[:, lay.iiv_index] += eta
+    phi = _phi(lay, theta, eta, sid)
     exact = getattr(problem.pm.model, "derivatives", None)
     if exact is not None:
         specs = problem.pm.model.params
@@ -849,6 +873,12 @@ def ofv_gradient(
     d2l_phi = 2.0 * np.einsum("nm,nmk->nk", rt.ell_f, jac)
     dF[:, s_x[0]] = d2l_phi[:, tc] + dlogdet_phi[:, tc]
     dgl[:, :, s_x[0]] = dgl_phi[:, :, tc]
+    # --- estimated covariate exponents: d phi_ik / d beta_c = z_ic on the relation's parameter
+    if lay.n_beta:
+        z = problem.zcov[:, lay.cov_estimated]  # (N, B)
+        bc = lay.beta_cols
+        dF[:, lay.beta_slice] = (d2l_phi[:, bc] + dlogdet_phi[:, bc]) * z
+        dgl[:, :, lay.beta_slice] = dgl_phi[:, :, bc] * z[:, None, :]
     # --- Omega (log-Cholesky components)
     if q:
         d_om = lay.omega_derivatives(x)  # (n_om, q, q)

@@ -5,7 +5,9 @@ ci_high, unit, kind`` (kind: ``fixed`` / ``iiv`` / ``residual``):
 
 * ``fixed``: one row per structural parameter on its natural scale (``CL``, ``V`` ...), or on
   its estimation scale when the parameterisation names it so (``lKe``, ``lKa``, ``lCl`` of the
-  SSfol parameterisation, unit ``log(...)``); then derived quantities (e.g. ``t_half_IgG =
+  SSfol parameterisation, unit ``log(...)``) -- with covariate relations the typical value at the
+  reference covariate value; then one row per covariate exponent (``WT_on_CL``, unit ``-``; no
+  SE if it is held fixed); then derived quantities (e.g. ``t_half_IgG =
   ln 2 / kout``). A parameter held fixed (not estimated) has no SE and no CI.
 * ``iiv``: ``omega2(P)`` = variance of the random effect of ``P`` (log scale for log-normal
   parameters) and, in an extra row, ``cv_pct(P)`` = ``100 sqrt(exp(omega2) - 1)``, the exact
@@ -93,6 +95,10 @@ def _quantities(fit: FitResult) -> list[dict[str, Any]]:
         else:
             rows.append(dict(parameter=spec.name, unit=spec.unit, kind="fixed", signed=spec.transform != "log",
                              fn=lambda x, k=k, s=spec: float(s.to_nat(lay.theta(x)[k])), estimated=k in free))
+
+    for c, rel in enumerate(fit.pm.covariates):
+        rows.append(dict(parameter=rel.name, unit="-", kind="fixed", signed=True,
+                         fn=lambda x, c=c: float(lay.beta(x)[c]), estimated=bool(lay.cov_estimated[c])))
 
     def nat(x: np.ndarray) -> dict[str, float]:
         th = lay.theta(x)
@@ -197,7 +203,7 @@ def individual_table(fit: FitResult) -> pd.DataFrame:
 def predictions_table(fit: FitResult) -> pd.DataFrame:
     """``predictions.csv``: one row per observation record the model fits."""
     p = fit.problem
-    d = compute_diagnostics(p, fit.theta, fit.omega, fit.sigmas, fit.eta)
+    d = compute_diagnostics(p, fit.typical, fit.omega, fit.sigmas, fit.eta)
     mask = p.design.obs_mask
     rec = fit_records(fit)
     rows = p.design.obs_row[mask]
@@ -239,7 +245,7 @@ def summary(fit: FitResult, extra: dict[str, Any] | None = None) -> dict[str, An
     p = fit.problem
     lay = fit.layout
     model = fit.pm.model
-    d = compute_diagnostics(p, fit.theta, fit.omega, fit.sigmas, fit.eta)
+    d = compute_diagnostics(p, fit.typical, fit.omega, fit.sigmas, fit.eta)
     eta_names = [model.param_names[k] for k in lay.iiv_index]
     sh_eta = eta_shrinkage(fit.eta, fit.omega)
     sh_eps = epsilon_shrinkage(d.iwres, p)
@@ -297,6 +303,13 @@ def summary(fit: FitResult, extra: dict[str, Any] | None = None) -> dict[str, An
             "convention": SHRINKAGE_CONVENTION,
         },
     }
+    if fit.pm.covariates:
+        out["covariates"] = [
+            {"name": r.name, "parameter": r.parameter, "covariate": r.covariate, "reference": r.reference,
+             "model": f"{r.parameter}_i = {r.parameter}_typ * ({r.covariate}_i / {r.reference:g})^{r.name}",
+             "estimated": bool(r.estimate), "exponent": float(b)}
+            for r, b in zip(fit.pm.covariates, fit.beta)
+        ]
     if extra:
         out.update(extra)
     return _clean(out)

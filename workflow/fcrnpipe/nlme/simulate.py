@@ -52,12 +52,16 @@ def sample_parameters(
     rng: np.random.Generator,
     iiv: bool = True,
     x: np.ndarray | None = None,
+    z: np.ndarray | None = None,
 ) -> np.ndarray:
     """Natural-scale parameters ``(n, p)`` of ``n`` virtual subjects at estimates ``x``
-    (default: the fit's)."""
+    (default: the fit's). With covariate relations, ``z`` ``(n, C)`` are the subjects'
+    covariate effects ``log(cov / reference)`` (default 0: subjects at the reference values)."""
     lay = fit.layout
     x = fit.x if x is None else x
     theta = lay.theta(x)
+    if lay.n_cov and z is not None:
+        theta = lay.typical(theta, lay.beta(x), z)
     eta = np.zeros((n, lay.q))
     if iiv and lay.q:
         eta = rng.standard_normal((n, lay.q)) @ lay.chol(x).T

@@ -3,15 +3,21 @@
 Parameter model (mu-referenced): for structural parameter ``k`` with transform ``T_k`` (log for
 positive parameters), subject ``i``::
 
-    T_k(P_ik) = theta_k + eta_ik    (eta_ik = 0 if P_k has no random effect)
+    T_k(P_ik) = theta_k + sum_c beta_c z_ic + eta_ik    (eta_ik = 0 if P_k has no random effect)
     eta_i ~ N(0, Omega)             (Omega diagonal, or one full block over all etas)
+
+with optional covariate relations ``c`` on log-transformed parameters (:class:`CovariateRelation`,
+a power model ``P = P_typ (cov_i / ref)^beta``: ``z_ic = log(cov_i / ref)``); the sum runs over the
+relations of parameter ``k``, and the *typical value* of subject ``i`` is
+``theta_ik = theta_k + sum_c beta_c z_ic`` (:meth:`Layout.typical`). An exponent ``beta_c`` is
+held fixed at its configured value or estimated (an element of ``x`` after the residual SDs).
 
 so a log-transformed parameter is log-normal with median ``exp(theta_k)`` and
 ``CV = sqrt(exp(omega_k^2) - 1)``. The optimiser works on an unconstrained vector ``x``:
 ``theta`` of the estimated (not fixed) parameters on the transformed scale; Omega through its
 Cholesky factor ``L`` (``Omega = L L'``) with ``log`` of the diagonal of ``L`` (diagonal
 Omega: the log standard deviations) and the raw sub-diagonal entries; and the log of each
-residual-error standard deviation.
+residual-error standard deviation; then the estimated covariate exponents.
 """
 
 from __future__ import annotations
@@ -25,6 +31,34 @@ from fcrnpipe.nlme.errormodel import ErrorModel
 
 
 @dataclass(frozen=True)
+class CovariateRelation:
+    """A power covariate model on a log-transformed parameter:
+    ``P_i = P_typ * (cov_i / reference)^exponent`` (``log P_i = theta + exponent * log(cov_i / reference)
+    + eta_i``). ``exponent`` is the fixed value (``estimate`` False) or the initial estimate."""
+
+    parameter: str
+    covariate: str
+    reference: float
+    exponent: float
+    estimate: bool = False
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.reference) and self.reference > 0):
+            raise ValueError(f"covariate relation {self.name}: the reference must be a positive number (got {self.reference})")
+        if not np.isfinite(self.exponent):
+            raise ValueError(f"covariate relation {self.name}: the exponent must be finite (got {self.exponent})")
+
+    @property
+    def name(self) -> str:
+        """Name of the exponent in result tables and ``x``: ``WT_on_CL``."""
+        return f"{self.covariate}_on_{self.parameter}"
+
+    def effect(self, values: np.ndarray) -> np.ndarray:
+        """``z = log(cov / reference)`` (the regressor of the exponent on the estimation scale)."""
+        return np.log(np.asarray(values, dtype=float) / self.reference)
+
+
+@dataclass(frozen=True)
 class PopulationModel:
     """What to fit: structural model, random effects, residual error, fixed values, BLQ method.
 
@@ -32,6 +66,8 @@ class PopulationModel:
     ``fixed``/``init``: natural-scale values of structural parameters held fixed / to start
     from. ``omega_init``: starting variances of the random effects (default 0.1).
     ``blq``: ``"M1"`` (drop BLQ records) or ``"M3"`` (likelihood of being below LLOQ).
+    ``covariates``: covariate relations (:class:`CovariateRelation`), on log-transformed
+    parameters only, at most one per (parameter, covariate).
     """
 
     model: StructuralModel
@@ -43,9 +79,19 @@ class PopulationModel:
     omega_init: dict[str, float] = field(default_factory=dict)
     sigma_init: dict[int, tuple[float, ...]] = field(default_factory=dict)
     blq: str = "M1"
+    covariates: tuple[CovariateRelation, ...] = ()
 
     def __post_init__(self) -> None:
         names = self.model.param_names
+        for rel in self.covariates:
+            if rel.parameter not in names:
+                raise ValueError(f"covariate relation {rel.name}: {rel.parameter!r} is not a parameter of "
+                                 f"{self.model.name} ({', '.join(names)})")
+            if self.model.params[names.index(rel.parameter)].transform != "log":
+                raise ValueError(f"covariate relation {rel.name}: a power model needs a log-transformed parameter")
+        keys = [(r.parameter, r.covariate) for r in self.covariates]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a covariate relation is listed twice for the same parameter and covariate")
         for n in list(self.iiv) + list(self.fixed) + list(self.init) + list(self.omega_init):
             if n not in names:
                 raise ValueError(f"{n!r} is not a parameter of {self.model.name} ({', '.join(names)})")
@@ -76,6 +122,9 @@ class Layout:
     block: bool
     endpoints: tuple[int, ...]  # observed compartments, one error model each
     sigma_sizes: tuple[int, ...]
+    cov_param: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # (C,) parameter of each relation
+    cov_estimated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (C,)
+    beta_fixed: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (C,) exponents (used where not estimated)
 
     @classmethod
     def from_model(cls, pm: PopulationModel) -> "Layout":
@@ -93,6 +142,9 @@ class Layout:
             block=pm.omega == "block",
             endpoints=endpoints,
             sigma_sizes=tuple(pm.errors[c].n_params for c in endpoints),
+            cov_param=np.array([names.index(r.parameter) for r in pm.covariates], dtype=int),
+            cov_estimated=np.array([bool(r.estimate) for r in pm.covariates], dtype=bool),
+            beta_fixed=np.array([float(r.exponent) for r in pm.covariates], dtype=float),
         )
 
     @property
@@ -101,9 +153,10 @@ class Layout:
 
     @property
     def diff_index(self) -> np.ndarray:
-        """Structural parameters the predictions are differentiated in: the estimated ones
-        and those with a random effect (sorted parameter indices)."""
-        return np.union1d(self.free, self.iiv_index).astype(int)
+        """Structural parameters the predictions are differentiated in: the estimated ones,
+        those with a random effect and those with an estimated covariate exponent (sorted
+        parameter indices)."""
+        return np.union1d(np.union1d(self.free, self.iiv_index), self.cov_param[self.cov_estimated]).astype(int)
 
     @property
     def eta_cols(self) -> np.ndarray:
@@ -114,6 +167,46 @@ class Layout:
     def theta_cols(self) -> np.ndarray:
         """Position of each estimated structural parameter in :attr:`diff_index`."""
         return np.searchsorted(self.diff_index, self.free).astype(int)
+
+    @property
+    def beta_cols(self) -> np.ndarray:
+        """Position in :attr:`diff_index` of the parameter of each estimated exponent."""
+        return np.searchsorted(self.diff_index, self.cov_param[self.cov_estimated]).astype(int)
+
+    @property
+    def n_cov(self) -> int:
+        """Number of covariate relations (fixed and estimated exponents)."""
+        return int(self.cov_param.size)
+
+    @property
+    def n_beta(self) -> int:
+        """Number of estimated exponents (elements of ``x``)."""
+        return int(self.cov_estimated.sum())
+
+    @property
+    def beta_slice(self) -> slice:
+        """The estimated exponents in ``x`` (after the residual SDs)."""
+        return slice(self.n_x - self.n_beta, self.n_x)
+
+    def beta(self, x: np.ndarray) -> np.ndarray:
+        """All exponents ``(C,)``: the estimated ones from ``x``, the others fixed."""
+        b = self.beta_fixed.copy()
+        if self.n_beta:
+            b[self.cov_estimated] = x[self.beta_slice]
+        return b
+
+    def typical(self, theta: np.ndarray, beta: np.ndarray, z: np.ndarray | None) -> np.ndarray:
+        """Typical values on the estimation scale: ``theta`` ``(p,)`` unchanged without
+        covariate relations, else per subject ``(N, p)``: ``theta + sum_c beta_c z_ic`` on the
+        parameter of relation ``c`` (``z``: ``(N, C)`` covariate effects ``log(cov/ref)``)."""
+        theta = np.asarray(theta, dtype=float)
+        if self.n_cov == 0 or z is None:
+            return theta
+        z = np.asarray(z, dtype=float)
+        out = np.repeat(theta[None, :], z.shape[0], axis=0)
+        for c, k in enumerate(self.cov_param):
+            out[:, k] += beta[c] * z[:, c]
+        return out
 
     @property
     def n_sigma(self) -> int:
@@ -145,12 +238,13 @@ class Layout:
 
     @property
     def n_x(self) -> int:
-        return int(self.free.size + self.n_omega + sum(self.sigma_sizes))
+        return int(self.free.size + self.n_omega + sum(self.sigma_sizes) + self.cov_estimated.sum())
 
     def slices(self) -> tuple[slice, slice, slice]:
+        """``x`` parts: free thetas, Omega, residual SDs (then :attr:`beta_slice`)."""
         a = self.free.size
         b = a + self.n_omega
-        return slice(0, a), slice(a, b), slice(b, self.n_x)
+        return slice(0, a), slice(a, b), slice(b, b + self.n_sigma)
 
     def theta(self, x: np.ndarray) -> np.ndarray:
         """All structural parameters on the estimation scale."""
@@ -184,8 +278,11 @@ class Layout:
             pos += n
         return out
 
-    def pack(self, theta: np.ndarray, omega: np.ndarray, sigmas: list[np.ndarray]) -> np.ndarray:
-        """The vector ``x`` for estimation-scale ``theta`` (all p), ``omega`` and SDs."""
+    def pack(
+        self, theta: np.ndarray, omega: np.ndarray, sigmas: list[np.ndarray], beta: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The vector ``x`` for estimation-scale ``theta`` (all p), ``omega``, SDs and the
+        covariate exponents ``beta`` (all C; default: the configured values)."""
         parts = [np.asarray(theta, dtype=float)[self.free]]
         q = self.q
         if q:
@@ -197,6 +294,9 @@ class Layout:
             else:
                 parts.append(0.5 * np.log(np.diag(omega)))
         parts.append(np.log(np.concatenate([np.asarray(s, dtype=float) for s in sigmas])))
+        if self.n_beta:
+            b = self.beta_fixed if beta is None else np.asarray(beta, dtype=float)
+            parts.append(b[self.cov_estimated])
         return np.concatenate(parts)
 
     def x_names(self, pm: PopulationModel) -> list[str]:
@@ -211,4 +311,5 @@ class Layout:
             out += [f"log omega[{e}]" for e in eta]
         for c, em in zip(self.endpoints, (pm.errors[c] for c in self.endpoints)):
             out += [f"log {n}[cmt {c}]" for n in em.param_names]
+        out += [r.name for r, e in zip(pm.covariates, self.cov_estimated) if e]
         return out
