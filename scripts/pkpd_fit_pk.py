@@ -7,7 +7,8 @@ from fcrnpipe.runner import run
 def main(smk):
     p = smk.params
     fit_pk(smk.input.dataset, dict(smk.output.items()), candidate=smk.wildcards.candidate,
-           residual_error=p.residual_error, blq_method=p.blq_method, limits=p.limits)
+           residual_error=p.residual_error, blq_method=p.blq_method, limits=p.limits,
+           covariates=p.covariates)
 
 
 run(main, snakemake)  # noqa: F821

@@ -38,6 +38,11 @@ def test_shipped_config_is_valid(config, schema):
         (("pkpd", "vpc", "prediction_corrected"), "yes"),
         (("pkpd", "regimen_simulation", "uncertainty"), "posterior"),
         (("pkpd", "regimen_simulation", "trials"), 0),
+        (("pkpd", "covariates"), [{"parameter": "CL", "covariate": "WT", "reference": 0, "exponent": 0.75}]),
+        (("pkpd", "covariates"), [{"parameter": "CL", "covariate": "WT", "reference": "mean", "exponent": 0.75}]),
+        (("pkpd", "covariates"), [{"parameter": "CL", "covariate": "WT", "reference": 70}]),
+        (("pkpd", "covariates"), [{"parameter": "CL", "covariate": "WT", "reference": 70, "exponent": 1, "form": "exp"}]),
+        (("pkpd", "covariates"), [{"parameter": "CL", "covariate": "body weight", "reference": 70, "exponent": 1}]),
     ],
 )
 def test_bad_values_are_rejected(config, schema, path, value):
@@ -48,6 +53,16 @@ def test_bad_values_are_rejected(config, schema, path, value):
     node[path[-1]] = value
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_covariate_relations_are_valid_config(config, schema):
+    good = copy.deepcopy(config)
+    good["pkpd"]["covariates"] = [
+        {"parameter": "CL", "covariate": "WT", "reference": 70, "exponent": 0.75},
+        {"parameter": "V", "covariate": "WT", "reference": "median", "exponent": 1.0, "estimate": True},
+    ]
+    jsonschema.validate(good, schema)
+    assert config["pkpd"]["covariates"] == []  # the shipped config has none (reference outputs unchanged)
 
 
 def test_unknown_top_level_key_is_rejected(config, schema):

@@ -94,6 +94,7 @@ rule pkpd_fit_pk:
         residual_error=PKPD["residual_error"]["pk"],
         blq_method=PKPD["blq_method"],
         limits=PKPD["limits"],
+        covariates=PKPD.get("covariates", []),
     script:
         "../../scripts/pkpd_fit_pk.py"
 
@@ -161,6 +162,7 @@ rule pkpd_fit_pd:
         residual_error=PKPD["residual_error"],
         blq_method=PKPD["blq_method"],
         limits=PKPD["limits"],
+        covariates=PKPD.get("covariates", []),
     script:
         "../../scripts/pkpd_fit_pd.py"
 

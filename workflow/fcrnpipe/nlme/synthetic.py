@@ -67,17 +67,26 @@ def simulate_nm_dataset(
     dosing_days: tuple[float, ...] = DOSING_DAYS,
     lloq: float = 0.05,
     residual: bool = True,
+    weight_range: tuple[float, float] = (40.0, 120.0),
 ) -> SyntheticStudy:
     """Simulate ``n_subjects`` (dose groups ``doses_mg`` in turn: 340, 680, 340, ...).
 
     ``population``: a :class:`~fcrnpipe.simulate.model.PopulationParameters` (default the
-    simulator's true population). Random numbers: ``numpy.random.default_rng(seed)`` only.
+    simulator's true population). Random numbers: ``numpy.random.default_rng(seed)`` only --
+    and, for a population with a weight effect (``weight_exponents``), the subjects' weights
+    (uniform on ``weight_range`` kg, rounded to 0.1 kg; column ``WT`` of the records and of
+    ``individual``) from the separate stream ``default_rng([seed, 1])``, so that the other
+    draws are those of the same study without the weight effect.
     """
     from fcrnpipe.simulate.model import TRUE_POPULATION, sample_individuals, simulate
 
     pop = TRUE_POPULATION if population is None else population
     rng = np.random.default_rng(seed)
-    ind = sample_individuals(pop, n_subjects, rng)
+    weight = None
+    if pop.weight_exponents:
+        lo, hi = weight_range
+        weight = np.round(np.random.default_rng([seed, 1]).uniform(lo, hi, n_subjects), 1)
+    ind = sample_individuals(pop, n_subjects, rng, weight=weight)
     dose = np.asarray([doses_mg[i % len(doses_mg)] for i in range(n_subjects)], dtype=float)
     dt = np.tile(np.asarray(dosing_days, dtype=float), (n_subjects, 1))
     da = dose[:, None] * np.ones(len(dosing_days))[None, :]
@@ -113,6 +122,9 @@ def simulate_nm_dataset(
         rows.extend(r[2] for r in recs)
     records = pd.DataFrame(rows, columns=["ID", "TIME", "AMT", "DV", "EVID", "MDV", "CMT", "BLQ", "LLOQ"])
     individual = pd.DataFrame({"ID": ids, "DOSE": dose})
+    if weight is not None:
+        records["WT"] = records["ID"].map(dict(zip(ids, weight)))
+        individual["WT"] = weight
     for est, sim in SIM_NAMES.items():
         individual[est] = ind[sim].to_numpy()
     typ = pop.typical()

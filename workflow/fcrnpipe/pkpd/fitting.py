@@ -16,7 +16,9 @@ Model specifications (defaults of the pipeline; see :data:`PK_SPECS`, :data:`PD_
 * ``sc1cmt_mm+igg_turnover`` -- both at once (``fit_mode: simultaneous``).
 
 Residual error models and the BLQ method come from the configuration
-(``pkpd.residual_error``, ``pkpd.blq_method``).
+(``pkpd.residual_error``, ``pkpd.blq_method``); optional covariate relations (power models,
+e.g. body weight on CL and V) from ``pkpd.covariates`` (:func:`with_covariates`; none by
+default).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,9 @@ FINAL_FIT_OPTIONS: dict[str, Any] = {"gtol": 0.02, "max_iter": 200, "covariance"
 BOOTSTRAP_FIT_OPTIONS: dict[str, Any] = {
     "gtol": 0.05, "max_iter": 60, "covariance": "none", "max_evaluations": 400, "search_range": 10.0,
 }
+#: The models whose parameters config ``pkpd.covariates`` may name (the joint model has the
+#: parameters of sc1cmt_mm and igg_turnover).
+PIPELINE_MODELS = ("sc1cmt_mm", "oral1cmt", "igg_turnover")
 #: Models integrated on ODE grids (their specification carries the grid limit).
 ODE_MODELS = ("sc1cmt_mm", "igg_turnover", "sc1cmt_mm+igg_turnover")
 
@@ -98,6 +103,61 @@ def pk_spec(candidate: str, residual_error: str, blq_method: str) -> dict[str, A
     spec = dict(PK_SPECS[candidate])
     spec.update(errors={str(CMT_CONC): residual_error}, blq=blq_method, omega="diag")
     return spec
+
+
+def model_parameters(model: str) -> tuple[str, ...]:
+    """Structural parameter names of a model of the pipeline."""
+    from fcrnpipe.models import make_model
+
+    return tuple(make_model(model).param_names)
+
+
+def check_covariate_config(relations: Sequence[Mapping[str, Any]], models: Sequence[str]) -> None:
+    """Config ``pkpd.covariates``: every relation names a parameter of at least one of the
+    ``models`` that will be fitted, and no (parameter, covariate) pair twice; else a
+    :class:`UserError` naming the relation."""
+    known = {p for m in models for p in model_parameters(m)}
+    seen: set[tuple[str, str]] = set()
+    for i, rel in enumerate(relations):
+        par, cov = str(rel["parameter"]), str(rel["covariate"]).upper()
+        if par not in known:
+            raise UserError(
+                f"config pkpd.covariates[{i}]: parameter {par!r} is not a parameter of the fitted models "
+                f"{', '.join(models)} ({', '.join(sorted(known))})"
+            )
+        if (par, cov) in seen:
+            raise UserError(f"config pkpd.covariates[{i}]: {cov} on {par} is listed twice")
+        seen.add((par, cov))
+
+
+def covariate_spec(relations: Sequence[Mapping[str, Any]], model: str, data: NMData) -> list[dict[str, Any]]:
+    """The relations of config ``pkpd.covariates`` that apply to ``model`` (those naming one of
+    its parameters), as ``fit.json`` entries with the reference resolved: ``"median"`` is the
+    median over the subjects of ``data`` of their first non-missing value (so bootstrap
+    replicates and simulations reuse the number). Covariate names are upper-cased (the
+    dataset's column names are)."""
+    from fcrnpipe.nlme.estimate import subject_covariates
+
+    names = set(model_parameters(model))
+    out: list[dict[str, Any]] = []
+    for rel in relations:
+        if str(rel["parameter"]) not in names:
+            continue
+        cov = str(rel["covariate"]).upper()
+        ref = rel["reference"]
+        if ref == "median":
+            ids = data.ids
+            ref = float(np.median(subject_covariates(data, [cov], ids)[:, 0]))
+        out.append({"parameter": str(rel["parameter"]), "covariate": cov, "reference": float(ref),
+                    "exponent": float(rel["exponent"]), "estimate": bool(rel.get("estimate", False))})
+    return out
+
+
+def with_covariates(spec: dict[str, Any], relations: Sequence[Mapping[str, Any]] | None, data: NMData) -> dict[str, Any]:
+    """``spec`` with the covariate relations (config ``pkpd.covariates``) of its model; the
+    specification is unchanged (no ``covariates`` key) when none applies."""
+    cov = covariate_spec(relations or [], spec["model"], data)
+    return {**spec, "covariates": cov} if cov else spec
 
 
 def steroid_spec(steroid_cfg: Mapping[str, Any]) -> dict[str, float]:

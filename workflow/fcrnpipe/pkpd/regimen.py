@@ -63,6 +63,7 @@ import pandas as pd
 
 from fcrnpipe.errors import UserError
 from fcrnpipe.models import make_design
+from fcrnpipe.nlme import NMData
 from fcrnpipe.pkpd.bootstrap import used_replicates
 from fcrnpipe.pkpd.simulation import PkPdModel
 
@@ -274,9 +275,12 @@ def trial_populations(
     return TrialPopulations("none", "none (final estimates)", [model.estimates()])
 
 
-def trial_parameters(model: PkPdModel, populations: TrialPopulations, trial: int, subjects: int, seed: int) -> np.ndarray:
+def trial_parameters(model: PkPdModel, populations: TrialPopulations, trial: int, subjects: int, seed: int,
+                     pool: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Natural parameters ``(subjects, 9)`` of the virtual subjects of trial ``trial``
-    (1-based), from its generator :func:`trial_rng` only."""
+    (1-based), from its generator :func:`trial_rng` only. With covariate relations, each
+    virtual subject's covariate values are drawn with replacement from ``pool`` (the observed
+    subjects', :func:`covariate_pool`; None: the reference values)."""
     rng = trial_rng(seed, trial)
     if populations.source == "covariance":
         pop = model.draw_population(rng)
@@ -284,14 +288,27 @@ def trial_parameters(model: PkPdModel, populations: TrialPopulations, trial: int
         pop = populations.sets[trial - 1]
     else:
         pop = populations.sets[0]
-    return model.sample_at(int(subjects), rng, pop)
+    return model.sample_at(int(subjects), rng, pop, pool=pool)
+
+
+def covariate_pool(model: PkPdModel, data: NMData) -> dict[str, np.ndarray] | None:
+    """The covariate values (one per subject of the modelling dataset ``data``) that virtual
+    subjects are resampled from; None when the model has no covariate relations."""
+    names = model.covariate_names
+    if not names:
+        return None
+    from fcrnpipe.nlme.estimate import subject_covariates
+
+    vals = subject_covariates(data, names, data.ids)
+    return {c: vals[:, j] for j, c in enumerate(names)}
 
 
 def simulate_trials(
-    model: PkPdModel, populations: TrialPopulations, trials: int, subjects: int, seed: int
+    model: PkPdModel, populations: TrialPopulations, trials: int, subjects: int, seed: int,
+    pool: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Parameters ``(trials, subjects, 9)`` of every simulated trial (:func:`trial_parameters`)."""
-    return np.stack([trial_parameters(model, populations, t, subjects, seed) for t in range(1, int(trials) + 1)])
+    return np.stack([trial_parameters(model, populations, t, subjects, seed, pool) for t in range(1, int(trials) + 1)])
 
 
 def regimen_curves(

@@ -12,6 +12,15 @@ estimation vectors ``x`` per fit (:meth:`PkPdModel.estimates`, :meth:`PkPdModel.
 from the covariance step, or a bootstrap replicate's estimates through
 :meth:`PkPdModel.population_from_estimates`) and used by :meth:`PkPdModel.sample_at`.
 
+Covariate relations (config ``pkpd.covariates``): a virtual subject has covariate values
+(e.g. ``{"WT": ...}``) -- given per subject (the VPC simulates the observed subjects with their
+own values), or drawn with replacement from a pool of observed subjects' values (the regimen
+simulation resamples the modelling dataset's subjects: the simulated population has the weight
+distribution of the studied one), or, when neither is given, the reference values (the typical
+subject). Their typical parameters are scaled by ``(cov / reference)^exponent`` of each relation.
+The draws from the pool come after the random effects, so a model without relations draws
+exactly the same numbers as before.
+
 Random numbers come only from the generator passed in.
 """
 
@@ -19,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,7 +90,22 @@ def x_from_estimates(fm: FittedModel, estimates: Mapping[str, float], prefix: st
     for c in lay.endpoints:
         oname = next((o.name for o in model.outputs if o.cmt == c), f"cmt{c}")
         sigmas.append(np.array([get(f"{pn}({oname})") for pn in fm.pm.errors[c].param_names]))
-    return lay.pack(theta, omega, sigmas)
+    beta = lay.beta(fm.x).copy()
+    for c, rel in enumerate(fm.pm.covariates):
+        if rel.estimate:
+            beta[c] = get(rel.name)
+    return lay.pack(theta, omega, sigmas, beta)
+
+
+def covariate_factor(fm: FittedModel, x: np.ndarray, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """Multiplicative factors ``(n, p)`` of the natural parameters of ``fm`` for subjects with
+    covariate ``values`` (name -> ``(n,)``): ``prod_c (cov_c / ref_c)^beta_c`` on the parameter of
+    each relation (exact: relations act on log-scale parameters), 1 elsewhere."""
+    lay = fm.layout
+    if not fm.pm.covariates:
+        return np.ones((n, lay.n_params))
+    z = np.column_stack([r.effect(np.asarray(values[r.covariate], dtype=float)) for r in fm.pm.covariates])
+    return np.exp(lay.typical(np.zeros(lay.n_params), lay.beta(np.asarray(x, dtype=float)), z))
 
 
 @dataclass
@@ -125,13 +150,19 @@ class PkPdModel:
         out, _ = pk_for_pd(df, typ, self.pk.model_name)
         return out[PK_NAMES].to_numpy(dtype=float)
 
-    def sample(self, n: int, rng: np.random.Generator, iiv: bool = True) -> np.ndarray:
+    @property
+    def covariate_names(self) -> list[str]:
+        """Covariates of the relations of the fitted models (sorted; empty without relations)."""
+        return sorted({r.covariate for fm in self.fits.values() for r in fm.pm.covariates})
+
+    def sample(self, n: int, rng: np.random.Generator, iiv: bool = True,
+               covariates: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         """Natural parameters ``(n, 9)`` (:data:`JOINT_NAMES`) of ``n`` virtual subjects at the
         final estimates (random effects from Omega with ``iiv``: PK etas, then PD etas).
         Parameter uncertainty enters per simulated trial, not per subject: draw a population
         parameter set (:meth:`draw_population`, :meth:`population_from_estimates`) and pass it
         to :meth:`sample_at`."""
-        return self.sample_at(n, rng, self.estimates(), iiv=iiv)
+        return self.sample_at(n, rng, self.estimates(), iiv=iiv, covariates=covariates)
 
     # ------------------------------------------------------- population parameter sets
     @property
@@ -157,26 +188,59 @@ class PkPdModel:
         assert self.pk is not None
         return {"pk": x_from_estimates(self.pk, estimates, "PK:"), "pd": x_from_estimates(self.pd, estimates, "PD:")}
 
-    def sample_at(self, n: int, rng: np.random.Generator, population: Mapping[str, np.ndarray], iiv: bool = True) -> np.ndarray:
+    def sample_at(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        population: Mapping[str, np.ndarray],
+        iiv: bool = True,
+        covariates: Mapping[str, np.ndarray] | None = None,
+        pool: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Natural parameters ``(n, 9)`` of ``n`` virtual subjects of one population parameter
-        set (random effects from its Omega: PK etas of all subjects, then PD etas)."""
+        set (random effects from its Omega: PK etas of all subjects, then PD etas). With
+        covariate relations: the subjects' ``covariates`` (name -> ``(n,)``), or values drawn
+        with replacement from ``pool`` (name -> observed values, one per observed subject;
+        one index per virtual subject, drawn after the random effects), else the reference
+        values."""
+        parts = {k: sample_parameters(fm, n, rng, iiv=iiv, x=np.asarray(population[k], dtype=float))
+                 for k, fm in self.fits.items()}
+        if self.covariate_names:
+            values = self._covariate_values(n, rng, covariates, pool)
+            if values is not None:
+                for k, fm in self.fits.items():
+                    parts[k] = parts[k] * covariate_factor(fm, population[k], values, n)
         if self.simultaneous:
-            return sample_parameters(self.pd, n, rng, iiv=iiv, x=np.asarray(population["pd"], dtype=float))
-        assert self.pk is not None
-        pk_nat = sample_parameters(self.pk, n, rng, iiv=iiv, x=np.asarray(population["pk"], dtype=float))
-        pd_nat = sample_parameters(self.pd, n, rng, iiv=iiv, x=np.asarray(population["pd"], dtype=float))
-        return np.concatenate([self._pk_as_mab(pk_nat), pd_nat], axis=1)
+            return parts["pd"]
+        return np.concatenate([self._pk_as_mab(parts["pk"]), parts["pd"]], axis=1)
 
-    def typical(self, n: int = 1) -> np.ndarray:
-        """Typical natural parameters ``(n, 9)`` at the estimates (random effects 0)."""
-        return self.sample_at(n, np.random.default_rng(0), self.estimates(), iiv=False)
+    def _covariate_values(
+        self, n: int, rng: np.random.Generator, covariates: Mapping[str, np.ndarray] | None,
+        pool: Mapping[str, np.ndarray] | None,
+    ) -> dict[str, np.ndarray] | None:
+        names = self.covariate_names
+        if covariates is not None:
+            missing = [c for c in names if c not in covariates]
+            if missing:
+                raise ValueError(f"virtual subjects need covariate(s) {', '.join(missing)}")
+            return {c: np.asarray(covariates[c], dtype=float) for c in names}
+        if pool is not None:
+            size = len(np.asarray(pool[names[0]]))
+            idx = rng.integers(0, size, size=n)
+            return {c: np.asarray(pool[c], dtype=float)[idx] for c in names}
+        return None
+
+    def typical(self, n: int = 1, covariates: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """Typical natural parameters ``(n, 9)`` at the estimates (random effects 0; with
+        covariate relations, of subjects with ``covariates``, default the reference values)."""
+        return self.sample_at(n, np.random.default_rng(0), self.estimates(), iiv=False, covariates=covariates)
 
     def individual(self, typical_pd: bool = False, typical_pk: bool = False) -> pd.DataFrame:
         """``ID`` + joint natural parameters of the fitted subjects (EBEs), or with typical
         PK and/or PD values (population predictions)."""
         if self.simultaneous:
             ind = self.pd.individual_natural()
-            typ = self.pd.theta_natural
+            typ = self._typical_of(self.pd, ind)
             for names, flag in ((PK_NAMES, typical_pk), (PD_NAMES, typical_pd)):
                 if flag:
                     for c in names:
@@ -185,13 +249,15 @@ class PkPdModel:
         assert self.pk is not None
         pk_ind = self.pk.individual_natural()
         if typical_pk:
-            for c, v in self.pk.theta_natural.items():
-                pk_ind[c] = v
+            typ = self._typical_of(self.pk, pk_ind)
+            for c in self.pk.theta_natural:
+                pk_ind[c] = typ[c]
         pk_mab, _ = pk_for_pd(pk_ind, self.pk.theta_natural, self.pk.model_name)
         pd_ind = self.pd.individual_natural()
         if typical_pd:
-            for c, v in self.pd.theta_natural.items():
-                pd_ind[c] = v
+            typ = self._typical_of(self.pd, pd_ind)
+            for c in self.pd.theta_natural:
+                pd_ind[c] = typ[c]
         out = pk_mab.merge(pd_ind, on="ID", how="outer")
         typ_pk, _ = pk_for_pd(
             pd.DataFrame([{"ID": "typ", **self.pk.theta_natural}]), self.pk.theta_natural, self.pk.model_name
@@ -203,6 +269,15 @@ class PkPdModel:
         num = pd.to_numeric(out["ID"], errors="coerce")
         out = out.assign(_k=num).sort_values(["_k", "ID"], kind="stable").drop(columns="_k")
         return out[["ID", *JOINT_NAMES]].reset_index(drop=True)
+
+    @staticmethod
+    def _typical_of(fm: FittedModel, ind: pd.DataFrame) -> Mapping[str, Any]:
+        """Typical values of the subjects of ``ind`` (rows aligned): the population values, or
+        with covariate relations each subject's own (:meth:`FittedModel.typical_natural`)."""
+        if not fm.pm.covariates:
+            return fm.theta_natural
+        typ = fm.typical_natural().set_index("ID").loc[ind["ID"].astype(str)]
+        return {c: typ[c].to_numpy() for c in fm.pm.model.param_names}
 
     # ------------------------------------------------------------------ predictions
     def predict(self, design: Design, params: np.ndarray, sid: np.ndarray | None = None) -> np.ndarray:

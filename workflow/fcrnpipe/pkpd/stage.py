@@ -81,10 +81,13 @@ def _limits(limits: Mapping[str, Any] | None, options: Mapping[str, Any] | None)
 
 
 def fit_pk(nm_path: str, out: Mapping[str, str], *, candidate: str, residual_error: str, blq_method: str,
-           options: Mapping[str, Any] | None = None, limits: Mapping[str, Any] | None = None) -> None:
+           options: Mapping[str, Any] | None = None, limits: Mapping[str, Any] | None = None,
+           covariates: Sequence[Mapping[str, Any]] | None = None) -> None:
     data = read_nm_dataset(nm_path)
     grid_factor, options = _limits(limits, options)
+    F.check_covariate_config(covariates or [], F.PIPELINE_MODELS)
     spec = F.with_grid_limit(F.pk_spec(candidate, residual_error, blq_method), grid_factor)
+    spec = F.with_covariates(spec, covariates, data)
     result = F.run_fit(data, spec, F.fit_options(options, F.FINAL_FIT_OPTIONS))
     F.write_fit(result, spec, out, extra={"candidate": candidate, "newton_decrement": F.newton_decrement(result)})
 
@@ -108,7 +111,7 @@ def select_pk(summaries: Sequence[str], candidates: Sequence[str], out: Mapping[
 def fit_pd(nm_path: str, pk_dir: Mapping[str, str], id_map_path: str, out: Mapping[str, str], *, fit_mode: str,
            steroid: Mapping[str, Any], residual_error: Mapping[str, str], blq_method: str,
            pd_model: str = "igg_turnover", options: Mapping[str, Any] | None = None,
-           limits: Mapping[str, Any] | None = None) -> None:
+           limits: Mapping[str, Any] | None = None, covariates: Sequence[Mapping[str, Any]] | None = None) -> None:
     """The IgG model on the chosen PK (sequential) or the joint model (simultaneous); writes
     the fit's files (``pkpd/pd/``) and the combined individual and prediction tables."""
     if pd_model != "igg_turnover":
@@ -132,7 +135,12 @@ def fit_pd(nm_path: str, pk_dir: Mapping[str, str], id_map_path: str, out: Mappi
     else:
         raise UserError(f"config pkpd.fit_mode: {fit_mode!r} is not sequential or simultaneous")
     grid_factor, options = _limits(limits, options)
-    spec = F.with_grid_limit(spec, grid_factor)
+    F.check_covariate_config(covariates or [], F.PIPELINE_MODELS)
+    spec = F.with_covariates(F.with_grid_limit(spec, grid_factor), covariates, data)
+    if fit_mode == "simultaneous" and pk.pm.covariates:  # estimated exponents start from the PK fit's
+        start = {r.name: float(b) for r, b in zip(pk.pm.covariates, pk.beta)}
+        spec["covariates"] = [{**c, "exponent": start.get(f"{c['covariate']}_on_{c['parameter']}", c["exponent"])}
+                              if c["estimate"] else c for c in spec.get("covariates", [])]
     result = F.run_fit(data, spec, F.fit_options(options, F.FINAL_FIT_OPTIONS))
     F.write_fit(result, spec, out, extra={"fit_mode": fit_mode, "pk_model": pk.model_name,
                                          "newton_decrement": F.newton_decrement(result)})
@@ -359,7 +367,8 @@ def regimen_simulation(nm_path: str, id_map_path: str, predictions: str, pk_fit:
     model = PkPdModel.load(pk_fit, pd_fit)
     boot = pd.read_csv(bootstrap, dtype={"at_bound": str}) if bootstrap else None
     pops = R.trial_populations(model, int(trials), uncertainty, boot, exclude_at_bound=bool(exclude_at_bound))
-    params = R.simulate_trials(model, pops, int(trials), int(subjects), int(seed))
+    pool = R.covariate_pool(model, read_nm_dataset(nm_path)) if model.covariate_names else None
+    params = R.simulate_trials(model, pops, int(trials), int(subjects), int(seed), pool)
     table, profiles, _ = R.simulate_regimens(model, regimens, params, float(days), pops.text)
     arm_regs = [{"name": a["armcd"], "doses": [{"mg": a["dose_mg"], "days": list(dosing_days)}]} for a in arms]
     arm_curves = {r["name"]: R.regimen_curves(model, r, params, float(days)) for r in arm_regs}

@@ -5,7 +5,8 @@ figures) need from a fit, without refitting and without pickles.
 residual error, fixed values, BLQ method; for the sequential IgG model also the individual PK
 that drives it and the steroid effect), the estimation vector ``x`` (exact: JSON floats round
 trip), its covariance from the covariance step (if it succeeded) and the conditional modes
-(EBEs) of the fitted subjects. :class:`FittedModel` rebuilds the population model and offers
+(EBEs) of the fitted subjects -- with covariate relations also their covariate values
+(``covariate_values``, reference values and exponents in the specification). :class:`FittedModel` rebuilds the population model and offers
 the attributes of :class:`fcrnpipe.nlme.FitResult` that :func:`fcrnpipe.nlme.fit`
 (``warm_start``), :func:`fcrnpipe.nlme.sample_parameters` and :func:`fcrnpipe.nlme.simulate`
 use (``pm``, ``layout``, ``x``, ``theta``, ``omega``, ``sigmas``, ``covariance``).
@@ -25,7 +26,7 @@ from fcrnpipe.errors import UserError
 from fcrnpipe.models import MabGridOptions, make_model
 from fcrnpipe.models.mab import PK_PARAMS, Steroid
 from fcrnpipe.nlme import ErrorModel, FitResult, PopulationModel, individual_table
-from fcrnpipe.nlme.spec import Layout
+from fcrnpipe.nlme.spec import CovariateRelation, Layout
 from fcrnpipe.tableio import write_json
 
 STATE_VERSION = 1
@@ -52,6 +53,7 @@ class FittedModel:
     ids: list[str]
     eta: np.ndarray
     extra: dict[str, Any] = field(default_factory=dict)
+    covariate_values: dict[str, list[float]] = field(default_factory=dict)  # per covariate, fitted subjects (ids order)
 
     @property
     def layout(self) -> Layout:
@@ -74,14 +76,45 @@ class FittedModel:
         return {s.name: float(s.to_nat(t)) for s, t in zip(self.pm.model.params, self.theta)}
 
     @property
+    def beta(self) -> np.ndarray:
+        """Covariate exponents ``(C,)`` (fixed and estimated)."""
+        return self.layout.beta(self.x)
+
+    def covariate_effects(self, rows: np.ndarray | None = None) -> np.ndarray | None:
+        """``z = log(cov / reference)`` ``(n, C)`` of the fitted subjects (``rows``: indices
+        into :attr:`ids`, default all); None without covariate relations."""
+        if not self.pm.covariates:
+            return None
+        vals = np.column_stack([np.asarray(self.covariate_values[r.covariate], dtype=float) for r in self.pm.covariates])
+        z = np.column_stack([r.effect(vals[:, c]) for c, r in enumerate(self.pm.covariates)])
+        return z if rows is None else z[np.asarray(rows, dtype=int)]
+
+    @property
+    def typical(self) -> np.ndarray:
+        """Typical values of the fitted subjects on the estimation scale (``(p,)``, or
+        ``(N, p)`` with covariate relations)."""
+        lay = self.layout
+        return lay.typical(self.theta, self.beta, self.covariate_effects())
+
+    @property
     def model_name(self) -> str:
         return str(self.spec["model"])
+
+    def typical_natural(self) -> pd.DataFrame:
+        """``ID`` + natural-scale typical parameters of the fitted subjects (random effects 0;
+        with covariate relations, at each subject's covariate values)."""
+        from fcrnpipe.nlme.foce import individual_params
+
+        nat = individual_params(self.layout, self.pm, self.typical, np.zeros_like(self.eta))
+        df = pd.DataFrame(nat, columns=self.pm.model.param_names)
+        df.insert(0, "ID", [str(i) for i in self.ids])
+        return df
 
     def individual_natural(self) -> pd.DataFrame:
         """``ID`` + natural-scale individual parameters of the fitted subjects (EBEs)."""
         from fcrnpipe.nlme.foce import individual_params
 
-        nat = individual_params(self.layout, self.pm, self.theta, self.eta)
+        nat = individual_params(self.layout, self.pm, self.typical, self.eta)
         df = pd.DataFrame(nat, columns=self.pm.model.param_names)
         df.insert(0, "ID", [str(i) for i in self.ids])
         return df
@@ -114,6 +147,11 @@ def build_population_model(spec: dict[str, Any]) -> PopulationModel:
         fixed={k: float(v) for k, v in spec.get("fixed", {}).items()},
         init={k: float(v) for k, v in spec.get("init", {}).items()},
         blq=spec.get("blq", "M1"),
+        covariates=tuple(
+            CovariateRelation(str(c["parameter"]), str(c["covariate"]), float(c["reference"]), float(c["exponent"]),
+                              bool(c.get("estimate", False)))
+            for c in spec.get("covariates", [])
+        ),
     )
 
 
@@ -130,7 +168,7 @@ def _from_matrix(rows: list[list[float | None]] | None) -> np.ndarray | None:
 def state_dict(fit: FitResult, spec: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``fit.json`` content of ``fit`` estimated with population model ``spec``."""
     cov = fit.covariance
-    return {
+    out = {
         "version": STATE_VERSION,
         "spec": spec,
         "x": [float(v) for v in fit.x],
@@ -144,6 +182,13 @@ def state_dict(fit: FitResult, spec: dict[str, Any], extra: dict[str, Any] | Non
         "ofv": float(fit.ofv),
         "extra": extra or {},
     }
+    if fit.pm.covariates:  # the fitted subjects' covariate values (simulation of them, VPC, regimens)
+        z = fit.problem.zcov
+        values: dict[str, list[float]] = {}
+        for c, r in enumerate(fit.pm.covariates):
+            values.setdefault(r.covariate, [float(v) for v in r.reference * np.exp(z[:, c])])
+        out["covariate_values"] = values
+    return out
 
 
 def write_state(fit: FitResult, spec: dict[str, Any], path: str | Path, extra: dict[str, Any] | None = None) -> None:
@@ -177,6 +222,7 @@ def load_state(path: str | Path) -> FittedModel:
         ids=[str(i) for i in d["ids"]],
         eta=eta,
         extra=d.get("extra", {}),
+        covariate_values={k: [float(v) for v in vs] for k, vs in d.get("covariate_values", {}).items()},
     )
 
 

@@ -327,13 +327,19 @@ def simulate_vpc(
     if obs.empty:
         raise UserError(f"VPC: the modelling dataset has no observation in compartment {cmt}")
     n = design.n_subjects
-    params = np.concatenate([model.sample(n, rng, iiv=True) for _ in range(n_rep)])
+    covs = None
+    if model.covariate_names:  # the observed subjects, each with its own covariate values
+        from fcrnpipe.nlme.estimate import subject_covariates
+
+        vals = subject_covariates(data, model.covariate_names, design.ids)
+        covs = {c: vals[:, j] for j, c in enumerate(model.covariate_names)}
+    params = np.concatenate([model.sample(n, rng, iiv=True, covariates=covs) for _ in range(n_rep)])
     sid = np.tile(np.arange(n), n_rep)
     f = model.predict(design, params, sid)
     y = model.add_residual(f, np.tile(design.obs_cmt, (n_rep, 1)), rng)
     y = y.reshape(n_rep, n, -1)[:, design.obs_mask]
     obs["BIN"] = assign_bins(obs["NTIME"].to_numpy(), obs["TIME"].to_numpy())
-    obs["PRED"] = model.predict(design, model.typical(n))[design.obs_mask]
+    obs["PRED"] = model.predict(design, model.typical(n, covariates=covs))[design.obs_mask]
     return obs, y
 
 

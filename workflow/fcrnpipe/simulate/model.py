@@ -80,8 +80,11 @@ IIV is log-normal (``P_i = P_pop*exp(eta_i)``, ``eta_i ~ N(0, omega^2)``, no cor
 ``aqp4_fs`` is logit-normal. A subpopulation (``floor(alb_sensitive_fraction * n_arm)``
 subjects per arm) has ``emax_alb`` multiplied by ``alb_sensitive_factor`` (the patients who
 develop hypoalbuminaemia). Observations: ``y = f*(1 + sigma*eps)`` (proportional); the AQP4
-titre ``titre*exp(sigma*eps)`` is read on the dilution series. No covariate effects (weight
-and height are recorded but do not enter the model).
+titre ``titre*exp(sigma*eps)`` is read on the dilution series. No covariate effects by default
+(weight and height are recorded but do not enter the model); ``weight_exponents`` (e.g.
+``{"cl_f": 0.75, "v_f": 1.0}``) switches on an allometric weight effect,
+``P_i = P_pop*(WT_i/weight_reference)^exponent*exp(eta_i)`` (for recovery tests of covariate
+models; the reference study is simulated without it).
 
 Numerics: :func:`simulate` integrates all subjects at once with a classical fixed-step RK4 on
 a per-subject grid that contains the regular grid (``step`` days), every dose time (dose added
@@ -229,6 +232,8 @@ class PopulationParameters:
     edss_sigma: float = 0.2
     iiv_cv: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_IIV_CV))
     sigma: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SIGMA))
+    weight_exponents: Mapping[str, float] = field(default_factory=dict)
+    weight_reference: float = 70.0
 
     def omega2(self) -> dict[str, float]:
         """Variance of the log-normal random effect of each parameter: ``ln(1 + CV^2)``."""
@@ -237,8 +242,8 @@ class PopulationParameters:
     def typical(self) -> dict[str, float]:
         """The typical (fixed-effect) values as a plain dict."""
         out = asdict(self)
-        out.pop("iiv_cv")
-        out.pop("sigma")
+        for key in ("iiv_cv", "sigma", "weight_exponents", "weight_reference"):
+            out.pop(key)
         return out
 
 
@@ -286,14 +291,20 @@ def population_from_config(config: Mapping, base: PopulationParameters = TRUE_PO
 
 
 def sample_individuals(
-    pop: PopulationParameters, n: int, rng: np.random.Generator, sensitive: np.ndarray | None = None
+    pop: PopulationParameters,
+    n: int,
+    rng: np.random.Generator,
+    sensitive: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Draw ``n`` sets of individual parameters (columns :data:`INDIVIDUAL_COLUMNS`).
 
     ``sensitive`` (bool, length ``n``) marks the albumin-sensitive subjects (``emax_alb``
     times ``alb_sensitive_factor``); ``None`` = nobody. Random effects are drawn in the fixed
     order of :data:`INDIVIDUAL_COLUMNS` (one standard-normal block of shape ``(n, k)``), so a
-    parameter's draw does not depend on the values of the others.
+    parameter's draw does not depend on the values of the others. With
+    ``pop.weight_exponents``, ``weight`` (kg, length ``n``) scales those parameters by
+    ``(weight / pop.weight_reference)^exponent`` (no random numbers drawn for it).
     """
     names = list(INDIVIDUAL_COLUMNS)
     z = rng.standard_normal((n, len(names)))
@@ -305,6 +316,15 @@ def sample_individuals(
         cv = float(pop.iiv_cv.get(name, 0.0))
         sd = math.sqrt(math.log(1.0 + cv * cv))
         out[name] = float(typical[name]) * np.exp(sd * z[:, j])
+    if pop.weight_exponents:
+        unknown = sorted(set(pop.weight_exponents) - set(names))
+        if unknown:
+            raise ValueError(f"weight_exponents: unknown parameter(s) {', '.join(unknown)}")
+        if weight is None:
+            raise ValueError("a population with weight_exponents needs the subjects' weights")
+        ratio = np.asarray(weight, dtype=float) / float(pop.weight_reference)
+        for name, b in sorted(pop.weight_exponents.items()):
+            out[name] = out[name] * ratio ** float(b)
     sens = np.zeros(n, dtype=bool) if sensitive is None else np.asarray(sensitive, dtype=bool)
     out["emax_alb"] = np.where(sens, out["emax_alb"] * pop.alb_sensitive_factor, out["emax_alb"])
     out["alb_sensitive"] = sens.astype(int)

@@ -485,7 +485,9 @@ def simulate_study(
 
     subjects = allocate_subjects(design, rng["design"], pop.alb_sensitive_fraction)
     plan = visit_plan(design, subjects, rng["design"])
-    individual = sample_individuals(pop, design.n_subjects, rng["params"], subjects["alb_sensitive"].to_numpy())
+    weight = subjects["weight_kg"].to_numpy(dtype=float) if pop.weight_exponents else None
+    individual = sample_individuals(pop, design.n_subjects, rng["params"], subjects["alb_sensitive"].to_numpy(),
+                                    weight=weight)
     samples = planned_samples(design, subjects, plan, rng["residual"])
 
     doses, stops = apply_stopping_rule(
