@@ -108,7 +108,12 @@ def pk_spec(candidate: str, residual_error: str, blq_method: str) -> dict[str, A
 def model_parameters(model: str) -> tuple[str, ...]:
     """Structural parameter names of a model of the pipeline."""
     from fcrnpipe.models import make_model
+    from fcrnpipe.models.mab import PD_PARAMS, PK_PARAMS
 
+    if model == "igg_turnover":  # (built only with the individual PK that drives it)
+        return tuple(p.name for p in PD_PARAMS)
+    if model == "sc1cmt_mm+igg_turnover":
+        return tuple(p.name for p in PK_PARAMS + PD_PARAMS)
     return tuple(make_model(model).param_names)
 
 
