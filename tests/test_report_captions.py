@@ -91,3 +91,18 @@ def test_regimen_captions_name_the_two_intervals_and_the_parameter_source(config
     cfg = copy.deepcopy(config)
     cfg["pkpd"]["bootstrap"]["replicates"] = 0
     assert "covariance step" in _render("pkpd_regimen_simulation.rst", cfg)
+
+
+def test_parameter_caption_states_covariate_relations(config):
+    import copy
+
+    text = _render("pkpd_population_parameters.rst", config)
+    assert "Covariate relations" not in text  # none by default
+    cfg = copy.deepcopy(config)
+    cfg["pkpd"]["covariates"] = [
+        {"parameter": "CL", "covariate": "WT", "reference": 70, "exponent": 0.75, "estimate": False},
+        {"parameter": "V", "covariate": "WT", "reference": "median", "exponent": 1.0, "estimate": True},
+    ]
+    text = _render("pkpd_population_parameters.rst", cfg)
+    assert "WT on CL (reference 70, exponent fixed at 0.75);" in text
+    assert "WT on V (reference median, exponent estimated, row ``WT_on_V``)." in text
