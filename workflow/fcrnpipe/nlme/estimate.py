@@ -191,7 +191,8 @@ def build_problem(data: NMData, pm: PopulationModel) -> Problem:
         ep = np.where(design.obs_cmt == c, k, ep)
     if not use.any():
         raise UserError(f"{data.path}: every observation the model fits is BLQ")
-    zcov = covariate_effects(data, pm, design.ids) if pm.covariates else None
+    cov_values = subject_covariates(data, [r.covariate for r in pm.covariates], design.ids) if pm.covariates else None
+    zcov = covariate_effects(pm, cov_values) if pm.covariates else None
     return Problem(
         pm=pm,
         layout=layout,
@@ -206,6 +207,7 @@ def build_problem(data: NMData, pm: PopulationModel) -> Problem:
         fd_central=bool(getattr(model, "fd_central", False)),
         records=rec,
         zcov=zcov,
+        cov_values=cov_values,
     )
 
 
@@ -242,9 +244,9 @@ def subject_covariates(data: NMData, names: list[str] | tuple[str, ...], ids: np
     return out
 
 
-def covariate_effects(data: NMData, pm: PopulationModel, ids: np.ndarray) -> np.ndarray:
-    """``z`` ``(N, C)``: ``log(cov_i / reference)`` of each covariate relation of ``pm``."""
-    values = subject_covariates(data, [r.covariate for r in pm.covariates], ids)
+def covariate_effects(pm: PopulationModel, values: np.ndarray) -> np.ndarray:
+    """``z`` ``(N, C)``: ``log(cov_i / reference)`` of each covariate relation of ``pm``, from
+    the subjects' values ``(N, C)`` of each relation's covariate (:func:`subject_covariates`)."""
     return np.column_stack([r.effect(values[:, c]) for c, r in enumerate(pm.covariates)])
 
 

@@ -102,6 +102,7 @@ class Problem:
     fd_central: bool = True
     records: Any = None  # the dataset records (pandas DataFrame) the problem was built from
     zcov: np.ndarray | None = None  # (N, C) covariate effects log(cov/ref) of the relations
+    cov_values: np.ndarray | None = None  # (N, C) the covariate values themselves
 
     def typical(self, x: np.ndarray) -> np.ndarray:
         """Typical values of ``x`` on the estimation scale: ``(p,)`` without covariate

@@ -183,10 +183,10 @@ def state_dict(fit: FitResult, spec: dict[str, Any], extra: dict[str, Any] | Non
         "extra": extra or {},
     }
     if fit.pm.covariates:  # the fitted subjects' covariate values (simulation of them, VPC, regimens)
-        z = fit.problem.zcov
+        raw = fit.problem.cov_values
         values: dict[str, list[float]] = {}
         for c, r in enumerate(fit.pm.covariates):
-            values.setdefault(r.covariate, [float(v) for v in r.reference * np.exp(z[:, c])])
+            values.setdefault(r.covariate, [float(v) for v in raw[:, c]])
         out["covariate_values"] = values
     return out
 
