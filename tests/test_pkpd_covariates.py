@@ -167,3 +167,33 @@ def test_covariate_pool_is_the_datasets_subjects():
     np.testing.assert_allclose(pool["WT"], data.records.groupby("ID", sort=False)["WT"].first().to_numpy())
     assert covariate_pool(plain_model(), data) is None
     assert math.isclose(float(np.min(pool["WT"])), float(data.records["WT"].min()))
+
+
+# ----------------------------------------------------------------------------- pipeline
+@pytest.mark.e2e
+def test_pipeline_fits_the_configured_relations(tmp_path):
+    """The rules pass config ``pkpd.covariates`` to the PK and PD fits: on the reference study
+    (baseline weights 43.6-70.9 kg) with WT on CL (fixed 0.75, reference 70) and on V (estimated,
+    reference: the median weight), both PK candidates carry the relations, the chosen fit
+    reports ``WT_on_V`` with an SE, and the IgG fit (no parameter named) has none."""
+    from pipeline import FAST_CONFIG, ROOT, snakemake
+
+    cov = tmp_path / "covariates.yaml"
+    cov.write_text("pkpd:\n  covariates:\n"
+                   "    - {parameter: CL, covariate: WT, reference: 70, exponent: 0.75}\n"
+                   "    - {parameter: V, covariate: WT, reference: median, exponent: 1.0, estimate: true}\n",
+                   encoding="utf-8")
+    results = tmp_path / "results"
+    targets = [str(results / "pkpd" / "pd" / "fit.json")]
+    snakemake("--cores", "2", *targets, "--configfile", str(ROOT / "config" / "config.yaml"), str(FAST_CONFIG),
+              str(cov), results=results, fast=False)
+    pk = pd.read_csv(results / "pkpd" / "pk" / "population_parameters.csv").set_index("parameter")
+    assert pk.loc["WT_on_CL", "estimate"] == 0.75 and np.isnan(pk.loc["WT_on_CL", "se"])
+    assert np.isfinite(pk.loc["WT_on_V", "se"])
+    for cand in ("sc1cmt_mm", "oral1cmt"):
+        state = json.loads((results / "pkpd" / "candidates" / cand / "fit.json").read_text(encoding="utf-8"))
+        refs = [c["reference"] for c in state["spec"]["covariates"]]
+        weights = pd.read_csv(results / "pkpd" / "nm_dataset.csv").groupby("ID")["WT"].first()
+        assert refs == [70.0, float(np.median(weights))]
+    pd_state = json.loads((results / "pkpd" / "pd" / "fit.json").read_text(encoding="utf-8"))
+    assert "covariates" not in pd_state["spec"]
