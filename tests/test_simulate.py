@@ -497,3 +497,37 @@ def test_write_raw_writes_the_eight_exports(tmp_path, config):
     paths = write_raw(study.tables, tmp_path)
     assert [p.name for p in paths] == [f"{d}.csv" for d in DOMAINS]
     assert len(rows("dm", tmp_path)) == 4
+
+
+# ----------------------------------------------------------------------------- weight effect
+def test_weight_effect_scales_the_same_draws_by_hand():
+    """``weight_exponents`` multiplies the individual parameters by ``(WT/70)^b`` and draws no
+    extra random numbers: 35 kg and exponent 0.75 -> factor 0.5^0.75 = 0.594604; 140 kg with
+    exponent 1 -> 2. Without it (the default) the draws are those of before."""
+    pop = replace(TRUE_POPULATION, weight_exponents={"cl_f": 0.75, "v_f": 1.0})
+    wt = np.array([35.0, 70.0, 140.0])
+    a = sample_individuals(pop, 3, np.random.default_rng(4), weight=wt)
+    b = sample_individuals(TRUE_POPULATION, 3, np.random.default_rng(4))
+    np.testing.assert_allclose(a["cl_f"] / b["cl_f"], [0.5946035575, 1.0, 1.6817928305], rtol=1e-9)
+    np.testing.assert_allclose(a["v_f"] / b["v_f"], [0.5, 1.0, 2.0], rtol=1e-12)
+    np.testing.assert_array_equal(a["vmax_f"], b["vmax_f"])
+    assert TRUE_POPULATION.weight_exponents == {} and "weight_exponents" not in TRUE_POPULATION.typical()
+    with pytest.raises(ValueError, match="needs the subjects' weights"):
+        sample_individuals(pop, 3, np.random.default_rng(4))
+    with pytest.raises(ValueError, match="unknown parameter"):
+        sample_individuals(replace(TRUE_POPULATION, weight_exponents={"clearance": 1.0}), 3,
+                           np.random.default_rng(4), weight=wt)
+
+
+def test_simulated_study_with_a_weight_effect_uses_the_subjects_weights(config):
+    """The study simulator applies the weight effect with each subject's simulated weight: the
+    same study with and without it differs in CL/F and V/F by (w/70)^0.75 and (w/70)^1 for one
+    weight w per subject (in a plausible range, varying between subjects), nothing else."""
+    pop = replace(TRUE_POPULATION, weight_exponents={"cl_f": 0.75, "v_f": 1.0})
+    a = simulate_study(config, n_subjects=9, seed=5, population=pop, condition=False)
+    b = simulate_study(config, n_subjects=9, seed=5, condition=False)
+    w_cl = 70.0 * (a.individual["cl_f"] / b.individual["cl_f"]) ** (1 / 0.75)
+    w_v = 70.0 * (a.individual["v_f"] / b.individual["v_f"])
+    np.testing.assert_allclose(w_cl, w_v, rtol=1e-9)
+    assert w_v.min() > 35 and w_v.max() < 150 and w_v.std() > 1.0
+    np.testing.assert_array_equal(a.individual["vmax_f"], b.individual["vmax_f"])
