@@ -197,3 +197,31 @@ def test_pipeline_fits_the_configured_relations(tmp_path):
         assert refs == [70.0, float(np.median(weights))]
     pd_state = json.loads((results / "pkpd" / "pd" / "fit.json").read_text(encoding="utf-8"))
     assert "covariates" not in pd_state["spec"]
+
+
+def test_vpc_simulates_each_observed_subject_with_its_own_weight():
+    """Two subjects with the same doses and samples, 35 and 140 kg: their population
+    predictions (PRED) differ as the typical subjects of those weights do, and without
+    relations they are equal."""
+    from fcrnpipe.pkpd.vpc import simulate_vpc
+
+    rows = []
+    for sid, wt in ((1, 35.0), (2, 140.0)):
+        rows.append([sid, 0, 340, "", 1, 1, 1, 0, "", wt])
+        rows += [[sid, t, 0, 10.0, 0, 0, 2, 0, "", wt] for t in (24.0, 96.0, 168.0)]
+    data = validate_nm_frame(pd.DataFrame([[str(v) for v in r] for r in rows],
+                                          columns=["ID", "TIME", "AMT", "DV", "EVID", "MDV", "CMT", "BLQ", "LLOQ", "WT"]))
+    m = wt_model()
+    obs, sim = simulate_vpc(data, m, 2, 3, np.random.default_rng(1))
+    pred = obs.pivot(index="TIME", columns="ID", values="PRED")
+    assert np.all(pred["1"] != pred["2"])
+    from fcrnpipe.models import make_design
+
+    design = make_design(["1", "2"], [np.array([24.0, 96.0, 168.0])] * 2, [np.full(3, 2)] * 2,
+                         [np.array([0.0])] * 2, [np.array([340.0])] * 2)
+    typ = m.predict(design, m.typical(2, covariates={"WT": np.array([35.0, 140.0])}))
+    np.testing.assert_allclose(pred[["1", "2"]].to_numpy(), typ.T, rtol=1e-10)
+    obs0, _ = simulate_vpc(data, plain_model(), 2, 3, np.random.default_rng(1))
+    p0 = obs0.pivot(index="TIME", columns="ID", values="PRED")
+    np.testing.assert_allclose(p0["1"], p0["2"], rtol=1e-12)
+    assert sim.shape == (3, 6)

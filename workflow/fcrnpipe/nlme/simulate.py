@@ -109,7 +109,9 @@ def simulate(
 
     Returns a long table ``REP, ID, TIME, CMT, IPRED`` (+ ``DV`` with residual error), ordered
     by replicate and the design's subject/record order. Each replicate draws new etas; with
-    ``uncertainty`` also new population parameters.
+    ``uncertainty`` also new population parameters. Covariate relations: the virtual subjects
+    are at the reference values (the pipeline's simulations give them covariates:
+    :class:`fcrnpipe.pkpd.simulation.PkPdModel`).
     """
     n = design.n_subjects
     xs = _draw_x(fit, rng, n_rep) if uncertainty else np.repeat(fit.x[None, :], n_rep, axis=0)
