@@ -217,3 +217,21 @@ def test_relation_on_unknown_parameter_or_bad_reference_is_rejected():
     with pytest.raises(ValueError, match="listed twice"):
         PopulationModel(make_model("oral1cmt"), iiv=(), errors={2: ErrorModel("proportional")},
                         covariates=(CovariateRelation("CL", "WT", 70.0, 1.0), CovariateRelation("CL", "WT", 60.0, 1.0)))
+
+
+def test_cli_fits_covariate_relations(tmp_path):
+    """``scripts/fit_nlme.py --covariate``: the relation is fitted and reported; a malformed
+    relation is a user error."""
+    from fcrnpipe.nlme.cli import parse_covariate, run
+
+    nm = tmp_path / "nm.csv"
+    simulate_oral_wt(30, seed=7).to_csv(nm, index=False)
+    run(["--data", str(nm), "--model", "oral1cmt", "--error", "proportional", "--blq", "M3", "--out",
+         str(tmp_path / "out"), "--covariate", "CL:wt:70:0.75", "--covariate", "V:WT:70:0.5:estimate"])
+    pop = pd.read_csv(tmp_path / "out" / "population_parameters.csv").set_index("parameter")
+    assert pop.loc["WT_on_CL", "estimate"] == 0.75 and np.isnan(pop.loc["WT_on_CL", "se"])
+    assert abs(pop.loc["WT_on_V", "estimate"] - 1.0) < 0.25
+    with pytest.raises(UserError, match="expected PARAM:COVARIATE:REFERENCE:EXPONENT"):
+        parse_covariate("CL:WT:70")
+    with pytest.raises(UserError, match="reference must be a positive number"):
+        parse_covariate("CL:WT:-1:1")

@@ -14,6 +14,11 @@ The steroid (IVMP) suppression of IgG synthesis used by the PD models is read fr
 ``--config`` (``pkpd.steroid_suppression``; default ``config/config.yaml`` when it exists),
 or given with ``--steroid FRACTION,DECAY_PER_DAY,START_DAY``, or switched off with
 ``--no-steroid``. ``START_DAY`` is a study day (1 = the day of dataset time 0).
+
+Covariate relations (power models on log-scale parameters, docs/nlme.md)::
+
+    scripts/fit_nlme.py --data nm.csv --model sc1cmt_mm --covariate CL:WT:70:0.75 \
+        --covariate V:WT:70:1:estimate --out fit_pk
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from fcrnpipe.nlme.dataset import read_nm_dataset
 from fcrnpipe.nlme.errormodel import KINDS, ErrorModel
 from fcrnpipe.nlme.estimate import FitOptions, fit
 from fcrnpipe.nlme.results import write_outputs
-from fcrnpipe.nlme.spec import PopulationModel
+from fcrnpipe.nlme.spec import CovariateRelation, PopulationModel
 
 log = logging.getLogger("fcrnpipe.nlme")
 
@@ -53,6 +58,21 @@ def _pairs(text: str | None, what: str) -> dict[str, float]:
         except ValueError:
             raise UserError(f"--{what}: {v!r} is not a number") from None
     return out
+
+
+def parse_covariate(text: str) -> CovariateRelation:
+    """``PARAM:COVARIATE:REFERENCE:EXPONENT[:estimate]`` (e.g. ``CL:WT:70:0.75``)."""
+    parts = [p.strip() for p in text.split(":")]
+    if len(parts) not in (4, 5) or (len(parts) == 5 and parts[4] != "estimate"):
+        raise UserError(f"--covariate: expected PARAM:COVARIATE:REFERENCE:EXPONENT[:estimate], got {text!r}")
+    try:
+        ref, exponent = float(parts[2]), float(parts[3])
+    except ValueError:
+        raise UserError(f"--covariate {text!r}: the reference and the exponent must be numbers") from None
+    try:
+        return CovariateRelation(parts[0], parts[1].upper(), ref, exponent, len(parts) == 5)
+    except ValueError as exc:
+        raise UserError(f"--covariate {text!r}: {exc}") from None
 
 
 def parse_errors(text: str, cmts: tuple[int, ...]) -> dict[int, ErrorModel]:
@@ -136,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--fix", help="NAME=VALUE,... structural parameters held fixed (natural scale)")
     ap.add_argument("--init", help="NAME=VALUE,... initial values (natural scale)")
     ap.add_argument("--covariance", default="hessian", choices=["hessian", "sandwich", "none"])
+    ap.add_argument("--covariate", action="append", default=[],
+                    help="PARAM:COVARIATE:REFERENCE:EXPONENT[:estimate] power-model relation (repeatable)")
     ap.add_argument("--config", help="pipeline config with pkpd.steroid_suppression (default config/config.yaml)")
     ap.add_argument("--steroid", help="FRACTION,DECAY_PER_DAY,START_DAY (overrides --config)")
     ap.add_argument("--no-steroid", action="store_true", help="no steroid effect on IgG synthesis")
@@ -170,6 +192,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
             fixed=fixed,
             init=_pairs(args.init, "init"),
             blq=args.blq,
+            covariates=tuple(parse_covariate(c) for c in args.covariate),
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
