@@ -225,3 +225,10 @@ def test_vpc_simulates_each_observed_subject_with_its_own_weight():
     p0 = obs0.pivot(index="TIME", columns="ID", values="PRED")
     np.testing.assert_allclose(p0["1"], p0["2"], rtol=1e-12)
     assert sim.shape == (3, 6)
+
+
+def test_a_model_made_by_hand_with_relations_has_reference_typical_values():
+    """A :class:`FittedModel` without fitted subjects (no covariate values) still answers."""
+    fm = wt_model().pk
+    assert fm.covariate_effects().shape == (0, 1)
+    assert fm.typical.shape == (0, len(fm.pm.model.param_names))

@@ -6,10 +6,11 @@ residual error, fixed values, BLQ method; for the sequential IgG model also the 
 that drives it and the steroid effect), the estimation vector ``x`` (exact: JSON floats round
 trip), its covariance from the covariance step (if it succeeded) and the conditional modes
 (EBEs) of the fitted subjects -- with covariate relations also their covariate values
-(``covariate_values``, reference values and exponents in the specification). :class:`FittedModel` rebuilds the population model and offers
-the attributes of :class:`fcrnpipe.nlme.FitResult` that :func:`fcrnpipe.nlme.fit`
-(``warm_start``), :func:`fcrnpipe.nlme.sample_parameters` and :func:`fcrnpipe.nlme.simulate`
-use (``pm``, ``layout``, ``x``, ``theta``, ``omega``, ``sigmas``, ``covariance``).
+(``covariate_values``; the reference values and exponents are in the specification).
+:class:`FittedModel` rebuilds the population model and offers the attributes of
+:class:`fcrnpipe.nlme.FitResult` that :func:`fcrnpipe.nlme.fit` (``warm_start``),
+:func:`fcrnpipe.nlme.sample_parameters` and :func:`fcrnpipe.nlme.simulate` use (``pm``,
+``layout``, ``x``, ``theta``, ``omega``, ``sigmas``, ``covariance``; ``beta``).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class FittedModel:
         into :attr:`ids`, default all); None without covariate relations."""
         if not self.pm.covariates:
             return None
+        if not self.covariate_values:  # no fitted subjects (a model made by hand): the reference
+            return np.zeros((len(self.ids), len(self.pm.covariates)))
         vals = np.column_stack([np.asarray(self.covariate_values[r.covariate], dtype=float) for r in self.pm.covariates])
         z = np.column_stack([r.effect(vals[:, c]) for c, r in enumerate(self.pm.covariates)])
         return z if rows is None else z[np.asarray(rows, dtype=int)]
