@@ -254,3 +254,29 @@ def test_curves_do_not_depend_on_how_many_trials_are_integrated_together():
     np.testing.assert_array_equal(together, one_by_one)
     np.testing.assert_array_equal(together, two_then_one)
     assert together[:, :, 0] == pytest.approx(100.0) and (together[:, :, -1] < 100.0).all()
+
+
+def test_dose_key_ignores_names_and_block_order():
+    a = {"name": "A", "doses": [{"mg": 680, "days": [1, 8]}, {"mg": 340, "days": [22]}]}
+    b = {"name": "B", "doses": [{"mg": 340, "days": [22]}, {"mg": 680, "days": [8, 1]}]}
+    assert R.dose_key(a) == R.dose_key(b) == ((0.0, 680.0), (7.0, 680.0), (21.0, 340.0))
+    assert R.dose_key(a) != R.dose_key({"name": "C", "doses": [{"mg": 680, "days": [1, 8, 22]}]})
+
+
+def test_arm_curves_reuse_a_configured_regimen_with_the_same_doses():
+    """The arms' planned regimens are usually among the configured ones: their curves (same
+    virtual subjects, same days) are taken, not integrated again; other arms are simulated."""
+    model = joint_model()
+    params = R.simulate_trials(model, R.trial_populations(model, 2, "covariance"), 2, 3, seed=5)
+    configured = [{"name": "680 mg QW x2", "doses": [{"mg": 680, "days": [1, 8]}]}]
+    _, _, simulated = R.simulate_regimens(model, configured, params, 20.0, "covariance")
+    arms = [{"name": "ARM680", "doses": [{"mg": 680, "days": [1, 8]}]},
+            {"name": "ARM340", "doses": [{"mg": 340, "days": [1, 8]}]}]
+    got = R.curves_for(model, arms, params, 20.0, simulated, configured)
+    assert got["ARM680"] is simulated["680 mg QW x2"]
+    fresh = R.regimen_curves(model, arms[0], params, 20.0)
+    np.testing.assert_array_equal(got["ARM680"][1], fresh[1])  # reusing changes no number
+    own = R.regimen_curves(model, arms[1], params, 20.0)
+    np.testing.assert_array_equal(got["ARM340"][0], own[0])
+    np.testing.assert_array_equal(got["ARM340"][1], own[1])
+    assert not np.array_equal(got["ARM340"][1], got["ARM680"][1])

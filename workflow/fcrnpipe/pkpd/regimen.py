@@ -105,6 +105,32 @@ def regimen_doses(regimen: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(times)[order], np.asarray(amts)[order]
 
 
+def dose_key(regimen: Mapping[str, Any]) -> tuple[tuple[float, float], ...]:
+    """The doses of a config regimen as sorted ``(day after the first dose, mg)`` pairs: two
+    regimens with the same key give the same curves for the same virtual subjects."""
+    times, amts = regimen_doses(regimen)
+    return tuple(zip(times.tolist(), amts.tolist()))
+
+
+def curves_for(
+    model: PkPdModel,
+    wanted: Sequence[Mapping[str, Any]],
+    params: np.ndarray,
+    days: float,
+    simulated: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    regimens: Sequence[Mapping[str, Any]],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Curves (:func:`regimen_curves`) of the regimens ``wanted`` for the virtual subjects
+    ``params``, by name: taken from ``simulated`` (curves of ``regimens`` for the same
+    subjects and days, by name) when one of ``regimens`` has the same doses, else simulated."""
+    known = {dose_key(reg): simulated[str(reg["name"])] for reg in regimens if str(reg["name"]) in simulated}
+    out = {}
+    for reg in wanted:
+        key = dose_key(reg)
+        out[str(reg["name"])] = known[key] if key in known else regimen_curves(model, reg, params, days)
+    return out
+
+
 def first_crossing(t: np.ndarray, y: np.ndarray, level: float, below: bool = True, start: float = -np.inf) -> float:
     """First time ``>= start`` at which ``y`` reaches ``level`` (falls to ``<=`` it if
     ``below``, else rises to ``>=``), linearly interpolated between grid points; NaN if never."""

@@ -369,9 +369,9 @@ def regimen_simulation(nm_path: str, id_map_path: str, predictions: str, pk_fit:
     pops = R.trial_populations(model, int(trials), uncertainty, boot, exclude_at_bound=bool(exclude_at_bound))
     pool = R.covariate_pool(model, read_nm_dataset(nm_path)) if model.covariate_names else None
     params = R.simulate_trials(model, pops, int(trials), int(subjects), int(seed), pool)
-    table, profiles, _ = R.simulate_regimens(model, regimens, params, float(days), pops.text)
+    table, profiles, curves = R.simulate_regimens(model, regimens, params, float(days), pops.text)
     arm_regs = [{"name": a["armcd"], "doses": [{"mg": a["dose_mg"], "days": list(dosing_days)}]} for a in arms]
-    arm_curves = {r["name"]: R.regimen_curves(model, r, params, float(days)) for r in arm_regs}
+    arm_curves = R.curves_for(model, arm_regs, params, float(days), curves, regimens)
     from fcrnpipe.pkpd.reproduction import reproduction_table  # scipy.stats: imported where used
 
     repro = reproduction_table(_read_nm(nm_path), pd.read_csv(predictions), pd.read_csv(id_map_path), arms, visits,
