@@ -13,7 +13,7 @@ def main(smk):
     adsl, adlb = read_parquet(smk.input.adsl), read_parquet(smk.input.adlb)
     max_grades = ctcae_max_grades(pd.read_csv(smk.input.ctcae))
     table = lab_shift_table(
-        adsl, adlb, p.arms, p.grading, max_grades, data_cut=p.data_cut, overall_label=p.overall_label
+        adsl, adlb, p.arms, p.grading, max_grades, treatment=p.treatment, data_cut=p.data_cut, overall_label=p.overall_label
     )
     write_outputs(table, smk.output.csv, smk.output.html)
 

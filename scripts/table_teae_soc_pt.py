@@ -9,7 +9,7 @@ def main(smk):
     p = smk.params
     adsl = read_parquet(smk.input.adsl)
     adae = read_parquet(smk.input.adae)
-    table = teae_soc_pt_table(adsl, adae, p.arms, data_cut=p.data_cut, overall_label=p.overall_label)
+    table = teae_soc_pt_table(adsl, adae, p.arms, treatment=p.treatment, data_cut=p.data_cut, overall_label=p.overall_label)
     write_outputs(table, smk.output.csv, smk.output.html)
 
 

@@ -3,11 +3,16 @@
 # One job per domain part, so that a change to one analysis dataset reruns only its part:
 # stats_ae (ADSL, ADAE), stats_lab (ADSL, ADLB: albumin/cholesterol, CTCAE shifts),
 # stats_disposition (ADSL, ADEX), stats_pd (ADSL, ADLB: IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS)
-# each write results/stats/parts/<part>.csv; stats_endpoints gathers them into the sorted
-# results/stats/endpoints.csv (endpoint, population, arm, visit, n, statistic, estimate,
-# ci_low, ci_high, p_value, method).
+# each write results/stats/parts/<part>.csv; stats_disposition also writes the display rows
+# (analysis-set sizes, demographics: numbers only the tables show) to
+# results/stats/parts/disposition_display.csv. stats_endpoints gathers them into the analysis
+# results dataset results/stats/ard.csv (one row per endpoint x population x arm x visit x
+# statistic x component; the single source of every number of the tables) and derives from it
+# the sorted results/stats/endpoints.csv (endpoint, population, arm, visit, n, statistic,
+# estimate, ci_low, ci_high, ci_level, ci_bounds, p_value, method).
 
 STATS_PARTS = ["ae", "lab", "disposition", "pd", "edss"]
+STATS_DISPLAY_PARTS = ["disposition"]
 # only the arm codes: a change of an arm's label or colour does not rerun the statistics
 STATS_ARMS = [a["armcd"] for a in config["study"]["arms"]]
 
@@ -66,6 +71,7 @@ rule stats_disposition:
         adex=res("adam/adex.parquet"),
     output:
         part=res("stats/parts/disposition.csv"),
+        display=res("stats/parts/disposition_display.csv"),
     log:
         logf("stats/stats_disposition.log"),
     benchmark:
@@ -136,6 +142,7 @@ rule stats_edss:
 rule stats_endpoints:
     input:
         parts=expand(res("stats/parts/{part}.csv"), part=STATS_PARTS),
+        display=expand(res("stats/parts/{part}_display.csv"), part=STATS_DISPLAY_PARTS),
     output:
         endpoints=report(
             res("stats/endpoints.csv"),
@@ -143,6 +150,7 @@ rule stats_endpoints:
             category="Endpoint statistics",
             subcategory="Endpoints",
         ),
+        ard=res("stats/ard.csv"),
     log:
         logf("stats/stats_endpoints.log"),
     benchmark:
@@ -161,4 +169,4 @@ rule stats_endpoints:
         "../../scripts/stats_endpoints.py"
 
 
-TARGETS["stats"] = [res("stats/endpoints.csv")]
+TARGETS["stats"] = [res("stats/endpoints.csv"), res("stats/ard.csv")]

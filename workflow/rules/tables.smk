@@ -1,9 +1,10 @@
 # Stage rules: tables (see docs/architecture.md for the conventions).
 #
 # One job per CSR-style table: results/tables/<name>.csv (machine-readable, unrounded) and
-# results/tables/<name>.html (formatted, self-contained; shown in the report). The tables are
-# built from the analysis datasets with the same library functions as stats/endpoints.csv;
-# published_vs_reproduced compares stats/endpoints.csv with the published findings.
+# results/tables/<name>.html (formatted, self-contained; shown in the report). Every number of
+# the endpoint tables comes from the analysis results dataset stats/ard.csv (no table
+# recomputes a statistic); the ADaM inputs they also list give labels only (units, the AE
+# severity scale). published_vs_reproduced compares stats/endpoints.csv with the published findings.
 
 # arm code, label and dose only: an arm colour change does not rerun the tables
 TABLE_ARMS = [
@@ -14,6 +15,7 @@ TABLE_ARMS = [
 
 rule table_demographics:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
     output:
         csv=res("tables/demographics.csv"),
@@ -36,6 +38,7 @@ rule table_demographics:
     params:
         code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
+        treatment=config["study"]["treatment"],
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
     script:
@@ -44,6 +47,7 @@ rule table_demographics:
 
 rule table_disposition:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adex=res("adam/adex.parquet"),
     output:
@@ -77,6 +81,7 @@ rule table_disposition:
 
 rule table_exposure:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adex=res("adam/adex.parquet"),
     output:
@@ -110,6 +115,7 @@ rule table_exposure:
 
 rule table_teae_overview:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adae=res("adam/adae.parquet"),
     output:
@@ -133,6 +139,7 @@ rule table_teae_overview:
     params:
         code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
+        treatment=config["study"]["treatment"],
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
     script:
@@ -162,6 +169,7 @@ rule table_teae_soc_pt:
         mem_mb=1000,
         runtime=10,
     params:
+        treatment=config["study"]["treatment"],
         code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
@@ -194,6 +202,7 @@ rule table_lab_shift:
         mem_mb=1000,
         runtime=10,
     params:
+        treatment=config["study"]["treatment"],
         code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
@@ -205,6 +214,7 @@ rule table_lab_shift:
 
 rule table_albumin:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         units=os.path.join(RESOURCES, "units.csv"),
@@ -227,6 +237,7 @@ rule table_albumin:
         mem_mb=1000,
         runtime=10,
     params:
+        treatment=config["study"]["treatment"],
         code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
@@ -237,6 +248,7 @@ rule table_albumin:
 
 rule table_cholesterol:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         units=os.path.join(RESOURCES, "units.csv"),
@@ -259,6 +271,7 @@ rule table_cholesterol:
         mem_mb=1000,
         runtime=10,
     params:
+        treatment=config["study"]["treatment"],
         code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
@@ -269,6 +282,7 @@ rule table_cholesterol:
 
 rule table_igg:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         units=os.path.join(RESOURCES, "units.csv"),
@@ -301,6 +315,7 @@ rule table_igg:
 
 rule table_aqp4:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
     output:
@@ -332,6 +347,7 @@ rule table_aqp4:
 
 rule table_edss:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adedss=res("adam/adedss.parquet"),
     output:
@@ -353,6 +369,7 @@ rule table_edss:
         mem_mb=1000,
         runtime=10,
     params:
+        treatment=config["study"]["treatment"],
         code=lib_code("tables", "stats"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
@@ -419,6 +436,7 @@ rule table_nca_summary:
         mem_mb=1000,
         runtime=10,
     params:
+        treatment=config["study"]["treatment"],
         code=lib_code("tables", "stats", "nca"),
         arms=[a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
         data_cut=config["data_cut"],

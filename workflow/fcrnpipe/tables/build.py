@@ -1,9 +1,15 @@
-"""CSR-style tables: data frames and display rows built from the ADaM datasets via fcrnpipe.stats.
+"""CSR-style tables: data frames and display rows rendered from the analysis results dataset.
 
 Each builder returns a :class:`Table`: title, population, columns (arms with N, then overall),
 display rows (formatted strings, see :mod:`fcrnpipe.tables.format`), footnotes, the data cut
-and ``data`` — the machine-readable, unrounded table written as CSV. The statistics come from
-the same library functions as ``results/stats/endpoints.csv``, so the two always agree.
+and ``data`` — the machine-readable, unrounded table written as CSV.
+
+Every number of the endpoint tables (demographics, disposition, exposure, TEAE overview,
+albumin, cholesterol, IgG, AQP4-IgG, EDSS) and every header N is read from the ARD
+(``results/stats/ard.csv``, :mod:`fcrnpipe.stats.ard`) passed as ``ard=``; the builders do not
+compute statistics. Without ``ard`` (library use, unit tests) they compute the ARD rows they
+need with the functions of the stats stage first and render from those. ADaM is read only for
+labels (units, the AE severity scale, the parameters present).
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ import pandas as pd
 from fcrnpipe.errors import UserError
 from fcrnpipe.nca.summary import MEDIAN_RANGE_ONLY
 from fcrnpipe.stats import descriptive as D
-from fcrnpipe.stats.ci import clopper_pearson, level_pct
+from fcrnpipe.stats.ard import ard_from_endpoints, endpoints_from_ard
+from fcrnpipe.stats.ci import level_pct
+from fcrnpipe.stats.demographics import ANALYSIS_SET, DEMOGRAPHICS, analysis_set_rows, demographics_rows
 from fcrnpipe.stats.disposition import LEVELS, disposition, exposure
 from fcrnpipe.stats.efficacy import AQP4, IGG, aqp4_endpoints, edss_endpoints, igg_endpoints, improvement_text
 from fcrnpipe.stats.published import PUBLISHED_COLUMNS
@@ -106,6 +114,9 @@ class Table:
     label_header: str = ""
     stat_header: str = "Statistic"
     groups: list[tuple[str, int | None, int]] = field(default_factory=list)
+    #: Where each number of ``data`` comes from (:data:`TRACE_COLUMNS`; not written): one row per
+    #: data row, column and statistic key rendered from ARD endpoint rows.
+    trace: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRACE_COLUMNS))
 
     def __post_init__(self) -> None:
         spans: list[tuple[str, int | None, int]] = []
@@ -117,13 +128,22 @@ class Table:
         self.groups = spans if any(c.group for c in self.columns) else []
 
 
+#: Columns of :attr:`Table.trace`: the data row, the column key and statistic key of a number,
+#: and the ARD endpoint rows it was read from (endpoint, population, visit and the statistic
+#: prefix :func:`ep_values` stripped).
+TRACE_COLUMNS = ["record", "column", "key", "endpoint", "population", "visit", "prefix"]
+#: Key of the source of an :func:`ep_values` cell (not a number).
+SOURCE = "_source"
+
+
 class Grid:
-    """Collects display rows and the matching unrounded CSV records."""
+    """Collects display rows, the matching unrounded CSV records and where their numbers come from."""
 
     def __init__(self, columns: Sequence[Column]) -> None:
         self.columns = list(columns)
         self.rows: list[Row] = []
         self.records: list[dict[str, Any]] = []
+        self.trace: list[dict[str, Any]] = []
         self._section = ""
         self._last: str | None = None
 
@@ -148,10 +168,16 @@ class Grid:
             for c in self.columns:
                 v = values.get(c.key, {}).get(k, math.nan)
                 rec[c.key] = float(v) if v is not None else math.nan
+                src = values.get(c.key, {}).get(SOURCE)
+                if src is not None:
+                    self.trace.append(dict(zip(TRACE_COLUMNS, (len(self.records), c.key, k, *src))))
             self.records.append(rec)
 
     def data(self) -> pd.DataFrame:
         return pd.DataFrame(self.records, columns=["section", "label", "statistic", *[c.key for c in self.columns]])
+
+    def trace_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.trace, columns=TRACE_COLUMNS)
 
 
 def arm_columns(arms: ArmsArg, counts: Mapping[str, int], overall_label: str = "Overall") -> list[Column]:
@@ -164,11 +190,40 @@ def armcds(arms: ArmsArg) -> list[str]:
     return [str(a["armcd"]) for a in arms]
 
 
+# ------------------------------------------------------------------------- the ARD as input
+def ard_of(*parts: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """An ARD made of endpoint rows (frames or lists of row dicts), for builders called without
+    the stats stage's ``stats/ard.csv``."""
+    rows = [r for p in parts for r in (p.to_dict("records") if isinstance(p, pd.DataFrame) else p)]
+    return ard_from_endpoints(D.frame(rows))
+
+
+def ard_endpoints(ard: pd.DataFrame, prefixes: Sequence[str], population: str | None = None) -> pd.DataFrame:
+    """Endpoint rows (:data:`~fcrnpipe.stats.descriptive.ENDPOINT_COLUMNS`) of the ARD whose
+    endpoint starts with one of ``prefixes`` (of ``population`` if given), in ARD order."""
+    m = ard["endpoint"].astype(str).str.startswith(tuple(prefixes))
+    if population is not None:
+        m &= ard["population"] == population
+    return endpoints_from_ard(ard[m], None)
+
+
+def set_counts(ard: pd.DataFrame, flag: str | None, arms: Sequence[str]) -> dict[str, int]:
+    """Subjects per arm and overall of the analysis set ``flag`` (ARD endpoint ``Analysis set``)."""
+    label = D.POPULATION_LABELS[flag]
+    ep = ard_endpoints(ard, [ANALYSIS_SET], label)
+    ep = ep[(ep["endpoint"] == ANALYSIS_SET) & (ep["statistic"] == "n_subjects")]
+    if ep.empty:
+        raise UserError(f"stats/ard.csv: no '{ANALYSIS_SET}' rows for the population {label}")
+    counts = {str(a): int(v) for a, v in zip(ep["arm"], ep["estimate"])}
+    return {a: counts.get(a, 0) for a in [*arms, D.OVERALL]}
+
+
 def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = "") -> dict[str, dict[str, Any]]:
     """Estimates of one endpoint/visit per arm: ``{arm: {statistic: estimate, <statistic>_ci_low,
     <statistic>_ci_high, <statistic>_ci_level, <statistic>_ci_bounds (text),
     <statistic>_ci_low_included / _ci_high_included (1/0, NaN without interval), <statistic>_p,
-    n}}``; ``prefix`` is stripped (only prefixed rows kept)."""
+    n, _source}}``; ``prefix`` is stripped (only prefixed rows kept). ``_source`` = (endpoint,
+    population, visit, prefix) of the rows, for :attr:`Table.trace`."""
     sel = ep[(ep["endpoint"] == endpoint) & (ep["visit"] == visit)]
     out: dict[str, dict[str, Any]] = {}
     for r in sel.itertuples(index=False):
@@ -185,6 +240,7 @@ def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = ""
         d[f"{stat}_ci_low_included"] = float(bounds[0] == "[") if bounds else math.nan
         d[f"{stat}_ci_high_included"] = float(bounds[1] == "]") if bounds else math.nan
         d["n"] = max(d.get("n", 0), r.n)
+        d[SOURCE] = (r.endpoint, r.population, r.visit, prefix)
     return out
 
 
@@ -240,10 +296,25 @@ def footnotes(population: str, methods: Sequence[str], abbreviations: Sequence[s
     return notes + list(methods) + [DISPLAY_FOOTNOTE] + ([f"Abbreviations: {abbr}."] if abbr else [])
 
 
-def _pop_text(flag: str | None) -> str:
+#: The drug's name in the text of a table built without config ``study.treatment``.
+DEFAULT_DRUG = "study drug"
+
+
+def drug_name(treatment: str | None) -> str:
+    """The study drug as printed in titles and footnotes: config ``study.treatment`` (EXTRT)
+    in lower case (``BATOCLIMAB`` -> ``batoclimab``), :data:`DEFAULT_DRUG` if not given.
+
+    >>> drug_name("BATOCLIMAB"), drug_name(None)
+    ('batoclimab', 'study drug')
+    """
+    t = str(treatment or "").strip()
+    return t.lower() if t else DEFAULT_DRUG
+
+
+def _pop_text(flag: str | None, treatment: str | None = None) -> str:
     return {
         None: "all enrolled subjects",
-        "SAFFL": "safety population (SAFFL = Y: at least one dose of batoclimab)",
+        "SAFFL": f"safety population (SAFFL = Y: at least one dose of {drug_name(treatment)})",
         "PDFL": "PD population (PDFL = Y: baseline and at least one post-baseline total IgG)",
         "PKFL": "PK population (PKFL = Y: at least one measurable concentration)",
     }[flag]
@@ -259,8 +330,9 @@ def _table(
     data_cut: str,
     label_header: str = "",
     data: pd.DataFrame | None = None,
+    treatment: str | None = None,
 ) -> Table:
-    pop = _pop_text(flag)
+    pop = _pop_text(flag, treatment)
     return Table(
         name=name,
         title=title,
@@ -271,77 +343,67 @@ def _table(
         data=grid.data() if data is None else data,
         data_cut=data_cut,
         label_header=label_header,
+        trace=grid.trace_frame() if data is None else pd.DataFrame(columns=TRACE_COLUMNS),
     )
 
 
 # ---------------------------------------------------------------------------- demographics
-def _describe_by_arm(pop: pd.DataFrame, column: str, arms: Sequence[str]) -> dict[str, dict[str, float]]:
-    return {arm: D.describe(D.to_float(g[column]).to_numpy(float)) for arm, g in D.arm_groups(pop, arms)}
-
-
-def _category_by_arm(pop: pd.DataFrame, mask: pd.Series, arms: Sequence[str], level: float) -> dict[str, dict]:
-    out = {}
-    for (arm, p), (_, s) in zip(D.arm_groups(pop, arms), D.arm_groups(pop[mask], arms)):
-        k, n = len(s), len(p)
-        lo, hi = clopper_pearson(k, n, level)
-        out[arm] = {
-            "n_subjects": k,
-            "n": n,
-            "percent": 100.0 * k / n if n else math.nan,
-            "percent_ci_low": 100 * lo,
-            "percent_ci_high": 100 * hi,
-        }
-    return out
+#: Continuous rows of the demographics table after the categories: ADSL variable, title, decimals.
+DEMOGRAPHICS_ROWS: tuple[tuple[str, str, int], ...] = (
+    ("WEIGHTBL", "Weight (kg)", 1),
+    ("HEIGHTBL", "Height (cm)", 1),
+    ("BMIBL", "BMI (kg/m²)", 1),
+    ("IGGBL", "Total IgG (g/L)", 2),
+    ("EDSSBL", "EDSS", 1),
+)
 
 
 def demographics_table(
-    adsl: pd.DataFrame, arms: ArmsArg, *, data_cut: str = "", overall_label: str = "Overall", flag: str = "SAFFL"
+    adsl: pd.DataFrame | None,
+    arms: ArmsArg,
+    *,
+    data_cut: str = "",
+    overall_label: str = "Overall",
+    flag: str = "SAFFL",
+    ard: pd.DataFrame | None = None,
+    treatment: str | None = None,
 ) -> Table:
-    """Demographics and baseline characteristics: age, sex, attack type, weight, BMI, IgG, EDSS."""
+    """Demographics and baseline characteristics: age, sex, attack type, weight, BMI, IgG, EDSS
+    (ARD endpoints ``Demographics: <VAR>`` and ``Demographics: <VAR>: <value>``)."""
     codes = armcds(arms)
-    pop = D.population(adsl, codes, flag)
-    D.require_columns(pop, ["AGE", "SEX"], "ADSL")
-    grid = Grid(arm_columns(arms, D.arm_n(pop, codes), overall_label))
-    continuous = [
-        ("AGE", "Age (years)", 0),
-        ("WEIGHTBL", "Weight (kg)", 1),
-        ("HEIGHTBL", "Height (cm)", 1),
-        ("BMIBL", "BMI (kg/m²)", 1),
-        ("IGGBL", "Total IgG (g/L)", 2),
-        ("EDSSBL", "EDSS", 1),
-    ]
+    if ard is None:
+        ard = ard_of(analysis_set_rows(adsl, codes), demographics_rows(adsl, codes, flag))
+    label = D.POPULATION_LABELS[flag]
+    ep = ard_endpoints(ard, [f"{DEMOGRAPHICS}: "], label)
+    grid = Grid(arm_columns(arms, set_counts(ard, flag, codes), overall_label))
+    present = set(ep["endpoint"])
     grid.section("Age (years)")
-    continuous_block(grid, "Age (years)", _describe_by_arm(pop, "AGE", codes), 0)
+    continuous_block(grid, "Age (years)", ep_values(ep, f"{DEMOGRAPHICS}: AGE"), 0)
     for var, title in (("SEX", "Sex, n (%)"), ("ATTACK", "Attack type, n (%)")):
-        if var not in pop.columns:
+        prefix = f"{DEMOGRAPHICS}: {var}: "
+        values = {e[len(prefix) :] for e in present if e.startswith(prefix)}
+        if not values:
             continue
         grid.section(title)
-        values = D.text(pop[var]).str.upper()
         names = {"F": "Female", "M": "Male", "U": "Unknown", "": "Missing"} if var == "SEX" else {"": "Missing"}
         rank = {"F": 0, "M": 1, "U": 2} if var == "SEX" else {}
-        order = sorted(set(values), key=lambda v: (v == "", rank.get(v, 9), v))
-        for v in order:
-            grid.add(
-                names.get(v, F.sentence(v)),
-                "n (%)",
-                F.n_pct,
-                ["n_subjects", "percent"],
-                _category_by_arm(pop, values == v, codes, 0.95),
-            )
-    for var, title, d in continuous[1:]:
-        if var in pop.columns:
+        for v in sorted(values, key=lambda v: (v == "", rank.get(v, 9), v)):
+            grid.add(names.get(v, F.sentence(v)), "n (%)", F.n_pct, ["n_subjects", "percent"], ep_values(ep, prefix + v))
+    for var, title, d in DEMOGRAPHICS_ROWS:
+        if f"{DEMOGRAPHICS}: {var}" in present:
             grid.section(title)
-            continuous_block(grid, title, _describe_by_arm(pop, var, codes), d)
+            continuous_block(grid, title, ep_values(ep, f"{DEMOGRAPHICS}: {var}"), d)
     return _table(
         "demographics",
         "Demographics and baseline characteristics",
         flag,
         grid,
         [
-            "Baseline = last value on or before the first dose of batoclimab. Attack type = index NMOSD attack (ADSL ATTACK)."
+            f"Baseline = last value on or before the first dose of {drug_name(treatment)}. Attack type = index NMOSD attack (ADSL ATTACK)."
         ],
         ["SD", "BMI", "EDSS", "IgG", "Min", "Max"],
         data_cut,
+        treatment=treatment,
     )
 
 
@@ -356,11 +418,14 @@ def disposition_table(
     overall_label: str = "Overall",
     level: float = 0.95,
     placebo: str = "PLACEBO",
+    ard: pd.DataFrame | None = None,
 ) -> Table:
     """Subject disposition: screened and not assigned (when DM has screen failures), enrolled,
-    treated, completed/discontinued treatment and study by reason."""
+    treated, completed/discontinued treatment and study by reason (ARD endpoints ``Disposition: ...``)."""
     codes = armcds(arms)
-    ep = disposition(adsl, adex, codes, treatment, level, placebo)
+    if ard is None:
+        ard = ard_of(disposition(adsl, adex, codes, treatment, level, placebo))
+    ep = ard_endpoints(ard, ["Disposition: "])
     counts = {a: int(v["n"]) for a, v in ep_values(ep, "Disposition: enrolled").items()}
     grid = Grid(arm_columns(arms, counts, overall_label))
     grid.section("Subjects")
@@ -430,7 +495,7 @@ def disposition_table(
     notes = [
         "Treatment disposition from ADSL EOTSTT/DCTREAS (study-treatment disposition record), study disposition from "
         "EOSSTT/DCSREAS (study-participation record); ongoing = no disposition record. 'After dose k' = the subject's "
-        f"last dose of {treatment.lower()} was dose k."
+        f"last dose of {drug_name(treatment)} was dose k."
     ]
     if screened:
         notes.append(
@@ -446,6 +511,7 @@ def disposition_table(
         notes,
         ["N"],
         data_cut,
+        treatment=treatment,
     )
 
 
@@ -459,13 +525,15 @@ def exposure_table(
     overall_label: str = "Overall",
     level: float = 0.95,
     placebo: str = "PLACEBO",
+    ard: pd.DataFrame | None = None,
 ) -> Table:
-    """Exposure to batoclimab: doses received (n (%) and summary), cumulative dose, duration
-    (placebo administrations count as doses of 0 mg)."""
+    """Exposure to the study drug: doses received (n (%) and summary), cumulative dose, duration
+    (placebo administrations count as doses of 0 mg; ARD endpoints ``Exposure: ...``)."""
     codes = armcds(arms)
-    ep = exposure(adsl, adex, codes, treatment, level, placebo)
-    pop = D.population(adsl, codes, "SAFFL")
-    grid = Grid(arm_columns(arms, D.arm_n(pop, codes), overall_label))
+    if ard is None:
+        ard = ard_of(analysis_set_rows(adsl, codes), exposure(adsl, adex, codes, treatment, level, placebo))
+    ep = ard_endpoints(ard, ["Exposure: "])
+    grid = Grid(arm_columns(arms, set_counts(ard, "SAFFL", codes), overall_label))
     grid.section("Number of doses received")
     continuous_block(grid, "Doses", ep_values(ep, "Exposure: number of doses"), 0)
     ks = sorted(int(e.rsplit(": ", 1)[1]) for e in set(ep["endpoint"]) if e.startswith("Exposure: doses received: "))
@@ -484,15 +552,16 @@ def exposure_table(
         continuous_block(grid, "Duration (days)", ep_values(ep, "Exposure: treatment duration (days)"), 0)
     return _table(
         "exposure",
-        "Exposure to batoclimab",
+        f"Exposure to {drug_name(treatment)}",
         "SAFFL",
         grid,
         [
-            f"Doses and cumulative dose: {treatment.lower()} administrations in ADEX (EXDOSE, mg); treatment "
+            f"Doses and cumulative dose: {drug_name(treatment)} administrations in ADEX (EXDOSE, mg); treatment "
             "duration: ADSL TRTDURD (last dose date - first dose date + 1)."
         ],
         ["SD", "Min", "Max"],
         data_cut,
+        treatment=treatment,
     )
 
 
@@ -516,12 +585,16 @@ def teae_overview_table(
     data_cut: str = "",
     overall_label: str = "Overall",
     level: float = 0.95,
+    ard: pd.DataFrame | None = None,
+    treatment: str | None = None,
 ) -> Table:
-    """Overview of TEAEs: subjects with >= 1 event of each category, n (%), exact CI, events."""
+    """Overview of TEAEs: subjects with >= 1 event of each category, n (%), exact CI, events
+    (ARD endpoints ``TEAE: <category>``; ADAE only for the grade or severity scale)."""
     codes = armcds(arms)
-    ep = teae_overview(adsl, adae, codes, level)
-    pop = D.population(adsl, codes, "SAFFL")
-    grid = Grid(arm_columns(arms, D.arm_n(pop, codes), overall_label))
+    if ard is None:
+        ard = ard_of(analysis_set_rows(adsl, codes), teae_overview(adsl, adae, codes, level))
+    ep = ard_endpoints(ard, ["TEAE: "], D.POPULATION_LABELS["SAFFL"])
+    grid = Grid(arm_columns(arms, set_counts(ard, "SAFFL", codes), overall_label))
     scale = ae_scale(adae)
     for key, _ in overview_categories(scale):
         vals = ep_values(ep, f"TEAE: {key}")
@@ -534,7 +607,7 @@ def teae_overview_table(
         "SAFFL",
         grid,
         [
-            "TEAE: onset on or after the first batoclimab dose and up to the last dose + the TEAE window "
+            f"TEAE: onset on or after the first {drug_name(treatment)} dose and up to the last dose + the TEAE window "
             "(config ae.teae_window_days). n (%) = subjects with at least one such event (a subject counts once); "
             f"{level_pct(level)} CI of the percentage: Clopper-Pearson exact. Events = number of events. Related = "
             "AEREL related, possibly or probably related; discontinuation = AEACN drug withdrawn; "
@@ -547,11 +620,18 @@ def teae_overview_table(
         ],
         ["TEAE", "CTCAE", "CI", "N"],
         data_cut,
+        treatment=treatment,
     )
 
 
 def teae_soc_pt_table(
-    adsl: pd.DataFrame, adae: pd.DataFrame, arms: ArmsArg, *, data_cut: str = "", overall_label: str = "Overall"
+    adsl: pd.DataFrame,
+    adae: pd.DataFrame,
+    arms: ArmsArg,
+    *,
+    data_cut: str = "",
+    overall_label: str = "Overall",
+    treatment: str | None = None,
 ) -> Table:
     """TEAEs by SOC and PT: subjects (once per term, at their maximum grade), all grades and grade >= 3
     (on the severity scale: all severities and severe)."""
@@ -642,6 +722,7 @@ def teae_soc_pt_table(
         data_cut,
         label_header="System organ class / preferred term",
         data=data,
+        treatment=treatment,
     )
 
 
@@ -655,6 +736,7 @@ def lab_shift_table(
     *,
     data_cut: str = "",
     overall_label: str = "Overall",
+    treatment: str | None = None,
 ) -> Table:
     """CTCAE shift from baseline grade to worst post-baseline grade (hypoalbuminaemia, hypercholesterolaemia)."""
     codes = armcds(arms)
@@ -705,6 +787,7 @@ def lab_shift_table(
         data_cut,
         label_header="Baseline grade",
         data=data,
+        treatment=treatment,
     )
 
 
@@ -786,6 +869,7 @@ def _lab_visit_table(
     level: float,
     extra_methods: Sequence[str] = (),
     extra: Callable[[Grid], None] | None = None,
+    treatment: str | None = None,
 ) -> Table:
     dec = DEFAULT_DECIMALS | dict(decimals or {})
     grid = Grid(arm_columns(arms, counts, overall_label))
@@ -800,7 +884,9 @@ def _lab_visit_table(
         f"{level_pct(level)} CI of the mean: t-distribution with n - 1 degrees of freedom.",
         *extra_methods,
     ]
-    return _table(name, title, flag, grid, methods, ["CI", "SD", "Min", "Max", "NE"], data_cut, "Visit")
+    return _table(
+        name, title, flag, grid, methods, ["CI", "SD", "Min", "Max", "NE"], data_cut, "Visit", treatment=treatment
+    )
 
 
 def igg_table(
@@ -813,11 +899,15 @@ def igg_table(
     data_cut: str = "",
     overall_label: str = "Overall",
     level: float = 0.95,
+    ard: pd.DataFrame | None = None,
 ) -> Table:
-    """Total IgG: value, change and percent change by visit; nadir; % of baseline at follow-up."""
+    """Total IgG: value, change and percent change by visit; nadir; % of baseline at follow-up
+    (ARD endpoints ``IGG: ...`` of the PD population; ADLB only for the unit)."""
     codes = armcds(arms)
-    ep = igg_endpoints(adsl, adlb, codes, followup_avisitn, level)
-    counts = D.arm_n(D.population(adsl, codes, "PDFL"), codes)
+    if ard is None:
+        ard = ard_of(analysis_set_rows(adsl, codes), igg_endpoints(adsl, adlb, codes, followup_avisitn, level))
+    ep = ard_endpoints(ard, [f"{IGG}: "], D.POPULATION_LABELS["PDFL"])
+    counts = set_counts(ard, "PDFL", codes)
     fu = "IGG: percent of baseline at follow-up"
 
     def extra(grid: Grid) -> None:
@@ -859,14 +949,20 @@ def lab_param_table(
     data_cut: str = "",
     overall_label: str = "Overall",
     level: float = 0.95,
+    ard: pd.DataFrame | None = None,
+    treatment: str | None = None,
 ) -> Table:
-    """Albumin or cholesterol (safety population): value, change, percent change by visit; nadir/peak."""
+    """Albumin or cholesterol (safety population): value, change, percent change by visit; nadir/peak
+    (ARD endpoints ``<PARAMCD>: ...`` of the safety population; ADLB only for the units)."""
     codes = armcds(arms)
-    pop = D.population(adsl, codes, "SAFFL")
-    rows: list[dict[str, Any]] = []
-    for paramcd in paramcds:
-        rows += lab_by_visit(adlb, pop, codes, paramcd, D.POPULATION_LABELS["SAFFL"], level, LAB_EXTREME.get(paramcd))
-    ep = D.frame(rows)
+    safety = D.POPULATION_LABELS["SAFFL"]
+    if ard is None:
+        pop = D.population(adsl, codes, "SAFFL")
+        rows: list[dict[str, Any]] = []
+        for paramcd in paramcds:
+            rows += lab_by_visit(adlb, pop, codes, paramcd, safety, level, LAB_EXTREME.get(paramcd))
+        ard = ard_of(analysis_set_rows(adsl, codes), rows)
+    ep = ard_endpoints(ard, [f"{p}: " for p in paramcds], safety)
     return _lab_visit_table(
         name,
         title,
@@ -874,7 +970,7 @@ def lab_param_table(
         adlb,
         paramcds,
         arms,
-        D.arm_n(pop, codes),
+        set_counts(ard, "SAFFL", codes),
         "SAFFL",
         decimals,
         data_cut,
@@ -884,6 +980,7 @@ def lab_param_table(
             "Nadir (albumin) / peak (cholesterol) = each subject's lowest / highest % of baseline over the post-baseline "
             "analysis visits and the study day of its first occurrence."
         ],
+        treatment=treatment,
     )
 
 
@@ -907,11 +1004,15 @@ def aqp4_table(
     data_cut: str = "",
     overall_label: str = "Overall",
     level: float = 0.95,
+    ard: pd.DataFrame | None = None,
 ) -> Table:
-    """AQP4-IgG: titre by visit, undetectable n/N (%), log2 change, time to first undetectable."""
+    """AQP4-IgG: titre by visit, undetectable n/N (%), log2 change, time to first undetectable
+    (ARD endpoints ``AQP4AB: ...`` of the PD population)."""
     codes = armcds(arms)
-    ep = aqp4_endpoints(adsl, adlb, codes, level)
-    grid = Grid(arm_columns(arms, D.arm_n(D.population(adsl, codes, "PDFL"), codes), overall_label))
+    if ard is None:
+        ard = ard_of(analysis_set_rows(adsl, codes), aqp4_endpoints(adsl, adlb, codes, level))
+    ep = ard_endpoints(ard, [f"{AQP4}: "], D.POPULATION_LABELS["PDFL"])
+    grid = Grid(arm_columns(arms, set_counts(ard, "PDFL", codes), overall_label))
     titre, undet = f"{AQP4}: titre", f"{AQP4}: undetectable"
     grid.section("AQP4-IgG titre (reciprocal dilution)")
     for visit in _visits_of(ep, titre):
@@ -977,11 +1078,18 @@ def edss_table(
     data_cut: str = "",
     overall_label: str = "Overall",
     level: float = 0.95,
+    ard: pd.DataFrame | None = None,
+    treatment: str | None = None,
 ) -> Table:
-    """EDSS by visit, change from baseline, Wilcoxon signed-rank test, Hodges-Lehmann, improvement."""
+    """EDSS by visit, change from baseline, Wilcoxon signed-rank test, Hodges-Lehmann, improvement
+    (ARD endpoints ``EDSS: ...`` of the safety population)."""
     codes = armcds(arms)
-    ep = edss_endpoints(adsl, adedss, codes, primary_visit, improvement, level)
-    grid = Grid(arm_columns(arms, D.arm_n(D.population(adsl, codes, "SAFFL"), codes), overall_label))
+    if ard is None:
+        ard = ard_of(
+            analysis_set_rows(adsl, codes), edss_endpoints(adsl, adedss, codes, primary_visit, improvement, level)
+        )
+    ep = ard_endpoints(ard, ["EDSS: "], D.POPULATION_LABELS["SAFFL"])
+    grid = Grid(arm_columns(arms, set_counts(ard, "SAFFL", codes), overall_label))
     grid.section("EDSS")
     for visit in _visits_of(ep, "EDSS: value"):
         continuous_block(grid, F.visit_label(visit), ep_values(ep, "EDSS: value", visit), 1)
@@ -1072,6 +1180,7 @@ def edss_table(
         ["EDSS", "CI", "SD", "Min", "Max", "NE"],
         data_cut,
         "Visit",
+        treatment=treatment,
     )
 
 
@@ -1126,6 +1235,7 @@ def nca_summary_table(
     data_cut: str = "",
     acceptance: str = "",
     excluded: bool = True,
+    treatment: str | None = None,
 ) -> Table:
     """NCA parameters by arm and interval (``pk/nca_summary.csv``), 3 significant figures.
 
@@ -1193,7 +1303,7 @@ def nca_summary_table(
     )
     return _table(
         "nca_summary",
-        "Non-compartmental PK parameters of batoclimab by dose",
+        f"Non-compartmental PK parameters of {drug_name(treatment)} by dose",
         "PKFL",
         grid,
         [
@@ -1212,6 +1322,7 @@ def nca_summary_table(
         data_cut,
         "Parameter",
         data,
+        treatment=treatment,
     )
 
 

@@ -1,0 +1,214 @@
+"""The analysis results dataset: layout, exact round trip to endpoints.csv, and every number of
+the endpoint tables joined to one ARD row."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from test_stats_adam import ARMS_CFG, toy_study
+
+from fcrnpipe.errors import UserError
+from fcrnpipe.stats import (
+    ARD_COLUMNS,
+    ae_part,
+    build_ard,
+    disposition_display_part,
+    disposition_part,
+    edss_endpoints,
+    endpoints_from_ard,
+    gather_endpoints,
+    lab_part,
+    pd_part,
+    read_ard,
+)
+from fcrnpipe.stats.ard import ard_from_endpoints, paramcd_of
+from fcrnpipe.stats.descriptive import frame, row
+from fcrnpipe.tableio import write_csv
+from fcrnpipe.tables import (
+    albumin_table,
+    aqp4_table,
+    cholesterol_table,
+    demographics_table,
+    disposition_table,
+    edss_table,
+    exposure_table,
+    igg_table,
+    teae_overview_table,
+)
+
+GRADING = {"hypoalbuminaemia": "ALB", "hypercholesterolaemia": "CHOL"}
+IMPROVEMENT = {"cut": 5.5, "large": 1.0, "small": 0.5}
+TREATMENT = "BATOCLIMAB"
+#: table key suffix -> ARD component (longest suffixes first)
+SUFFIXES = (
+    ("_ci_low_included", "ci_low_included"),
+    ("_ci_high_included", "ci_high_included"),
+    ("_ci_level", "ci_level"),
+    ("_ci_low", "ci_low"),
+    ("_ci_high", "ci_high"),
+    ("_p", "p_value"),
+)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """The toy study's ARD as the stats stage writes it (through CSV) and its ADaM datasets."""
+    adam = toy_study()
+    codes = [a["armcd"] for a in ARMS_CFG]
+    adsl = adam["adsl"]
+    parts = [
+        ae_part(adsl, adam["adae"], codes),
+        lab_part(adsl, adam["adlb"], codes, GRADING),
+        disposition_part(adsl, adam["adex"], codes, TREATMENT),
+        pd_part(adsl, adam["adlb"], codes),
+        edss_endpoints(adsl, adam["adedss"], codes, 4, IMPROVEMENT),
+    ]
+    # the analysis visits, as config ``visits`` gives them to the stats stage
+    v = pd.concat([adam[d][["AVISITN", "AVISIT"]] for d in ("adlb", "adedss")]).dropna().drop_duplicates()
+    visits = [{"name": str(b), "avisitn": float(a)} for a, b in zip(v["AVISITN"], v["AVISIT"]) if str(b)]
+    endpoints = gather_endpoints(parts, codes, visits)
+    ard = build_ard(endpoints, [gather_endpoints([disposition_display_part(adsl, codes)], codes, visits)])
+    path = tmp_path_factory.mktemp("ard") / "ard.csv"
+    write_csv(ard, path)
+    return adam, endpoints, read_ard(str(path))
+
+
+def test_ard_layout_and_analysis_types(study):
+    _, endpoints, ard = study
+    assert list(ard.columns) == ARD_COLUMNS
+    assert set(ard["analysis_type"]) == {"endpoint", "display"}
+    assert not ard.duplicated(["endpoint", "population", "arm", "visit", "statistic", "component"]).any()
+    # every endpoint row gives an estimate and an n; CI/p components only where they exist
+    est = ard[(ard["component"] == "estimate") & (ard["analysis_type"] == "endpoint")]
+    assert len(est) == len(endpoints)
+    assert set(ard.loc[ard["endpoint"].str.startswith("IGG: "), "paramcd"]) == {"IGG"}
+    assert set(ard.loc[ard["endpoint"].str.startswith("TEAE"), "paramcd"]) == {""}
+    sets = ard[(ard["endpoint"] == "Analysis set") & (ard["component"] == "estimate")]
+    assert {"Safety (SAFFL=Y)", "PD (PDFL=Y)", "All enrolled"} <= set(sets["population"])
+
+
+def test_endpoints_csv_is_the_exact_inverse(study, tmp_path):
+    """endpoints.csv derived from the ARD (read back from CSV) is byte-identical to the gathered parts."""
+    _, endpoints, ard = study
+    write_csv(endpoints, tmp_path / "direct.csv")
+    write_csv(endpoints_from_ard(ard), tmp_path / "derived.csv")
+    assert (tmp_path / "direct.csv").read_bytes() == (tmp_path / "derived.csv").read_bytes()
+
+
+def test_round_trip_keeps_interval_notation_and_missing_values():
+    nan = math.nan
+    rows = [
+        row("EDSS: change from baseline", "Safety (SAFFL=Y)", "A", "WEEK 4", 6, "hodges_lehmann", -1.0, "hl", -2.0, 0.0,
+            ci_level=0.96875, ci_bounds="[)"),
+        row("EDSS: change from baseline", "Safety (SAFFL=Y)", "A", "WEEK 4", 6, "wilcoxon_signed_rank", 0.0, "w",
+            p_value=0.03125),
+        row("EDSS: change from baseline", "Safety (SAFFL=Y)", "A", "WEEK 4", 1, "sd", nan, "sd"),
+        row("EDSS: change from baseline", "Safety (SAFFL=Y)", "B", "WEEK 4", 3, "hodges_lehmann", 0.5, "hl",
+            ci_level=0.75, ci_bounds=""),
+    ]
+    ep = frame(rows)
+    ard = ard_from_endpoints(ep)
+    hl = ard[(ard["arm"] == "A") & (ard["statistic"] == "hodges_lehmann")].set_index("component")["value"]
+    assert hl["ci_low_included"] == 1.0 and hl["ci_high_included"] == 0.0 and hl["ci_level"] == 0.96875
+    assert not ((ard["arm"] == "B") & ard["component"].str.startswith("ci_low")).any()
+    pd.testing.assert_frame_equal(endpoints_from_ard(ard), ep)
+
+
+def test_paramcd_and_duplicate_keys():
+    assert paramcd_of("AQP4AB: titre") == "AQP4AB" and paramcd_of("Exposure: number of doses") == ""
+    ep = frame([row("X", "P", "A", "", 1, "n_subjects", 1, "m")] * 2)
+    with pytest.raises(UserError, match="not unique"):
+        build_ard(frame([]), [ep])
+
+
+def _ard_value(ard: pd.DataFrame, t: pd.Series) -> tuple[float, int]:
+    """The ARD value a table number was read from, and how many ARD rows match (must be 1)."""
+    g = ard[
+        (ard["endpoint"] == t["endpoint"])
+        & (ard["population"] == t["population"])
+        & (ard["visit"] == t["visit"])
+        & (ard["arm"] == t["column"])
+        & ard["statistic"].str.startswith(t["prefix"])
+    ]
+    stats = set(g["statistic"].str[len(t["prefix"]) :])
+    key = t["key"]
+    if key == "n" and key not in stats:  # the table's n: the largest n of the statistics shown
+        n = g[g["component"] == "n"]
+        return (float(n["value"].max()), 1) if len(n) else (math.nan, 0)
+    stat, comp = key, "estimate"
+    if key not in stats:
+        for suffix, component in SUFFIXES:
+            if key.endswith(suffix) and key[: -len(suffix)] in stats:
+                stat, comp = key[: -len(suffix)], component
+                break
+    hit = g[(g["statistic"] == t["prefix"] + stat) & (g["component"] == comp)]
+    return (float(hit["value"].iloc[0]) if len(hit) else math.nan), len(hit)
+
+
+def _tables(adam, ard):
+    arms = ARMS_CFG
+    adsl, adlb = adam["adsl"], adam["adlb"]
+    return [
+        demographics_table(None, arms, ard=ard, treatment=TREATMENT),
+        disposition_table(None, None, arms, TREATMENT, ard=ard),
+        exposure_table(None, None, arms, TREATMENT, ard=ard),
+        teae_overview_table(None, adam["adae"], arms, ard=ard, treatment=TREATMENT),
+        albumin_table(adsl, adlb, arms, ard=ard),
+        cholesterol_table(adsl, adlb, arms, ard=ard),
+        igg_table(adsl, adlb, arms, ard=ard),
+        aqp4_table(None, None, arms, ard=ard),
+        edss_table(None, None, arms, 4, IMPROVEMENT, ard=ard),
+    ]
+
+
+def test_every_number_of_the_endpoint_tables_is_one_ard_row(study):
+    """Join every number of each table's CSV data to exactly one ARD row with the same value;
+    a number with no ARD source (computed by the table) fails the test."""
+    adam, _, ard = study
+    for table in _tables(adam, ard):
+        data, trace = table.data, table.trace
+        assert len(trace), table.name
+        traced = set(zip(trace["record"], trace["column"], trace["key"]))
+        value_cols = [c for c in data.columns if c not in ("section", "label", "statistic")]
+        for i, r in data.iterrows():
+            for c in value_cols:
+                if not math.isnan(r[c]):
+                    assert (i, c, r["statistic"]) in traced, (table.name, r["section"], r["label"], r["statistic"], c)
+        for t in trace.itertuples(index=False):
+            t = pd.Series(t._asdict())
+            value, hits = _ard_value(ard, t)
+            got = data.loc[t["record"], t["column"]]
+            assert hits <= 1, (table.name, t.to_dict())
+            if math.isnan(got):
+                assert hits == 0 or math.isnan(value), (table.name, t.to_dict())
+            else:
+                assert hits == 1 and value == got, (table.name, t.to_dict(), value, got)
+
+
+def test_tables_from_the_ard_equal_the_tables_computed_from_adam(study):
+    """Rendering from the stats stage's ARD gives the same CSV data and display rows as the
+    library path without an ARD (which computes the ARD rows with the stats functions)."""
+    adam, _, ard = study
+    adsl, adlb, arms = adam["adsl"], adam["adlb"], ARMS_CFG
+    direct = [
+        demographics_table(adsl, arms, treatment=TREATMENT),
+        disposition_table(adsl, adam["adex"], arms, TREATMENT),
+        exposure_table(adsl, adam["adex"], arms, TREATMENT),
+        teae_overview_table(adsl, adam["adae"], arms, treatment=TREATMENT),
+        albumin_table(adsl, adlb, arms),
+        cholesterol_table(adsl, adlb, arms),
+        igg_table(adsl, adlb, arms),
+        aqp4_table(adsl, adlb, arms),
+        edss_table(adsl, adam["adedss"], arms, 4, IMPROVEMENT),
+    ]
+    for a, b in zip(_tables(adam, ard), direct):
+        pd.testing.assert_frame_equal(a.data, b.data, obj=a.name)
+        assert a.rows == b.rows and a.columns == b.columns and a.footnotes == b.footnotes, a.name
+
+
+def test_missing_analysis_set_is_a_user_error(study):
+    adam, _, ard = study
+    with pytest.raises(UserError, match="Analysis set"):
+        igg_table(adam["adsl"], adam["adlb"], ARMS_CFG, ard=ard[ard["endpoint"] != "Analysis set"])
