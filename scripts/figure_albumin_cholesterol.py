@@ -18,6 +18,7 @@ def main(smk):
         p.visits,
         albumin_threshold=threshold,
         data_cut=p.data_cut,
+        treatment=p.treatment,
     )
     save(fig, smk.output.png, smk.output.svg)
 

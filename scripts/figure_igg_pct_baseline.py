@@ -8,7 +8,7 @@ from fcrnpipe.tableio import read_parquet
 def main(smk):
     p = smk.params
     fig = plot_igg_pct_baseline(
-        read_parquet(smk.input.adlb), read_parquet(smk.input.adsl), p.arms, p.dosing_days, p.visits, data_cut=p.data_cut
+        read_parquet(smk.input.adlb), read_parquet(smk.input.adsl), p.arms, p.dosing_days, p.visits, data_cut=p.data_cut, treatment=p.treatment
     )
     save(fig, smk.output.png, smk.output.svg)
 

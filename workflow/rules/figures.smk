@@ -38,7 +38,8 @@ rule figure_igg_pct_baseline:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("figures", "labels"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         visits=config["visits"],
@@ -70,7 +71,8 @@ rule figure_aqp4_titre:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("figures", "labels"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         data_cut=config["data_cut"],
@@ -101,7 +103,7 @@ rule figure_edss_paired:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        code=lib_code("figures", "labels"),
         arms=config["study"]["arms"],
         overall={
             "label": config["study"]["overall_label"],
@@ -137,7 +139,8 @@ rule figure_albumin_cholesterol:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("figures", "labels"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         visits=config["visits"],
@@ -170,7 +173,7 @@ rule figure_pk_conc_time:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        code=lib_code("figures", "labels"),
         arms=DOSED_ARMS,
         dosing_days=config["study"]["dosing_days"],
         treatment=config["study"]["treatment"],
@@ -203,7 +206,7 @@ rule figure_ae_swimmer:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        code=lib_code("figures", "labels"),
         arms=config["study"]["arms"],
         treatment=config["study"]["treatment"],
         data_cut=config["data_cut"],
@@ -233,7 +236,7 @@ rule figure_disposition_flow:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        code=lib_code("figures", "labels"),
         arms=config["study"]["arms"],
         overall={
             "label": config["study"]["overall_label"],

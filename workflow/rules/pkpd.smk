@@ -28,7 +28,7 @@ PKPD_PD = {key: res(f"pkpd/pd/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_BOOT_REPLICATES = PKPD["bootstrap"]["replicates"]
 # library fingerprints: estimator/model edits rerun the fits; figure-style edits only the plots
 PKPD_FIT_CODE = lib_code("pkpd", "nlme", "models")
-PKPD_PLOT_CODE = lib_code("pkpd", "nlme", "models", "figures", "stats")
+PKPD_PLOT_CODE = lib_code("pkpd", "nlme", "models", "figures", "stats", "labels")
 
 
 scattergather:
@@ -261,6 +261,7 @@ rule pkpd_vpc:
         runtime=30,
     params:
         code=PKPD_PLOT_CODE,
+        treatment=config["study"]["treatment"],
         replicates=PKPD["vpc"]["replicates"],
         stratify_on=PKPD["vpc"]["stratify_on"],
         prediction_corrected=PKPD["vpc"]["prediction_corrected"],
@@ -300,6 +301,7 @@ rule pkpd_gof:
         runtime=10,
     params:
         code=PKPD_PLOT_CODE,
+        treatment=config["study"]["treatment"],
         arms=DOSED_ARMS,
         data_cut=config["data_cut"],
     script:
@@ -334,6 +336,7 @@ rule pkpd_individual_fits:
         runtime=10,
     params:
         code=PKPD_PLOT_CODE,
+        treatment=config["study"]["treatment"],
         arms=DOSED_ARMS,
         data_cut=config["data_cut"],
     script:

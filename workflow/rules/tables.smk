@@ -36,7 +36,7 @@ rule table_demographics:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         treatment=config["study"]["treatment"],
         overall_label=config["study"]["overall_label"],
@@ -69,7 +69,7 @@ rule table_disposition:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
@@ -103,7 +103,7 @@ rule table_exposure:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
@@ -137,7 +137,7 @@ rule table_teae_overview:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         treatment=config["study"]["treatment"],
         overall_label=config["study"]["overall_label"],
@@ -170,7 +170,7 @@ rule table_teae_soc_pt:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -203,7 +203,7 @@ rule table_lab_shift:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         grading=config["lab_grading"],
@@ -238,7 +238,7 @@ rule table_albumin:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -272,7 +272,7 @@ rule table_cholesterol:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -305,7 +305,7 @@ rule table_igg:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -337,7 +337,7 @@ rule table_aqp4:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -370,7 +370,7 @@ rule table_edss:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         primary_visit=config["edss"]["primary_visit"],
@@ -402,7 +402,7 @@ rule table_published_vs_reproduced:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         arms=TABLE_ARMS,
         visits=config["visits"],
         dosing_days=config["study"]["dosing_days"],
@@ -437,7 +437,7 @@ rule table_nca_summary:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "nca"),
+        code=lib_code("tables", "stats", "nca", "labels"),
         arms=[a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
         data_cut=config["data_cut"],
         acceptance=config["nca"].get("acceptance", {}),
@@ -467,7 +467,7 @@ rule table_pkpd_parameters:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels"),
         data_cut=config["data_cut"],
     script:
         "../../scripts/table_pkpd_parameters.py"

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, MultipleLocator, NullLocator
 
+from fcrnpipe.labels import drug_name, drug_title
 from fcrnpipe.figures.common import (
     arm_counts,
     dodge,
@@ -67,6 +68,7 @@ def plot_igg_pct_baseline(
     paramcd: str = "IGG",
     population_flag: str = "PDFL",
     level: float = 0.95,
+    treatment: str | None = None,
 ) -> Figure:
     """Total IgG as % of baseline over study day, one panel per arm.
 
@@ -157,7 +159,7 @@ def plot_igg_pct_baseline(
     handles = [
         Line2D([], [], color=GREY, lw=0.7, alpha=0.6, label="Individual subjects"),
         Line2D([], [], color=GREY, lw=2.0, marker="o", ms=4.5, label=f"Arm mean ({level:.0%} CI, t)"),
-        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
     ]
     legend_ncols = 3
     add_header_footer(
@@ -168,7 +170,7 @@ def plot_igg_pct_baseline(
             "Individual values at the actual study day; means and confidence intervals of the analysis "
             "record of each visit (ANL01FL) at the nominal visit day; numbers along the bottom: subjects "
             "per visit; confidence intervals reaching beyond the axis are cut at its limits. Baseline: last value "
-            "on or before the first dose. Day 1 = first batoclimab dose.",
+            f"on or before the first dose. Day 1 = first {drug_name(treatment)} dose.",
         ],
         data_cut,
         legend=handles,
@@ -194,6 +196,7 @@ def plot_aqp4_titre(
     data_cut: str = "",
     paramcd: str = "AQP4AB",
     population_flag: str = "PDFL",
+    treatment: str | None = None,
 ) -> Figure:
     """AQP4-IgG titre over study day, one line per subject coloured by arm.
 
@@ -258,7 +261,7 @@ def plot_aqp4_titre(
         if arm_handles:
             legend_handles.append(Line2D([], [], ls="none", label=f"{arm.label}:"))
             legend_handles.extend(arm_handles)
-    legend_handles.append(Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"))
+    legend_handles.append(Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"))
     leg = ax.legend(handles=legend_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Subject")
     for text in leg.get_texts():
         if text.get_text().endswith(":"):
@@ -271,7 +274,7 @@ def plot_aqp4_titre(
             "Serum AQP4-IgG, cell-based assay at dilutions 1:10, 1:32, 1:100, 1:320, 1:1000; positive if "
             "reactive at 1:10. Negative results (below 1:10) are drawn on the 'Negative' row. Lines are offset "
             "vertically by a fixed small amount per subject so that equal titres do not hide each other. "
-            "Day 1 = first batoclimab dose.",
+            f"Day 1 = first {drug_name(treatment)} dose.",
         ],
         data_cut,
     )

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from fcrnpipe.labels import drug_name, drug_title
 from fcrnpipe.errors import UserError
 from fcrnpipe.stats.safety import ae_scale
 from fcrnpipe.figures.common import (
@@ -78,6 +79,7 @@ def plot_albumin_cholesterol(
     data_cut: str = "",
     population_flag: str = "SAFFL",
     params: Sequence[tuple[str, str]] = LIPID_PANELS,
+    treatment: str | None = None,
 ) -> Figure:
     """Albumin, total and LDL cholesterol: absolute values (top) and % change from baseline (bottom).
 
@@ -178,7 +180,7 @@ def plot_albumin_cholesterol(
     ]
     handles += [
         Line2D([], [], color=GREY, lw=0.5, alpha=0.5, label="Individual subjects"),
-        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
     ]
     legend_ncols = min(4, len(handles))
     add_header_footer(
@@ -292,7 +294,7 @@ def plot_ae_swimmer(
 ) -> Figure:
     """Adverse-event swimmer plot: one bar per subject from the first dose to the last contact.
 
-    On each bar: batoclimab doses (ADEX), treatment-emergent AEs from ASTDY to AENDY coloured by
+    On each bar: the study drug's doses (ADEX), treatment-emergent AEs from ASTDY to AENDY coloured by
     CTCAE grade and labelled with the preferred term (overlapping AEs in stacked lanes; an arrow
     marks an AE ongoing at the last contact), treatment discontinuation (×) and study withdrawal
     (■). Subjects ordered by arm (config order) then USUBJID, arms under a header row.
@@ -429,7 +431,7 @@ def plot_ae_swimmer(
     day_axis(ax, 1.0, xmax)
     ax.axvline(1.0, color=GREY, lw=0.5, ls=":", zorder=0)
     ax.spines["left"].set_visible(False)
-    ax.set_xlabel("Study day (day 1 = first batoclimab dose)")
+    ax.set_xlabel(f"Study day (day 1 = first {drug_name(treatment)} dose)")
     ax.set_ylabel("Subject")
     ax.grid(axis="x")
     if subj.empty:
@@ -440,7 +442,7 @@ def plot_ae_swimmer(
     ]
     handles += [
         Patch(facecolor=LIGHT_GREY, label="On study"),
-        Line2D([], [], ls="none", marker="v", color="black", ms=4.0, label="Batoclimab dose"),
+        Line2D([], [], ls="none", marker="v", color="black", ms=4.0, label=f"{drug_title(treatment)} dose"),
         Line2D([], [], ls="none", marker=">", color="black", ms=4.5, label="AE ongoing at last contact"),
         Line2D([], [], ls="none", marker="X", color="black", ms=6, label="Treatment discontinued"),
         Line2D([], [], ls="none", marker="s", color="black", ms=5, label="Withdrew from study"),

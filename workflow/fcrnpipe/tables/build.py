@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from fcrnpipe.errors import UserError
+from fcrnpipe.labels import drug_name
 from fcrnpipe.nca.summary import MEDIAN_RANGE_ONLY
 from fcrnpipe.stats import descriptive as D
 from fcrnpipe.stats.ard import ard_from_endpoints, endpoints_from_ard
@@ -294,21 +295,6 @@ def footnotes(population: str, methods: Sequence[str], abbreviations: Sequence[s
         "unless stated otherwise."
     ]
     return notes + list(methods) + [DISPLAY_FOOTNOTE] + ([f"Abbreviations: {abbr}."] if abbr else [])
-
-
-#: The drug's name in the text of a table built without config ``study.treatment``.
-DEFAULT_DRUG = "study drug"
-
-
-def drug_name(treatment: str | None) -> str:
-    """The study drug as printed in titles and footnotes: config ``study.treatment`` (EXTRT)
-    in lower case (``BATOCLIMAB`` -> ``batoclimab``), :data:`DEFAULT_DRUG` if not given.
-
-    >>> drug_name("BATOCLIMAB"), drug_name(None)
-    ('batoclimab', 'study drug')
-    """
-    t = str(treatment or "").strip()
-    return t.lower() if t else DEFAULT_DRUG
 
 
 def _pop_text(flag: str | None, treatment: str | None = None) -> str:
