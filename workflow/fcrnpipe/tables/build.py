@@ -116,7 +116,7 @@ class Table:
     stat_header: str = "Statistic"
     groups: list[tuple[str, int | None, int]] = field(default_factory=list)
     #: Where each number of ``data`` comes from (:data:`TRACE_COLUMNS`; not written): one row per
-    #: data row, column and statistic key rendered from ARD endpoint rows.
+    #: data cell (row index ``record``, ``column``) with the key of the ARD row it was read from.
     trace: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRACE_COLUMNS))
 
     def __post_init__(self) -> None:
@@ -129,12 +129,16 @@ class Table:
         self.groups = spans if any(c.group for c in self.columns) else []
 
 
-#: Columns of :attr:`Table.trace`: the data row, the column key and statistic key of a number,
-#: and the ARD endpoint rows it was read from (endpoint, population, visit and the statistic
-#: prefix :func:`ep_values` stripped).
-TRACE_COLUMNS = ["record", "column", "key", "endpoint", "population", "visit", "prefix"]
-#: Key of the source of an :func:`ep_values` cell (not a number).
+#: Columns of :attr:`Table.trace`: a cell of ``Table.data`` (row index, column) and the key of
+#: the ARD row (:data:`fcrnpipe.stats.ard.ARD_KEY`) its number was read from.
+TRACE_COLUMNS = ["record", "column", "endpoint", "population", "arm", "visit", "statistic", "component"]
+#: Key of a cell's sources (not a number): ``{value key: ARD key tuple}``.
 SOURCE = "_source"
+
+
+def ard_key(r: Any, component: str = "estimate") -> tuple[str, str, str, str, str, str]:
+    """The ARD key (endpoint, population, arm, visit, statistic, component) of an endpoint row."""
+    return (r.endpoint, r.population, r.arm, r.visit, r.statistic, component)
 
 
 class Grid:
@@ -169,9 +173,9 @@ class Grid:
             for c in self.columns:
                 v = values.get(c.key, {}).get(k, math.nan)
                 rec[c.key] = float(v) if v is not None else math.nan
-                src = values.get(c.key, {}).get(SOURCE)
+                src = values.get(c.key, {}).get(SOURCE, {}).get(k)
                 if src is not None:
-                    self.trace.append(dict(zip(TRACE_COLUMNS, (len(self.records), c.key, k, *src))))
+                    self.trace.append(dict(zip(TRACE_COLUMNS, (len(self.records), c.key, *src))))
             self.records.append(rec)
 
     def data(self) -> pd.DataFrame:
@@ -224,7 +228,8 @@ def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = ""
     <statistic>_ci_high, <statistic>_ci_level, <statistic>_ci_bounds (text),
     <statistic>_ci_low_included / _ci_high_included (1/0, NaN without interval), <statistic>_p,
     n, _source}}``; ``prefix`` is stripped (only prefixed rows kept). ``_source`` = (endpoint,
-    population, visit, prefix) of the rows, for :attr:`Table.trace`."""
+    ``_source`` = ``{key: ARD key}`` of every number, for :attr:`Table.trace` (``n``: the row with
+    the largest n)."""
     sel = ep[(ep["endpoint"] == endpoint) & (ep["visit"] == visit)]
     out: dict[str, dict[str, Any]] = {}
     for r in sel.itertuples(index=False):
@@ -240,8 +245,15 @@ def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = ""
         d[f"{stat}_ci_bounds"] = bounds
         d[f"{stat}_ci_low_included"] = float(bounds[0] == "[") if bounds else math.nan
         d[f"{stat}_ci_high_included"] = float(bounds[1] == "]") if bounds else math.nan
+        src = d.setdefault(SOURCE, {})
+        src[stat] = ard_key(r)
+        for suffix, comp in (("_ci_low", "ci_low"), ("_ci_high", "ci_high"), ("_p", "p_value"), ("_ci_level", "ci_level")):
+            src[stat + suffix] = ard_key(r, comp)
+        src[f"{stat}_ci_low_included"] = ard_key(r, "ci_low_included")
+        src[f"{stat}_ci_high_included"] = ard_key(r, "ci_high_included")
+        if r.n > d.get("n", -1):
+            src["n"] = ard_key(r, "n")
         d["n"] = max(d.get("n", 0), r.n)
-        d[SOURCE] = (r.endpoint, r.population, r.visit, prefix)
     return out
 
 
