@@ -23,6 +23,7 @@ from fcrnpipe.stats import (
     pd_part,
     read_ard,
 )
+from fcrnpipe.stats.safety import ae_display_part, lab_display_part
 from fcrnpipe.stats.ard import ARD_KEY, ard_from_endpoints, paramcd_of
 from fcrnpipe.stats.descriptive import frame, row
 from fcrnpipe.tableio import write_csv
@@ -35,10 +36,14 @@ from fcrnpipe.tables import (
     edss_table,
     exposure_table,
     igg_table,
+    lab_shift_table,
     teae_overview_table,
+    teae_soc_pt_table,
 )
 
 GRADING = {"hypoalbuminaemia": "ALB", "hypercholesterolaemia": "CHOL"}
+#: as resources/ctcae.csv: different grade grids, so the table pads the albumin grid
+MAX_GRADES = {"ALB": 3, "CHOL": 4}
 IMPROVEMENT = {"cut": 5.5, "large": 1.0, "small": 0.5}
 TREATMENT = "BATOCLIMAB"
 
@@ -51,7 +56,7 @@ def study(tmp_path_factory):
     adsl = adam["adsl"]
     parts = [
         ae_part(adsl, adam["adae"], codes),
-        lab_part(adsl, adam["adlb"], codes, GRADING),
+        lab_part(adsl, adam["adlb"], codes, GRADING, MAX_GRADES),
         disposition_part(adsl, adam["adex"], codes, TREATMENT),
         pd_part(adsl, adam["adlb"], codes),
         edss_endpoints(adsl, adam["adedss"], codes, 4, IMPROVEMENT),
@@ -60,7 +65,12 @@ def study(tmp_path_factory):
     v = pd.concat([adam[d][["AVISITN", "AVISIT"]] for d in ("adlb", "adedss")]).dropna().drop_duplicates()
     visits = [{"name": str(b), "avisitn": float(a)} for a, b in zip(v["AVISITN"], v["AVISIT"]) if str(b)]
     endpoints = gather_endpoints(parts, codes, visits)
-    ard = build_ard(endpoints, [gather_endpoints([disposition_display_part(adsl, codes)], codes, visits)])
+    display = [
+        ae_display_part(adsl, adam["adae"], codes),
+        disposition_display_part(adsl, codes),
+        lab_display_part(adsl, adam["adlb"], codes, GRADING, MAX_GRADES),
+    ]
+    ard = build_ard(endpoints, [gather_endpoints(display, codes, visits)])
     path = tmp_path_factory.mktemp("ard") / "ard.csv"
     write_csv(ard, path)
     return adam, endpoints, read_ard(str(path))
@@ -127,6 +137,8 @@ def _tables(adam, ard):
         igg_table(adsl, adlb, arms, ard=ard),
         aqp4_table(None, None, arms, ard=ard),
         edss_table(None, None, arms, 4, IMPROVEMENT, ard=ard),
+        lab_shift_table(None, None, arms, GRADING, ard=ard),
+        teae_soc_pt_table(None, adam["adae"], arms, ard=ard),
     ]
 
 
@@ -176,6 +188,8 @@ def test_tables_from_the_ard_equal_the_tables_computed_from_adam(study):
         igg_table(adsl, adlb, arms),
         aqp4_table(adsl, adlb, arms),
         edss_table(adsl, adam["adedss"], arms, 4, IMPROVEMENT),
+        lab_shift_table(adsl, adlb, arms, GRADING, MAX_GRADES),
+        teae_soc_pt_table(adsl, adam["adae"], arms),
     ]
     for a, b in zip(_tables(adam, ard), direct):
         pd.testing.assert_frame_equal(a.data, b.data, obj=a.name)

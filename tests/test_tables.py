@@ -400,7 +400,7 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
             {"primary_visit": config["edss"]["primary_visit"], "improvement": config["edss"]["improvement"]},
         ),
     }
-    display_parts = ["disposition"]  # STATS_DISPLAY_PARTS of workflow/rules/stats.smk
+    display_parts = ["ae", "lab", "disposition"]  # STATS_DISPLAY_PARTS of workflow/rules/stats.smk
     for part, (inputs, extra) in parts.items():
         outputs = {"part": str(tmp_path / f"{part}.csv")}
         if part in display_parts:
@@ -446,9 +446,9 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"], "ard": ard}, {"placebo": "PLACEBO"}),
         "exposure": ({"adsl": adam["adsl"], "adex": adam["adex"], "ard": ard}, {"placebo": "PLACEBO"}),
         "teae_overview": ({"adsl": adam["adsl"], "adae": adam["adae"], "ard": ard}, {}),
-        "teae_soc_pt": ({"adsl": adam["adsl"], "adae": adam["adae"]}, {}),
+        "teae_soc_pt": ({"adsl": adam["adsl"], "adae": adam["adae"], "ard": ard}, {}),
         "lab_shift": (
-            {"adsl": adam["adsl"], "adlb": adam["adlb"], "ctcae": str(res / "ctcae.csv")},
+            {"adsl": adam["adsl"], "adlb": adam["adlb"], "ctcae": str(res / "ctcae.csv"), "ard": ard},
             {"grading": config["lab_grading"]},
         ),
         "albumin": (lab_in, {}),

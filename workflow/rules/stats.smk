@@ -3,16 +3,17 @@
 # One job per domain part, so that a change to one analysis dataset reruns only its part:
 # stats_ae (ADSL, ADAE), stats_lab (ADSL, ADLB: albumin/cholesterol, CTCAE shifts),
 # stats_disposition (ADSL, ADEX), stats_pd (ADSL, ADLB: IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS)
-# each write results/stats/parts/<part>.csv; stats_disposition also writes the display rows
-# (analysis-set sizes, demographics: numbers only the tables show) to
-# results/stats/parts/disposition_display.csv. stats_endpoints gathers them into the analysis
+# each write results/stats/parts/<part>.csv; stats_ae, stats_lab and stats_disposition also write
+# display rows (numbers only the tables show: maximum-grade counts of any TEAE, grade >= 3 per
+# term, shift-table totals, analysis-set sizes, demographics) to
+# results/stats/parts/<part>_display.csv. stats_endpoints gathers them into the analysis
 # results dataset results/stats/ard.csv (one row per endpoint x population x arm x visit x
 # statistic x component; the single source of every number of the tables) and derives from it
 # the sorted results/stats/endpoints.csv (endpoint, population, arm, visit, n, statistic,
 # estimate, ci_low, ci_high, ci_level, ci_bounds, p_value, method).
 
 STATS_PARTS = ["ae", "lab", "disposition", "pd", "edss"]
-STATS_DISPLAY_PARTS = ["disposition"]
+STATS_DISPLAY_PARTS = ["ae", "lab", "disposition"]
 # only the arm codes: a change of an arm's label or colour does not rerun the statistics
 STATS_ARMS = [a["armcd"] for a in config["study"]["arms"]]
 
@@ -23,6 +24,7 @@ rule stats_ae:
         adae=res("adam/adae.parquet"),
     output:
         part=res("stats/parts/ae.csv"),
+        display=res("stats/parts/ae_display.csv"),
     log:
         logf("stats/stats_ae.log"),
     benchmark:
@@ -47,6 +49,7 @@ rule stats_lab:
         ctcae=os.path.join(RESOURCES, "ctcae.csv"),
     output:
         part=res("stats/parts/lab.csv"),
+        display=res("stats/parts/lab_display.csv"),
     log:
         logf("stats/stats_lab.log"),
     benchmark:

@@ -148,6 +148,7 @@ rule table_teae_overview:
 
 rule table_teae_soc_pt:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adae=res("adam/adae.parquet"),
     output:
@@ -180,6 +181,7 @@ rule table_teae_soc_pt:
 
 rule table_lab_shift:
     input:
+        ard=res("stats/ard.csv"),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         ctcae=os.path.join(RESOURCES, "ctcae.csv"),

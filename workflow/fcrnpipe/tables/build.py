@@ -15,6 +15,7 @@ labels (units, the AE severity scale, the parameters present).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,11 +37,16 @@ from fcrnpipe.stats.safety import (
     ae_scale,
     overview_categories,
     lab_by_visit,
-    lab_records,
-    shift_counts,
+    lab_display_part,
+    shift_endpoint,
+    shift_rows,
+    shift_tables,
+    PT_ENDPOINT,
+    SOC_ENDPOINT,
+    TEAE_ENDPOINT,
+    ae_display_part,
+    ae_part,
     teae_overview,
-    teae_records,
-    teae_term_counts,
 )
 from fcrnpipe.tables import format as F
 
@@ -329,6 +335,7 @@ def _table(
     label_header: str = "",
     data: pd.DataFrame | None = None,
     treatment: str | None = None,
+    trace: pd.DataFrame | None = None,
 ) -> Table:
     pop = _pop_text(flag, treatment)
     return Table(
@@ -341,7 +348,7 @@ def _table(
         data=grid.data() if data is None else data,
         data_cut=data_cut,
         label_header=label_header,
-        trace=grid.trace_frame() if data is None else pd.DataFrame(columns=TRACE_COLUMNS),
+        trace=grid.trace_frame() if data is None else (trace if trace is not None else pd.DataFrame(columns=TRACE_COLUMNS)),
     )
 
 
@@ -622,23 +629,78 @@ def teae_overview_table(
     )
 
 
+def _term_frame(ard: pd.DataFrame, codes: Sequence[str], scale: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The TEAE term counts of the ARD: any TEAE (``soc = pt = ""``), then each SOC (``pt = ""``)
+    and SOC/PT sorted by (soc, pt), arms in config order then Overall; columns soc, pt, arm, N,
+    n_subjects, percent, n_events, n_subjects_<max_grade|max_severity>_<g>, ge3_n_subjects,
+    ge3_percent. Returns the frame and the ARD key of every number."""
+    safety = D.POPULATION_LABELS["SAFFL"]
+    soc_prefix, pt_prefix = SOC_ENDPOINT.format(soc=""), PT_ENDPOINT.split("{soc}")[0]
+    ep = ard_endpoints(ard, [TEAE_ENDPOINT.format("any"), soc_prefix, pt_prefix], safety)
+    ep = ep[(ep["endpoint"] == TEAE_ENDPOINT.format("any")) | ~ep["endpoint"].str.startswith("TEAE: ")]
+    socs = sorted({e[len(soc_prefix) :] for e in ep["endpoint"] if e.startswith(soc_prefix)}, key=len, reverse=True)
+
+    def term(endpoint: str) -> tuple[str, str]:
+        if endpoint.startswith(soc_prefix):
+            return endpoint[len(soc_prefix) :], ""
+        if endpoint.startswith(pt_prefix):
+            rest = endpoint[len(pt_prefix) :]
+            soc = next((s for s in socs if rest.startswith(s + " / ")), rest.split(" / ")[0])
+            return soc, rest[len(soc) + 3 :]
+        return "", ""
+
+    ge3 = f"{scale.statistic}_ge_3_"
+    grade_cols = [f"n_subjects_{scale.statistic}_{g}" for g in scale.levels]
+    columns = {
+        "N": ("n_subjects", "n"),
+        "n_subjects": ("n_subjects", "estimate"),
+        "percent": ("percent", "estimate"),
+        "n_events": ("n_events", "estimate"),
+        **{c: (c, "estimate") for c in grade_cols},
+        "ge3_n_subjects": (ge3 + "n_subjects", "estimate"),
+        "ge3_percent": (ge3 + "percent", "estimate"),
+    }
+    value = {(r.endpoint, r.arm, r.statistic): r for r in ep.itertuples(index=False)}
+    arm_rank = {a: i for i, a in enumerate([*codes, D.OVERALL])}
+    keys = sorted({(term(e), e, a) for e, a in zip(ep["endpoint"], ep["arm"])},
+                  key=lambda k: (k[0][0] != "", k[0], arm_rank.get(k[2], 99), k[2]))
+    rows, trace = [], []
+    for i, ((soc, pt), endpoint, arm) in enumerate(keys):
+        rec: dict[str, Any] = {"soc": soc, "pt": pt, "arm": arm}
+        for col, (stat, comp) in columns.items():
+            r = value.get((endpoint, arm, stat))
+            rec[col] = math.nan if r is None else (float(r.n) if comp == "n" else float(r.estimate))
+            if r is not None:
+                trace.append([i, col, endpoint, safety, arm, "", stat, comp])
+        rows.append(rec)
+    out = pd.DataFrame(rows, columns=["soc", "pt", "arm", *columns])
+    return out, pd.DataFrame(trace, columns=TRACE_COLUMNS)
+
+
 def teae_soc_pt_table(
-    adsl: pd.DataFrame,
+    adsl: pd.DataFrame | None,
     adae: pd.DataFrame,
     arms: ArmsArg,
     *,
     data_cut: str = "",
     overall_label: str = "Overall",
     treatment: str | None = None,
+    ard: pd.DataFrame | None = None,
 ) -> Table:
     """TEAEs by SOC and PT: subjects (once per term, at their maximum grade), all grades and grade >= 3
-    (on the severity scale: all severities and severe)."""
+    (on the severity scale: all severities and severe). ARD endpoints ``TEAE: any``, ``TEAE by
+    SOC: <SOC>``, ``TEAE by SOC and PT: <SOC> / <PT>``; ADAE only for the grade or severity scale."""
     codes = armcds(arms)
-    pop = D.population(adsl, codes, "SAFFL")
-    counts = D.arm_n(pop, codes)
-    ae = teae_records(adae, pop)
     scale = ae_scale(adae)
-    terms = teae_term_counts(ae, pop, codes)
+    if ard is None:
+        ard = pd.concat(
+            [ard_of(analysis_set_rows(adsl, codes), ae_part(adsl, adae, codes)),
+             ard_from_endpoints(ae_display_part(adsl, adae, codes), "display")],
+            ignore_index=True,
+        )
+    counts = set_counts(ard, "SAFFL", codes)
+    all_terms, trace = _term_frame(ard, codes, scale)
+    terms = all_terms
     labels = {str(a["armcd"]): str(a["label"]) for a in arms} | {D.OVERALL: overall_label}
     column_labels = (
         (("all", "All grades"), ("ge3", "Grade ≥ 3"))
@@ -651,27 +713,14 @@ def teae_soc_pt_table(
     def cells(sel: pd.DataFrame) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         for r in sel.itertuples(index=False):
-            ge3 = sum(c for g, c in r.max_grade.items() if g >= 3)
-            for g, k in (("all", r.n_subjects), ("ge3", ge3)):
-                out[f"{r.arm}|{g}"] = {"n_subjects": k, "percent": 100.0 * k / r.N if r.N else math.nan}
+            out[f"{r.arm}|all"] = {"n_subjects": r.n_subjects, "percent": r.percent}
+            out[f"{r.arm}|ge3"] = {"n_subjects": r.ge3_n_subjects, "percent": r.ge3_percent}
         return out
 
-    any_rows = []
-    for (arm, p), (_, a) in zip(D.arm_groups(pop, codes), D.arm_groups(ae, codes)):
-        worst = a.groupby("USUBJID")["ATOXGR"].max().dropna()
-        any_rows.append(
-            {
-                "soc": "",
-                "pt": "",
-                "arm": arm,
-                "N": len(p),
-                "n_subjects": a["USUBJID"].nunique(),
-                "n_events": len(a),
-                "max_grade": {int(g): int(c) for g, c in worst.value_counts().items()},
-            }
-        )
-    any_df = pd.DataFrame(any_rows)
-    grid.add("Subjects with at least one TEAE", "n (%)", F.n_pct, ["n_subjects", "percent"], cells(any_df), 0)
+    grid.add(
+        "Subjects with at least one TEAE", "n (%)", F.n_pct, ["n_subjects", "percent"], cells(terms[terms["soc"] == ""]), 0
+    )
+    terms = terms[terms["soc"] != ""]
     overall = terms[terms["arm"] == D.OVERALL].set_index(["soc", "pt"])["n_subjects"]
     socs = sorted({s for s in terms["soc"]}, key=lambda s: (-overall.get((s, ""), 0), s))
     for soc in socs:
@@ -696,16 +745,15 @@ def teae_soc_pt_table(
                 cells(terms[(terms["soc"] == soc) & (terms["pt"] == pt)]),
                 2,
             )
-    data = pd.concat([any_df, terms], ignore_index=True)
-    for g in scale.levels:
-        data[f"n_subjects_{scale.statistic}_{g}"] = data["max_grade"].map(lambda d, g=g: int(d.get(g, 0)))
-    data = data.drop(columns="max_grade")
+    grade_cols = [f"n_subjects_{scale.statistic}_{g}" for g in scale.levels]
+    data = all_terms[["soc", "pt", "arm", "N", "n_subjects", "percent", "n_events", *grade_cols]]
+    data = data.astype({c: "int64" for c in ["N", "n_subjects", "n_events", *grade_cols]})
+    trace = trace[trace["column"].isin(data.columns)].reset_index(drop=True)
     intensity = (
         "maximum CTCAE grade"
         if scale.name == "grade"
         else "maximum severity (AESEV: mild, moderate, severe; the AE export has no CTCAE grade)"
     )
-    data.insert(5, "percent", 100.0 * data["n_subjects"] / data["N"].where(data["N"] > 0))
     return _table(
         "teae_soc_pt",
         "Treatment-emergent adverse events by system organ class and preferred term",
@@ -721,13 +769,45 @@ def teae_soc_pt_table(
         label_header="System organ class / preferred term",
         data=data,
         treatment=treatment,
+        trace=trace,
     )
 
 
 # ------------------------------------------------------------------------------ lab shifts
+SHIFT_DATA_COLUMNS = ["term", "PARAMCD", "arm", "N", "baseline_grade", "worst_grade", "n"]
+_SHIFT_CELL = re.compile(r"shift_(\d+)_to_(\d+)")
+
+
+def _shift_data(ard: pd.DataFrame, grading: Mapping[str, str], codes: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shift counts of the graded parameters (the ``endpoint`` rows ``shift_<b>_to_<w>`` of
+    the ARD; columns :data:`SHIFT_DATA_COLUMNS`) and the ARD key of each count and N."""
+    safety = D.POPULATION_LABELS["SAFFL"]
+    rows, trace = [], []
+    arm_rank = {a: i for i, a in enumerate([*codes, D.OVERALL])}
+    for term, paramcd in sorted(grading.items()):
+        endpoint = shift_endpoint(paramcd, term)
+        sel = ard[
+            (ard["endpoint"] == endpoint) & (ard["population"] == safety) & (ard["analysis_type"] == "endpoint")
+        ]
+        cells = {}
+        for arm, stat, comp, value in zip(sel["arm"], sel["statistic"], sel["component"], sel["value"]):
+            m = _SHIFT_CELL.fullmatch(str(stat))
+            if m:
+                cells.setdefault((arm, int(m.group(1)), int(m.group(2))), {})[comp] = (stat, value)
+        for (arm, b, w), c in sorted(cells.items(), key=lambda kv: (arm_rank.get(kv[0][0], 99), kv[0][1], kv[0][2])):
+            i = len(rows)
+            rows.append([term.replace("_", " ").capitalize(), paramcd, arm, c["n"][1], b, w, c["estimate"][1]])
+            stat = c["estimate"][0]
+            trace.append([i, "n", endpoint, safety, arm, "", stat, "estimate"])
+            trace.append([i, "N", endpoint, safety, arm, "", stat, "n"])
+    data = pd.DataFrame(rows, columns=SHIFT_DATA_COLUMNS)
+    data = data.astype({"N": "int64", "baseline_grade": "int64", "worst_grade": "int64", "n": "int64"})
+    return data, pd.DataFrame(trace, columns=TRACE_COLUMNS)
+
+
 def lab_shift_table(
-    adsl: pd.DataFrame,
-    adlb: pd.DataFrame,
+    adsl: pd.DataFrame | None,
+    adlb: pd.DataFrame | None,
     arms: ArmsArg,
     grading: Mapping[str, str],
     max_grades: Mapping[str, int] | None = None,
@@ -735,21 +815,25 @@ def lab_shift_table(
     data_cut: str = "",
     overall_label: str = "Overall",
     treatment: str | None = None,
+    ard: pd.DataFrame | None = None,
 ) -> Table:
-    """CTCAE shift from baseline grade to worst post-baseline grade (hypoalbuminaemia, hypercholesterolaemia)."""
+    """CTCAE shift from baseline grade to worst post-baseline grade (hypoalbuminaemia,
+    hypercholesterolaemia): ARD endpoints ``<PARAMCD>: CTCAE shift (<term>)``, cells
+    ``shift_<b>_to_<w>`` and the display totals ``shift_<b>_to_total``, ``shift_total_to_<w>``."""
     codes = armcds(arms)
-    pop = D.population(adsl, codes, "SAFFL")
-    counts = D.arm_n(pop, codes)
-    shifts = []
-    for term, paramcd in sorted(grading.items()):
-        lb = lab_records(adlb, pop, paramcd)
-        if lb.empty:
-            continue
-        s = shift_counts(lb, pop, codes, int((max_grades or {}).get(paramcd, 0)))
-        shifts.append(s.assign(term=term.replace("_", " ").capitalize(), PARAMCD=paramcd))
-    if not shifts:
+    if ard is None:
+        rows: list[dict[str, Any]] = []
+        for term, paramcd, counts in shift_tables(adsl, adlb, codes, grading, max_grades):
+            rows += shift_rows(counts, paramcd, term.replace("_", " ").capitalize())
+        ard = pd.concat(
+            [ard_of(analysis_set_rows(adsl, codes), rows), ard_from_endpoints(
+                lab_display_part(adsl, adlb, codes, grading, max_grades), "display")],
+            ignore_index=True,
+        )
+    data, trace = _shift_data(ard, grading, codes)
+    if data.empty:
         raise UserError(f"ADLB: none of the graded parameters {', '.join(sorted(grading.values()))} is present")
-    data = pd.concat(shifts, ignore_index=True)[["term", "PARAMCD", "arm", "N", "baseline_grade", "worst_grade", "n"]]
+    counts = set_counts(ard, "SAFFL", codes)
     top = int(data["worst_grade"].max())
     labels = {str(a["armcd"]): str(a["label"]) for a in arms} | {D.OVERALL: overall_label}
     grades = [*range(top + 1), "Total"]
@@ -759,15 +843,21 @@ def lab_shift_table(
         for g in grades
     ]
     grid = Grid(columns)
+    safety = D.POPULATION_LABELS["SAFFL"]
+    est = ard[(ard["population"] == safety) & (ard["component"] == "estimate")]
     for (term, paramcd), block in data.groupby(["term", "PARAMCD"], sort=True):
         grid.section(f"{term} ({paramcd})")
+        endpoint = f"{paramcd}: CTCAE shift ({term})"
+        value = {(a, st): v for a, st, v in zip(*(est.loc[est["endpoint"] == endpoint, c] for c in ("arm", "statistic", "value")))}
         for b in [*range(top + 1), "Total"]:
-            vals: dict[str, dict[str, float]] = {}
-            for arm, g in block.groupby("arm", sort=False):
-                rows = g if b == "Total" else g[g["baseline_grade"] == b]
+            vals: dict[str, dict[str, Any]] = {}
+            for arm in dict.fromkeys(block["arm"]):
                 for w in grades:
-                    cell = rows if w == "Total" else rows[rows["worst_grade"] == w]
-                    vals[f"{arm}|{w}"] = {"n": float(cell["n"].sum())}
+                    stat = f"shift_{str(b).lower()}_to_{str(w).lower()}"
+                    vals[f"{arm}|{w}"] = {
+                        "n": value.get((arm, stat), math.nan),
+                        SOURCE: {"n": (endpoint, safety, arm, "", stat, "estimate")},
+                    }
             label = f"Baseline grade {b}" if b != "Total" else "Total (evaluable)"
             grid.add(label, "n", lambda v: F.count(v.get("n")), ["n"], vals, 1)
     return _table(
@@ -786,6 +876,7 @@ def lab_shift_table(
         label_header="Baseline grade",
         data=data,
         treatment=treatment,
+        trace=trace,
     )
 
 
