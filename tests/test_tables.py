@@ -471,7 +471,7 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         root,
         "table_published_vs_reproduced",
         tmp_path,
-        {"endpoints": endpoints},
+        {"endpoints": endpoints, "findings": str(res / "published_findings.yaml")},
         pub,
         {
             "arms": arms,

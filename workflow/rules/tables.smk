@@ -4,7 +4,8 @@
 # results/tables/<name>.html (formatted, self-contained; shown in the report). Every number of
 # the endpoint tables comes from the analysis results dataset stats/ard.csv (no table
 # recomputes a statistic); the ADaM inputs they also list give labels only (units, the AE
-# severity scale). published_vs_reproduced compares stats/endpoints.csv with the published findings.
+# severity scale). published_vs_reproduced compares stats/endpoints.csv with the published findings
+# of resources/published_findings.yaml.
 
 # arm code, label and dose only: an arm colour change does not rerun the tables
 TABLE_ARMS = [
@@ -385,6 +386,7 @@ rule table_edss:
 rule table_published_vs_reproduced:
     input:
         endpoints=res("stats/endpoints.csv"),
+        findings=os.path.join(RESOURCES, "published_findings.yaml"),
     output:
         csv=res("tables/published_vs_reproduced.csv"),
         html=report(
@@ -404,7 +406,7 @@ rule table_published_vs_reproduced:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "findings"),
         arms=TABLE_ARMS,
         visits=config["visits"],
         dosing_days=config["study"]["dosing_days"],

@@ -31,7 +31,8 @@ from fcrnpipe.stats.ci import level_pct
 from fcrnpipe.stats.demographics import ANALYSIS_SET, DEMOGRAPHICS, analysis_set_rows, demographics_rows
 from fcrnpipe.stats.disposition import LEVELS, disposition, exposure
 from fcrnpipe.stats.efficacy import AQP4, IGG, aqp4_endpoints, edss_endpoints, igg_endpoints, improvement_text
-from fcrnpipe.stats.published import PUBLISHED_COLUMNS
+from fcrnpipe.findings import Finding
+from fcrnpipe.stats.published import PUBLISHED_COLUMNS, default_findings
 from fcrnpipe.stats.safety import (
     LAB_EXTREME,
     ae_scale,
@@ -1505,8 +1506,13 @@ def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "") -> Table:
 
 
 # ------------------------------------------------------------------- published vs reproduced
-def published_table(published: pd.DataFrame, *, data_cut: str = "") -> Table:
-    """The published findings next to the reproduced values (``tables/published_vs_reproduced``)."""
+def published_table(
+    published: pd.DataFrame, *, data_cut: str = "", findings: Mapping[str, Finding] | None = None
+) -> Table:
+    """The published findings next to the reproduced values (``tables/published_vs_reproduced``);
+    ``findings`` (default: the shipped ``resources/published_findings.yaml``) give the tolerances
+    quoted in the footnotes."""
+    edss = (findings if findings is not None else default_findings())["edss_baseline"].check
     D.require_columns(published, PUBLISHED_COLUMNS, "published_vs_reproduced")
     cols = [
         Column("source", "Source"),
@@ -1543,7 +1549,8 @@ def published_table(published: pd.DataFrame, *, data_cut: str = "") -> Table:
             "= Rare Disease Advisor news brief on the study; derived = computed from published numbers (exact "
             "signed-rank p-value if every patient improved); assumption = plausible target not found in an "
             "accessible source (not a published result).",
-            "Tolerances: EDSS mean within 0.15 and SD within 0.3 of the published value (published to one decimal); "
+            f"Tolerances: EDSS mean within {float(edss['mean_tolerance']):g} and SD within "
+            f"{float(edss['sd_tolerance']):g} of the published value (published to one decimal); "
             "counts must match exactly; IgG and cholesterol targets as stated in the criterion.",
         ],
         data=published[PUBLISHED_COLUMNS].reset_index(drop=True),
