@@ -18,8 +18,10 @@ from fcrnpipe.stats import (
     disposition_part,
     edss_endpoints,
     endpoints_from_ard,
+    gather_ard,
     gather_endpoints,
     lab_part,
+    part_ard,
     pd_part,
     read_ard,
 )
@@ -54,23 +56,25 @@ def study(tmp_path_factory):
     adam = toy_study()
     codes = [a["armcd"] for a in ARMS_CFG]
     adsl = adam["adsl"]
-    parts = [
-        ae_part(adsl, adam["adae"], codes),
-        lab_part(adsl, adam["adlb"], codes, GRADING, MAX_GRADES),
-        disposition_part(adsl, adam["adex"], codes, TREATMENT),
-        pd_part(adsl, adam["adlb"], codes),
-        edss_endpoints(adsl, adam["adedss"], codes, 4, IMPROVEMENT),
-    ]
+    parts = {
+        "ae": ae_part(adsl, adam["adae"], codes),
+        "lab": lab_part(adsl, adam["adlb"], codes, GRADING, MAX_GRADES),
+        "disposition": disposition_part(adsl, adam["adex"], codes, TREATMENT),
+        "pd": pd_part(adsl, adam["adlb"], codes),
+        "edss": edss_endpoints(adsl, adam["adedss"], codes, 4, IMPROVEMENT),
+    }
     # the analysis visits, as config ``visits`` gives them to the stats stage
     v = pd.concat([adam[d][["AVISITN", "AVISIT"]] for d in ("adlb", "adedss")]).dropna().drop_duplicates()
     visits = [{"name": str(b), "avisitn": float(a)} for a, b in zip(v["AVISITN"], v["AVISIT"]) if str(b)]
-    endpoints = gather_endpoints(parts, codes, visits)
-    display = [
-        ae_display_part(adsl, adam["adae"], codes),
-        disposition_display_part(adsl, codes),
-        lab_display_part(adsl, adam["adlb"], codes, GRADING, MAX_GRADES),
-    ]
-    ard = build_ard(endpoints, [gather_endpoints(display, codes, visits)])
+    displays = {
+        "ae": ae_display_part(adsl, adam["adae"], codes),
+        "lab": lab_display_part(adsl, adam["adlb"], codes, GRADING, MAX_GRADES),
+        "disposition": disposition_display_part(adsl, codes),
+    }
+    endpoints = gather_endpoints(parts.values(), codes, visits)
+    # as the pipeline: each stats rule writes its part's ARD, stats_endpoints gathers them
+    part_ards = [part_ard(p, displays.get(k), codes, visits) for k, p in parts.items()]
+    ard = gather_ard(part_ards, codes, visits)
     path = tmp_path_factory.mktemp("ard") / "ard.csv"
     write_csv(ard, path)
     return adam, endpoints, read_ard(str(path))

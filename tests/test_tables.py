@@ -400,24 +400,25 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
             {"primary_visit": config["edss"]["primary_visit"], "improvement": config["edss"]["improvement"]},
         ),
     }
-    display_parts = ["ae", "lab", "disposition"]  # STATS_DISPLAY_PARTS of workflow/rules/stats.smk
+    (tmp_path / "parts").mkdir()
     for part, (inputs, extra) in parts.items():
-        outputs = {"part": str(tmp_path / f"{part}.csv")}
-        if part in display_parts:
-            outputs["display"] = str(tmp_path / f"{part}_display.csv")
-        _run_script(root, f"stats_{part}", tmp_path, inputs, outputs, {"arms": arm_codes, **extra})
-    endpoints, ard = str(tmp_path / "endpoints.csv"), str(tmp_path / "ard.csv")
+        outputs = {"part": str(tmp_path / "parts" / f"{part}.csv")}
+        _run_script(
+            root, f"stats_{part}", tmp_path, inputs, outputs, {"arms": arm_codes, "visits": config["visits"], **extra}
+        )
+    endpoints = str(tmp_path / "endpoints.csv")
     _run_script(
         root,
         "stats_endpoints",
         tmp_path,
-        {
-            "parts": [str(tmp_path / f"{p}.csv") for p in parts],
-            "display": [str(tmp_path / f"{p}_display.csv") for p in display_parts],
-        },
-        {"endpoints": endpoints, "ard": ard},
+        {"parts": [str(tmp_path / "parts" / f"{p}.csv") for p in parts]},
+        {"endpoints": endpoints, "ard": str(tmp_path / "ard.csv")},
         {"arms": arm_codes, "visits": config["visits"]},
     )
+
+    def ard(*parts_shown):  # TABLE_ARD of workflow/rules/tables.smk
+        return [str(tmp_path / "parts" / f"{p}.csv") for p in (*parts_shown, "disposition")]
+
     ep = pd.read_csv(endpoints, keep_default_na=False, na_values=[""])
     assert list(ep.columns) == [
         "endpoint",
@@ -440,23 +441,23 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         "data_cut": CUT,
         "treatment": config["study"]["treatment"],
     }
-    lab_in = {"adsl": adam["adsl"], "adlb": adam["adlb"], "units": str(res / "units.csv"), "ard": ard}
+    lab_in = {"adsl": adam["adsl"], "adlb": adam["adlb"], "units": str(res / "units.csv"), "ard": ard("lab")}
     tables = {
-        "demographics": ({"adsl": adam["adsl"], "ard": ard}, {}),
-        "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"], "ard": ard}, {"placebo": "PLACEBO"}),
-        "exposure": ({"adsl": adam["adsl"], "adex": adam["adex"], "ard": ard}, {"placebo": "PLACEBO"}),
-        "teae_overview": ({"adsl": adam["adsl"], "adae": adam["adae"], "ard": ard}, {}),
-        "teae_soc_pt": ({"adsl": adam["adsl"], "adae": adam["adae"], "ard": ard}, {}),
+        "demographics": ({"adsl": adam["adsl"], "ard": ard()}, {}),
+        "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"], "ard": ard()}, {"placebo": "PLACEBO"}),
+        "exposure": ({"adsl": adam["adsl"], "adex": adam["adex"], "ard": ard()}, {"placebo": "PLACEBO"}),
+        "teae_overview": ({"adsl": adam["adsl"], "adae": adam["adae"], "ard": ard("ae")}, {}),
+        "teae_soc_pt": ({"adsl": adam["adsl"], "adae": adam["adae"], "ard": ard("ae")}, {}),
         "lab_shift": (
-            {"adsl": adam["adsl"], "adlb": adam["adlb"], "ctcae": str(res / "ctcae.csv"), "ard": ard},
+            {"adsl": adam["adsl"], "adlb": adam["adlb"], "ctcae": str(res / "ctcae.csv"), "ard": ard("lab")},
             {"grading": config["lab_grading"]},
         ),
         "albumin": (lab_in, {}),
         "cholesterol": (lab_in, {}),
-        "igg": (lab_in, {}),
-        "aqp4": ({"adsl": adam["adsl"], "adlb": adam["adlb"], "ard": ard}, {}),
+        "igg": ({**lab_in, "ard": ard("pd")}, {}),
+        "aqp4": ({"adsl": adam["adsl"], "adlb": adam["adlb"], "ard": ard("pd")}, {}),
         "edss": (
-            {"adsl": adam["adsl"], "adedss": adam["adedss"], "ard": ard},
+            {"adsl": adam["adsl"], "adedss": adam["adedss"], "ard": ard("edss")},
             {"primary_visit": 4, "improvement": config["edss"]["improvement"]},
         ),
     }

@@ -2,18 +2,16 @@
 #
 # One job per domain part, so that a change to one analysis dataset reruns only its part:
 # stats_ae (ADSL, ADAE), stats_lab (ADSL, ADLB: albumin/cholesterol, CTCAE shifts),
-# stats_disposition (ADSL, ADEX), stats_pd (ADSL, ADLB: IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS)
-# each write results/stats/parts/<part>.csv; stats_ae, stats_lab and stats_disposition also write
-# display rows (numbers only the tables show: maximum-grade counts of any TEAE, grade >= 3 per
-# term, shift-table totals, analysis-set sizes, demographics) to
-# results/stats/parts/<part>_display.csv. stats_endpoints gathers them into the analysis
-# results dataset results/stats/ard.csv (one row per endpoint x population x arm x visit x
-# statistic x component; the single source of every number of the tables) and derives from it
-# the sorted results/stats/endpoints.csv (endpoint, population, arm, visit, n, statistic,
-# estimate, ci_low, ci_high, ci_level, ci_bounds, p_value, method).
+# stats_disposition (ADSL, ADEX; also analysis-set sizes and demographics), stats_pd (ADSL, ADLB:
+# IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS). Each writes its share of the analysis results
+# dataset (ARD) to results/stats/parts/<part>.csv: one row per endpoint x population x arm x
+# visit x statistic x component (endpoint rows, and display rows for numbers only the tables
+# show). A table reads only the parts it shows. stats_endpoints gathers the parts into
+# results/stats/ard.csv and derives from it the sorted results/stats/endpoints.csv (endpoint,
+# population, arm, visit, n, statistic, estimate, ci_low, ci_high, ci_level, ci_bounds, p_value,
+# method).
 
 STATS_PARTS = ["ae", "lab", "disposition", "pd", "edss"]
-STATS_DISPLAY_PARTS = ["ae", "lab", "disposition"]
 # only the arm codes: a change of an arm's label or colour does not rerun the statistics
 STATS_ARMS = [a["armcd"] for a in config["study"]["arms"]]
 
@@ -24,7 +22,6 @@ rule stats_ae:
         adae=res("adam/adae.parquet"),
     output:
         part=res("stats/parts/ae.csv"),
-        display=res("stats/parts/ae_display.csv"),
     log:
         logf("stats/stats_ae.log"),
     benchmark:
@@ -38,6 +35,7 @@ rule stats_ae:
     params:
         code=lib_code("stats"),
         arms=STATS_ARMS,
+        visits=config["visits"],
     script:
         "../../scripts/stats_ae.py"
 
@@ -49,7 +47,6 @@ rule stats_lab:
         ctcae=os.path.join(RESOURCES, "ctcae.csv"),
     output:
         part=res("stats/parts/lab.csv"),
-        display=res("stats/parts/lab_display.csv"),
     log:
         logf("stats/stats_lab.log"),
     benchmark:
@@ -63,6 +60,7 @@ rule stats_lab:
     params:
         code=lib_code("stats"),
         arms=STATS_ARMS,
+        visits=config["visits"],
         grading=config["lab_grading"],
     script:
         "../../scripts/stats_lab.py"
@@ -74,7 +72,6 @@ rule stats_disposition:
         adex=res("adam/adex.parquet"),
     output:
         part=res("stats/parts/disposition.csv"),
-        display=res("stats/parts/disposition_display.csv"),
     log:
         logf("stats/stats_disposition.log"),
     benchmark:
@@ -88,6 +85,7 @@ rule stats_disposition:
     params:
         code=lib_code("stats"),
         arms=STATS_ARMS,
+        visits=config["visits"],
         treatment=config["study"]["treatment"],
         placebo=config["study"].get("placebo", "PLACEBO"),
     script:
@@ -113,6 +111,7 @@ rule stats_pd:
     params:
         code=lib_code("stats"),
         arms=STATS_ARMS,
+        visits=config["visits"],
     script:
         "../../scripts/stats_pd.py"
 
@@ -136,6 +135,7 @@ rule stats_edss:
     params:
         code=lib_code("stats"),
         arms=STATS_ARMS,
+        visits=config["visits"],
         primary_visit=config["edss"]["primary_visit"],
         improvement=config["edss"]["improvement"],
     script:
@@ -145,7 +145,6 @@ rule stats_edss:
 rule stats_endpoints:
     input:
         parts=expand(res("stats/parts/{part}.csv"), part=STATS_PARTS),
-        display=expand(res("stats/parts/{part}_display.csv"), part=STATS_DISPLAY_PARTS),
     output:
         endpoints=report(
             res("stats/endpoints.csv"),

@@ -2,10 +2,28 @@
 #
 # One job per CSR-style table: results/tables/<name>.csv (machine-readable, unrounded) and
 # results/tables/<name>.html (formatted, self-contained; shown in the report). Every number of
-# the endpoint tables comes from the analysis results dataset stats/ard.csv (no table
-# recomputes a statistic); the ADaM inputs they also list give labels only (units, the AE
+# the endpoint tables comes from the analysis results dataset, the parts of it they show
+# (stats/parts/<part>.csv; no table recomputes a statistic); the ADaM inputs they also list give labels only (units, the AE
 # severity scale). published_vs_reproduced compares stats/endpoints.csv with the published findings
 # of resources/published_findings.yaml.
+
+# The ARD parts (stats/parts/<part>.csv) each table shows; every table also reads the
+# disposition part for the analysis-set sizes of its column headers. A data change reruns only
+# the tables of the parts it changes.
+TABLE_ARD = {
+    "demographics": ["disposition"],
+    "disposition": ["disposition"],
+    "exposure": ["disposition"],
+    "teae_overview": ["ae", "disposition"],
+    "teae_soc_pt": ["ae", "disposition"],
+    "lab_shift": ["lab", "disposition"],
+    "albumin": ["lab", "disposition"],
+    "cholesterol": ["lab", "disposition"],
+    "igg": ["pd", "disposition"],
+    "aqp4": ["pd", "disposition"],
+    "edss": ["edss", "disposition"],
+}
+
 
 # arm code, label and dose only: an arm colour change does not rerun the tables
 TABLE_ARMS = [
@@ -16,7 +34,7 @@ TABLE_ARMS = [
 
 rule table_demographics:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["demographics"]),
         adsl=res("adam/adsl.parquet"),
     output:
         csv=res("tables/demographics.csv"),
@@ -48,7 +66,7 @@ rule table_demographics:
 
 rule table_disposition:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["disposition"]),
         adsl=res("adam/adsl.parquet"),
         adex=res("adam/adex.parquet"),
     output:
@@ -82,7 +100,7 @@ rule table_disposition:
 
 rule table_exposure:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["exposure"]),
         adsl=res("adam/adsl.parquet"),
         adex=res("adam/adex.parquet"),
     output:
@@ -116,7 +134,7 @@ rule table_exposure:
 
 rule table_teae_overview:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["teae_overview"]),
         adsl=res("adam/adsl.parquet"),
         adae=res("adam/adae.parquet"),
     output:
@@ -149,7 +167,7 @@ rule table_teae_overview:
 
 rule table_teae_soc_pt:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["teae_soc_pt"]),
         adsl=res("adam/adsl.parquet"),
         adae=res("adam/adae.parquet"),
     output:
@@ -182,7 +200,7 @@ rule table_teae_soc_pt:
 
 rule table_lab_shift:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["lab_shift"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         ctcae=os.path.join(RESOURCES, "ctcae.csv"),
@@ -217,7 +235,7 @@ rule table_lab_shift:
 
 rule table_albumin:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["albumin"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         units=os.path.join(RESOURCES, "units.csv"),
@@ -251,7 +269,7 @@ rule table_albumin:
 
 rule table_cholesterol:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["cholesterol"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         units=os.path.join(RESOURCES, "units.csv"),
@@ -285,7 +303,7 @@ rule table_cholesterol:
 
 rule table_igg:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["igg"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         units=os.path.join(RESOURCES, "units.csv"),
@@ -318,7 +336,7 @@ rule table_igg:
 
 rule table_aqp4:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["aqp4"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
     output:
@@ -350,7 +368,7 @@ rule table_aqp4:
 
 rule table_edss:
     input:
-        ard=res("stats/ard.csv"),
+        ard=ard_parts(TABLE_ARD["edss"]),
         adsl=res("adam/adsl.parquet"),
         adedss=res("adam/adedss.parquet"),
     output:

@@ -3,12 +3,13 @@
 One function per rule part (``ae_part``, ``lab_part``, ``disposition_part``, ``pd_part``,
 ``edss_endpoints``; ``disposition_display_part`` for the numbers only tables show) returns
 endpoint rows (:data:`ENDPOINT_COLUMNS`); ``gather_endpoints`` merges them, ``build_ard`` turns
-them into the analysis results dataset ``results/stats/ard.csv`` (:mod:`fcrnpipe.stats.ard`),
-from which ``results/stats/endpoints.csv`` is derived (``endpoints_from_ard``); ``published_vs_reproduced`` compares the
+each part into its share of the analysis results dataset (``part_ard`` -> ``stats/parts/<part>.csv``),
+``gather_ard`` into ``results/stats/ard.csv`` (:mod:`fcrnpipe.stats.ard`), from which
+``results/stats/endpoints.csv`` is derived (``endpoints_from_ard``); ``published_vs_reproduced`` compares the
 pipeline's values with the published findings.
 """
 
-from fcrnpipe.stats.ard import ARD_COLUMNS, build_ard, endpoints_from_ard, read_ard
+from fcrnpipe.stats.ard import ARD_COLUMNS, build_ard, endpoints_from_ard, gather_ard, part_ard, read_ard
 from fcrnpipe.stats.ci import clopper_pearson, t_interval
 from fcrnpipe.stats.demographics import disposition_display_part
 from fcrnpipe.stats.descriptive import ENDPOINT_COLUMNS, OVERALL, describe
@@ -37,10 +38,12 @@ __all__ = [
     "endpoints_from_ard",
     "exposure",
     "exposure_per_subject",
+    "gather_ard",
     "gather_endpoints",
     "hodges_lehmann",
     "igg_endpoints",
     "lab_part",
+    "part_ard",
     "pd_part",
     "published_vs_reproduced",
     "read_ard",

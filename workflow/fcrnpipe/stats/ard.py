@@ -20,6 +20,9 @@ statistic x component (:data:`ARD_COLUMNS`):
 ``analysis_type`` ``endpoint`` (also in ``stats/endpoints.csv``) or ``display`` (numbers that
                   only tables show: demographics, analysis-set sizes, derived totals)
 
+Each stats rule writes the ARD of its part (``stats/parts/<part>.csv``, :func:`part_ard`: one
+job per ADaM domain, so a table reads only the parts it shows and a data change reruns only
+its closure); ``stats_endpoints`` gathers them into ``stats/ard.csv`` (:func:`gather_ard`).
 ``stats/endpoints.csv`` is the ``endpoint`` rows of the ARD pivoted back to one row per
 statistic (:func:`endpoints_from_ard`, exact inverse of :func:`ard_from_endpoints`). The
 tables render from the ARD (:func:`fcrnpipe.tables.build.ard_endpoints`) and never recompute
@@ -30,13 +33,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fcrnpipe.errors import UserError
 from fcrnpipe.stats.descriptive import ENDPOINT_COLUMNS, frame
+from fcrnpipe.stats.gather import gather_endpoints
 
 ARD_COLUMNS: list[str] = [
     "endpoint",
@@ -193,15 +199,43 @@ def build_ard(endpoints: pd.DataFrame, display: Iterable[pd.DataFrame] = ()) -> 
     return ard
 
 
-def read_ard(path: str) -> pd.DataFrame:
-    """``stats/ard.csv`` as written (empty strings stay ``""``, values float)."""
-    ard = pd.read_csv(
-        path, keep_default_na=False, na_values={"value": [""]}, dtype={"value": float}, float_precision="round_trip"
-    )
-    for c in ARD_COLUMNS:
-        if c != "value" and c in ard.columns:
-            ard[c] = ard[c].astype(str)
-    return ard
+def part_ard(
+    endpoints: pd.DataFrame,
+    display: pd.DataFrame | None,
+    arms: Sequence[str],
+    visits: Sequence[Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """The ARD of one stats part (``stats/parts/<part>.csv``): its endpoint rows and its display
+    rows, each sorted as :func:`~fcrnpipe.stats.gather.gather_endpoints` sorts them."""
+    display_parts = [gather_endpoints([display], arms, visits)] if display is not None and len(display) else []
+    return build_ard(gather_endpoints([endpoints], arms, visits), display_parts)
+
+
+def gather_ard(
+    parts: Iterable[pd.DataFrame], arms: Sequence[str], visits: Sequence[Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
+    """The whole ARD (``stats/ard.csv``) from the parts' ARDs: all endpoint rows sorted as
+    ``endpoints.csv``, then all display rows sorted the same way."""
+    ard = pd.concat(list(parts), ignore_index=True)
+    endpoints = gather_endpoints([endpoints_from_ard(ard, ENDPOINT)], arms, visits)
+    display = gather_endpoints([endpoints_from_ard(ard, DISPLAY)], arms, visits)
+    return build_ard(endpoints, [display])
+
+
+def read_ard(path: str | Sequence[str]) -> pd.DataFrame:
+    """``stats/ard.csv`` or the parts' ARDs (several paths: concatenated) as written: empty
+    strings stay ``""``, values are the exact floats written (round trip)."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    frames = []
+    for p in paths:
+        ard = pd.read_csv(
+            p, keep_default_na=False, na_values={"value": [""]}, dtype={"value": float}, float_precision="round_trip"
+        )
+        for c in ARD_COLUMNS:
+            if c != "value" and c in ard.columns:
+                ard[c] = ard[c].astype(str)
+        frames.append(ard)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ARD_COLUMNS)
 
 
 __all__ = [
@@ -214,6 +248,8 @@ __all__ = [
     "ard_from_endpoints",
     "build_ard",
     "endpoints_from_ard",
+    "gather_ard",
     "paramcd_of",
+    "part_ard",
     "read_ard",
 ]
