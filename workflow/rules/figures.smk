@@ -39,7 +39,7 @@ rule figure_igg_pct_baseline:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("figures", "labels"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         visits=config["visits"],
@@ -72,7 +72,7 @@ rule figure_aqp4_titre:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("figures", "labels"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         data_cut=config["data_cut"],
@@ -103,7 +103,7 @@ rule figure_edss_paired:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures", "labels"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         overall={
             "label": config["study"]["overall_label"],
@@ -140,7 +140,7 @@ rule figure_albumin_cholesterol:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("figures", "labels"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         visits=config["visits"],
@@ -173,7 +173,7 @@ rule figure_pk_conc_time:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures", "labels"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=DOSED_ARMS,
         dosing_days=config["study"]["dosing_days"],
         treatment=config["study"]["treatment"],
@@ -206,7 +206,7 @@ rule figure_ae_swimmer:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures", "labels"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         treatment=config["study"]["treatment"],
         data_cut=config["data_cut"],
@@ -236,7 +236,7 @@ rule figure_disposition_flow:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures", "labels"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         overall={
             "label": config["study"]["overall_label"],

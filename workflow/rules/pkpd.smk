@@ -27,9 +27,9 @@ PKPD_PK = {key: res(f"pkpd/pk/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_PD = {key: res(f"pkpd/pd/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_BOOT_REPLICATES = PKPD["bootstrap"]["replicates"]
 # library fingerprints: estimator/model edits rerun the fits; figure-style edits only the plots
-PKPD_FIT_CODE = lib_code("pkpd", "nlme", "models")
+PKPD_FIT_CODE = lib_code("pkpd", "nlme", "models", "frames")
 PKPD_PLOT_CODE = lib_code(
-    "pkpd", "nlme", "models", "figures", "stats", "labels", "findings"
+    "pkpd", "nlme", "models", "figures", "stats", "labels", "findings", "frames"
 )
 
 

@@ -33,7 +33,7 @@ rule stats_ae:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
         visits=config["visits"],
     script:
@@ -58,7 +58,7 @@ rule stats_lab:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
         visits=config["visits"],
         grading=config["lab_grading"],
@@ -83,7 +83,7 @@ rule stats_disposition:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
         visits=config["visits"],
         treatment=config["study"]["treatment"],
@@ -109,7 +109,7 @@ rule stats_pd:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
         visits=config["visits"],
     script:
@@ -133,7 +133,7 @@ rule stats_edss:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
         visits=config["visits"],
         primary_visit=config["edss"]["primary_visit"],
@@ -164,7 +164,7 @@ rule stats_endpoints:
         mem_mb=1000,
         runtime=5,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
         visits=config["visits"],
     script:

@@ -55,7 +55,7 @@ rule table_demographics:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         treatment=config["study"]["treatment"],
         overall_label=config["study"]["overall_label"],
@@ -88,7 +88,7 @@ rule table_disposition:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
@@ -122,7 +122,7 @@ rule table_exposure:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
@@ -156,7 +156,7 @@ rule table_teae_overview:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         treatment=config["study"]["treatment"],
         overall_label=config["study"]["overall_label"],
@@ -190,7 +190,7 @@ rule table_teae_soc_pt:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -224,7 +224,7 @@ rule table_lab_shift:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         grading=config["lab_grading"],
@@ -259,7 +259,7 @@ rule table_albumin:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -293,7 +293,7 @@ rule table_cholesterol:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -326,7 +326,7 @@ rule table_igg:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -358,7 +358,7 @@ rule table_aqp4:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -391,7 +391,7 @@ rule table_edss:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         primary_visit=config["edss"]["primary_visit"],
@@ -424,7 +424,7 @@ rule table_published_vs_reproduced:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "labels", "findings"),
+        code=lib_code("tables", "stats", "labels", "frames", "findings"),
         arms=TABLE_ARMS,
         visits=config["visits"],
         dosing_days=config["study"]["dosing_days"],
@@ -459,7 +459,7 @@ rule table_nca_summary:
         runtime=10,
     params:
         treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "nca", "labels"),
+        code=lib_code("tables", "stats", "nca", "labels", "frames"),
         arms=[a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
         data_cut=config["data_cut"],
         acceptance=config["nca"].get("acceptance", {}),
@@ -489,7 +489,7 @@ rule table_pkpd_parameters:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "labels"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         data_cut=config["data_cut"],
     script:
         "../../scripts/table_pkpd_parameters.py"
