@@ -204,3 +204,29 @@ def test_missing_analysis_set_is_a_user_error(study):
     adam, _, ard = study
     with pytest.raises(UserError, match="Analysis set"):
         igg_table(adam["adsl"], adam["adlb"], ARMS_CFG, ard=ard[ard["endpoint"] != "Analysis set"])
+
+
+def test_igg_figure_draws_the_ard_means_and_is_unchanged(tmp_path):
+    """The IgG figure's means, CIs and n come from the ARD (display rows of the PD part): the
+    drawn means are the ARD's, and the figure is the same as computed from ADaM."""
+    from test_figures import ARMS, CUT, DOSING, VISITS, lines_with, make_adlb, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.efficacy import IGG_PCT_BY_VISIT, pd_display_part
+
+    adsl, adlb = make_adsl(), make_adlb()
+    name = {float(v["avisitn"]): v["name"] for v in VISITS}
+    adlb = adlb.assign(AVISIT=adlb["AVISITN"].map(lambda n: name.get(float(n), "") if pd.notna(n) else ""))
+    codes = [a["armcd"] for a in ARMS]
+    ard = part_ard(frame([]), pd_display_part(adsl, adlb, codes), codes, VISITS)
+    with_ard = F.plot_igg_pct_baseline(adlb, adsl, ARMS, DOSING, VISITS, data_cut=CUT, ard=ard)
+    direct = F.plot_igg_pct_baseline(adlb, adsl, ARMS, DOSING, VISITS, data_cut=CUT)
+    for label, fig in (("ard", with_ard), ("direct", direct)):
+        F.save(fig, tmp_path / f"{label}.png", tmp_path / f"{label}.svg")
+    assert (tmp_path / "ard.svg").read_bytes() == (tmp_path / "direct.svg").read_bytes()
+    day = {v["name"]: float(v["day"]) for v in VISITS}
+    means = ard[(ard["endpoint"] == IGG_PCT_BY_VISIT) & (ard["statistic"] == "mean") & (ard["component"] == "estimate")]
+    for ax, arm in zip(with_ard.axes, codes):
+        (line,) = lines_with(ax, f"mean-{arm}")
+        expected = means[means["arm"] == arm].assign(day=lambda d: d["visit"].map(day)).sort_values("day")
+        assert list(line.get_xdata()) == list(expected["day"]) and list(line.get_ydata()) == list(expected["value"])

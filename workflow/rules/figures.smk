@@ -19,6 +19,7 @@ rule figure_igg_pct_baseline:
     input:
         adlb=res("adam/adlb.parquet"),
         adsl=res("adam/adsl.parquet"),
+        ard=res("stats/parts/pd.csv"),
     output:
         png=report(
             res("figures/igg_pct_baseline.png"),

@@ -11,7 +11,8 @@ import pandas as pd
 
 from fcrnpipe import frames
 from fcrnpipe.errors import UserError
-from fcrnpipe.stats.descriptive import describe
+from fcrnpipe.stats.ard import endpoints_from_ard
+from fcrnpipe.stats.descriptive import OVERALL, describe
 from fcrnpipe.figures.style import Arm
 
 #: Population flags of ADSL and how figures name them.
@@ -116,6 +117,31 @@ def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[
     :func:`fcrnpipe.stats.ci.t_interval`)."""
     s = describe(values, level)
     return int(s["n"]), s["mean"], s["sd"], s["ci_low"], s["ci_high"]
+
+
+SUMMARY_COLUMNS = ["ARMCD", "DAY", "n", "mean", "sd", "ci_low", "ci_high"]
+
+
+def ard_visit_summary(
+    ard: pd.DataFrame, endpoint: str, population: str, visits: Sequence[Mapping[str, Any]] | None
+) -> pd.DataFrame:
+    """Per arm and analysis visit, the ARD's ``n``, ``mean`` (with ``ci_low``/``ci_high``) and
+    ``sd`` of ``endpoint``, at the visit's nominal study day (config ``visits``: name -> day);
+    columns :data:`SUMMARY_COLUMNS`, sorted by arm and day (the shape of :func:`summarise`).
+    The ``Overall`` rows, visits without a day and visits without subjects are left out."""
+    sel = ard[(ard["endpoint"] == endpoint) & (ard["population"] == population)]
+    ep = endpoints_from_ard(sel, None)
+    day = {str(v["name"]): float(v["day"]) for v in visits or []}
+    rows = []
+    for (arm, visit), g in ep.groupby(["arm", "visit"], sort=False):
+        stat = g.set_index("statistic")
+        if arm == OVERALL or visit not in day or "mean" not in stat.index or int(stat.at["mean", "n"]) == 0:
+            continue
+        m = stat.loc["mean"]
+        sd = float(stat.at["sd", "estimate"]) if "sd" in stat.index else math.nan
+        rows.append([arm, day[visit], int(m["n"]), float(m["estimate"]), sd, float(m["ci_low"]), float(m["ci_high"])])
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return out.sort_values(["ARMCD", "DAY"], kind="mergesort").reset_index(drop=True)
 
 
 def summarise(df: pd.DataFrame, by: list[str], value: str, level: float = 0.95) -> pd.DataFrame:

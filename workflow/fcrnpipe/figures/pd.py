@@ -13,7 +13,10 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, MultipleLocator, NullLocator
 
 from fcrnpipe.labels import drug_name, drug_title
+from fcrnpipe.stats.descriptive import POPULATION_LABELS
+from fcrnpipe.stats.efficacy import IGG_PCT_BY_VISIT
 from fcrnpipe.figures.common import (
+    ard_visit_summary,
     arm_counts,
     dodge,
     flag_yes,
@@ -69,6 +72,7 @@ def plot_igg_pct_baseline(
     population_flag: str = "PDFL",
     level: float = 0.95,
     treatment: str | None = None,
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """Total IgG as % of baseline over study day, one panel per arm.
 
@@ -89,10 +93,13 @@ def plot_igg_pct_baseline(
         lb["PCT"] = 100.0 * to_float(lb["AVAL"]) / to_float(lb["BASE"])
     lb["ADY"] = to_float(lb["ADY"])
     lb = lb[lb["PCT"].notna() & lb["ADY"].notna()]
-    days = visit_days(visits)
-    anl = lb[flag_yes(lb["ANL01FL"]) & (to_float(lb["AVISITN"]) >= 0)].copy()
-    anl["DAY"] = nominal_day(anl["AVISITN"], days)
-    summary = summarise(anl[anl["DAY"].notna()], ["ARMCD", "DAY"], "PCT", level)
+    if ard is not None:  # the means, CIs and n of the stats stage (ARD display rows)
+        summary = ard_visit_summary(ard, IGG_PCT_BY_VISIT, POPULATION_LABELS[population_flag], visits)
+    else:
+        days = visit_days(visits)
+        anl = lb[flag_yes(lb["ANL01FL"]) & (to_float(lb["AVISITN"]) >= 0)].copy()
+        anl["DAY"] = nominal_day(anl["AVISITN"], days)
+        summary = summarise(anl[anl["DAY"].notna()], ["ARMCD", "DAY"], "PCT", level)
     counts = arm_counts(pop[pop["USUBJID"].isin(lb["USUBJID"])], arm_list)
 
     fig = new_figure(3.0 + 3.2 * len(arm_list), 4.6)

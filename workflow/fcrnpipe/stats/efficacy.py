@@ -192,6 +192,56 @@ def aqp4_endpoints(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], 
     return frame(rows)
 
 
+#: Display endpoint of the ARD drawn by the IgG figure (figures/igg_pct_baseline).
+IGG_PCT_BY_VISIT = f"{IGG}: percent of baseline by visit"
+
+
+def pct_of_baseline_figure(lb: pd.DataFrame) -> pd.Series:
+    """% of baseline as the IgG figure draws it: ``100 + PCHG`` when ADLB has PCHG values, else
+    ``100·AVAL/BASE``."""
+    if "PCHG" in lb.columns and to_float(lb["PCHG"]).notna().any():
+        return 100.0 + to_float(lb["PCHG"])
+    require_columns(lb, ["BASE"], "ADLB")
+    return 100.0 * to_float(lb["AVAL"]) / to_float(lb["BASE"])
+
+
+def igg_pct_by_visit_rows(
+    adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95
+) -> list[dict[str, Any]]:
+    """Display rows ``IGG: percent of baseline by visit`` (PD population): mean % of baseline
+    (:func:`pct_of_baseline_figure`) with its t CI, SD, median, min, max of the ANL01FL records
+    with a study day at each analysis visit AVISITN >= 0 (Day 1 included), by arm and overall;
+    visits where an arm has no record are left out. The IgG figure draws these means."""
+    pop = population(adsl, arms, "PDFL")
+    lb = lab_records(adlb, pop, IGG)
+    if lb.empty:
+        return []
+    lb = lb.assign(_pct=pct_of_baseline_figure(lb), _ady=to_float(lb["ADY"]) if "ADY" in lb.columns else math.nan)
+    lb = lb[lb["_pct"].notna() & lb["_ady"].notna()]
+    anl = lb[flag_yes(lb["ANL01FL"]) & (to_float(lb["AVISITN"]) >= 0) & (text(lb["AVISIT"]) != "")]
+    rows: list[dict[str, Any]] = []
+    for avisitn, avisit in visit_order(anl):
+        at = anl[to_float(anl["AVISITN"]) == avisitn]
+        for arm, g in arm_groups(at, arms):
+            if len(g):
+                rows += continuous_rows(
+                    g["_pct"].to_numpy(float),
+                    endpoint=IGG_PCT_BY_VISIT,
+                    population=PD,
+                    arm=arm,
+                    visit=avisit,
+                    level=level,
+                    what="% of baseline (100 + PCHG) of the ANL01FL records at the visit",
+                )
+    return rows
+
+
+def pd_display_part(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
+    """Display rows of rule ``stats_pd`` (ARD ``analysis_type = display``): the IgG figure's
+    means by visit (:func:`igg_pct_by_visit_rows`)."""
+    return frame(igg_pct_by_visit_rows(adsl, adlb, arms, level))
+
+
 def pd_part(
     adsl: pd.DataFrame,
     adlb: pd.DataFrame,
