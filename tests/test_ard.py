@@ -230,3 +230,25 @@ def test_igg_figure_draws_the_ard_means_and_is_unchanged(tmp_path):
         (line,) = lines_with(ax, f"mean-{arm}")
         expected = means[means["arm"] == arm].assign(day=lambda d: d["visit"].map(day)).sort_values("day")
         assert list(line.get_xdata()) == list(expected["day"]) and list(line.get_ydata()) == list(expected["value"])
+
+
+def test_albumin_cholesterol_figure_draws_the_ard_mean_and_sd(tmp_path):
+    """The albumin/cholesterol figure's mean ± SD come from the ARD (display rows of the lab part)."""
+    from test_figures import ARMS, CUT, DOSING, VISITS, make_adlb, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.safety import LAB_FIGURE_ENDPOINTS, lab_figure_rows
+
+    adsl, adlb = make_adsl(), make_adlb()
+    name = {float(v["avisitn"]): v["name"] for v in VISITS}
+    adlb = adlb.assign(AVISIT=adlb["AVISITN"].map(lambda n: name.get(float(n), "") if pd.notna(n) else ""))
+    codes = [a["armcd"] for a in ARMS]
+    ard = part_ard(frame([]), frame(lab_figure_rows(adsl, adlb, codes)), codes, VISITS)
+    assert {LAB_FIGURE_ENDPOINTS[c].format(p) for c in ("AVAL", "PCHG") for p in ("ALB", "CHOL", "LDL")} <= set(
+        ard["endpoint"]
+    )
+    with_ard = F.plot_albumin_cholesterol(adlb, adsl, ARMS, DOSING, VISITS, data_cut=CUT, ard=ard)
+    direct = F.plot_albumin_cholesterol(adlb, adsl, ARMS, DOSING, VISITS, data_cut=CUT)
+    for label, fig in (("ard", with_ard), ("direct", direct)):
+        F.save(fig, tmp_path / f"{label}.png", tmp_path / f"{label}.svg")
+    assert (tmp_path / "ard.svg").read_bytes() == (tmp_path / "direct.svg").read_bytes()

@@ -118,6 +118,7 @@ rule figure_edss_paired:
 
 rule figure_albumin_cholesterol:
     input:
+        ard=res("stats/parts/lab.csv"),
         adlb=res("adam/adlb.parquet"),
         adsl=res("adam/adsl.parquet"),
         ctcae=os.path.join(RESOURCES, "ctcae.csv"),

@@ -128,14 +128,14 @@ def ard_visit_summary(
     """Per arm and analysis visit, the ARD's ``n``, ``mean`` (with ``ci_low``/``ci_high``) and
     ``sd`` of ``endpoint``, at the visit's nominal study day (config ``visits``: name -> day);
     columns :data:`SUMMARY_COLUMNS`, sorted by arm and day (the shape of :func:`summarise`).
-    The ``Overall`` rows, visits without a day and visits without subjects are left out."""
+    The ``Overall`` rows and visits without a day are left out."""
     sel = ard[(ard["endpoint"] == endpoint) & (ard["population"] == population)]
     ep = endpoints_from_ard(sel, None)
     day = {str(v["name"]): float(v["day"]) for v in visits or []}
     rows = []
     for (arm, visit), g in ep.groupby(["arm", "visit"], sort=False):
         stat = g.set_index("statistic")
-        if arm == OVERALL or visit not in day or "mean" not in stat.index or int(stat.at["mean", "n"]) == 0:
+        if arm == OVERALL or visit not in day or "mean" not in stat.index:
             continue
         m = stat.loc["mean"]
         sd = float(stat.at["sd", "estimate"]) if "sd" in stat.index else math.nan

@@ -14,8 +14,10 @@ from matplotlib.patches import Patch, Rectangle
 
 from fcrnpipe.labels import drug_name, drug_title
 from fcrnpipe.errors import UserError
-from fcrnpipe.stats.safety import ae_scale
+from fcrnpipe.stats.descriptive import POPULATION_LABELS
+from fcrnpipe.stats.safety import LAB_FIGURE_ENDPOINTS, ae_scale
 from fcrnpipe.figures.common import (
+    ard_visit_summary,
     arm_counts,
     flag_yes,
     nominal_day,
@@ -80,10 +82,12 @@ def plot_albumin_cholesterol(
     population_flag: str = "SAFFL",
     params: Sequence[tuple[str, str]] = LIPID_PANELS,
     treatment: str | None = None,
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """Albumin, total and LDL cholesterol: absolute values (top) and % change from baseline (bottom).
 
-    Mean ± SD by arm of the ANL01FL record at each analysis visit, at the visit's nominal day
+    Mean ± SD by arm of the ANL01FL record at each analysis visit (from the ARD when ``ard``, the
+    lab part's display rows, is given), at the visit's nominal day
     (arms shifted by a fixed ±0.8 day so the bars do not overlap); thin lines in the top row are
     the individual values at the actual study day. Albumin panel: CTCAE grade-2 threshold.
     """
@@ -120,7 +124,11 @@ def plot_albumin_cholesterol(
             (("AVAL", f"{name} ({unit})" if unit else name), ("PCHG", f"{name}, % change from baseline"))
         ):
             ax = axes[i, j]
-            s = summarise(a, ["ARMCD", "DAY"], value)
+            if ard is not None:  # mean and SD of the stats stage (ARD display rows of the lab part)
+                endpoint = LAB_FIGURE_ENDPOINTS[value].format(code)
+                s = ard_visit_summary(ard, endpoint, POPULATION_LABELS[population_flag], visits)
+            else:
+                s = summarise(a, ["ARMCD", "DAY"], value)
             for arm in arm_list:
                 if i == 0:
                     for usubjid, ind in rows[rows["ARMCD"] == arm.armcd].groupby("USUBJID", sort=True):

@@ -304,6 +304,42 @@ def percent_of_baseline(df: pd.DataFrame) -> pd.Series:
     return 100.0 + pchg.fillna(fallback)
 
 
+def visit_summary_rows(
+    df: pd.DataFrame,
+    arms: Sequence[str],
+    *,
+    values: pd.Series,
+    endpoint: str,
+    population: str,
+    min_avisitn: float | None = None,
+    level: float = 0.95,
+    what: str = "",
+) -> list[dict[str, Any]]:
+    """Continuous summaries of ``values`` (aligned with ``df``) of the ANL01FL records by arm and
+    analysis visit, the way the figures summarise a visit: every visit with AVISIT (AVISITN >=
+    ``min_avisitn`` if given; Day 1 included), the ANL01FL record of each subject, groups with
+    records only (n = 0 when all their values are missing). Display rows of the ARD."""
+    d = df.assign(_value=values)
+    anl = d[flag_yes(d["ANL01FL"]) & (text(d["AVISIT"]) != "")]
+    if min_avisitn is not None:
+        anl = anl[to_float(anl["AVISITN"]) >= min_avisitn]
+    out: list[dict[str, Any]] = []
+    for avisitn, avisit in visit_order(anl):
+        at = anl[to_float(anl["AVISITN"]) == avisitn]
+        for arm, g in arm_groups(at, arms):
+            if len(g):
+                out += continuous_rows(
+                    g["_value"].to_numpy(float),
+                    endpoint=endpoint,
+                    population=population,
+                    arm=arm,
+                    visit=avisit,
+                    level=level,
+                    what=what,
+                )
+    return out
+
+
 def by_visit_rows(
     df: pd.DataFrame,
     arms: Sequence[str],

@@ -33,6 +33,7 @@ from fcrnpipe.stats.descriptive import (
     text,
     to_float,
     visit_order,
+    visit_summary_rows,
 )
 from fcrnpipe.stats.safety import lab_by_visit, lab_records
 from fcrnpipe.stats.wilcoxon import ZERO_METHOD, hodges_lehmann, signed_rank_test
@@ -218,22 +219,16 @@ def igg_pct_by_visit_rows(
         return []
     lb = lb.assign(_pct=pct_of_baseline_figure(lb), _ady=to_float(lb["ADY"]) if "ADY" in lb.columns else math.nan)
     lb = lb[lb["_pct"].notna() & lb["_ady"].notna()]
-    anl = lb[flag_yes(lb["ANL01FL"]) & (to_float(lb["AVISITN"]) >= 0) & (text(lb["AVISIT"]) != "")]
-    rows: list[dict[str, Any]] = []
-    for avisitn, avisit in visit_order(anl):
-        at = anl[to_float(anl["AVISITN"]) == avisitn]
-        for arm, g in arm_groups(at, arms):
-            if len(g):
-                rows += continuous_rows(
-                    g["_pct"].to_numpy(float),
-                    endpoint=IGG_PCT_BY_VISIT,
-                    population=PD,
-                    arm=arm,
-                    visit=avisit,
-                    level=level,
-                    what="% of baseline (100 + PCHG) of the ANL01FL records at the visit",
-                )
-    return rows
+    return visit_summary_rows(
+        lb,
+        arms,
+        values=lb["_pct"],
+        endpoint=IGG_PCT_BY_VISIT,
+        population=PD,
+        min_avisitn=0,
+        level=level,
+        what="% of baseline (100 + PCHG) of the ANL01FL records at the visit",
+    )
 
 
 def pd_display_part(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from fcrnpipe.stats.descriptive import (
     row,
     text,
     to_float,
+    visit_summary_rows,
 )
 
 SAFETY = POPULATION_LABELS["SAFFL"]
@@ -564,6 +565,32 @@ def shift_tables(
     return out
 
 
+#: Display endpoints of the ARD drawn by the albumin/cholesterol figure (mean ± SD by visit).
+LAB_FIGURE_ENDPOINTS = {"AVAL": "{}: value by visit", "PCHG": "{}: percent change by visit"}
+
+
+def lab_figure_rows(
+    adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], params: Sequence[str] = LAB_PARAMS, level: float = 0.95
+) -> list[dict[str, Any]]:
+    """Display rows ``<PARAMCD>: value by visit`` (AVAL) and ``<PARAMCD>: percent change by visit``
+    (PCHG), safety population: summaries of the ANL01FL records at every analysis visit (Day 1
+    included; :func:`~fcrnpipe.stats.descriptive.visit_summary_rows`). The albumin/cholesterol
+    figure draws their mean ± SD."""
+    pop = population(adsl, arms, "SAFFL")
+    rows: list[dict[str, Any]] = []
+    for paramcd in params:
+        lb = lab_records(adlb, pop, paramcd)
+        if lb.empty:
+            continue
+        for column, endpoint in LAB_FIGURE_ENDPOINTS.items():
+            values = to_float(lb[column]) if column in lb.columns else pd.Series(np.nan, index=lb.index)
+            rows += visit_summary_rows(
+                lb, arms, values=values, endpoint=endpoint.format(paramcd), population=SAFETY, level=level,
+                what=f"{column} of the ANL01FL records at the visit",
+            )
+    return rows
+
+
 def lab_display_part(
     adsl: pd.DataFrame,
     adlb: pd.DataFrame,
@@ -572,12 +599,14 @@ def lab_display_part(
     max_grades: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Display rows of rule ``stats_lab`` (ARD ``analysis_type = display``): the totals of the
-    CTCAE shift tables (:func:`shift_total_rows`) on the grade grid of all graded parameters."""
+    CTCAE shift tables (:func:`shift_total_rows`) on the grade grid of all graded parameters, and
+    the albumin/cholesterol figure's summaries by visit (:func:`lab_figure_rows`)."""
     shifts = shift_tables(adsl, adlb, arms, grading, max_grades)
     top = max((int(c["worst_grade"].max()) for _, _, c in shifts if len(c)), default=0)
     rows: list[dict[str, Any]] = []
     for term, paramcd, counts in shifts:
         rows += shift_total_rows(counts, shift_endpoint(paramcd, term), top)
+    rows += lab_figure_rows(adsl, adlb, arms)
     return frame(rows)
 
 
