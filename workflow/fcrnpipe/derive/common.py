@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from fcrnpipe import frames
-from fcrnpipe.errors import UserError
 
 NS = "datetime64[ns]"
 

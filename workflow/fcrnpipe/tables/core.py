@@ -16,8 +16,8 @@ from fcrnpipe.stats import descriptive as D
 from fcrnpipe.stats.ard import ard_from_endpoints, endpoints_from_ard
 from fcrnpipe.stats.ci import level_pct
 from fcrnpipe.stats.demographics import ANALYSIS_SET
-from fcrnpipe.stats.efficacy import AQP4, IGG
 from fcrnpipe.tables import format as F
+
 
 ArmsArg = Sequence[Mapping[str, Any]]
 Values = Mapping[str, Any]

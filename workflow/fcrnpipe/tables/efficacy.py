@@ -30,6 +30,7 @@ from fcrnpipe.tables.core import (
     set_counts,
 )
 
+
 # ----------------------------------------------------------------------- by-visit summaries
 def lab_decimals(units: pd.DataFrame) -> dict[str, int]:
     """Decimals of the reported data per PARAMCD from ``resources/units.csv`` (largest of its units)."""

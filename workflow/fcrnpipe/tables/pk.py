@@ -15,11 +15,10 @@ from fcrnpipe.tables.core import (
     Grid,
     Row,
     Table,
-    Values,
     armcds,
     build_table,
-    footnotes,
 )
+
 
 # ---------------------------------------------------------------------- PK and PK/PD tables
 NCA_SUMMARY_COLUMNS = [

@@ -23,6 +23,7 @@ from fcrnpipe.tables.core import (
     set_counts,
 )
 
+
 # ---------------------------------------------------------------------------- demographics
 #: Continuous rows of the demographics table after the categories: ADSL variable, title, decimals.
 DEMOGRAPHICS_ROWS: tuple[tuple[str, str, int], ...] = (

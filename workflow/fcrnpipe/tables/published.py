@@ -13,8 +13,8 @@ from fcrnpipe.tables.core import (
     Column,
     Row,
     Table,
-    footnotes,
 )
+
 
 # ------------------------------------------------------------------- published vs reproduced
 def published_table(

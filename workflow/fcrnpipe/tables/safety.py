@@ -47,6 +47,7 @@ from fcrnpipe.tables.core import (
     set_counts,
 )
 
+
 # ----------------------------------------------------------------------------------- TEAEs
 OVERVIEW_LABELS = {
     "any": "Any TEAE",
