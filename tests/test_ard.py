@@ -252,3 +252,22 @@ def test_albumin_cholesterol_figure_draws_the_ard_mean_and_sd(tmp_path):
     for label, fig in (("ard", with_ard), ("direct", direct)):
         F.save(fig, tmp_path / f"{label}.png", tmp_path / f"{label}.svg")
     assert (tmp_path / "ard.svg").read_bytes() == (tmp_path / "direct.svg").read_bytes()
+
+
+def test_edss_paired_figure_draws_the_ard_mean_and_sd(tmp_path):
+    """The EDSS paired figure's mean ± SD (arms and overall) come from the ARD (display rows of the
+    EDSS part) and give the same figure as computed from ADaM."""
+    from test_figures import ARMS, CUT, make_adedss, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.efficacy import EDSS_PAIRED, edss_display_part
+
+    adsl, adedss = make_adsl(), make_adedss()
+    codes = [a["armcd"] for a in ARMS]
+    ard = part_ard(frame([]), edss_display_part(adsl, adedss, codes, 4), codes)
+    assert {"baseline_mean", "followup_sd"} <= set(ard.loc[ard["endpoint"] == EDSS_PAIRED, "statistic"])
+    with_ard = F.plot_edss_paired(adedss, adsl, ARMS, 4, data_cut=CUT, ard=ard)
+    direct = F.plot_edss_paired(adedss, adsl, ARMS, 4, data_cut=CUT)
+    for label, fig in (("ard", with_ard), ("direct", direct)):
+        F.save(fig, tmp_path / f"{label}.png", tmp_path / f"{label}.svg")
+    assert (tmp_path / "ard.svg").read_bytes() == (tmp_path / "direct.svg").read_bytes()

@@ -83,6 +83,7 @@ rule figure_aqp4_titre:
 
 rule figure_edss_paired:
     input:
+        ard=res("stats/parts/edss.csv"),
         adedss=res("adam/adedss.parquet"),
         adsl=res("adam/adsl.parquet"),
     output:

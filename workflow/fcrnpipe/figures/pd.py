@@ -13,8 +13,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, MultipleLocator, NullLocator
 
 from fcrnpipe.labels import drug_name, drug_title
-from fcrnpipe.stats.descriptive import POPULATION_LABELS
-from fcrnpipe.stats.efficacy import IGG_PCT_BY_VISIT
+from fcrnpipe.stats.descriptive import OVERALL, POPULATION_LABELS
+from fcrnpipe.stats.efficacy import EDSS_PAIRED, IGG_PCT_BY_VISIT, edss_pairs
 from fcrnpipe.figures.common import (
     ard_visit_summary,
     arm_counts,
@@ -289,28 +289,6 @@ def plot_aqp4_titre(
 
 
 # ------------------------------------------------------------------------------------- EDSS
-def edss_pairs(adedss: pd.DataFrame, primary_visit: int) -> pd.DataFrame:
-    """One row per subject with BASELINE and FOLLOWUP EDSS (the ANL01FL record at ``primary_visit``).
-
-    Baseline is the ABLFL record's AVAL (or BASE of the follow-up record when no ABLFL record
-    exists). Subjects without either value are dropped. Columns: USUBJID, BASELINE, FOLLOWUP.
-    """
-    require_columns(adedss, ["USUBJID", "AVAL", "AVISITN", "ANL01FL"], "ADEDSS")
-    df = adedss.copy()
-    df["AVAL"] = to_float(df["AVAL"])
-    base = pd.Series(dtype=float)
-    if "ABLFL" in df.columns:
-        base = df[flag_yes(df["ABLFL"])].groupby("USUBJID", sort=True)["AVAL"].last()
-    fup = df[flag_yes(df["ANL01FL"]) & (to_float(df["AVISITN"]) == float(primary_visit))]
-    fup = fup.groupby("USUBJID", sort=True).last()
-    out = pd.DataFrame({"FOLLOWUP": fup["AVAL"]})
-    out["BASELINE"] = base.reindex(out.index)
-    if "BASE" in fup.columns:
-        out["BASELINE"] = out["BASELINE"].fillna(to_float(fup["BASE"]))
-    out = out.dropna(subset=["BASELINE", "FOLLOWUP"])
-    return out.reset_index()[["USUBJID", "BASELINE", "FOLLOWUP"]]
-
-
 @styled
 def plot_edss_paired(
     adedss: pd.DataFrame,
@@ -321,13 +299,21 @@ def plot_edss_paired(
     overall: Mapping[str, Any] | Arm | None = None,
     data_cut: str = "",
     population_flag: str = "SAFFL",
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """EDSS at baseline and at the primary visit, paired per subject, by arm.
 
     Each subject's two values are joined by a line; subjects of one arm are spread horizontally
     by fixed offsets ordered by (baseline, follow-up, USUBJID) so tied scores stay visible.
-    Diamonds with bars: arm mean ± SD (and the overall group when there are several arms).
+    Diamonds with bars: arm mean ± SD (and the overall group when there are several arms); from
+    the ARD when ``ard`` (the EDSS part's display rows ``EDSS: paired baseline and primary
+    visit``) is given.
     """
+    summary: dict[tuple[str, str], float] = {}
+    if ard is not None:
+        sel = ard[(ard["endpoint"] == EDSS_PAIRED) & (ard["population"] == POPULATION_LABELS[population_flag])]
+        sel = sel[sel["component"] == "estimate"]
+        summary = {(a, s): float(v) for a, s, v in zip(sel["arm"], sel["statistic"], sel["value"])}
     arm_list = arms_from_config(arms)
     pop = population(adsl, arm_list, population_flag)
     pairs = edss_pairs(restrict(adedss, pop), primary_visit).merge(pop[["USUBJID", "ARMCD"]], on="USUBJID")
@@ -379,8 +365,14 @@ def plot_edss_paired(
             vals = df[col].to_numpy(dtype=float)
             if len(vals) == 0:
                 continue
-            mean = float(vals.mean())
-            sd = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+            if ard is not None:
+                key = arm.armcd if individual else OVERALL
+                mean = summary[(key, f"{col.lower()}_mean")]
+                sd = summary.get((key, f"{col.lower()}_sd"), math.nan)
+                sd = 0.0 if math.isnan(sd) else sd
+            else:
+                mean = float(vals.mean())
+                sd = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
             xm = x + side * (0.42 if individual else 0.0)
             errorbar(
                 ax,
@@ -408,7 +400,9 @@ def plot_edss_paired(
         if not individual and len(df):
             ax.plot(
                 [x0, x1],
-                [df["BASELINE"].mean(), df["FOLLOWUP"].mean()],
+                [df["BASELINE"].mean(), df["FOLLOWUP"].mean()]
+                if ard is None
+                else [summary[(OVERALL, "baseline_mean")], summary[(OVERALL, "followup_mean")]],
                 color=arm.color,
                 lw=1.2,
                 ls="--",

@@ -254,6 +254,72 @@ def pd_part(
 
 
 # -------------------------------------------------------------------------------------- EDSS
+def edss_pairs(adedss: pd.DataFrame, primary_visit: int) -> pd.DataFrame:
+    """One row per subject with BASELINE and FOLLOWUP EDSS (the ANL01FL record at ``primary_visit``).
+
+    Baseline is the ABLFL record's AVAL (or BASE of the follow-up record when no ABLFL record
+    exists). Subjects without either value are dropped. Columns: USUBJID, BASELINE, FOLLOWUP.
+    """
+    require_columns(adedss, ["USUBJID", "AVAL", "AVISITN", "ANL01FL"], "ADEDSS")
+    df = adedss.copy()
+    df["AVAL"] = to_float(df["AVAL"])
+    base = pd.Series(dtype=float)
+    if "ABLFL" in df.columns:
+        base = df[flag_yes(df["ABLFL"])].groupby("USUBJID", sort=True)["AVAL"].last()
+    fup = df[flag_yes(df["ANL01FL"]) & (to_float(df["AVISITN"]) == float(primary_visit))]
+    fup = fup.groupby("USUBJID", sort=True).last()
+    out = pd.DataFrame({"FOLLOWUP": fup["AVAL"]})
+    out["BASELINE"] = base.reindex(out.index)
+    if "BASE" in fup.columns:
+        out["BASELINE"] = out["BASELINE"].fillna(to_float(fup["BASE"]))
+    out = out.dropna(subset=["BASELINE", "FOLLOWUP"])
+    return out.reset_index()[["USUBJID", "BASELINE", "FOLLOWUP"]]
+
+
+#: Display endpoint of the ARD drawn by the EDSS paired figure (figures/edss_paired).
+EDSS_PAIRED = f"{EDSS}: paired baseline and primary visit"
+
+
+def edss_paired_rows(
+    adsl: pd.DataFrame, adedss: pd.DataFrame, arms: Sequence[str], primary_visit: float, level: float = 0.95
+) -> list[dict[str, Any]]:
+    """Display rows ``EDSS: paired baseline and primary visit`` (safety population): the subjects
+    with a baseline and a primary-visit EDSS (:func:`edss_pairs`), by arm and overall;
+    statistics ``baseline_<stat>`` and ``followup_<stat>`` (n, mean, SD, median, min, max; no CI),
+    visit = AVISIT of the primary visit. The EDSS paired figure draws their mean ± SD."""
+    pop = population(adsl, arms, "SAFFL")
+    qs = restrict(adedss, pop)
+    pairs = edss_pairs(qs, primary_visit).merge(pop[["USUBJID", "ARMCD"]], on="USUBJID")
+    pairs = pairs.sort_values(["BASELINE", "FOLLOWUP", "USUBJID"], kind="mergesort")
+    names = text(qs.loc[to_float(qs["AVISITN"]) == float(primary_visit), "AVISIT"]) if "AVISIT" in qs.columns else []
+    names = sorted(n for n in names if n)
+    visit = names[0] if names else f"WEEK {primary_visit:g}"
+    rows: list[dict[str, Any]] = []
+    for column, prefix in (("BASELINE", "baseline_"), ("FOLLOWUP", "followup_")):
+        for arm, g in arm_groups(pairs, arms):
+            if len(g):
+                rows += continuous_rows(
+                    g[column].to_numpy(float),
+                    endpoint=EDSS_PAIRED,
+                    population=SAFETY,
+                    arm=arm,
+                    visit=visit,
+                    level=level,
+                    prefix=prefix,
+                    what=f"EDSS at {'baseline' if prefix == 'baseline_' else visit} of the subjects with both",
+                    mean_ci=False,
+                )
+    return rows
+
+
+def edss_display_part(
+    adsl: pd.DataFrame, adedss: pd.DataFrame, arms: Sequence[str], primary_visit: float, level: float = 0.95
+) -> pd.DataFrame:
+    """Display rows of rule ``stats_edss`` (ARD ``analysis_type = display``): the EDSS paired
+    figure's mean ± SD (:func:`edss_paired_rows`)."""
+    return frame(edss_paired_rows(adsl, adedss, arms, primary_visit, level))
+
+
 def improvement_text(improvement: Mapping[str, Any] | None) -> str:
     """The CRIT1FL definition of config ``edss.improvement`` in words."""
     if not improvement:
