@@ -1,9 +1,11 @@
-"""Rule figure_albumin_cholesterol: albumin, total and LDL cholesterol over time (PNG + SVG)."""
+"""Rule figure_albumin_cholesterol: albumin, total and LDL cholesterol over time (PNG + SVG); mean ± SD
+by visit from the ARD part stats/parts/lab.csv."""
 
 import pandas as pd
 
 from fcrnpipe.figures import ctcae_threshold, plot_albumin_cholesterol, save
 from fcrnpipe.runner import run
+from fcrnpipe.stats import read_ard
 from fcrnpipe.tableio import read_parquet
 
 
@@ -18,6 +20,8 @@ def main(smk):
         p.visits,
         albumin_threshold=threshold,
         data_cut=p.data_cut,
+        treatment=p.treatment,
+        ard=read_ard(smk.input.ard),
     )
     save(fig, smk.output.png, smk.output.svg)
 

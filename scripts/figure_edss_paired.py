@@ -2,6 +2,7 @@
 
 from fcrnpipe.figures import plot_edss_paired, save
 from fcrnpipe.runner import run
+from fcrnpipe.stats import read_ard
 from fcrnpipe.tableio import read_parquet
 
 
@@ -14,6 +15,7 @@ def main(smk):
         p.primary_visit,
         overall=p.overall,
         data_cut=p.data_cut,
+        ard=read_ard(smk.input.ard),
     )
     save(fig, smk.output.png, smk.output.svg)
 

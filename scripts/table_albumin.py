@@ -1,8 +1,9 @@
-"""Rule table_albumin: ADSL + ADLB -> serum albumin by visit (CSV + HTML)."""
+"""Rule table_albumin: stats/ard.csv + ADSL + ADLB -> serum albumin by visit (CSV + HTML)."""
 
 import pandas as pd
 
 from fcrnpipe.runner import run
+from fcrnpipe.stats import read_ard
 from fcrnpipe.tableio import read_parquet
 from fcrnpipe.tables import albumin_table, lab_decimals, write_outputs
 
@@ -11,7 +12,7 @@ def main(smk):
     p = smk.params
     adsl, adlb = read_parquet(smk.input.adsl), read_parquet(smk.input.adlb)
     decimals = lab_decimals(pd.read_csv(smk.input.units))
-    table = albumin_table(adsl, adlb, p.arms, decimals=decimals, data_cut=p.data_cut, overall_label=p.overall_label)
+    table = albumin_table(adsl, adlb, p.arms, decimals=decimals, ard=read_ard(smk.input.ard), treatment=p.treatment, data_cut=p.data_cut, overall_label=p.overall_label)
     write_outputs(table, smk.output.csv, smk.output.html)
 
 

@@ -1,8 +1,9 @@
-"""Rule table_igg: ADSL + ADLB -> total IgG by visit (CSV + HTML)."""
+"""Rule table_igg: stats/ard.csv + ADSL + ADLB -> total IgG by visit (CSV + HTML)."""
 
 import pandas as pd
 
 from fcrnpipe.runner import run
+from fcrnpipe.stats import read_ard
 from fcrnpipe.tableio import read_parquet
 from fcrnpipe.tables import igg_table, lab_decimals, write_outputs
 
@@ -11,7 +12,7 @@ def main(smk):
     p = smk.params
     adsl, adlb = read_parquet(smk.input.adsl), read_parquet(smk.input.adlb)
     decimals = lab_decimals(pd.read_csv(smk.input.units))
-    table = igg_table(adsl, adlb, p.arms, decimals=decimals, data_cut=p.data_cut, overall_label=p.overall_label)
+    table = igg_table(adsl, adlb, p.arms, decimals=decimals, ard=read_ard(smk.input.ard), data_cut=p.data_cut, overall_label=p.overall_label)
     write_outputs(table, smk.output.csv, smk.output.html)
 
 

@@ -15,7 +15,7 @@ def main(smk):
     rules = AcceptanceRules.from_config(p.acceptance)
     reasons = missing_reasons(nca, exclude_flagged=rules.exclude)
     table = nca_summary_table(
-        summary, p.arms, read_parquet(smk.input.adsl), reasons, data_cut=p.data_cut,
+        summary, p.arms, read_parquet(smk.input.adsl), reasons, treatment=p.treatment, data_cut=p.data_cut,
         acceptance=rules.describe(), excluded=rules.exclude,
     )
     write_outputs(table, smk.output.csv, smk.output.html)

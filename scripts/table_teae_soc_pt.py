@@ -1,6 +1,7 @@
-"""Rule table_teae_soc_pt: ADSL + ADAE -> TEAEs by SOC and PT (CSV + HTML)."""
+"""Rule table_teae_soc_pt: stats/ard.csv + ADSL + ADAE -> TEAEs by SOC and PT (CSV + HTML)."""
 
 from fcrnpipe.runner import run
+from fcrnpipe.stats import read_ard
 from fcrnpipe.tableio import read_parquet
 from fcrnpipe.tables import teae_soc_pt_table, write_outputs
 
@@ -9,7 +10,7 @@ def main(smk):
     p = smk.params
     adsl = read_parquet(smk.input.adsl)
     adae = read_parquet(smk.input.adae)
-    table = teae_soc_pt_table(adsl, adae, p.arms, data_cut=p.data_cut, overall_label=p.overall_label)
+    table = teae_soc_pt_table(adsl, adae, p.arms, ard=read_ard(smk.input.ard), treatment=p.treatment, data_cut=p.data_cut, overall_label=p.overall_label)
     write_outputs(table, smk.output.csv, smk.output.html)
 
 

@@ -152,6 +152,16 @@ def test_individual_fits_layout_and_blq():
     assert {f"blq-{i}" for i in IDS} <= gids(fig)  # BLQ records drawn at LLOQ/2
 
 
+def test_drug_name_in_labels_comes_from_config_treatment():
+    obs, curves, id_map, dosing = individual_inputs(2)
+    fig = P.plot_individual_fits(obs, curves, id_map, ARMS, 2, dosing, model="m", data_cut=CUT, treatment="EFGARTIGIMOD")
+    texts = {ax.get_ylabel() for ax in fig.axes} | {t.get_text() for lg in fig.legends for t in lg.get_texts()}
+    texts |= {t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()}
+    assert "Efgartigimod concentration (mg/L)" in texts and "Efgartigimod dose" in texts
+    assert not any("atoclimab" in t for t in texts)
+    assert P.endpoint_style(2, "BATOCLIMAB")["label"] == "Batoclimab concentration (mg/L)"
+
+
 def test_vpc_figure_draws_observed_percentiles():
     table, obs = vpc_inputs()
     fig = P.plot_vpc(table, obs, title="VPC", ylabel="y", log=False, n_subjects=4, data_cut=CUT)

@@ -400,24 +400,25 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
             {"primary_visit": config["edss"]["primary_visit"], "improvement": config["edss"]["improvement"]},
         ),
     }
+    (tmp_path / "parts").mkdir()
     for part, (inputs, extra) in parts.items():
+        outputs = {"part": str(tmp_path / "parts" / f"{part}.csv")}
         _run_script(
-            root,
-            f"stats_{part}",
-            tmp_path,
-            inputs,
-            {"part": str(tmp_path / f"{part}.csv")},
-            {"arms": arm_codes, **extra},
+            root, f"stats_{part}", tmp_path, inputs, outputs, {"arms": arm_codes, "visits": config["visits"], **extra}
         )
     endpoints = str(tmp_path / "endpoints.csv")
     _run_script(
         root,
         "stats_endpoints",
         tmp_path,
-        {"parts": [str(tmp_path / f"{p}.csv") for p in parts]},
-        {"endpoints": endpoints},
+        {"parts": [str(tmp_path / "parts" / f"{p}.csv") for p in parts]},
+        {"endpoints": endpoints, "ard": str(tmp_path / "ard.csv")},
         {"arms": arm_codes, "visits": config["visits"]},
     )
+
+    def ard(*parts_shown):  # TABLE_ARD of workflow/rules/tables.smk
+        return [str(tmp_path / "parts" / f"{p}.csv") for p in (*parts_shown, "disposition")]
+
     ep = pd.read_csv(endpoints, keep_default_na=False, na_values=[""])
     assert list(ep.columns) == [
         "endpoint",
@@ -434,37 +435,44 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         "p_value",
         "method",
     ]
-    common = {"arms": arms, "overall_label": config["study"]["overall_label"], "data_cut": CUT}
-    lab_in = {"adsl": adam["adsl"], "adlb": adam["adlb"], "units": str(res / "units.csv")}
+    common = {
+        "arms": arms,
+        "overall_label": config["study"]["overall_label"],
+        "data_cut": CUT,
+        "treatment": config["study"]["treatment"],
+    }
+    lab_in = {"adsl": adam["adsl"], "adlb": adam["adlb"], "units": str(res / "units.csv"), "ard": ard("lab")}
     tables = {
-        "demographics": ({"adsl": adam["adsl"]}, {}),
-        "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": "BATOCLIMAB", "placebo": "PLACEBO"}),
-        "exposure": ({"adsl": adam["adsl"], "adex": adam["adex"]}, {"treatment": "BATOCLIMAB", "placebo": "PLACEBO"}),
-        "teae_overview": ({"adsl": adam["adsl"], "adae": adam["adae"]}, {}),
-        "teae_soc_pt": ({"adsl": adam["adsl"], "adae": adam["adae"]}, {}),
+        "demographics": ({"adsl": adam["adsl"], "ard": ard()}, {}),
+        "disposition": ({"adsl": adam["adsl"], "adex": adam["adex"], "ard": ard()}, {"placebo": "PLACEBO"}),
+        "exposure": ({"adsl": adam["adsl"], "adex": adam["adex"], "ard": ard()}, {"placebo": "PLACEBO"}),
+        "teae_overview": ({"adsl": adam["adsl"], "adae": adam["adae"], "ard": ard("ae")}, {}),
+        "teae_soc_pt": ({"adsl": adam["adsl"], "adae": adam["adae"], "ard": ard("ae")}, {}),
         "lab_shift": (
-            {"adsl": adam["adsl"], "adlb": adam["adlb"], "ctcae": str(res / "ctcae.csv")},
+            {"adsl": adam["adsl"], "adlb": adam["adlb"], "ctcae": str(res / "ctcae.csv"), "ard": ard("lab")},
             {"grading": config["lab_grading"]},
         ),
         "albumin": (lab_in, {}),
         "cholesterol": (lab_in, {}),
-        "igg": (lab_in, {}),
-        "aqp4": ({"adsl": adam["adsl"], "adlb": adam["adlb"]}, {}),
+        "igg": ({**lab_in, "ard": ard("pd")}, {}),
+        "aqp4": ({"adsl": adam["adsl"], "adlb": adam["adlb"], "ard": ard("pd")}, {}),
         "edss": (
-            {"adsl": adam["adsl"], "adedss": adam["adedss"]},
+            {"adsl": adam["adsl"], "adedss": adam["adedss"], "ard": ard("edss")},
             {"primary_visit": 4, "improvement": config["edss"]["improvement"]},
         ),
     }
     for name, (inputs, extra) in tables.items():
         out = {"csv": str(tmp_path / f"{name}.csv"), "html": str(tmp_path / f"{name}.html")}
         _run_script(root, f"table_{name}", tmp_path, inputs, out, {**common, **extra})
-        assert "Data cut: toy cut &lt;1&gt;" in (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        html = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        assert "Data cut: toy cut &lt;1&gt;" in html
+        assert "dose of study drug" not in html, name  # the drug's name comes from config study.treatment
     pub = {"csv": str(tmp_path / "pub.csv"), "html": str(tmp_path / "pub.html")}
     _run_script(
         root,
         "table_published_vs_reproduced",
         tmp_path,
-        {"endpoints": endpoints},
+        {"endpoints": endpoints, "findings": str(res / "published_findings.yaml")},
         pub,
         {
             "arms": arms,
@@ -534,7 +542,7 @@ def test_nca_summary_script(root, tmp_path, toy):
         tmp_path,
         {"summary": str(summary), "nca": str(nca), "adsl": str(tmp_path / "adsl.parquet")},
         out,
-        {"arms": ARMS_CFG, "data_cut": CUT, "acceptance": {"min_adj_r2": 0.9, "exclude": True}},
+        {"arms": ARMS_CFG, "data_cut": CUT, "treatment": "BATOCLIMAB", "acceptance": {"min_adj_r2": 0.9, "exclude": True}},
     )
     html = (tmp_path / "nca.html").read_text(encoding="utf-8")
     assert "AUCtau (h*mg/L)" in html and "5000 (20.0)" in html and "Batoclimab 680 mg<br>(N = 3)" in html

@@ -75,3 +75,8 @@ def all_stage_outputs(wildcards):
 def first_dir(files):
     """Folder of the first file of a named input (a single path or a list of paths)."""
     return os.path.dirname(files if isinstance(files, str) else files[0])
+
+
+def ard_parts(parts):
+    """The ARD parts (stats/parts/<part>.csv) a table reads."""
+    return expand(res("stats/parts/{part}.csv"), part=parts)

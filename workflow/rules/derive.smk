@@ -38,7 +38,7 @@ rule derive_adsl:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("derive", "units"),
+        code=lib_code("derive", "units", "frames"),
         arms=DERIVE_ARMS,
         treatment=config["study"]["treatment"],
         pk_analyte=config["study"]["pk_analyte"],
@@ -69,7 +69,7 @@ rule derive_adex:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("derive", "units"),
+        code=lib_code("derive", "units", "frames"),
         arms=DERIVE_ARMS,
         treatment=config["study"]["treatment"],
         placebo=config["study"].get("placebo", "PLACEBO"),
@@ -98,7 +98,7 @@ rule derive_adlb:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("derive", "units"),
+        code=lib_code("derive", "units", "frames"),
         visits=config["visits"],
         baseline_rule=config["baseline"]["rule"],
         same_day=config["baseline"]["same_day"],
@@ -128,7 +128,7 @@ rule derive_adpc:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("derive", "units"),
+        code=lib_code("derive", "units", "frames"),
         visits=config["visits"],
         dosing_days=config["study"]["dosing_days"],
         pk_before_first_measurable=config["censoring"]["pk_before_first_measurable"],
@@ -157,7 +157,7 @@ rule derive_adedss:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("derive", "units"),
+        code=lib_code("derive", "units", "frames"),
         visits=config["visits"],
         improvement=config["edss"]["improvement"],
         baseline_rule=config["baseline"]["rule"],
@@ -185,7 +185,7 @@ rule derive_adae:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("derive", "units"),
+        code=lib_code("derive", "units", "frames"),
         related_terms=config["ae"]["related_terms"],
         teae_window_days=config["ae"]["teae_window_days"],
     script:

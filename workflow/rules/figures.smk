@@ -19,6 +19,7 @@ rule figure_igg_pct_baseline:
     input:
         adlb=res("adam/adlb.parquet"),
         adsl=res("adam/adsl.parquet"),
+        ard=res("stats/parts/pd.csv"),
     output:
         png=report(
             res("figures/igg_pct_baseline.png"),
@@ -38,7 +39,8 @@ rule figure_igg_pct_baseline:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         visits=config["visits"],
@@ -70,7 +72,8 @@ rule figure_aqp4_titre:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         data_cut=config["data_cut"],
@@ -80,6 +83,7 @@ rule figure_aqp4_titre:
 
 rule figure_edss_paired:
     input:
+        ard=res("stats/parts/edss.csv"),
         adedss=res("adam/adedss.parquet"),
         adsl=res("adam/adsl.parquet"),
     output:
@@ -101,7 +105,7 @@ rule figure_edss_paired:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         overall={
             "label": config["study"]["overall_label"],
@@ -115,6 +119,7 @@ rule figure_edss_paired:
 
 rule figure_albumin_cholesterol:
     input:
+        ard=res("stats/parts/lab.csv"),
         adlb=res("adam/adlb.parquet"),
         adsl=res("adam/adsl.parquet"),
         ctcae=os.path.join(RESOURCES, "ctcae.csv"),
@@ -137,7 +142,8 @@ rule figure_albumin_cholesterol:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         dosing_days=config["study"]["dosing_days"],
         visits=config["visits"],
@@ -170,7 +176,7 @@ rule figure_pk_conc_time:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=DOSED_ARMS,
         dosing_days=config["study"]["dosing_days"],
         treatment=config["study"]["treatment"],
@@ -203,7 +209,7 @@ rule figure_ae_swimmer:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         treatment=config["study"]["treatment"],
         data_cut=config["data_cut"],
@@ -233,7 +239,7 @@ rule figure_disposition_flow:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("figures"),
+        code=lib_code("figures", "labels", "frames", "stats"),
         arms=config["study"]["arms"],
         overall={
             "label": config["study"]["overall_label"],

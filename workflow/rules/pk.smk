@@ -29,7 +29,7 @@ rule nca:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("nca"),
+        code=lib_code("nca", "frames"),
         intervals=config["nca"]["intervals"],
         auc_method=config["nca"]["auc_method"],
         lambda_z=config["nca"]["lambda_z"],

@@ -27,8 +27,10 @@ PKPD_PK = {key: res(f"pkpd/pk/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_PD = {key: res(f"pkpd/pd/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_BOOT_REPLICATES = PKPD["bootstrap"]["replicates"]
 # library fingerprints: estimator/model edits rerun the fits; figure-style edits only the plots
-PKPD_FIT_CODE = lib_code("pkpd", "nlme", "models")
-PKPD_PLOT_CODE = lib_code("pkpd", "nlme", "models", "figures", "stats")
+PKPD_FIT_CODE = lib_code("pkpd", "nlme", "models", "frames")
+PKPD_PLOT_CODE = lib_code(
+    "pkpd", "nlme", "models", "figures", "stats", "labels", "findings", "frames"
+)
 
 
 scattergather:
@@ -263,6 +265,7 @@ rule pkpd_vpc:
         runtime=30,
     params:
         code=PKPD_PLOT_CODE,
+        treatment=config["study"]["treatment"],
         replicates=PKPD["vpc"]["replicates"],
         stratify_on=PKPD["vpc"]["stratify_on"],
         prediction_corrected=PKPD["vpc"]["prediction_corrected"],
@@ -302,6 +305,7 @@ rule pkpd_gof:
         runtime=10,
     params:
         code=PKPD_PLOT_CODE,
+        treatment=config["study"]["treatment"],
         arms=DOSED_ARMS,
         data_cut=config["data_cut"],
     script:
@@ -336,6 +340,7 @@ rule pkpd_individual_fits:
         runtime=10,
     params:
         code=PKPD_PLOT_CODE,
+        treatment=config["study"]["treatment"],
         arms=DOSED_ARMS,
         data_cut=config["data_cut"],
     script:

@@ -2,10 +2,14 @@
 #
 # One job per domain part, so that a change to one analysis dataset reruns only its part:
 # stats_ae (ADSL, ADAE), stats_lab (ADSL, ADLB: albumin/cholesterol, CTCAE shifts),
-# stats_disposition (ADSL, ADEX), stats_pd (ADSL, ADLB: IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS)
-# each write results/stats/parts/<part>.csv; stats_endpoints gathers them into the sorted
-# results/stats/endpoints.csv (endpoint, population, arm, visit, n, statistic, estimate,
-# ci_low, ci_high, p_value, method).
+# stats_disposition (ADSL, ADEX; also analysis-set sizes and demographics), stats_pd (ADSL, ADLB:
+# IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS). Each writes its share of the analysis results
+# dataset (ARD) to results/stats/parts/<part>.csv: one row per endpoint x population x arm x
+# visit x statistic x component (endpoint rows, and display rows for numbers only the tables
+# show). A table reads only the parts it shows. stats_endpoints gathers the parts into
+# results/stats/ard.csv and derives from it the sorted results/stats/endpoints.csv (endpoint,
+# population, arm, visit, n, statistic, estimate, ci_low, ci_high, ci_level, ci_bounds, p_value,
+# method).
 
 STATS_PARTS = ["ae", "lab", "disposition", "pd", "edss"]
 # only the arm codes: a change of an arm's label or colour does not rerun the statistics
@@ -29,8 +33,9 @@ rule stats_ae:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
+        visits=config["visits"],
     script:
         "../../scripts/stats_ae.py"
 
@@ -53,8 +58,9 @@ rule stats_lab:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
+        visits=config["visits"],
         grading=config["lab_grading"],
     script:
         "../../scripts/stats_lab.py"
@@ -77,8 +83,9 @@ rule stats_disposition:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
+        visits=config["visits"],
         treatment=config["study"]["treatment"],
         placebo=config["study"].get("placebo", "PLACEBO"),
     script:
@@ -102,8 +109,9 @@ rule stats_pd:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
+        visits=config["visits"],
     script:
         "../../scripts/stats_pd.py"
 
@@ -125,8 +133,9 @@ rule stats_edss:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
+        visits=config["visits"],
         primary_visit=config["edss"]["primary_visit"],
         improvement=config["edss"]["improvement"],
     script:
@@ -143,6 +152,7 @@ rule stats_endpoints:
             category="Endpoint statistics",
             subcategory="Endpoints",
         ),
+        ard=res("stats/ard.csv"),
     log:
         logf("stats/stats_endpoints.log"),
     benchmark:
@@ -154,11 +164,11 @@ rule stats_endpoints:
         mem_mb=1000,
         runtime=5,
     params:
-        code=lib_code("stats"),
+        code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
         visits=config["visits"],
     script:
         "../../scripts/stats_endpoints.py"
 
 
-TARGETS["stats"] = [res("stats/endpoints.csv")]
+TARGETS["stats"] = [res("stats/endpoints.csv"), res("stats/ard.csv")]

@@ -1,9 +1,29 @@
 # Stage rules: tables (see docs/architecture.md for the conventions).
 #
 # One job per CSR-style table: results/tables/<name>.csv (machine-readable, unrounded) and
-# results/tables/<name>.html (formatted, self-contained; shown in the report). The tables are
-# built from the analysis datasets with the same library functions as stats/endpoints.csv;
-# published_vs_reproduced compares stats/endpoints.csv with the published findings.
+# results/tables/<name>.html (formatted, self-contained; shown in the report). Every number of
+# the endpoint tables comes from the analysis results dataset, the parts of it they show
+# (stats/parts/<part>.csv; no table recomputes a statistic); the ADaM inputs they also list give labels only (units, the AE
+# severity scale). published_vs_reproduced compares stats/endpoints.csv with the published findings
+# of resources/published_findings.yaml.
+
+# The ARD parts (stats/parts/<part>.csv) each table shows; every table also reads the
+# disposition part for the analysis-set sizes of its column headers. A data change reruns only
+# the tables of the parts it changes.
+TABLE_ARD = {
+    "demographics": ["disposition"],
+    "disposition": ["disposition"],
+    "exposure": ["disposition"],
+    "teae_overview": ["ae", "disposition"],
+    "teae_soc_pt": ["ae", "disposition"],
+    "lab_shift": ["lab", "disposition"],
+    "albumin": ["lab", "disposition"],
+    "cholesterol": ["lab", "disposition"],
+    "igg": ["pd", "disposition"],
+    "aqp4": ["pd", "disposition"],
+    "edss": ["edss", "disposition"],
+}
+
 
 # arm code, label and dose only: an arm colour change does not rerun the tables
 TABLE_ARMS = [
@@ -14,6 +34,7 @@ TABLE_ARMS = [
 
 rule table_demographics:
     input:
+        ard=ard_parts(TABLE_ARD["demographics"]),
         adsl=res("adam/adsl.parquet"),
     output:
         csv=res("tables/demographics.csv"),
@@ -34,8 +55,9 @@ rule table_demographics:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
+        treatment=config["study"]["treatment"],
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
     script:
@@ -44,6 +66,7 @@ rule table_demographics:
 
 rule table_disposition:
     input:
+        ard=ard_parts(TABLE_ARD["disposition"]),
         adsl=res("adam/adsl.parquet"),
         adex=res("adam/adex.parquet"),
     output:
@@ -65,7 +88,7 @@ rule table_disposition:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
@@ -77,6 +100,7 @@ rule table_disposition:
 
 rule table_exposure:
     input:
+        ard=ard_parts(TABLE_ARD["exposure"]),
         adsl=res("adam/adsl.parquet"),
         adex=res("adam/adex.parquet"),
     output:
@@ -98,7 +122,7 @@ rule table_exposure:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         treatment=config["study"]["treatment"],
@@ -110,6 +134,7 @@ rule table_exposure:
 
 rule table_teae_overview:
     input:
+        ard=ard_parts(TABLE_ARD["teae_overview"]),
         adsl=res("adam/adsl.parquet"),
         adae=res("adam/adae.parquet"),
     output:
@@ -131,8 +156,9 @@ rule table_teae_overview:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
+        treatment=config["study"]["treatment"],
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
     script:
@@ -141,6 +167,7 @@ rule table_teae_overview:
 
 rule table_teae_soc_pt:
     input:
+        ard=ard_parts(TABLE_ARD["teae_soc_pt"]),
         adsl=res("adam/adsl.parquet"),
         adae=res("adam/adae.parquet"),
     output:
@@ -162,7 +189,8 @@ rule table_teae_soc_pt:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -172,6 +200,7 @@ rule table_teae_soc_pt:
 
 rule table_lab_shift:
     input:
+        ard=ard_parts(TABLE_ARD["lab_shift"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         ctcae=os.path.join(RESOURCES, "ctcae.csv"),
@@ -194,7 +223,8 @@ rule table_lab_shift:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         grading=config["lab_grading"],
@@ -205,6 +235,7 @@ rule table_lab_shift:
 
 rule table_albumin:
     input:
+        ard=ard_parts(TABLE_ARD["albumin"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         units=os.path.join(RESOURCES, "units.csv"),
@@ -227,7 +258,8 @@ rule table_albumin:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -237,6 +269,7 @@ rule table_albumin:
 
 rule table_cholesterol:
     input:
+        ard=ard_parts(TABLE_ARD["cholesterol"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         units=os.path.join(RESOURCES, "units.csv"),
@@ -259,7 +292,8 @@ rule table_cholesterol:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -269,6 +303,7 @@ rule table_cholesterol:
 
 rule table_igg:
     input:
+        ard=ard_parts(TABLE_ARD["igg"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
         units=os.path.join(RESOURCES, "units.csv"),
@@ -291,7 +326,7 @@ rule table_igg:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -301,6 +336,7 @@ rule table_igg:
 
 rule table_aqp4:
     input:
+        ard=ard_parts(TABLE_ARD["aqp4"]),
         adsl=res("adam/adsl.parquet"),
         adlb=res("adam/adlb.parquet"),
     output:
@@ -322,7 +358,7 @@ rule table_aqp4:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         data_cut=config["data_cut"],
@@ -332,6 +368,7 @@ rule table_aqp4:
 
 rule table_edss:
     input:
+        ard=ard_parts(TABLE_ARD["edss"]),
         adsl=res("adam/adsl.parquet"),
         adedss=res("adam/adedss.parquet"),
     output:
@@ -353,7 +390,8 @@ rule table_edss:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("tables", "stats", "labels", "frames"),
         arms=TABLE_ARMS,
         overall_label=config["study"]["overall_label"],
         primary_visit=config["edss"]["primary_visit"],
@@ -366,6 +404,7 @@ rule table_edss:
 rule table_published_vs_reproduced:
     input:
         endpoints=res("stats/endpoints.csv"),
+        findings=os.path.join(RESOURCES, "published_findings.yaml"),
     output:
         csv=res("tables/published_vs_reproduced.csv"),
         html=report(
@@ -385,7 +424,7 @@ rule table_published_vs_reproduced:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels", "frames", "findings"),
         arms=TABLE_ARMS,
         visits=config["visits"],
         dosing_days=config["study"]["dosing_days"],
@@ -419,7 +458,8 @@ rule table_nca_summary:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats", "nca"),
+        treatment=config["study"]["treatment"],
+        code=lib_code("tables", "stats", "nca", "labels", "frames"),
         arms=[a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
         data_cut=config["data_cut"],
         acceptance=config["nca"].get("acceptance", {}),
@@ -449,7 +489,7 @@ rule table_pkpd_parameters:
         mem_mb=1000,
         runtime=10,
     params:
-        code=lib_code("tables", "stats"),
+        code=lib_code("tables", "stats", "labels", "frames"),
         data_cut=config["data_cut"],
     script:
         "../../scripts/table_pkpd_parameters.py"

@@ -7,21 +7,14 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from fcrnpipe.errors import UserError
+from fcrnpipe import frames
 
 NS = "datetime64[ns]"
 
 
-def text(series: pd.Series) -> pd.Series:
-    """Stripped text (``object`` dtype) with ``None`` for missing or blank cells."""
-    out = []
-    for v in series:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
-            out.append(None)
-            continue
-        s = str(v).strip()
-        out.append(s if s else None)
-    return pd.Series(out, index=series.index, dtype=object)
+#: Stripped text with ``None`` for missing or blank cells (:func:`fcrnpipe.frames.text_or_none`;
+#: the statistics keep blanks as ``""``: :func:`fcrnpipe.frames.text_or_empty`).
+text = frames.text_or_none
 
 
 def column_or_none(df: pd.DataFrame, name: str) -> pd.Series:
@@ -33,9 +26,7 @@ def column_or_none(df: pd.DataFrame, name: str) -> pd.Series:
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str) -> None:
     """Raise :class:`UserError` naming ``source`` (e.g. ``validation/lb.parquet``) and the missing columns."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise UserError(f"{source}: missing column(s) {', '.join(missing)}")
+    frames.require_columns(df, columns, source)
 
 
 def record(df: pd.DataFrame, i: object, key: Sequence[str]) -> str:

@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from fcrnpipe import frames
 from fcrnpipe.errors import UserError
+from fcrnpipe.stats.ard import endpoints_from_ard
+from fcrnpipe.stats.descriptive import OVERALL, describe
 from fcrnpipe.figures.style import Arm
 
 #: Population flags of ADSL and how figures name them.
@@ -22,18 +24,12 @@ POPULATIONS: dict[str, str] = {
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
-    """Raise :class:`UserError` naming the dataset and the columns it lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise UserError(
-            f"{dataset}: missing column(s) {', '.join(missing)} needed for the figure "
-            "(see docs/datasets.md, section 3)"
-        )
+    """Raise :class:`UserError` naming the dataset and the columns it lacks (:func:`fcrnpipe.frames.require_columns`)."""
+    frames.require_columns(df, columns, dataset, f"needed for the figure (see {frames.DATASETS_DOC})")
 
 
-def flag_yes(series: pd.Series) -> pd.Series:
-    """Boolean mask of ``"Y"`` flags (missing values count as not set)."""
-    return series.astype("string").str.strip().str.upper().eq("Y").fillna(False).astype(bool)
+#: Shared helpers (one home: :mod:`fcrnpipe.frames`).
+flag_yes, to_float = frames.flag_yes, frames.to_float
 
 
 def population(adsl: pd.DataFrame, arms: Sequence[Arm], flag: str | None) -> pd.DataFrame:
@@ -97,11 +93,6 @@ def short_ids(usubjids: Iterable[str]) -> dict[str, str]:
     return {u: u[cut:] for u in ids}
 
 
-def to_float(series: pd.Series) -> pd.Series:
-    """Numeric float series (non-numbers become NaN)."""
-    return pd.to_numeric(series, errors="coerce").astype(float)
-
-
 def visit_days(visits: Sequence[Mapping[str, Any]] | None) -> dict[int, float]:
     """AVISITN -> nominal study day, from ``config.yaml: visits``.
 
@@ -121,18 +112,36 @@ def nominal_day(avisitn: pd.Series, days: Mapping[int, float]) -> pd.Series:
 
 
 def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[int, float, float, float, float]:
-    """n, mean, SD and the two-sided t-based CI of the mean (NaN where undefined, n < 2)."""
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    n = int(x.size)
-    if n == 0:
-        return 0, math.nan, math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if n < 2:
-        return n, mean, math.nan, math.nan, math.nan
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
-    return n, mean, sd, mean - half, mean + half
+    """n, mean, SD and the two-sided t-based CI of the mean (NaN where undefined, n < 2): the
+    statistics stage's :func:`fcrnpipe.stats.descriptive.describe` (one t-interval,
+    :func:`fcrnpipe.stats.ci.t_interval`)."""
+    s = describe(values, level)
+    return int(s["n"]), s["mean"], s["sd"], s["ci_low"], s["ci_high"]
+
+
+SUMMARY_COLUMNS = ["ARMCD", "DAY", "n", "mean", "sd", "ci_low", "ci_high"]
+
+
+def ard_visit_summary(
+    ard: pd.DataFrame, endpoint: str, population: str, visits: Sequence[Mapping[str, Any]] | None
+) -> pd.DataFrame:
+    """Per arm and analysis visit, the ARD's ``n``, ``mean`` (with ``ci_low``/``ci_high``) and
+    ``sd`` of ``endpoint``, at the visit's nominal study day (config ``visits``: name -> day);
+    columns :data:`SUMMARY_COLUMNS`, sorted by arm and day (the shape of :func:`summarise`).
+    The ``Overall`` rows and visits without a day are left out."""
+    sel = ard[(ard["endpoint"] == endpoint) & (ard["population"] == population)]
+    ep = endpoints_from_ard(sel, None)
+    day = {str(v["name"]): float(v["day"]) for v in visits or []}
+    rows = []
+    for (arm, visit), g in ep.groupby(["arm", "visit"], sort=False):
+        stat = g.set_index("statistic")
+        if arm == OVERALL or visit not in day or "mean" not in stat.index:
+            continue
+        m = stat.loc["mean"]
+        sd = float(stat.at["sd", "estimate"]) if "sd" in stat.index else math.nan
+        rows.append([arm, day[visit], int(m["n"]), float(m["estimate"]), sd, float(m["ci_low"]), float(m["ci_high"])])
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return out.sort_values(["ARMCD", "DAY"], kind="mergesort").reset_index(drop=True)
 
 
 def summarise(df: pd.DataFrame, by: list[str], value: str, level: float = 0.95) -> pd.DataFrame:

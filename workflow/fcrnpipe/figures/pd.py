@@ -12,7 +12,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, MultipleLocator, NullLocator
 
+from fcrnpipe.labels import drug_name, drug_title
+from fcrnpipe.stats.descriptive import OVERALL, POPULATION_LABELS
+from fcrnpipe.stats.efficacy import EDSS_PAIRED, IGG_PCT_BY_VISIT, edss_pairs
 from fcrnpipe.figures.common import (
+    ard_visit_summary,
     arm_counts,
     dodge,
     flag_yes,
@@ -67,6 +71,8 @@ def plot_igg_pct_baseline(
     paramcd: str = "IGG",
     population_flag: str = "PDFL",
     level: float = 0.95,
+    treatment: str | None = None,
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """Total IgG as % of baseline over study day, one panel per arm.
 
@@ -87,10 +93,13 @@ def plot_igg_pct_baseline(
         lb["PCT"] = 100.0 * to_float(lb["AVAL"]) / to_float(lb["BASE"])
     lb["ADY"] = to_float(lb["ADY"])
     lb = lb[lb["PCT"].notna() & lb["ADY"].notna()]
-    days = visit_days(visits)
-    anl = lb[flag_yes(lb["ANL01FL"]) & (to_float(lb["AVISITN"]) >= 0)].copy()
-    anl["DAY"] = nominal_day(anl["AVISITN"], days)
-    summary = summarise(anl[anl["DAY"].notna()], ["ARMCD", "DAY"], "PCT", level)
+    if ard is not None:  # the means, CIs and n of the stats stage (ARD display rows)
+        summary = ard_visit_summary(ard, IGG_PCT_BY_VISIT, POPULATION_LABELS[population_flag], visits)
+    else:
+        days = visit_days(visits)
+        anl = lb[flag_yes(lb["ANL01FL"]) & (to_float(lb["AVISITN"]) >= 0)].copy()
+        anl["DAY"] = nominal_day(anl["AVISITN"], days)
+        summary = summarise(anl[anl["DAY"].notna()], ["ARMCD", "DAY"], "PCT", level)
     counts = arm_counts(pop[pop["USUBJID"].isin(lb["USUBJID"])], arm_list)
 
     fig = new_figure(3.0 + 3.2 * len(arm_list), 4.6)
@@ -157,7 +166,7 @@ def plot_igg_pct_baseline(
     handles = [
         Line2D([], [], color=GREY, lw=0.7, alpha=0.6, label="Individual subjects"),
         Line2D([], [], color=GREY, lw=2.0, marker="o", ms=4.5, label=f"Arm mean ({level:.0%} CI, t)"),
-        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
     ]
     legend_ncols = 3
     add_header_footer(
@@ -168,7 +177,7 @@ def plot_igg_pct_baseline(
             "Individual values at the actual study day; means and confidence intervals of the analysis "
             "record of each visit (ANL01FL) at the nominal visit day; numbers along the bottom: subjects "
             "per visit; confidence intervals reaching beyond the axis are cut at its limits. Baseline: last value "
-            "on or before the first dose. Day 1 = first batoclimab dose.",
+            f"on or before the first dose. Day 1 = first {drug_name(treatment)} dose.",
         ],
         data_cut,
         legend=handles,
@@ -194,6 +203,7 @@ def plot_aqp4_titre(
     data_cut: str = "",
     paramcd: str = "AQP4AB",
     population_flag: str = "PDFL",
+    treatment: str | None = None,
 ) -> Figure:
     """AQP4-IgG titre over study day, one line per subject coloured by arm.
 
@@ -258,7 +268,7 @@ def plot_aqp4_titre(
         if arm_handles:
             legend_handles.append(Line2D([], [], ls="none", label=f"{arm.label}:"))
             legend_handles.extend(arm_handles)
-    legend_handles.append(Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"))
+    legend_handles.append(Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"))
     leg = ax.legend(handles=legend_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Subject")
     for text in leg.get_texts():
         if text.get_text().endswith(":"):
@@ -271,7 +281,7 @@ def plot_aqp4_titre(
             "Serum AQP4-IgG, cell-based assay at dilutions 1:10, 1:32, 1:100, 1:320, 1:1000; positive if "
             "reactive at 1:10. Negative results (below 1:10) are drawn on the 'Negative' row. Lines are offset "
             "vertically by a fixed small amount per subject so that equal titres do not hide each other. "
-            "Day 1 = first batoclimab dose.",
+            f"Day 1 = first {drug_name(treatment)} dose.",
         ],
         data_cut,
     )
@@ -279,28 +289,6 @@ def plot_aqp4_titre(
 
 
 # ------------------------------------------------------------------------------------- EDSS
-def edss_pairs(adedss: pd.DataFrame, primary_visit: int) -> pd.DataFrame:
-    """One row per subject with BASELINE and FOLLOWUP EDSS (the ANL01FL record at ``primary_visit``).
-
-    Baseline is the ABLFL record's AVAL (or BASE of the follow-up record when no ABLFL record
-    exists). Subjects without either value are dropped. Columns: USUBJID, BASELINE, FOLLOWUP.
-    """
-    require_columns(adedss, ["USUBJID", "AVAL", "AVISITN", "ANL01FL"], "ADEDSS")
-    df = adedss.copy()
-    df["AVAL"] = to_float(df["AVAL"])
-    base = pd.Series(dtype=float)
-    if "ABLFL" in df.columns:
-        base = df[flag_yes(df["ABLFL"])].groupby("USUBJID", sort=True)["AVAL"].last()
-    fup = df[flag_yes(df["ANL01FL"]) & (to_float(df["AVISITN"]) == float(primary_visit))]
-    fup = fup.groupby("USUBJID", sort=True).last()
-    out = pd.DataFrame({"FOLLOWUP": fup["AVAL"]})
-    out["BASELINE"] = base.reindex(out.index)
-    if "BASE" in fup.columns:
-        out["BASELINE"] = out["BASELINE"].fillna(to_float(fup["BASE"]))
-    out = out.dropna(subset=["BASELINE", "FOLLOWUP"])
-    return out.reset_index()[["USUBJID", "BASELINE", "FOLLOWUP"]]
-
-
 @styled
 def plot_edss_paired(
     adedss: pd.DataFrame,
@@ -311,13 +299,21 @@ def plot_edss_paired(
     overall: Mapping[str, Any] | Arm | None = None,
     data_cut: str = "",
     population_flag: str = "SAFFL",
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """EDSS at baseline and at the primary visit, paired per subject, by arm.
 
     Each subject's two values are joined by a line; subjects of one arm are spread horizontally
     by fixed offsets ordered by (baseline, follow-up, USUBJID) so tied scores stay visible.
-    Diamonds with bars: arm mean ± SD (and the overall group when there are several arms).
+    Diamonds with bars: arm mean ± SD (and the overall group when there are several arms); from
+    the ARD when ``ard`` (the EDSS part's display rows ``EDSS: paired baseline and primary
+    visit``) is given.
     """
+    summary: dict[tuple[str, str], float] = {}
+    if ard is not None:
+        sel = ard[(ard["endpoint"] == EDSS_PAIRED) & (ard["population"] == POPULATION_LABELS[population_flag])]
+        sel = sel[sel["component"] == "estimate"]
+        summary = {(a, s): float(v) for a, s, v in zip(sel["arm"], sel["statistic"], sel["value"])}
     arm_list = arms_from_config(arms)
     pop = population(adsl, arm_list, population_flag)
     pairs = edss_pairs(restrict(adedss, pop), primary_visit).merge(pop[["USUBJID", "ARMCD"]], on="USUBJID")
@@ -369,8 +365,14 @@ def plot_edss_paired(
             vals = df[col].to_numpy(dtype=float)
             if len(vals) == 0:
                 continue
-            mean = float(vals.mean())
-            sd = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+            if ard is not None:
+                key = arm.armcd if individual else OVERALL
+                mean = summary[(key, f"{col.lower()}_mean")]
+                sd = summary.get((key, f"{col.lower()}_sd"), math.nan)
+                sd = 0.0 if math.isnan(sd) else sd
+            else:
+                mean = float(vals.mean())
+                sd = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
             xm = x + side * (0.42 if individual else 0.0)
             errorbar(
                 ax,
@@ -398,7 +400,9 @@ def plot_edss_paired(
         if not individual and len(df):
             ax.plot(
                 [x0, x1],
-                [df["BASELINE"].mean(), df["FOLLOWUP"].mean()],
+                [df["BASELINE"].mean(), df["FOLLOWUP"].mean()]
+                if ard is None
+                else [summary[(OVERALL, "baseline_mean")], summary[(OVERALL, "followup_mean")]],
                 color=arm.color,
                 lw=1.2,
                 ls="--",

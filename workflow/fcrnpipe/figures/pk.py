@@ -1,4 +1,4 @@
-"""Pharmacokinetic figures: batoclimab concentration-time profiles."""
+"""Pharmacokinetic figures: concentration-time profiles of the study drug."""
 
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def plot_pk_conc_time(
     handles += [
         Line2D([], [], color=GREY, lw=0.6, marker="o", ms=1.8, alpha=0.7, label="Individual subjects"),
         Line2D([], [], color=GREY, ls="none", marker="o", ms=3.5, mfc="none", label="BLQ (plotted at LLOQ/2)"),
-        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{analyte} dose"),
     ]
     legend_ncols = min(5, len(handles))
     add_header_footer(

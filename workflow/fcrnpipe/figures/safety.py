@@ -12,9 +12,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from fcrnpipe.labels import drug_name, drug_title
 from fcrnpipe.errors import UserError
-from fcrnpipe.stats.safety import ae_scale
+from fcrnpipe.stats.descriptive import POPULATION_LABELS
+from fcrnpipe.stats.safety import LAB_FIGURE_ENDPOINTS, ae_scale
 from fcrnpipe.figures.common import (
+    ard_visit_summary,
     arm_counts,
     flag_yes,
     nominal_day,
@@ -78,10 +81,13 @@ def plot_albumin_cholesterol(
     data_cut: str = "",
     population_flag: str = "SAFFL",
     params: Sequence[tuple[str, str]] = LIPID_PANELS,
+    treatment: str | None = None,
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """Albumin, total and LDL cholesterol: absolute values (top) and % change from baseline (bottom).
 
-    Mean ± SD by arm of the ANL01FL record at each analysis visit, at the visit's nominal day
+    Mean ± SD by arm of the ANL01FL record at each analysis visit (from the ARD when ``ard``, the
+    lab part's display rows, is given), at the visit's nominal day
     (arms shifted by a fixed ±0.8 day so the bars do not overlap); thin lines in the top row are
     the individual values at the actual study day. Albumin panel: CTCAE grade-2 threshold.
     """
@@ -118,7 +124,11 @@ def plot_albumin_cholesterol(
             (("AVAL", f"{name} ({unit})" if unit else name), ("PCHG", f"{name}, % change from baseline"))
         ):
             ax = axes[i, j]
-            s = summarise(a, ["ARMCD", "DAY"], value)
+            if ard is not None:  # mean and SD of the stats stage (ARD display rows of the lab part)
+                endpoint = LAB_FIGURE_ENDPOINTS[value].format(code)
+                s = ard_visit_summary(ard, endpoint, POPULATION_LABELS[population_flag], visits)
+            else:
+                s = summarise(a, ["ARMCD", "DAY"], value)
             for arm in arm_list:
                 if i == 0:
                     for usubjid, ind in rows[rows["ARMCD"] == arm.armcd].groupby("USUBJID", sort=True):
@@ -178,7 +188,7 @@ def plot_albumin_cholesterol(
     ]
     handles += [
         Line2D([], [], color=GREY, lw=0.5, alpha=0.5, label="Individual subjects"),
-        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
     ]
     legend_ncols = min(4, len(handles))
     add_header_footer(
@@ -292,7 +302,7 @@ def plot_ae_swimmer(
 ) -> Figure:
     """Adverse-event swimmer plot: one bar per subject from the first dose to the last contact.
 
-    On each bar: batoclimab doses (ADEX), treatment-emergent AEs from ASTDY to AENDY coloured by
+    On each bar: the study drug's doses (ADEX), treatment-emergent AEs from ASTDY to AENDY coloured by
     CTCAE grade and labelled with the preferred term (overlapping AEs in stacked lanes; an arrow
     marks an AE ongoing at the last contact), treatment discontinuation (×) and study withdrawal
     (■). Subjects ordered by arm (config order) then USUBJID, arms under a header row.
@@ -429,7 +439,7 @@ def plot_ae_swimmer(
     day_axis(ax, 1.0, xmax)
     ax.axvline(1.0, color=GREY, lw=0.5, ls=":", zorder=0)
     ax.spines["left"].set_visible(False)
-    ax.set_xlabel("Study day (day 1 = first batoclimab dose)")
+    ax.set_xlabel(f"Study day (day 1 = first {drug_name(treatment)} dose)")
     ax.set_ylabel("Subject")
     ax.grid(axis="x")
     if subj.empty:
@@ -440,7 +450,7 @@ def plot_ae_swimmer(
     ]
     handles += [
         Patch(facecolor=LIGHT_GREY, label="On study"),
-        Line2D([], [], ls="none", marker="v", color="black", ms=4.0, label="Batoclimab dose"),
+        Line2D([], [], ls="none", marker="v", color="black", ms=4.0, label=f"{drug_title(treatment)} dose"),
         Line2D([], [], ls="none", marker=">", color="black", ms=4.5, label="AE ongoing at last contact"),
         Line2D([], [], ls="none", marker="X", color="black", ms=6, label="Treatment discontinued"),
         Line2D([], [], ls="none", marker="s", color="black", ms=5, label="Withdrew from study"),

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fcrnpipe.frames import require_columns
 from fcrnpipe.errors import UserError
 from fcrnpipe.nca.acceptance import AcceptanceRules, acceptance_flags
 from fcrnpipe.nca.core import AUC_METHODS, END_LAMBDA_Z, PARAMETERS, UNITS, ProfileResult, analyse_profile, auc_to
@@ -144,9 +145,7 @@ class NCAOptions:
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise UserError(f"{name}: missing column(s) {', '.join(missing)} needed by the NCA (docs/datasets.md)")
+    require_columns(df, columns, name, "needed by the NCA (docs/datasets.md)")
 
 
 def _typed(df: pd.DataFrame, numeric: Sequence[str], name: str) -> pd.DataFrame:

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fcrnpipe.frames import flag_yes, require_columns, to_float
 from fcrnpipe.errors import UserError
 
 NM_COLUMNS = ["ID", "TIME", "NTIME", "AMT", "DV", "EVID", "MDV", "CMT", "BLQ", "LLOQ", "DOSE", "WT", "AGE", "SEX"]
@@ -55,17 +56,11 @@ TIME_DECIMALS = 6
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise UserError(f"{name}: missing column(s) {', '.join(missing)} needed for the modelling dataset")
+    require_columns(df, cols, name, "needed for the modelling dataset")
 
 
-def _yes(s: pd.Series) -> pd.Series:
-    return s.astype(object).where(s.notna(), "").astype(str).str.strip().str.upper().eq("Y")
-
-
-def _num(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s, errors="coerce").astype(float)
+#: Shared helpers (one home: :mod:`fcrnpipe.frames`).
+_yes, _num = flag_yes, to_float
 
 
 def nominal_hours(study_day: float) -> float:

@@ -21,12 +21,22 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from fcrnpipe.figures import add_header_footer, arms_from_config, day_axis, mark_dosing, new_figure, no_data, reference_line, styled
 from fcrnpipe.figures.common import short_ids
 from fcrnpipe.figures.style import GREY, LIGHT_GREY
+from fcrnpipe.labels import drug_title
 
+#: Per CMT: name, axis label (``{drug}`` = :func:`~fcrnpipe.labels.drug_title` of config
+#: ``study.treatment``), short name, log axis.
 ENDPOINTS = {
-    2: {"name": "concentration", "label": "Batoclimab concentration (mg/L)", "short": "PK", "log": True},
+    2: {"name": "concentration", "label": "{drug} concentration (mg/L)", "short": "PK", "log": True},
     3: {"name": "IgG", "label": "Total IgG (g/L)", "short": "IgG", "log": False},
 }
 _LOG_FMT = FuncFormatter(lambda v, _pos: f"{v:g}")
+
+
+def endpoint_style(cmt: int, treatment: str | None = None) -> dict[str, Any]:
+    """:data:`ENDPOINTS` of ``cmt`` with the drug's name (config ``study.treatment``) in the label."""
+    ep = dict(ENDPOINTS[cmt])
+    ep["label"] = str(ep["label"]).format(drug=drug_title(treatment))
+    return ep
 
 
 def _arm_color(arms: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -54,9 +64,10 @@ def plot_gof(
     *,
     model: str = "",
     data_cut: str = "",
+    treatment: str | None = None,
 ) -> Figure:
     """DV vs PRED, DV vs IPRED (identity lines), CWRES vs time and vs PRED (zero and +-2 lines)."""
-    ep = ENDPOINTS[cmt]
+    ep = endpoint_style(cmt, treatment)
     p = predictions[(predictions["CMT"] == cmt)].copy()
     p = p[p["DV"].notna() & (p["BLQ"] == 0)]
     colors = _arm_color(arms)
@@ -149,13 +160,14 @@ def plot_individual_fits(
     *,
     model: str = "",
     data_cut: str = "",
+    treatment: str | None = None,
 ) -> Figure:
     """One panel per subject: observations, IPRED and PRED curves over time.
 
     ``observed``: ID, TIME (h), CMT, DV, BLQ, LLOQ; ``curves``: ID, TIME (h), CMT, IPRED,
     PRED; ``dosing``: ID, TIME (h) of the doses (triangles).
     """
-    ep = ENDPOINTS[cmt]
+    ep = endpoint_style(cmt, treatment)
     colors = _arm_color(arms)
     idm = id_map.copy()
     idm["ID"] = idm["ID"].astype(str)
@@ -218,7 +230,7 @@ def plot_individual_fits(
         Line2D([], [], color=GREY, ls="none", marker="o", ms=3, label="Observed"),
         Line2D([], [], color=GREY, lw=1.2, label="Individual prediction (IPRED)"),
         Line2D([], [], color=GREY, lw=1.0, ls="--", label="Population prediction (PRED)"),
-        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label="Batoclimab dose"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
     ]
     if ep["log"]:
         legend.insert(1, Line2D([], [], color=GREY, ls="none", marker="o", mfc="none", ms=3.5, label="BLQ (at LLOQ/2)"))

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from fcrnpipe.errors import UserError
+from fcrnpipe.labels import drug_name
 from fcrnpipe.models import make_design
 from fcrnpipe.nlme import read_nm_dataset
 from fcrnpipe.nlme.simulate import subject_strata
@@ -244,7 +245,7 @@ def bootstrap_gather(chunks: Sequence[str], pk_dir: Mapping[str, str], pd_dir: M
 def vpc(nm_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpoint: str, replicates: int, seed: int,
         dosing_days: Sequence[float], data_cut: str, stratify_on: str | None = "DOSE",
         prediction_corrected: bool = False, percentiles: str | Sequence[float] = "auto",
-        min_bin_observations: int = V.MIN_BIN_OBSERVATIONS) -> None:
+        min_bin_observations: int = V.MIN_BIN_OBSERVATIONS, treatment: str | None = None) -> None:
     """The VPC of one endpoint (``pk``, ``igg``) per stratum, optionally prediction-corrected
     (:mod:`fcrnpipe.pkpd.vpc`): ``pkpd/vpc_{endpoint}.csv`` and its figure."""
     P, save = _figures()
@@ -260,7 +261,7 @@ def vpc(nm_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpo
     pred = obs["PRED"].to_numpy(dtype=float) if prediction_corrected else None
     shown = V.corrected_observations(obs) if prediction_corrected else obs
     what, ylabel = (("total IgG (% of baseline)", "total IgG (% of baseline)") if cmt == 3
-                    else ("batoclimab concentration", "batoclimab concentration (mg/L)"))
+                    else (f"{drug_name(treatment)} concentration", f"{drug_name(treatment)} concentration (mg/L)"))
     if prediction_corrected:
         title, ylabel = f"Prediction-corrected visual predictive check: {what}", f"Prediction-corrected {ylabel}"
     else:
@@ -285,12 +286,13 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------- diagnostics
 def gof(predictions: str, pk_summary: str, pd_summary: str, out: Mapping[str, str], *, endpoint: str,
-        arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+        arms: Sequence[Mapping[str, Any]], data_cut: str, treatment: str | None = None) -> None:
     P, save = _figures()
     pred = pd.read_csv(predictions)
     pd_model = _read_json(pd_summary)["model"]
     model = _read_json(pk_summary)["model"] if endpoint == "pk" and "+" not in pd_model else pd_model
-    save(P.plot_gof(pred, arms, ENDPOINT_CMT[endpoint], model=model, data_cut=data_cut), out["png"], out["svg"])
+    fig = P.plot_gof(pred, arms, ENDPOINT_CMT[endpoint], model=model, data_cut=data_cut, treatment=treatment)
+    save(fig, out["png"], out["svg"])
 
 
 def individual_curves(model: PkPdModel, nm: pd.DataFrame, cmt: int, step_h: float = 6.0) -> pd.DataFrame:
@@ -326,7 +328,7 @@ def individual_curves(model: PkPdModel, nm: pd.DataFrame, cmt: int, step_h: floa
 
 
 def individual_fits(nm_path: str, id_map_path: str, pk_fit: str, pd_fit: str, out: Mapping[str, str], *, endpoint: str,
-                    arms: Sequence[Mapping[str, Any]], data_cut: str) -> None:
+                    arms: Sequence[Mapping[str, Any]], data_cut: str, treatment: str | None = None) -> None:
     P, save = _figures()
     cmt = ENDPOINT_CMT[endpoint]
     nm = _read_nm(nm_path)
@@ -335,7 +337,8 @@ def individual_fits(nm_path: str, id_map_path: str, pk_fit: str, pd_fit: str, ou
     obs = nm[(nm["EVID"] == 0) & (nm["MDV"] == 0)]
     doses = nm[nm["EVID"] == 1][["ID", "TIME"]]
     name = model.pd.model_name if (cmt == 3 or model.simultaneous) else model.pk.model_name  # type: ignore[union-attr]
-    fig = P.plot_individual_fits(obs, curves, pd.read_csv(id_map_path), arms, cmt, doses, model=name, data_cut=data_cut)
+    fig = P.plot_individual_fits(obs, curves, pd.read_csv(id_map_path), arms, cmt, doses, model=name, data_cut=data_cut,
+                                 treatment=treatment)
     save(fig, out["png"], out["svg"])
 
 

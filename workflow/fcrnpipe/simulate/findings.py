@@ -4,7 +4,10 @@ Used to calibrate the simulator and to document the calibration (resources/refer
 README.md): :func:`calibration_table` lists each finding, its published target (or the
 science.md assumption) and the value in the cut. It reads the raw CSV exports with simple
 parsing (scheduled ``VISIT`` labels, the last pre-dose result as baseline), not the pipeline's
-derivations, so that it can check a cut independently of the derive stage.
+derivations, so that it can check a cut independently of the derive stage. The published
+numbers and whether a value meets them come from ``resources/published_findings.yaml`` and
+:func:`fcrnpipe.findings.evaluate` (each finding's ``calibration`` check, else its ``check``),
+the same file and evaluator as the pipeline's published-vs-reproduced table.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from fcrnpipe.findings import Finding, evaluate, load_findings
 
 DOMAINS = ("dm", "ex", "vs", "lb", "pc", "qs", "ae", "ds")
 
@@ -58,7 +63,9 @@ def arm_mean_pct(table: pd.DataFrame, dm: pd.DataFrame, armcd: str, visit: str) 
 
 
 @dataclass(frozen=True)
-class Finding:
+class Row:
+    """One row of the calibration table."""
+
     finding: str
     target: str
     simulated: str
@@ -91,27 +98,41 @@ def _edss(qs: pd.DataFrame) -> dict[str, float]:
 
 
 def calibration_table(
-    raw: Mapping[str, pd.DataFrame], units: pd.DataFrame, high: str = "BATO680", low: str = "BATO340"
+    raw: Mapping[str, pd.DataFrame],
+    units: pd.DataFrame,
+    high: str = "BATO680",
+    low: str = "BATO340",
+    findings: Mapping[str, Finding] | None = None,
 ) -> pd.DataFrame:
-    """Published findings (targets) versus the values in the cut."""
+    """Published findings (targets) versus the values in the cut; ``findings`` default to the
+    shipped ``resources/published_findings.yaml``."""
+    fd = findings if findings is not None else load_findings()
+
+    def check(key: str) -> Mapping:
+        return fd[key].calibration_check
+
     dm, lb, qs, ae, ds = raw["dm"], raw["lb"], raw["qs"], raw["ae"], raw["ds"]
-    out: list[Finding] = []
+    out: list[Row] = []
     n_arm = dm["ARMCD"].value_counts()
+    by_dose = {float(k): int(v) for k, v in check("enrolled")["by_dose_mg"].items()}
+    n_low, n_high = by_dose.get(340.0, 0), by_dose.get(680.0, 0)
     out.append(
-        Finding(
+        Row(
             "enrolled (340 mg / 680 mg)",
-            "9 (2 / 7)",
+            f"{sum(by_dose.values())} ({n_low} / {n_high})",
             f"{len(dm)} ({n_arm.get(low, 0)} / {n_arm.get(high, 0)})",
-            len(dm) == 9 and n_arm.get(low, 0) == 2 and n_arm.get(high, 0) == 7,
+            len(dm) == sum(by_dose.values())
+            and evaluate(check("enrolled"), {340: n_arm.get(low, 0), 680: n_arm.get(high, 0)}),
         )
     )
     att = dm["ATTACK"].value_counts()
+    target = check("attack_type")["by_value"]
     out.append(
-        Finding(
+        Row(
             "attack: myelitis / optic neuritis",
-            "5 / 4",
+            " / ".join(str(v) for v in target.values()),
             f"{att.get('MYELITIS', 0)} / {att.get('OPTIC NEURITIS', 0)}",
-            att.get("MYELITIS", 0) == 5 and att.get("OPTIC NEURITIS", 0) == 4,
+            evaluate(check("attack_type"), {k: int(att.get(k, 0)) for k in target}),
         )
     )
 
@@ -120,29 +141,34 @@ def calibration_table(
     w3, n3 = arm_mean_pct(igg, dm, high, "WEEK 3")
     w4, n4 = arm_mean_pct(igg, dm, high, "WEEK 4")
     w12, n12 = arm_mean_pct(igg, dm, high, "WEEK 12")
-    out.append(Finding("680 mg: mean IgG change week 1 (%)", "< -50 (assumption)", f"{w1:.1f} (n={n1})", w1 < -50))
+    c1, c3, c12 = check("igg_week1"), check("igg_week3"), check("igg_followup")
     out.append(
-        Finding("680 mg: mean IgG change week 3 = day 22 (%)", "< -70 (assumption)", f"{w3:.1f} (n={n3})", w3 < -70)
+        Row("680 mg: mean IgG change week 1 (%)", f"< {float(c1['value']):g} (assumption)", f"{w1:.1f} (n={n1})",
+            evaluate(c1, w1))
     )
     out.append(
-        Finding(
+        Row("680 mg: mean IgG change week 3 = day 22 (%)", f"< {float(c3['value']):g} (assumption)",
+            f"{w3:.1f} (n={n3})", evaluate(c3, w3))
+    )
+    out.append(
+        Row(
             "680 mg: week 4 minus week 3 (points)",
             "deepest at day 22; week 4 within a few %",
             f"{w4 - w3:+.1f} (week 4 {w4:.1f}, n={n4})",
-            w4 - w3 > -3.0,
+            evaluate(check("igg_nadir_at_last_dose"), w4 - w3),
         )
     )
     out.append(
-        Finding(
+        Row(
             "680 mg: mean IgG at week 12 = day 85 (% of baseline)",
-            "75-90 (assumption)",
+            f"{float(c12['low']):g}-{float(c12['high']):g} (assumption)",
             f"{100 + w12:.1f} (n={n12})",
-            75 <= 100 + w12 <= 90,
+            evaluate(c12, 100 + w12),
         )
     )
     lows = [arm_mean_pct(igg, dm, low, v)[0] for v in ("WEEK 3", "WEEK 4")]
     out.append(
-        Finding(
+        Row(
             "340 mg: mean IgG change weeks 3 / 4 (%)",
             "~ -60 to -65 (assumption)",
             f"{lows[0]:.1f} / {lows[1]:.1f}",
@@ -153,58 +179,69 @@ def calibration_table(
     aq = lb[lb["LBTESTCD"] == "AQP4AB"]
     base_t = aq[aq["VISIT"] == "DAY 1"].set_index("USUBJID")["LBORRES"]
     dil = base_t.str.replace("1:", "", regex=False).replace("NEGATIVE", "0").astype(int)
+    span = check("aqp4_baseline_titres")
     out.append(
-        Finding(
+        Row(
             "AQP4-IgG baseline titres",
-            "1:32 to 1:320",
+            f"1:{span['low']} to 1:{span['high']}",
             f"1:{dil.min()} to 1:{dil.max()}",
-            dil.min() == 32 and dil.max() == 320,
+            evaluate(span, (dil.min(), dil.max())),
         )
     )
     wk3 = aq[(aq["VISIT"] == "WEEK 3") & (aq["LBORRES"] != "")].set_index("USUBJID")["LBORRES"]
     neg = int((wk3 == "NEGATIVE").sum())
     pos = wk3[wk3 != "NEGATIVE"]
     pos_base = ", ".join(base_t[pos.index]) if len(pos) else "-"
+    frac = check("aqp4_undetectable_week3")
     out.append(
-        Finding("AQP4-IgG undetectable at week 3 (nadir)", "6 of 7", f"{neg} of {len(wk3)}", neg == 6 and len(wk3) == 7)
+        Row("AQP4-IgG undetectable at week 3 (nadir)", f"{frac['k']} of {frac['n']}", f"{neg} of {len(wk3)}",
+            evaluate(frac, (neg, len(wk3))))
     )
     out.append(
-        Finding(
+        Row(
             "baseline titre of the patient still positive",
-            "high titre (1:320)",
+            f"high titre (1:{span['high']})",
             pos_base,
-            len(pos) == 1 and pos_base == "1:320",
+            len(pos) == 1 and pos_base == f"1:{span['high']}",
         )
     )
 
     e = _edss(qs)
+
+    def mean_sd(key: str) -> str:
+        c = check(key)
+        return f"{float(c['mean']):.1f} +/- {float(c['sd']):.1f}"
+
     out.append(
-        Finding(
+        Row(
             "EDSS baseline, mean +/- SD",
-            "4.0 +/- 1.0",
+            mean_sd("edss_baseline"),
             f"{e['b_mean']:.2f} +/- {e['b_sd']:.2f} (n={e['n']})",
-            round(e["b_mean"], 1) == 4.0 and round(e["b_sd"], 1) == 1.0,
+            evaluate(check("edss_baseline"), (e["b_mean"], e["b_sd"])),
         )
     )
     out.append(
-        Finding(
+        Row(
             "EDSS week 4, mean +/- SD",
-            "2.7 +/- 1.3",
+            mean_sd("edss_week4"),
             f"{e['w_mean']:.2f} +/- {e['w_sd']:.2f}",
-            round(e["w_mean"], 1) == 2.7 and round(e["w_sd"], 1) == 1.3,
+            evaluate(check("edss_week4"), (e["w_mean"], e["w_sd"])),
         )
     )
     out.append(
-        Finding(
+        Row(
             "EDSS change to week 4, mean +/- SD",
-            "-1.3 +/- 0.4",
+            mean_sd("edss_change"),
             f"{e['c_mean']:.2f} +/- {e['c_sd']:.2f}",
-            round(e["c_mean"], 1) == -1.3 and round(e["c_sd"], 1) == 0.4,
+            evaluate(check("edss_change"), (e["c_mean"], e["c_sd"])),
         )
     )
     out.append(
-        Finding(
-            "EDSS improved at week 4", "every assessed patient", f"{e['improved']} of {e['n']}", e["improved"] == e["n"]
+        Row(
+            "EDSS improved at week 4",
+            fd["edss_improved"].published,
+            f"{e['improved']} of {e['n']}",
+            e["n"] > 0 and evaluate(check("edss_improved"), e["improved"] / e["n"]),
         )
     )
 
@@ -213,51 +250,55 @@ def calibration_table(
     wd = tr[tr["DSDECOD"] == "WITHDRAWAL BY SUBJECT"]["USUBJID"]
     n_doses = raw["ex"][raw["ex"]["EXTRT"] == "BATOCLIMAB"].groupby("USUBJID").size()
     wd_doses = sorted({int(n_doses.get(u, 0)) for u in wd})
+    cw = check("withdrawal_after_first_dose")
     out.append(
-        Finding(
+        Row(
             "voluntary withdrawal after the first dose",
-            "1 (680 mg assumed)",
+            f"{cw['value']} (680 mg assumed)",
             f"{len(wd)} ({_by_arm(arm[wd])}; doses received {wd_doses})",
-            len(wd) == 1 and all(arm[wd] == high) and all(n_doses.get(u, 0) == 1 for u in wd),
+            evaluate(cw, len(wd)) and all(arm[wd] == high) and all(n_doses.get(u, 0) == 1 for u in wd),
         )
     )
     aed = tr[tr["DSDECOD"] == "ADVERSE EVENT"]["USUBJID"]
     hypo = ae[(ae["AEDECOD"] == "Hypoalbuminaemia") & (ae["AEACN"] == "DRUG WITHDRAWN")]
+    ch = check("discontinued_hypoalbuminaemia")
     out.append(
-        Finding(
+        Row(
             "treatment stopped for hypoalbuminaemia (grade 2)",
-            "2 (680 mg assumed)",
+            f"{ch['value']} (680 mg assumed)",
             f"{len(aed)} ({_by_arm(arm[aed])}); AE grades {sorted(set(hypo['AETOXGR']))}",
-            len(aed) == 2 and all(arm[aed] == high) and sorted(hypo["USUBJID"]) == sorted(aed),
+            evaluate(ch, len(aed)) and all(arm[aed] == high) and sorted(hypo["USUBJID"]) == sorted(aed),
         )
     )
+    n_death, n_sae = int((ds["DSDECOD"] == "DEATH").sum()), int((ae["AESER"] == "Y").sum())
     out.append(
-        Finding(
+        Row(
             "deaths / serious AEs",
-            "0 / 0",
-            f"{int((ds['DSDECOD'] == 'DEATH').sum())} / {int((ae['AESER'] == 'Y').sum())}",
-            not (ds["DSDECOD"] == "DEATH").any() and not (ae["AESER"] == "Y").any(),
+            f"{check('deaths')['value']} / {check('serious_aes')['value']}",
+            f"{n_death} / {n_sae}",
+            evaluate(check("deaths"), n_death) and evaluate(check("serious_aes"), n_sae),
         )
     )
 
     alb = baseline_and_visits(lab_standard(lb, "ALB", units), dm)
     a4, _ = arm_mean_pct(alb, dm, high, "WEEK 4")
-    out.append(Finding("680 mg: mean albumin change week 4 (%)", "-15 to -25 (assumption)", f"{a4:.1f}", None))
+    out.append(Row("680 mg: mean albumin change week 4 (%)", "-15 to -25 (assumption)", f"{a4:.1f}", None))
     chol = baseline_and_visits(lab_standard(lb, "CHOL", units), dm)
     ldl = baseline_and_visits(lab_standard(lb, "LDL", units), dm)
     c4, _ = arm_mean_pct(chol, dm, high, "WEEK 4")
     l4, _ = arm_mean_pct(ldl, dm, high, "WEEK 4")
+    cc = check("cholesterol_week4")
     out.append(
-        Finding(
+        Row(
             "680 mg: mean total / LDL cholesterol change week 4 (%)",
-            "moderate rise, +20 to +40 (assumption)",
+            f"moderate rise, +{float(cc['low']):g} to +{float(cc['high']):g} (assumption)",
             f"{c4:+.1f} / {l4:+.1f}",
-            20 <= c4 <= 40 and 20 <= l4 <= 45,
+            evaluate(cc, c4) and evaluate(check("ldl_week4"), l4),
         )
     )
     hc = ae[ae["AEDECOD"] == "Hypercholesterolaemia"]
     out.append(
-        Finding(
+        Row(
             "hypercholesterolaemia AEs (subjects, grades)",
             "some, grade 1 (assumption)",
             f"{hc['USUBJID'].nunique()} (grades {', '.join(sorted(set(hc['AETOXGR'])))})",

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fcrnpipe import frames
 from fcrnpipe.errors import UserError
 from fcrnpipe.stats.ci import clopper_pearson, level_pct, t_interval
 
@@ -60,28 +61,12 @@ CONTINUOUS_STATS: tuple[str, ...] = ("mean", "sd", "median", "min", "max")
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], dataset: str) -> None:
-    """Raise :class:`UserError` naming the dataset and the columns it lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise UserError(
-            f"{dataset}: missing column(s) {', '.join(missing)} needed for the endpoint statistics "
-            "(see docs/datasets.md, section 3)"
-        )
+    """Raise :class:`UserError` naming the dataset and the columns it lacks (:func:`fcrnpipe.frames.require_columns`)."""
+    frames.require_columns(df, columns, dataset, f"needed for the endpoint statistics (see {frames.DATASETS_DOC})")
 
 
-def flag_yes(series: pd.Series) -> pd.Series:
-    """Boolean mask of ``"Y"`` flags (missing values count as not set)."""
-    return series.astype("string").str.strip().str.upper().eq("Y").fillna(False).astype(bool)
-
-
-def to_float(series: pd.Series) -> pd.Series:
-    """Numeric float series (non-numbers become NaN)."""
-    return pd.to_numeric(series, errors="coerce").astype(float)
-
-
-def text(series: pd.Series) -> pd.Series:
-    """Stripped text with missing values as ``""``."""
-    return series.astype("string").fillna("").str.strip().astype(object)
+#: Shared helpers (one home: :mod:`fcrnpipe.frames`); ``text`` keeps blanks as ``""``.
+flag_yes, to_float, text = frames.flag_yes, frames.to_float, frames.text_or_empty
 
 
 def not_assigned(adsl: pd.DataFrame) -> pd.Series:
@@ -317,6 +302,42 @@ def percent_of_baseline(df: pd.DataFrame) -> pd.Series:
     aval, base = to_float(df["AVAL"]), to_float(df["BASE"])
     fallback = 100.0 * (aval - base) / base.where(base != 0)
     return 100.0 + pchg.fillna(fallback)
+
+
+def visit_summary_rows(
+    df: pd.DataFrame,
+    arms: Sequence[str],
+    *,
+    values: pd.Series,
+    endpoint: str,
+    population: str,
+    min_avisitn: float | None = None,
+    level: float = 0.95,
+    what: str = "",
+) -> list[dict[str, Any]]:
+    """Continuous summaries of ``values`` (aligned with ``df``) of the ANL01FL records by arm and
+    analysis visit, the way the figures summarise a visit: every visit with AVISIT (AVISITN >=
+    ``min_avisitn`` if given; Day 1 included), the ANL01FL record of each subject, groups with
+    records only (n = 0 when all their values are missing). Display rows of the ARD."""
+    d = df.assign(_value=values)
+    anl = d[flag_yes(d["ANL01FL"]) & (text(d["AVISIT"]) != "")]
+    if min_avisitn is not None:
+        anl = anl[to_float(anl["AVISITN"]) >= min_avisitn]
+    out: list[dict[str, Any]] = []
+    for avisitn, avisit in visit_order(anl):
+        at = anl[to_float(anl["AVISITN"]) == avisitn]
+        for arm, g in arm_groups(at, arms):
+            if len(g):
+                out += continuous_rows(
+                    g["_value"].to_numpy(float),
+                    endpoint=endpoint,
+                    population=population,
+                    arm=arm,
+                    visit=avisit,
+                    level=level,
+                    what=what,
+                )
+    return out
 
 
 def by_visit_rows(

@@ -33,6 +33,7 @@ from fcrnpipe.stats.descriptive import (
     text,
     to_float,
     visit_order,
+    visit_summary_rows,
 )
 from fcrnpipe.stats.safety import lab_by_visit, lab_records
 from fcrnpipe.stats.wilcoxon import ZERO_METHOD, hodges_lehmann, signed_rank_test
@@ -192,6 +193,50 @@ def aqp4_endpoints(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], 
     return frame(rows)
 
 
+#: Display endpoint of the ARD drawn by the IgG figure (figures/igg_pct_baseline).
+IGG_PCT_BY_VISIT = f"{IGG}: percent of baseline by visit"
+
+
+def pct_of_baseline_figure(lb: pd.DataFrame) -> pd.Series:
+    """% of baseline as the IgG figure draws it: ``100 + PCHG`` when ADLB has PCHG values, else
+    ``100·AVAL/BASE``."""
+    if "PCHG" in lb.columns and to_float(lb["PCHG"]).notna().any():
+        return 100.0 + to_float(lb["PCHG"])
+    require_columns(lb, ["BASE"], "ADLB")
+    return 100.0 * to_float(lb["AVAL"]) / to_float(lb["BASE"])
+
+
+def igg_pct_by_visit_rows(
+    adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95
+) -> list[dict[str, Any]]:
+    """Display rows ``IGG: percent of baseline by visit`` (PD population): mean % of baseline
+    (:func:`pct_of_baseline_figure`) with its t CI, SD, median, min, max of the ANL01FL records
+    with a study day at each analysis visit AVISITN >= 0 (Day 1 included), by arm and overall;
+    visits where an arm has no record are left out. The IgG figure draws these means."""
+    pop = population(adsl, arms, "PDFL")
+    lb = lab_records(adlb, pop, IGG)
+    if lb.empty:
+        return []
+    lb = lb.assign(_pct=pct_of_baseline_figure(lb), _ady=to_float(lb["ADY"]) if "ADY" in lb.columns else math.nan)
+    lb = lb[lb["_pct"].notna() & lb["_ady"].notna()]
+    return visit_summary_rows(
+        lb,
+        arms,
+        values=lb["_pct"],
+        endpoint=IGG_PCT_BY_VISIT,
+        population=PD,
+        min_avisitn=0,
+        level=level,
+        what="% of baseline (100 + PCHG) of the ANL01FL records at the visit",
+    )
+
+
+def pd_display_part(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
+    """Display rows of rule ``stats_pd`` (ARD ``analysis_type = display``): the IgG figure's
+    means by visit (:func:`igg_pct_by_visit_rows`)."""
+    return frame(igg_pct_by_visit_rows(adsl, adlb, arms, level))
+
+
 def pd_part(
     adsl: pd.DataFrame,
     adlb: pd.DataFrame,
@@ -209,6 +254,72 @@ def pd_part(
 
 
 # -------------------------------------------------------------------------------------- EDSS
+def edss_pairs(adedss: pd.DataFrame, primary_visit: int) -> pd.DataFrame:
+    """One row per subject with BASELINE and FOLLOWUP EDSS (the ANL01FL record at ``primary_visit``).
+
+    Baseline is the ABLFL record's AVAL (or BASE of the follow-up record when no ABLFL record
+    exists). Subjects without either value are dropped. Columns: USUBJID, BASELINE, FOLLOWUP.
+    """
+    require_columns(adedss, ["USUBJID", "AVAL", "AVISITN", "ANL01FL"], "ADEDSS")
+    df = adedss.copy()
+    df["AVAL"] = to_float(df["AVAL"])
+    base = pd.Series(dtype=float)
+    if "ABLFL" in df.columns:
+        base = df[flag_yes(df["ABLFL"])].groupby("USUBJID", sort=True)["AVAL"].last()
+    fup = df[flag_yes(df["ANL01FL"]) & (to_float(df["AVISITN"]) == float(primary_visit))]
+    fup = fup.groupby("USUBJID", sort=True).last()
+    out = pd.DataFrame({"FOLLOWUP": fup["AVAL"]})
+    out["BASELINE"] = base.reindex(out.index)
+    if "BASE" in fup.columns:
+        out["BASELINE"] = out["BASELINE"].fillna(to_float(fup["BASE"]))
+    out = out.dropna(subset=["BASELINE", "FOLLOWUP"])
+    return out.reset_index()[["USUBJID", "BASELINE", "FOLLOWUP"]]
+
+
+#: Display endpoint of the ARD drawn by the EDSS paired figure (figures/edss_paired).
+EDSS_PAIRED = f"{EDSS}: paired baseline and primary visit"
+
+
+def edss_paired_rows(
+    adsl: pd.DataFrame, adedss: pd.DataFrame, arms: Sequence[str], primary_visit: float, level: float = 0.95
+) -> list[dict[str, Any]]:
+    """Display rows ``EDSS: paired baseline and primary visit`` (safety population): the subjects
+    with a baseline and a primary-visit EDSS (:func:`edss_pairs`), by arm and overall;
+    statistics ``baseline_<stat>`` and ``followup_<stat>`` (n, mean, SD, median, min, max; no CI),
+    visit = AVISIT of the primary visit. The EDSS paired figure draws their mean ± SD."""
+    pop = population(adsl, arms, "SAFFL")
+    qs = restrict(adedss, pop)
+    pairs = edss_pairs(qs, primary_visit).merge(pop[["USUBJID", "ARMCD"]], on="USUBJID")
+    pairs = pairs.sort_values(["BASELINE", "FOLLOWUP", "USUBJID"], kind="mergesort")
+    names = text(qs.loc[to_float(qs["AVISITN"]) == float(primary_visit), "AVISIT"]) if "AVISIT" in qs.columns else []
+    names = sorted(n for n in names if n)
+    visit = names[0] if names else f"WEEK {primary_visit:g}"
+    rows: list[dict[str, Any]] = []
+    for column, prefix in (("BASELINE", "baseline_"), ("FOLLOWUP", "followup_")):
+        for arm, g in arm_groups(pairs, arms):
+            if len(g):
+                rows += continuous_rows(
+                    g[column].to_numpy(float),
+                    endpoint=EDSS_PAIRED,
+                    population=SAFETY,
+                    arm=arm,
+                    visit=visit,
+                    level=level,
+                    prefix=prefix,
+                    what=f"EDSS at {'baseline' if prefix == 'baseline_' else visit} of the subjects with both",
+                    mean_ci=False,
+                )
+    return rows
+
+
+def edss_display_part(
+    adsl: pd.DataFrame, adedss: pd.DataFrame, arms: Sequence[str], primary_visit: float, level: float = 0.95
+) -> pd.DataFrame:
+    """Display rows of rule ``stats_edss`` (ARD ``analysis_type = display``): the EDSS paired
+    figure's mean ± SD (:func:`edss_paired_rows`)."""
+    return frame(edss_paired_rows(adsl, adedss, arms, primary_visit, level))
+
+
 def improvement_text(improvement: Mapping[str, Any] | None) -> str:
     """The CRIT1FL definition of config ``edss.improvement`` in words."""
     if not improvement:

@@ -1,13 +1,17 @@
 """Published findings of the reference study next to the values this pipeline reproduces.
 
-Sources (``/work/shared/reference/science.md``): the abstract of Wang et al., Eur J Neurol
-2023;30:195-203 (``abstract``), the Rare Disease Advisor news summary (``news summary``),
-values derived from confirmed numbers (``derived``) and plausible targets not found in any
-source (``assumption``). Each finding has an explicit, checkable criterion and tolerance.
+The findings, their sources and the numbers of their criteria are data:
+``resources/published_findings.yaml`` (:mod:`fcrnpipe.findings`, also read by the simulator's
+calibration); this module takes each finding's value from ``stats/endpoints.csv`` and decides
+with :func:`fcrnpipe.findings.evaluate` whether it holds. Sources: the abstract of Wang et al.,
+Eur J Neurol 2023;30:195-203 (``abstract``), the Rare Disease Advisor news summary (``news
+summary``), values derived from confirmed numbers (``derived``) and plausible targets not found
+in any source (``assumption``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,21 +19,33 @@ from typing import Any
 
 import pandas as pd
 
+from fcrnpipe.findings import Finding, evaluate, load_findings
 from fcrnpipe.stats.descriptive import ENDPOINT_COLUMNS, OVERALL, frame
 
 PUBLISHED_COLUMNS = ["finding", "source", "published", "reproduced", "criterion", "holds"]
 
-#: Tolerances of the EDSS comparisons (published values are given to one decimal).
-EDSS_MEAN_TOL = 0.15
-EDSS_SD_TOL = 0.3
-#: Published / assumed numbers.
-IGG_WEEK1_MIN_REDUCTION = 50.0
-IGG_WEEK3_MIN_REDUCTION = 70.0
-#: Percentage points by which the last-dose visit may miss the deepest mean IgG reduction.
-IGG_NADIR_TOLERANCE = 1.0
-IGG_FOLLOWUP_RANGE = (75.0, 90.0)
-CHOL_WEEK4_RANGE = (20.0, 40.0)
-EDSS_PUBLISHED = {"baseline": (4.0, 1.0), "week 4": (2.7, 1.3), "change": (-1.3, 0.4)}
+
+
+@functools.cache
+def default_findings() -> dict[str, Finding]:
+    """The shipped findings (``resources/published_findings.yaml``), read once, when first used."""
+    return load_findings()
+
+
+def __getattr__(name: str) -> Any:
+    """``FINDINGS`` and the IgG numbers quoted by :mod:`fcrnpipe.pkpd.reproduction`
+    (``IGG_WEEK1_MIN_REDUCTION``, ``IGG_WEEK3_MIN_REDUCTION``, ``IGG_FOLLOWUP_RANGE``), read
+    from the findings file when first used."""
+    f = default_findings()
+    values = {
+        "FINDINGS": lambda: f,
+        "IGG_WEEK1_MIN_REDUCTION": lambda: -float(f["igg_week1"].check["value"]),
+        "IGG_WEEK3_MIN_REDUCTION": lambda: -float(f["igg_week3"].check["value"]),
+        "IGG_FOLLOWUP_RANGE": lambda: (float(f["igg_followup"].check["low"]), float(f["igg_followup"].check["high"])),
+    }
+    if name in values:
+        return values[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 NOT_AVAILABLE = "not available"
 
@@ -75,6 +91,7 @@ def published_vs_reproduced(
     dosing_days: Sequence[int],
     primary_visit: float = 4,
     followup_avisitn: float = 12,
+    findings: Mapping[str, Finding] | None = None,
 ) -> pd.DataFrame:
     """Each published finding, the pipeline's value and whether the finding holds.
 
@@ -83,8 +100,10 @@ def published_vs_reproduced(
     ``edss.primary_visit``). IgG findings use the 680 mg arm (the highest dose if no arm has
     680 mg); AQP4-IgG, EDSS, disposition, AE and cholesterol findings use all subjects
     (``Overall``). A finding whose endpoint is missing is reported as not available and does
-    not hold. Columns :data:`PUBLISHED_COLUMNS`.
+    not hold. ``findings``: :func:`fcrnpipe.findings.load_findings` (default: the shipped
+    ``resources/published_findings.yaml``). Columns :data:`PUBLISHED_COLUMNS`.
     """
+    fd = findings if findings is not None else default_findings()
     endpoints = frame(endpoints[ENDPOINT_COLUMNS].to_dict("records")) if len(endpoints) else frame([])
     ep = _Lookup(endpoints)
     name = {float(v["avisitn"]): str(v["name"]) for v in visits}
@@ -106,30 +125,32 @@ def published_vs_reproduced(
         )
 
     # --- enrolment (abstract)
+    f = fd["enrolled"]
     counts = {str(a["armcd"]): ep.est("Disposition: enrolled", str(a["armcd"]), "", "n_subjects") for a in arms}
-    expected = {str(a["armcd"]): {340.0: 2, 680.0: 7}.get(float(a["dose_mg"])) for a in arms}
+    by_dose = {float(a["dose_mg"]): counts[str(a["armcd"])] for a in arms}
+    expected = ", ".join(f"{float(d):g} mg: {n}" for d, n in f.check["by_dose_mg"].items())
     add(
-        "Subjects enrolled by dose group",
-        "abstract",
-        "9 enrolled: 2 at 340 mg, 7 at 680 mg",
+        f.finding,
+        f.source,
+        f.published_text(),
         "; ".join(f"{k}: {_fmt(v, 0)}" for k, v in counts.items()),
-        "enrolled subjects per arm equal the published numbers (340 mg: 2, 680 mg: 7)",
-        all(expected[k] is not None and counts[k] == expected[k] for k in counts),
+        f"enrolled subjects per arm equal the published numbers ({expected})",
+        len(by_dose) == len(counts) and evaluate(f.check, by_dose),
     )
 
     # --- total IgG (680 mg)
     pchg = "IGG: percent change from baseline"
-    for wk, limit in ((1, IGG_WEEK1_MIN_REDUCTION), (3, IGG_WEEK3_MIN_REDUCTION)):
+    for wk, f in ((1, fd["igg_week1"]), (3, fd["igg_week3"])):
         visit = name.get(float(wk), f"WEEK {wk}")
         mean = ep.est(pchg, hi, visit, "mean")
         r = ep.get(pchg, hi, visit, "mean")
         add(
             f"Mean total IgG reduction at week {wk} ({hi_label})",
-            "assumption",
-            f"> {limit:g}% reduction",
+            f.source,
+            f.published_text(),
             f"{_fmt(-mean, 1)}% reduction (n = {r.n})" if r is not None and not math.isnan(mean) else NOT_AVAILABLE,
-            f"mean PCHG at {visit} ({hi}) < -{limit:g}",
-            (not math.isnan(mean)) and mean < -limit,
+            f"mean PCHG at {visit} ({hi}) < {float(f.check['value']):g}",
+            evaluate(f.check, mean),
         )
     post = [
         (float(r.estimate), r.visit)
@@ -147,40 +168,42 @@ def published_vs_reproduced(
         reproduced = f"largest mean reduction at {at} ({_fmt(-low, 1)}%); {last_visit}: {_fmt(-at_last, 1)}%"
     else:
         at, reproduced = None, NOT_AVAILABLE
+    f = fd["igg_nadir_at_last_dose"]
     add(
         f"Maximum mean IgG reduction at the last dose (day {last_day}, {hi_label})",
-        "abstract",
-        f"maximum mean reduction at the last dose (day {last_day})",
+        f.source,
+        f.published_text(day=last_day),
         reproduced,
         f"the mean PCHG ({hi}) at the last-dose visit {last_visit} is the lowest of all post-baseline "
-        f"visits, or within {IGG_NADIR_TOLERANCE:g} percentage point of it (weekly visits cannot place "
+        f"visits, or within {float(f.check['value']):g} percentage point of it (weekly visits cannot place "
         "the nadir more precisely)",
-        at is not None
-        and (at == last_visit or (not math.isnan(at_last) and at_last - low <= IGG_NADIR_TOLERANCE)),
+        at is not None and (at == last_visit or evaluate(f.check, at_last - low)),
     )
+    f = fd["igg_followup"]
     fu_visit = name.get(float(followup_avisitn), NOT_AVAILABLE)
     fu = ep.est("IGG: percent of baseline at follow-up", hi, fu_visit, "mean")
-    lo, up = IGG_FOLLOWUP_RANGE
+    lo, up = float(f.check["low"]), float(f.check["high"])
     add(
         f"Total IgG 9 weeks after the last dose ({fu_visit}, {hi_label})",
-        "assumption",
-        f"~80% of baseline ({lo:g}-{up:g}%)",
+        f.source,
+        f.published_text(),
         f"{_fmt(fu, 1)}% of baseline" if not math.isnan(fu) else NOT_AVAILABLE,
         f"{lo:g} <= mean (100 + PCHG) at {fu_visit} ({hi}) <= {up:g}",
-        (not math.isnan(fu)) and lo <= fu <= up,
+        evaluate(f.check, fu),
     )
 
     # --- AQP4-IgG (overall)
+    f = fd["aqp4_undetectable_week3"]
     w3 = name.get(3.0, "WEEK 3")
     r = ep.get("AQP4AB: undetectable", OVERALL, w3, "n_subjects")
     k, n = (int(r.estimate), int(r.n)) if r is not None else (None, None)
     add(
         f"AQP4-IgG undetectable at {w3}",
-        "abstract",
-        "undetectable in 6 of 7 evaluated subjects",
+        f.source,
+        f.published_text(),
         f"{k} of {n} evaluated" if r is not None else NOT_AVAILABLE,
-        f"UNDETFL=Y in exactly 6 of 7 subjects evaluated at {w3} (all arms)",
-        k == 6 and n == 7,
+        f"UNDETFL=Y in exactly {f.check['k']} of {f.check['n']} subjects evaluated at {w3} (all arms)",
+        evaluate(f.check, (k, n)),
     )
 
     # --- EDSS (overall, subjects with baseline and the primary visit)
@@ -194,27 +217,29 @@ def published_vs_reproduced(
     r = ep.get(chg, OVERALL, pv, "mean")
     n_pairs = int(r.n) if r is not None else 0
     label = {"baseline": "EDSS at baseline", "week 4": f"EDSS at {pv}", "change": f"EDSS change from baseline to {pv}"}
-    for key, (pm, ps) in EDSS_PUBLISHED.items():
+    for key, f in (("baseline", fd["edss_baseline"]), ("week 4", fd["edss_week4"]), ("change", fd["edss_change"])):
         m, s = pairs[key]
-        ok = not (math.isnan(m) or math.isnan(s)) and abs(m - pm) <= EDSS_MEAN_TOL and abs(s - ps) <= EDSS_SD_TOL
+        c = f.check
+        pm, ps = float(c["mean"]), float(c["sd"])
         add(
             label[key] + " (mean ± SD)",
-            "abstract",
-            f"{pm:.1f} ± {ps:.1f}",
+            f.source,
+            f.published_text(),
             f"{_fmt(m)} ± {_fmt(s)} (n = {n_pairs})" if r is not None else NOT_AVAILABLE,
-            f"|mean - {_signed(pm)}| <= {EDSS_MEAN_TOL:g} and |SD - {ps:g}| <= {EDSS_SD_TOL:g} "
-            f"(all arms, subjects with baseline and {pv})",
-            ok,
+            f"|mean - {_signed(pm)}| <= {float(c['mean_tolerance']):g} and |SD - {ps:g}| <= "
+            f"{float(c['sd_tolerance']):g} (all arms, subjects with baseline and {pv})",
+            evaluate(c, (m, s)),
         )
+    f = fd["edss_wilcoxon"]
     t = ep.get(chg, OVERALL, pv, "wilcoxon_signed_rank")
     p = float(t.p_value) if t is not None else math.nan
     add(
         f"EDSS change to {pv}: Wilcoxon signed-rank p-value",
-        "derived",
-        "not reported; exact two-sided p = 2/2^n if all n improve (n = 7: 0.0156; n = 8: 0.0078)",
+        f.source,
+        f.published_text(),
         f"p = {p:.4g} (exact, n = {t.n}, V = {float(t.estimate):g})" if t is not None else NOT_AVAILABLE,
-        "exact two-sided p < 0.05 (all arms)",
-        (not math.isnan(p)) and p < 0.05,
+        f"exact two-sided p < {float(f.check['value']):g} (all arms)",
+        evaluate(f.check, p),
     )
 
     # --- disposition and safety (overall)
@@ -223,13 +248,14 @@ def published_vs_reproduced(
         e = ep.get(f"Disposition: discontinued {stem}: WITHDRAWAL BY SUBJECT", OVERALL, "", "n_subjects_after_dose_1")
         wd.append((stem, int(e.estimate) if e is not None else 0))
     n_wd = wd[0][1] if wd[0][1] else wd[1][1]
+    f = fd["withdrawal_after_first_dose"]
     add(
-        "Voluntary withdrawal after the first dose",
-        "news summary",
-        "1 subject withdrew voluntarily after the first dose",
+        f.finding,
+        f.source,
+        f.published_text(),
         "; ".join(f"{stem}: {v}" for stem, v in wd),
-        "1 subject discontinued treatment (else study) with reason WITHDRAWAL BY SUBJECT after dose 1",
-        n_wd == 1,
+        f"{f.check['value']} subject discontinued treatment (else study) with reason WITHDRAWAL BY SUBJECT after dose 1",
+        evaluate(f.check, n_wd),
     )
     disc = endpoints[
         endpoints["endpoint"].str.startswith("TEAE leading to discontinuation by SOC and PT:")
@@ -238,43 +264,48 @@ def published_vs_reproduced(
         & (endpoints["statistic"] == "n_subjects")
     ]
     n_alb = int(disc["estimate"].sum())
+    f = fd["discontinued_hypoalbuminaemia"]
     add(
-        "Treatment discontinuations for hypoalbuminaemia",
-        "news summary",
-        "2 subjects stopped treatment because of hypoalbuminaemia",
+        f.finding,
+        f.source,
+        f.published_text(),
         f"{n_alb} subject(s)",
-        "2 subjects with a TEAE whose PT contains 'albumin' leading to discontinuation (DISCFL=Y, all arms)",
-        n_alb == 2,
+        f"{f.check['value']} subjects with a TEAE whose PT contains 'albumin' leading to discontinuation (DISCFL=Y, "
+        "all arms)",
+        evaluate(f.check, n_alb),
     )
     death_ae = ep.est("TEAE: leading to death", OVERALL, "", "n_subjects")
     death_ds = ep.est("Disposition: discontinued study: DEATH", OVERALL, "", "n_subjects")
     death_ds = 0.0 if math.isnan(death_ds) else death_ds
+    f = fd["deaths"]
     add(
-        "Deaths",
-        "abstract",
-        "no deaths",
+        f.finding,
+        f.source,
+        f.published_text(),
         f"fatal TEAE: {_fmt(death_ae, 0)}; study discontinuation for death: {death_ds:.0f}",
-        "0 subjects with a fatal TEAE and 0 discontinuing the study for DEATH",
-        death_ae == 0 and death_ds == 0,
+        f"{f.check['value']} subjects with a fatal TEAE and {f.check['value']} discontinuing the study for DEATH",
+        evaluate(f.check, death_ae) and evaluate(f.check, death_ds),
     )
+    f = fd["serious_aes"]
     sae = ep.est("TEAE: serious", OVERALL, "", "n_subjects")
     add(
-        "Serious adverse events",
-        "abstract",
-        "no serious adverse events",
+        f.finding,
+        f.source,
+        f.published_text(),
         f"{_fmt(sae, 0)} subject(s) with a serious TEAE",
-        "0 subjects with AESER=Y among the TEAEs",
-        sae == 0,
+        f"{f.check['value']} subjects with AESER=Y among the TEAEs",
+        evaluate(f.check, sae),
     )
+    f = fd["cholesterol_week4"]
     w4 = name.get(4.0, "WEEK 4")
     chol = ep.est("CHOL: percent change from baseline", OVERALL, w4, "mean")
-    lo, up = CHOL_WEEK4_RANGE
+    lo, up = float(f.check["low"]), float(f.check["high"])
     add(
         f"Moderate rise in total cholesterol ({w4})",
-        "news summary (direction); assumption (size)",
-        f"moderate rise from baseline (assumed +{lo:g} to +{up:g}% at {w4})",
+        f.source,
+        f.published_text(visit=w4),
         f"{'+' if chol >= 0 else ''}{_fmt(chol, 1)}%" if not math.isnan(chol) else NOT_AVAILABLE,
         f"{lo:g} <= mean PCHG of CHOL at {w4} <= {up:g} (all arms)",
-        (not math.isnan(chol)) and lo <= chol <= up,
+        evaluate(f.check, chol),
     )
     return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)

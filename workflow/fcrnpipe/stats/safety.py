@@ -31,6 +31,7 @@ from fcrnpipe.stats.descriptive import (
     row,
     text,
     to_float,
+    visit_summary_rows,
 )
 
 SAFETY = POPULATION_LABELS["SAFFL"]
@@ -265,6 +266,57 @@ def teae_by_term(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], le
     return frame(rows)
 
 
+def teae_any_counts(ae: pd.DataFrame, pop: pd.DataFrame, arms: Sequence[str]) -> pd.DataFrame:
+    """Subjects and events with any TEAE, by arm and overall, as one ``soc = pt = ""`` term of
+    :func:`teae_term_counts` (columns :data:`TERM_COLUMNS`)."""
+    out = []
+    for (arm, p), (_, a) in zip(arm_groups(pop, arms), arm_groups(ae, arms)):
+        worst = a.groupby("USUBJID")["ATOXGR"].max().dropna()
+        out.append(
+            {
+                "soc": "",
+                "pt": "",
+                "arm": arm,
+                "N": int(p["USUBJID"].nunique()),
+                "n_subjects": int(a["USUBJID"].nunique()),
+                "n_events": int(len(a)),
+                "max_grade": {int(g): int(c) for g, c in worst.value_counts().items()},
+            }
+        )
+    return pd.DataFrame(out, columns=TERM_COLUMNS)
+
+
+def ae_display_part(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
+    """Display rows of rule ``stats_ae`` (ARD ``analysis_type = display``) for the TEAE by SOC/PT
+    table: ``TEAE: any`` subjects at their maximum grade (``n_subjects_max_grade_<g>``; severity:
+    ``n_subjects_max_severity_<g>``), and for any TEAE, each SOC and each SOC/PT the subjects whose
+    maximum grade is >= 3 (severity: severe): ``max_grade_ge_3_n_subjects``/``_percent``."""
+    pop = population(adsl, arms, "SAFFL")
+    ae = teae_records(adae, pop)
+    scale = ae_scale(adae)
+    anyc = teae_any_counts(ae, pop, arms)
+    rows: list[dict[str, Any]] = []
+    for r in anyc.itertuples(index=False):
+        for g in scale.levels:
+            rows.append(
+                row(TEAE_ENDPOINT.format("any"), SAFETY, r.arm, "", r.N, f"n_subjects_{scale.statistic}_{g}",
+                    r.max_grade.get(g, 0), f"subjects whose maximum {scale.name} of any TEAE is {g}")
+            )
+    top = "CTCAE grade >= 3" if scale.name == "grade" else "severity severe"
+    for r in pd.concat([anyc, teae_term_counts(ae, pop, arms)], ignore_index=True).itertuples(index=False):
+        endpoint = (
+            TEAE_ENDPOINT.format("any") if not r.soc
+            else PT_ENDPOINT.format(soc=r.soc, pt=r.pt) if r.pt else SOC_ENDPOINT.format(soc=r.soc)
+        )
+        k = sum(c for g, c in r.max_grade.items() if g >= 3)
+        rows += count_rows(
+            k, r.N, endpoint=endpoint, population=SAFETY, arm=r.arm, visit="", level=level,
+            denominator=f"subjects in the safety population of the arm; subjects whose maximum {top}",
+            prefix=f"{scale.statistic}_ge_3_",
+        )
+    return frame(rows)
+
+
 def ae_part(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
     """All AE endpoints (rule ``stats_ae``): overview and SOC/PT counts."""
     return frame(
@@ -461,6 +513,103 @@ def shift_rows(counts: pd.DataFrame, paramcd: str, term: str, level: float = 0.9
     return rows
 
 
+def shift_endpoint(paramcd: str, term: str) -> str:
+    """``ALB: CTCAE shift (Hypoalbuminaemia)`` for config ``lab_grading`` term ``hypoalbuminaemia``."""
+    return f"{paramcd}: CTCAE shift ({term.replace('_', ' ').capitalize()})"
+
+
+def shift_total_rows(counts: pd.DataFrame, endpoint: str, top: int) -> list[dict[str, Any]]:
+    """Display rows of the shift table of one parameter, on the grade grid ``0..top`` shared by
+    all graded parameters: ``shift_<b>_to_total``, ``shift_total_to_<w>``, ``shift_total_to_total``
+    (subjects; n = evaluable) and, where ``top`` exceeds the parameter's own grades, the
+    ``shift_<b>_to_<w>`` cells outside its grid (0 subjects)."""
+    rows: list[dict[str, Any]] = []
+    grades = range(top + 1)
+    for arm, g in counts.groupby("arm", sort=False):
+        n_eval = int(g["N"].iloc[0])
+        own = {(int(b), int(w)): int(n) for b, w, n in zip(g["baseline_grade"], g["worst_grade"], g["n"])}
+        for b in grades:
+            for w in grades:
+                if (b, w) not in own:
+                    rows.append(row(endpoint, SAFETY, arm, "", n_eval, f"shift_{b}_to_{w}", 0,
+                                    "no subjects: grade beyond the CTCAE grades of this parameter"))
+        for b in grades:
+            k = sum(v for (bb, _), v in own.items() if bb == b)
+            rows.append(row(endpoint, SAFETY, arm, "", n_eval, f"shift_{b}_to_total", k,
+                            "subjects with baseline CTCAE grade b (any worst post-baseline grade); N = evaluable"))
+        for w in grades:
+            k = sum(v for (_, ww), v in own.items() if ww == w)
+            rows.append(row(endpoint, SAFETY, arm, "", n_eval, f"shift_total_to_{w}", k,
+                            "subjects with worst post-baseline CTCAE grade w (any baseline grade); N = evaluable"))
+        rows.append(row(endpoint, SAFETY, arm, "", n_eval, "shift_total_to_total", sum(own.values()),
+                        "evaluable subjects (baseline and post-baseline grade)"))
+    return rows
+
+
+def shift_tables(
+    adsl: pd.DataFrame,
+    adlb: pd.DataFrame,
+    arms: Sequence[str],
+    grading: Mapping[str, str],
+    max_grades: Mapping[str, int] | None = None,
+) -> list[tuple[str, str, pd.DataFrame]]:
+    """``(term, PARAMCD, shift_counts)`` of every graded parameter present (config ``lab_grading``
+    order: sorted by term)."""
+    pop = population(adsl, arms, "SAFFL")
+    out = []
+    for term, paramcd in sorted(grading.items()):
+        lb = lab_records(adlb, pop, paramcd)
+        if lb.empty:
+            continue
+        out.append((term, paramcd, shift_counts(lb, pop, arms, int((max_grades or {}).get(paramcd, 0)))))
+    return out
+
+
+#: Display endpoints of the ARD drawn by the albumin/cholesterol figure (mean ± SD by visit).
+LAB_FIGURE_ENDPOINTS = {"AVAL": "{}: value by visit", "PCHG": "{}: percent change by visit"}
+
+
+def lab_figure_rows(
+    adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], params: Sequence[str] = LAB_PARAMS, level: float = 0.95
+) -> list[dict[str, Any]]:
+    """Display rows ``<PARAMCD>: value by visit`` (AVAL) and ``<PARAMCD>: percent change by visit``
+    (PCHG), safety population: summaries of the ANL01FL records at every analysis visit (Day 1
+    included; :func:`~fcrnpipe.stats.descriptive.visit_summary_rows`). The albumin/cholesterol
+    figure draws their mean ± SD."""
+    pop = population(adsl, arms, "SAFFL")
+    rows: list[dict[str, Any]] = []
+    for paramcd in params:
+        lb = lab_records(adlb, pop, paramcd)
+        if lb.empty:
+            continue
+        for column, endpoint in LAB_FIGURE_ENDPOINTS.items():
+            values = to_float(lb[column]) if column in lb.columns else pd.Series(np.nan, index=lb.index)
+            rows += visit_summary_rows(
+                lb, arms, values=values, endpoint=endpoint.format(paramcd), population=SAFETY, level=level,
+                what=f"{column} of the ANL01FL records at the visit",
+            )
+    return rows
+
+
+def lab_display_part(
+    adsl: pd.DataFrame,
+    adlb: pd.DataFrame,
+    arms: Sequence[str],
+    grading: Mapping[str, str],
+    max_grades: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """Display rows of rule ``stats_lab`` (ARD ``analysis_type = display``): the totals of the
+    CTCAE shift tables (:func:`shift_total_rows`) on the grade grid of all graded parameters, and
+    the albumin/cholesterol figure's summaries by visit (:func:`lab_figure_rows`)."""
+    shifts = shift_tables(adsl, adlb, arms, grading, max_grades)
+    top = max((int(c["worst_grade"].max()) for _, _, c in shifts if len(c)), default=0)
+    rows: list[dict[str, Any]] = []
+    for term, paramcd, counts in shifts:
+        rows += shift_total_rows(counts, shift_endpoint(paramcd, term), top)
+    rows += lab_figure_rows(adsl, adlb, arms)
+    return frame(rows)
+
+
 def ctcae_max_grades(ctcae: pd.DataFrame) -> dict[str, int]:
     """Highest CTCAE grade defined per PARAMCD in ``resources/ctcae.csv``."""
     require_columns(ctcae, ["PARAMCD", "grade"], "ctcae.csv")
@@ -505,14 +654,20 @@ __all__ = [
     "overview_categories",
     "LAB_PARAMS",
     "OVERALL",
+    "ae_display_part",
     "ae_part",
     "ctcae_max_grades",
     "extreme_rows",
     "lab_by_visit",
+    "lab_display_part",
     "lab_part",
+    "shift_endpoint",
+    "shift_tables",
+    "shift_total_rows",
     "shift_counts",
     "teae_by_term",
     "teae_overview",
+    "teae_any_counts",
     "teae_records",
     "teae_term_counts",
 ]

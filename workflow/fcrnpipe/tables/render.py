@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 
 from fcrnpipe.tableio import write_csv
-from fcrnpipe.tables.build import Table
+from fcrnpipe.tables.core import Table
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 

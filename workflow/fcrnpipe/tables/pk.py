@@ -1,0 +1,251 @@
+"""PK and PK/PD tables: NCA summary, population PK/PD parameters (rendered 1:1 from the PK and
+PK/PD stages' results files)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fcrnpipe.labels import drug_name
+from fcrnpipe.nca.summary import MEDIAN_RANGE_ONLY
+from fcrnpipe.stats import descriptive as D
+from fcrnpipe.tables import format as F
+from fcrnpipe.tables.core import (
+    ArmsArg,
+    Column,
+    Grid,
+    Row,
+    Table,
+    armcds,
+    build_table,
+)
+
+
+# ---------------------------------------------------------------------- PK and PK/PD tables
+NCA_SUMMARY_COLUMNS = [
+    "ARMCD",
+    "interval",
+    "parameter",
+    "unit",
+    "n",
+    "geomean",
+    "geocv_pct",
+    "mean",
+    "sd",
+    "median",
+    "min",
+    "max",
+]
+#: Counts of values missing from the statistics (``pk/nca_summary.csv``; older files lack them).
+NCA_SUMMARY_COUNTS = ["n_missing", "n_flagged"]
+
+
+def nca_reason_notes(reasons: pd.DataFrame) -> list[str]:
+    """Footnotes saying why NCA values are missing from the table, from
+    :func:`fcrnpipe.nca.missing_reasons`: per interval, the parameters that share the same
+    reasons and counts are listed together."""
+    if reasons is None or reasons.empty:
+        return []
+    from fcrnpipe.nca.core import PARAMETERS
+
+    rank = {p: i for i, p in enumerate(PARAMETERS)}
+    notes = []
+    for interval in sorted(set(reasons["interval"]), key=str):
+        block = reasons[reasons["interval"] == interval]
+        groups: dict[tuple, list[str]] = {}
+        for param, g in block.groupby("parameter", sort=False):
+            key = tuple((r.kind, r.reason, int(r.n), int(r.n_profiles)) for r in g.itertuples(index=False))
+            groups.setdefault(key, []).append(str(param))
+        for key, params in sorted(groups.items(), key=lambda kv: min(rank.get(p, 999) for p in kv[1])):
+            params = sorted(params, key=lambda p: (rank.get(p, 999), p))
+            parts = [f"{kind} in {n} of {total} profiles: {reason}" for kind, reason, n, total in key]
+            notes.append(f"{interval}, {', '.join(params)}: " + "; ".join(parts) + ".")
+    return notes
+
+
+def nca_summary_table(
+    summary: pd.DataFrame,
+    arms: ArmsArg,
+    adsl: pd.DataFrame | None = None,
+    reasons: pd.DataFrame | None = None,
+    *,
+    data_cut: str = "",
+    acceptance: str = "",
+    excluded: bool = True,
+    treatment: str | None = None,
+) -> Table:
+    """NCA parameters by arm and interval (``pk/nca_summary.csv``), 3 significant figures.
+
+    Header N = PK population per arm when ``adsl`` is given. Statistics that are missing for
+    every arm (e.g. geometric mean of Tmax) are not shown. Rows "Not estimable (n)" and
+    "Excluded (n)" appear where values are missing from the statistics, and the footnotes say
+    why (``reasons`` = :func:`fcrnpipe.nca.missing_reasons` of ``pk/nca.csv``); ``acceptance``
+    describes the acceptance rules (:meth:`fcrnpipe.nca.AcceptanceRules.describe`), ``excluded``
+    whether flagged values were left out of the statistics (else the row says "Flagged (n)").
+    """
+    D.require_columns(summary, NCA_SUMMARY_COLUMNS, "pk/nca_summary.csv")
+    counts_cols = [c for c in NCA_SUMMARY_COUNTS if c in summary.columns]
+    codes = armcds(arms)
+    counts = D.arm_n(D.population(adsl, codes, "PKFL"), codes) if adsl is not None else {}
+    grid = Grid([Column(str(a["armcd"]), str(a["label"]), counts.get(str(a["armcd"]))) for a in arms])
+    s = summary.assign(ARMCD=D.text(summary["ARMCD"]))
+    stat_rows = [
+        ("n", lambda v: F.count(v.get("n")), ["n"]),
+        (
+            "Geometric mean (CV%)",
+            lambda v: (
+                F.NE if F.is_missing(v.get("geomean")) else f"{F.sig(v['geomean'])} ({F.rnd(v.get('geocv_pct'), 1)})"
+            ),
+            ["geomean", "geocv_pct"],
+        ),
+        (
+            "Mean (SD)",
+            lambda v: F.NE if F.is_missing(v.get("mean")) else f"{F.sig(v['mean'])} ({F.sig(v.get('sd'))})",
+            ["mean", "sd"],
+        ),
+        ("Median", lambda v: F.sig(v.get("median")), ["median"]),
+        (
+            "Min, Max",
+            lambda v: F.NE if F.is_missing(v.get("min")) else f"{F.sig(v['min'])}, {F.sig(v.get('max'))}",
+            ["min", "max"],
+        ),
+    ]
+    count_labels = (("n_missing", "Not estimable (n)"), ("n_flagged", "Excluded (n)" if excluded else "Flagged (n)"))
+    for col, label in count_labels:
+        if col in counts_cols:
+            stat_rows.append((label, lambda v, c=col: F.count(v.get(c)), [col]))
+    from fcrnpipe.nca.core import PARAMETERS
+
+    rank = {p: i for i, p in enumerate(PARAMETERS)}
+    for interval in sorted(set(s["interval"]), key=str):
+        grid.section(f"Interval: {interval}")
+        block = s[s["interval"] == interval]
+        params = sorted(set(zip(block["parameter"], block["unit"])), key=lambda pu: (rank.get(pu[0], 999), pu))
+        for param, unit in params:
+            rows = block[(block["parameter"] == param) & (block["unit"] == unit)]
+            vals = {
+                r["ARMCD"]: {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in NCA_SUMMARY_COLUMNS[4:] + counts_cols}
+                for _, r in rows.iterrows()
+            }
+            label = f"{param} ({unit})" if unit and unit != "1" else param
+            for stat, fmt, keys in stat_rows:
+                cells = [v.get(k) for v in vals.values() for k in keys]
+                if all(F.is_missing(x) or (x == 0 and set(keys) <= set(counts_cols)) for x in cells):
+                    continue
+                grid.add(label, stat, fmt, keys, vals)
+    data = (
+        s[NCA_SUMMARY_COLUMNS + counts_cols]
+        .sort_values(["interval", "parameter", "ARMCD"], kind="mergesort")
+        .reset_index(drop=True)
+    )
+    return build_table(
+        "nca_summary",
+        f"Non-compartmental PK parameters of {drug_name(treatment)} by dose",
+        "PKFL",
+        grid,
+        [
+            "NCA per subject and dosing interval (pk/nca.csv); geometric CV% = 100·sqrt(exp(s²) - 1), s = SD of the "
+            f"log values; {', '.join(sorted(MEDIAN_RANGE_ONLY))} by median and range only. Values with 3 significant "
+            "figures. tau = the actual dosing interval (to the subject's next dose; nominal after the last dose), "
+            "AUCtau over it, Cavg = AUCtau/tau, Ctrough = the concentration observed at its end (pre-dose sample of "
+            "the next dose); Rac = AUC after the last dose / AUC after the first dose over the same time after each "
+            "dose (the shorter of the two intervals). AUCinf, AUCinf_pred and AUCpext are single-dose parameters "
+            "(first-dose interval only). t_half, AUCinf and CL/F need lambda_z: with weekly dosing lambda_z can only "
+            "be estimated when at least 3 concentrations after Cmax fall within the dosing interval."
+            + (f" Acceptance: {acceptance}." if acceptance else ""),
+            *nca_reason_notes(reasons if reasons is not None else pd.DataFrame()),
+        ],
+        ["CV", "SD", "Min", "Max", "NE"],
+        data_cut,
+        "Parameter",
+        data,
+        treatment=treatment,
+    )
+
+
+POPPK_COLUMNS = ["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"]
+KIND_TITLES = {
+    "fixed": "Fixed effects (typical values)",
+    "iiv": "Inter-individual variability",
+    "residual": "Residual error",
+}
+
+
+def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "") -> Table:
+    """Population PK/PD parameter estimates (``pkpd/population_parameters.csv``), 3 significant figures.
+
+    Sections by model part (``part``/``model`` columns, when present) and kind; a bootstrap
+    percentile CI column is added when ``boot_ci_low``/``boot_ci_high`` are present.
+    """
+    D.require_columns(params, POPPK_COLUMNS, "pkpd/population_parameters.csv")
+    has_boot = {"boot_ci_low", "boot_ci_high"} <= set(params.columns)
+    cols = [
+        Column("estimate", "Estimate"),
+        Column("se", "SE"),
+        Column("rse_pct", "RSE (%)"),
+        Column("ci", "95% CI"),
+    ]
+    if has_boot:
+        cols.append(Column("boot_ci", "Bootstrap 95% CI"))
+    cols.append(Column("unit", "Unit"))
+    grid = Grid(cols)
+    p = params.assign(kind=D.text(params["kind"]).str.lower(), unit=D.text(params["unit"]))
+    if "part" in p.columns:
+        p = p.assign(part=D.text(p["part"]), model=D.text(p["model"]) if "model" in p.columns else "")
+        parts = list(dict.fromkeys(p["part"]))
+    else:
+        p = p.assign(part="", model="")
+        parts = [""]
+
+    def interval(lo: float, hi: float) -> str:
+        return F.NE if F.is_missing(lo) or F.is_missing(hi) else f"({F.sig(lo)}, {F.sig(hi)})"
+
+    for part in parts:
+        q = p[p["part"] == part]
+        models = ", ".join(m for m in dict.fromkeys(q["model"]) if m)
+        prefix = f"{part} model ({models}): " if part and models else (f"{part}: " if part else "")
+        kinds = sorted(set(q["kind"]), key=lambda k: (list(KIND_TITLES).index(k) if k in KIND_TITLES else 9, k))
+        for kind in kinds:
+            grid.section(prefix + KIND_TITLES.get(kind, kind.capitalize()))
+            for _, r in q[q["kind"] == kind].iterrows():
+                keys = ("estimate", "se", "rse_pct", "ci_low", "ci_high") + (("boot_ci_low", "boot_ci_high") if has_boot else ())
+                v = {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in keys}
+                cells = {
+                    "estimate": F.sig(v["estimate"]),
+                    "se": F.sig(v["se"]),
+                    "rse_pct": F.rnd(v["rse_pct"], 1),
+                    "ci": interval(v["ci_low"], v["ci_high"]),
+                    "unit": str(r["unit"]),
+                }
+                if has_boot:
+                    cells["boot_ci"] = interval(v["boot_ci_low"], v["boot_ci_high"])
+                grid.rows.append(Row(str(r["parameter"]), "", cells, 1))
+    footnotes = [
+        "Estimates of the final population PK/PD model (nonlinear mixed effects, FOCE-I); SE from the "
+        "estimator's covariance step; RSE = 100·SE/|estimate|; 95% CI from the SE on the estimation scale "
+        "(log scale for log-normal parameters). NE = not estimated (fixed in the model or covariance step "
+        "unavailable). Values with 3 significant figures.",
+    ]
+    if has_boot:
+        n_ok = D.to_float(params["boot_n_ok"]).max() if "boot_n_ok" in params.columns else float("nan")
+        n_txt = "" if F.is_missing(n_ok) else f" over {int(n_ok)} successful replicates"
+        footnotes.append(
+            f"Bootstrap 95% CI: 2.5th-97.5th percentiles of the estimates refitted on subject resamples{n_txt} "
+            "(failed replicates and those with an estimate on the refit's search bound are reported in "
+            "pkpd/bootstrap.csv and pkpd/fit_summary.json)."
+        )
+    footnotes.append("Abbreviations: CI = confidence interval; IIV = inter-individual variability; "
+                     "RSE = relative standard error; SE = standard error.")
+    out_cols = POPPK_COLUMNS + [c for c in ("boot_ci_low", "boot_ci_high", "boot_n_ok", "part", "model")
+                                if c in params.columns]
+    return Table(
+        name="pkpd_parameters",
+        title="Population PK/PD model parameter estimates",
+        population="PK and PD populations (subjects in the model fit)",
+        columns=cols,
+        rows=grid.rows,
+        footnotes=footnotes,
+        data=params[out_cols].reset_index(drop=True),
+        data_cut=data_cut,
+        label_header="Parameter",
+        stat_header="",
+    )
