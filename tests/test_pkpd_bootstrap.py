@@ -446,6 +446,40 @@ def fitted_dirs(small):
             "replicate_of": replicate_of, "base": base}
 
 
+def test_fit_pd_combines_the_frames_it_wrote_as_if_read_back(fitted_dirs, tmp_path, monkeypatch):
+    """``stage.fit_pd`` combines the PD fit's tables in memory (no re-read of its own files);
+    the combined files are byte-identical to those built from the files read back."""
+    dirs = fitted_dirs
+    ids = sorted(read_nm_dataset(dirs["nm"]).ids, key=int)
+    id_map = tmp_path / "id_map.csv"
+    pd.DataFrame({"ID": ids, "USUBJID": [f"S-{i}" for i in ids], "ARMCD": ["A", "B"] * (len(ids) // 2)}).to_csv(
+        id_map, index=False)
+    names = ("fit", "population", "individual", "predictions", "summary", "individual_all", "predictions_all")
+    out = {k: str(tmp_path / "pd" / f"{k}.out") for k in names}
+    monkeypatch.setattr(stage.F, "run_fit", lambda data, spec, options: dirs["pd_res"])
+    reads: list[str] = []
+    read_csv = pd.read_csv
+    monkeypatch.setattr(stage.pd, "read_csv", lambda path, *a, **k: reads.append(str(path)) or read_csv(path, *a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stage.fit_pd(dirs["nm"], dirs["pk"], str(id_map), out, fit_mode="sequential",
+                     steroid={"fraction": 0.3, "decay_per_day": 0.03, "start_day": 1},
+                     residual_error={"pk": "proportional", "pd": "proportional"}, blq_method="M3",
+                     options={"covariance": "none"})
+    assert not {out["individual"], out["predictions"]} & set(reads)
+    monkeypatch.undo()
+    idm = pd.read_csv(id_map)
+    ind = stage.O.combine_individual(idm, [pd.read_csv(dirs["pk"]["individual"], dtype={"ID": str}),
+                                           pd.read_csv(out["individual"], dtype={"ID": str})])
+    pred = stage.O.combine_predictions(idm, [("PK", pd.read_csv(dirs["pk"]["predictions"], dtype={"ID": str})),
+                                             ("PD", pd.read_csv(out["predictions"], dtype={"ID": str}))])
+    write_csv(ind, tmp_path / "ind.csv")
+    write_csv(pred, tmp_path / "pred.csv")
+    assert (tmp_path / "ind.csv").read_bytes() == open(out["individual_all"], "rb").read()
+    assert (tmp_path / "pred.csv").read_bytes() == open(out["predictions_all"], "rb").read()
+    assert len(pred) > 0 and set(pred["part"]) == {"PK", "PD"}
+
+
 def stage_fit(dirs, raise_pk=(), not_converged_pd=(), calls=None):
     """PK refits for real (fast); the IgG refit is the fit itself (marked converged): the
     bootstrap's bookkeeping is under test here, not the estimator."""

@@ -15,6 +15,30 @@ from fcrnpipe.models.oral1cmt import Oral1Cmt, bateman, ssfol
 
 MODEL_NAMES = ("oral1cmt", "sc1cmt_mm", "igg_turnover", "sc1cmt_mm+igg_turnover")
 
+#: Model name -> class (the names of :data:`MODEL_NAMES`, as recorded in ``fit.json`` and
+#: ``fit_summary.json``).
+MODEL_CLASSES: dict[str, type[StructuralModel]] = {
+    "oral1cmt": Oral1Cmt,
+    "sc1cmt_mm": Sc1CmtMM,
+    "igg_turnover": IggTurnover,
+    "sc1cmt_mm+igg_turnover": Sc1CmtMMIggTurnover,
+}
+
+
+def model_class(name: str) -> type[StructuralModel]:
+    """The class of the model called ``name`` (a variant such as ``oral1cmt(ssfol)`` is its
+    base model's class); ValueError for an unknown name."""
+    base = name.split("(", 1)[0]
+    if base not in MODEL_CLASSES:
+        raise ValueError(f"unknown model {name!r} (one of {', '.join(MODEL_CLASSES)})")
+    return MODEL_CLASSES[base]
+
+
+def is_joint(name: str) -> bool:
+    """Whether the model called ``name`` predicts both PK and PD (:attr:`StructuralModel.joint`):
+    a simultaneous fit, one set of files instead of a PK and a PD fit."""
+    return bool(model_class(name).joint)
+
 
 def make_model(
     name: str,
@@ -44,6 +68,7 @@ __all__ = [
     "CMT_PD",
     "Design",
     "IggTurnover",
+    "MODEL_CLASSES",
     "MODEL_NAMES",
     "MabGridOptions",
     "Oral1Cmt",
@@ -54,7 +79,9 @@ __all__ = [
     "Steroid",
     "StructuralModel",
     "bateman",
+    "is_joint",
     "make_design",
     "make_model",
+    "model_class",
     "ssfol",
 ]

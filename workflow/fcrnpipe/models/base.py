@@ -148,6 +148,9 @@ class StructuralModel(ABC):
     time_scale: float = 1.0
     time_unit: str = ""
     dose_cmts: tuple[int, ...] = (CMT_DEPOT,)
+    #: True for a joint model: one model that predicts both the PK (``CMT_CENTRAL``) and the
+    #: PD marker (``CMT_PD``), i.e. a simultaneous PK/PD fit is a single fit of this model.
+    joint: bool = False
 
     @property
     def param_names(self) -> list[str]:

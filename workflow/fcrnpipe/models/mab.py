@@ -539,6 +539,7 @@ class Sc1CmtMMIggTurnover(StructuralModel):
     name = "sc1cmt_mm+igg_turnover"
     params = PK_PARAMS + PD_PARAMS
     outputs = (Output(CMT_CENTRAL, "conc", "mg/L"), Output(CMT_PD, "IgG", "g/L"))
+    joint = True
     time_scale = 1.0 / HOURS_PER_DAY
     time_unit = "day"
 

@@ -227,15 +227,19 @@ def run_fit(
 
 def write_fit(
     result: FitResult, spec: dict[str, Any], out: Mapping[str, str | Path], extra: dict[str, Any] | None = None
-) -> None:
+) -> dict[str, pd.DataFrame]:
     """The deterministic files of one fit: ``fit`` (fit.json), ``population``, ``individual``,
-    ``predictions`` (CSV) and ``summary`` (fit_summary.json). Run times go to the log only."""
+    ``predictions`` (CSV) and ``summary`` (fit_summary.json). Run times go to the log only.
+    Returns the tables written (``population``, ``individual``, ``predictions``), so that a
+    caller need not read its own files back."""
     write_state(result, spec, out["fit"], extra)
-    write_csv(population_table(result), out["population"])
-    write_csv(individual_table(result), out["individual"])
-    write_csv(predictions_table(result), out["predictions"])
+    tables = {"population": population_table(result), "individual": individual_table(result),
+              "predictions": predictions_table(result)}
+    for key, table in tables.items():
+        write_csv(table, out[key])
     write_json(summary(result, extra), out["summary"])
     log.info("fit timing: %s", {k: round(v, 1) for k, v in result.timing.items()})
+    return tables
 
 
 def pd_inputs_from_pk(pk: FittedModel, pk_individual: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:

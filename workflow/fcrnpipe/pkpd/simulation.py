@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fcrnpipe.models import Design, make_model
+from fcrnpipe.models import Design, is_joint, make_model
 from fcrnpipe.models.mab import PD_PARAMS, PK_PARAMS, MabGridOptions, Steroid
 from fcrnpipe.nlme import predict_design, sample_parameters
 from fcrnpipe.pkpd.state import FittedModel, load_state, pk_for_pd
@@ -118,7 +118,7 @@ class PkPdModel:
     @classmethod
     def load(cls, pk_path: str, pd_path: str) -> "PkPdModel":
         pd_fit = load_state(pd_path)
-        pk_fit = None if pd_fit.model_name == "sc1cmt_mm+igg_turnover" else load_state(pk_path)
+        pk_fit = None if is_joint(pd_fit.model_name) else load_state(pk_path)
         return cls(pk_fit, pd_fit)
 
     @property

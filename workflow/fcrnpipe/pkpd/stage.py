@@ -21,7 +21,7 @@ import pandas as pd
 
 from fcrnpipe.errors import UserError
 from fcrnpipe.labels import drug_name
-from fcrnpipe.models import make_design
+from fcrnpipe.models import is_joint, make_design
 from fcrnpipe.nlme import read_nm_dataset
 from fcrnpipe.nlme.simulate import subject_strata
 from fcrnpipe.pkpd import bootstrap as B
@@ -143,11 +143,10 @@ def fit_pd(nm_path: str, pk_dir: Mapping[str, str], id_map_path: str, out: Mappi
         spec["covariates"] = [{**c, "exponent": start.get(f"{c['covariate']}_on_{c['parameter']}", c["exponent"])}
                               if c["estimate"] else c for c in spec.get("covariates", [])]
     result = F.run_fit(data, spec, F.fit_options(options, F.FINAL_FIT_OPTIONS))
-    F.write_fit(result, spec, out, extra={"fit_mode": fit_mode, "pk_model": pk.model_name,
-                                         "newton_decrement": F.newton_decrement(result)})
+    tables = F.write_fit(result, spec, out, extra={"fit_mode": fit_mode, "pk_model": pk.model_name,
+                                                  "newton_decrement": F.newton_decrement(result)})
     idm = pd.read_csv(id_map_path)
-    pd_ind = pd.read_csv(out["individual"], dtype={"ID": str})
-    pd_pred = pd.read_csv(out["predictions"], dtype={"ID": str})
+    pd_ind, pd_pred = tables["individual"], tables["predictions"]  # the frames just written, not re-read
     if parts == "PKPD":
         ind = O.combine_individual(idm, [pd_ind])
         pred = O.combine_predictions(idm, [("PKPD", pd_pred)])
@@ -162,7 +161,7 @@ def fit_pd(nm_path: str, pk_dir: Mapping[str, str], id_map_path: str, out: Mappi
 def _parts(pk_dir: Mapping[str, str], pd_dir: Mapping[str, str]) -> list[tuple[str, str, pd.DataFrame]]:
     pd_summ = _read_json(pd_dir["summary"])
     pd_pop = pd.read_csv(pd_dir["population"])
-    if pd_summ["model"] == "sc1cmt_mm+igg_turnover":
+    if is_joint(pd_summ["model"]):
         return [("PKPD", pd_summ["model"], pd_pop)]
     pk_summ = _read_json(pk_dir["summary"])
     return [("PK", pk_summ["model"], pd.read_csv(pk_dir["population"])), ("PD", pd_summ["model"], pd_pop)]
@@ -190,7 +189,7 @@ def bootstrap_replicates(nm_path: str, pk_dir: Mapping[str, str], pd_dir: Mappin
         return B.replicate_frame([], params)
     data = read_nm_dataset(nm_path)
     pd_fit = load_state(pd_dir["fit"])
-    pk = None if pd_fit.model_name == "sc1cmt_mm+igg_turnover" else load_state(pk_dir["fit"])
+    pk = None if is_joint(pd_fit.model_name) else load_state(pk_dir["fit"])
     return B.run_chunk(data, pk, pd_fit, params, [int(r) for r in replicates], int(seed),
                        F.fit_options(options, F.BOOTSTRAP_FIT_OPTIONS), restarts=int(restarts),
                        strata=_strata(data, stratify_on))
@@ -290,7 +289,7 @@ def gof(predictions: str, pk_summary: str, pd_summary: str, out: Mapping[str, st
     P, save = _figures()
     pred = pd.read_csv(predictions)
     pd_model = _read_json(pd_summary)["model"]
-    model = _read_json(pk_summary)["model"] if endpoint == "pk" and "+" not in pd_model else pd_model
+    model = _read_json(pk_summary)["model"] if endpoint == "pk" and not is_joint(pd_model) else pd_model
     fig = P.plot_gof(pred, arms, ENDPOINT_CMT[endpoint], model=model, data_cut=data_cut, treatment=treatment)
     save(fig, out["png"], out["svg"])
 
@@ -347,13 +346,17 @@ def eta_figure(individual: str, pk_population: str, pd_population: str, pd_summa
     P, save = _figures()
     ind = pd.read_csv(individual)
     omegas: dict[str, tuple[str, float]] = {}
-    joint = "+" in _read_json(pd_summary)["model"]
-    sources = [("PK/PD", pd_population)] if joint else [("PK", pk_population), ("PD", pd_population)]
-    for part, path in sources:
+    for part, path in _eta_sources(_read_json(pd_summary)["model"], pk_population, pd_population):
         pop = pd.read_csv(path)
         for _, r in pop[pop["parameter"].astype(str).str.startswith("omega2(")].iterrows():
             omegas["ETA_" + str(r["parameter"])[7:-1]] = (part, float(r["estimate"]))
     save(P.plot_eta(ind, omegas, arms, data_cut=data_cut), out["png"], out["svg"])
+
+
+def _eta_sources(pd_model: str, pk_population: str, pd_population: str) -> list[tuple[str, str]]:
+    """(part, population table) of the fits whose omegas the ETA figure shows: the joint
+    model's one table, else the PK and the PD fit's."""
+    return [("PK/PD", pd_population)] if is_joint(pd_model) else [("PK", pk_population), ("PD", pd_population)]
 
 
 # ---------------------------------------------------------------------------- regimens
