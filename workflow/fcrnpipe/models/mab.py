@@ -273,6 +273,21 @@ def _no_err() -> np.ndarray:
     return np.zeros((0, 0))
 
 
+def _kernel_arguments(prep: _MabPrep, sid: np.ndarray, n_jet: int, steroid: Steroid | None,
+                      error: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float, float, float]]:
+    """What both kernels take besides the parameters: the output jets ``(R, M, n_jet)`` and the
+    local-error buffer to fill, the steroid events of the rows ``sid`` and the scalars
+    ``(steroid fraction, steroid decay per day, rtol, atol)`` (zeros where not used)."""
+    k = prep.kernel
+    out = np.zeros((sid.size, k.obs_idx.shape[1], n_jet))
+    err = np.zeros((sid.size, max(k.t.shape[1] - 1, 0))) if error is not None else _no_err()
+    fs = steroid.fraction if steroid is not None else 0.0
+    ks = steroid.decay_per_day if steroid is not None else 0.0
+    event = k.event[sid] if steroid is not None else np.zeros((sid.size, k.t.shape[1]), dtype=np.bool_)
+    rtol, atol = error if error is not None else (0.0, 0.0)
+    return out, err, event, (fs, ks, rtol, atol)
+
+
 def run_mab(prep: _MabPrep, sid: np.ndarray, par: np.ndarray, with_pd: bool, steroid: Steroid | None,
             d: int, pairs: tuple[np.ndarray, np.ndarray], error: tuple[float, float] | None = None,
             diff: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -283,12 +298,7 @@ def run_mab(prep: _MabPrep, sid: np.ndarray, par: np.ndarray, with_pd: bool, ste
 
     sid = np.asarray(sid, dtype=np.int64)
     k = prep.kernel
-    out = np.zeros((sid.size, k.obs_idx.shape[1], par.shape[2]))
-    err = np.zeros((sid.size, max(k.t.shape[1] - 1, 0))) if error is not None else _no_err()
-    fs = steroid.fraction if steroid is not None else 0.0
-    ks = steroid.decay_per_day if steroid is not None else 0.0
-    event = k.event[sid] if steroid is not None else np.zeros((sid.size, k.t.shape[1]), dtype=np.bool_)
-    rtol, atol = error if error is not None else (0.0, 0.0)
+    out, err, event, (fs, ks, rtol, atol) = _kernel_arguments(prep, sid, par.shape[2], steroid, error)
     pi, pj = pairs
     pidx = np.full(N_KERNEL_PARAMS, -1, dtype=np.int64)
     if diff is not None:
@@ -306,12 +316,7 @@ def run_igg(prep: _MabPrep, sid: np.ndarray, pk: np.ndarray, par: np.ndarray, st
 
     sid = np.asarray(sid, dtype=np.int64)
     k = prep.kernel
-    out = np.zeros((sid.size, k.obs_idx.shape[1], par.shape[2]))
-    err = np.zeros((sid.size, max(k.t.shape[1] - 1, 0))) if error is not None else _no_err()
-    fs = steroid.fraction if steroid is not None else 0.0
-    ks = steroid.decay_per_day if steroid is not None else 0.0
-    event = k.event[sid] if steroid is not None else np.zeros((sid.size, k.t.shape[1]), dtype=np.bool_)
-    rtol, atol = error if error is not None else (0.0, 0.0)
+    out, err, event, (fs, ks, rtol, atol) = _kernel_arguments(prep, sid, par.shape[2], steroid, error)
     pi, pj = pairs
     kernels.igg_jets(k.t[sid], k.npts[sid], k.dose[sid], event, fs, ks, np.ascontiguousarray(pk, dtype=float),
                      np.ascontiguousarray(par), *k.records(sid), d, pi, pj, out, err, rtol, atol)
