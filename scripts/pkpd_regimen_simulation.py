@@ -11,7 +11,8 @@ def main(smk):
     regimen_simulation(i.dataset, i.id_map, i.predictions, i.pk_fit, i.pd_fit, dict(smk.output.items()),
                        regimens=p.regimens, trials=p.trials, subjects=p.subjects, days=p.days, seed=p.seed,
                        arms=p.arms, dosing_days=p.dosing_days, visits=p.visits, data_cut=p.data_cut,
-                       uncertainty=p.uncertainty, bootstrap=i.get("bootstrap"), exclude_at_bound=p.exclude_at_bound)
+                       uncertainty=p.uncertainty, bootstrap=i.get("bootstrap"), exclude_at_bound=p.exclude_at_bound,
+                       workers=smk.threads)
 
 
 run(main, snakemake)  # noqa: F821

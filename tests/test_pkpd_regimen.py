@@ -280,3 +280,17 @@ def test_arm_curves_reuse_a_configured_regimen_with_the_same_doses():
     np.testing.assert_array_equal(got["ARM340"][0], own[0])
     np.testing.assert_array_equal(got["ARM340"][1], own[1])
     assert not np.array_equal(got["ARM340"][1], got["ARM680"][1])
+
+
+def test_curves_do_not_depend_on_the_number_of_worker_threads():
+    model = joint_model()
+    params = R.simulate_trials(model, R.trial_populations(model, 5, "covariance"), 5, 3, seed=3)
+    reg = {"name": "680 mg QW x2", "doses": [{"mg": 680, "days": [1, 8]}]}
+    one = R.regimen_curves(model, reg, params, 20.0, max_rows=6, workers=1)  # 3 blocks of 2, 2, 1 trials
+    two = R.regimen_curves(model, reg, params, 20.0, max_rows=6, workers=2)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+    assert one[1].shape == (5, 3, one[0].size)
+    _, _, a = R.simulate_regimens(model, [reg], params, 20.0, "covariance", max_rows=6, workers=1)
+    _, _, b = R.simulate_regimens(model, [reg], params, 20.0, "covariance", max_rows=6, workers=2)
+    np.testing.assert_array_equal(a[reg["name"]][1], b[reg["name"]][1])

@@ -423,7 +423,7 @@ rule pkpd_regimen_simulation:
         bench("pkpd/regimen_simulation.tsv")
     conda:
         CONDA_ENV
-    threads: 1
+    threads: 2
     resources:
         mem_mb=3000,
         runtime=30,

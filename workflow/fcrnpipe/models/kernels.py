@@ -265,7 +265,7 @@ def _jac_jets(b, jl, with_pd, ks_decay, d, sec, pidx):
         _scale(b, t, -1.0, jm + 6 * jl, jl)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mab_jets(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d, pi, pj,
              out, err, rtol, atol):
     """Integrate rows ``r`` (all inputs per row, see the module docstring).
@@ -403,7 +403,7 @@ _GONE = 21
 _GSLOTS = 22
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d, pi, pj,
              out, err, rtol, atol):
     """As :func:`mab_jets` with PK + PD, but the PK parameters ``pk`` ``(R, 5)`` (ka, CL, V,

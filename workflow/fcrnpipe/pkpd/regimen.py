@@ -55,6 +55,7 @@ the percentage of all virtual subjects reaching it is given:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +120,7 @@ def curves_for(
     days: float,
     simulated: Mapping[str, tuple[np.ndarray, np.ndarray]],
     regimens: Sequence[Mapping[str, Any]],
+    workers: int = 1,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Curves (:func:`regimen_curves`) of the regimens ``wanted`` for the virtual subjects
     ``params``, by name: taken from ``simulated`` (curves of ``regimens`` for the same
@@ -127,7 +129,7 @@ def curves_for(
     out = {}
     for reg in wanted:
         key = dose_key(reg)
-        out[str(reg["name"])] = known[key] if key in known else regimen_curves(model, reg, params, days)
+        out[str(reg["name"])] = known[key] if key in known else regimen_curves(model, reg, params, days, workers=workers)
     return out
 
 
@@ -343,26 +345,34 @@ def regimen_curves(
     params: np.ndarray,
     days: float,
     max_rows: int = MAX_ROWS_PER_CALL,
+    workers: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Days and IgG % of baseline of the virtual subjects ``params``: ``(subjects, 9)`` ->
     ``(subjects, n_days)``; ``(trials, subjects, 9)`` -> ``(trials, subjects, n_days)``,
     integrated whole trials at a time: as many as fit in ``max_rows`` subjects per model call
-    (at least one)."""
+    (at least one). ``workers`` > 1 integrates that many blocks at a time in threads (the
+    compiled kernels release the GIL); every block is computed alone and the blocks are put
+    back in order, so the result does not depend on ``workers``."""
     params = np.asarray(params, dtype=float)
     if params.ndim == 2:
-        tday, pct = regimen_curves(model, regimen, params[None], days, max_rows)
+        tday, pct = regimen_curves(model, regimen, params[None], days, max_rows, workers)
         return tday, pct[0]
     times, amts = regimen_doses(regimen)
     n_trials, n_sub, _ = params.shape
     per_call = max(1, int(max_rows) // max(n_sub, 1))
-    out = []
-    tday = np.zeros(0)
-    for a in range(0, n_trials, per_call):
-        block = params[a : a + per_call].reshape(-1, params.shape[2])
+    blocks = [params[a : a + per_call].reshape(-1, params.shape[2]) for a in range(0, n_trials, per_call)]
+
+    def curves(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         design, tday = regimen_design(times, amts, block.shape[0], days)
         f = model.predict(design, block)
-        out.append((100.0 * f / block[:, 5][:, None]).reshape(-1, n_sub, f.shape[1]))
-    return tday, np.concatenate(out)
+        return tday, (100.0 * f / block[:, 5][:, None]).reshape(-1, n_sub, f.shape[1])
+
+    if int(workers) > 1 and len(blocks) > 1:
+        with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+            done = list(pool.map(curves, blocks))
+    else:
+        done = [curves(b) for b in blocks]
+    return done[-1][0], np.concatenate([pct for _, pct in done])
 
 
 def simulate_regimens(
@@ -372,6 +382,7 @@ def simulate_regimens(
     days: float,
     uncertainty_text: str,
     max_rows: int = MAX_ROWS_PER_CALL,
+    workers: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Regimen table (:data:`REGIMEN_COLUMNS`), profiles (:data:`PROFILE_COLUMNS`) and the
     curves (days, % of baseline ``(trials, subjects, n_days)``) per regimen name, for the
@@ -382,7 +393,7 @@ def simulate_regimens(
     rows, profiles, curves = [], [], {}
     for reg in regimens:
         times, amts = regimen_doses(reg)
-        tday, pct = regimen_curves(model, reg, params, days, max_rows)
+        tday, pct = regimen_curves(model, reg, params, days, max_rows, workers)
         curves[str(reg["name"])] = (tday, pct)
         rows.append(regimen_row(str(reg["name"]), tday, pct, times, amts, uncertainty_text))
         profiles.append(regimen_profile(str(reg["name"]), tday, pct))

@@ -364,20 +364,22 @@ def regimen_simulation(nm_path: str, id_map_path: str, predictions: str, pk_fit:
                        out: Mapping[str, str], *, regimens: Sequence[Mapping[str, Any]], trials: int, subjects: int,
                        days: int, seed: int, arms: Sequence[Mapping[str, Any]], dosing_days: Sequence[int],
                        visits: Sequence[Mapping[str, Any]], data_cut: str, uncertainty: str = "bootstrap",
-                       bootstrap: str | None = None, exclude_at_bound: bool = True) -> None:
+                       bootstrap: str | None = None, exclude_at_bound: bool = True, workers: int = 1) -> None:
     """Simulated trials of every regimen (:mod:`fcrnpipe.pkpd.regimen`): the regimen table,
     the profiles, their figure and the model against the published PD (``pd_reproduction.csv``)
     from the same virtual subjects on each arm's planned regimen. ``bootstrap``: path of
-    ``pkpd/bootstrap.csv`` (None: the pipeline ran no bootstrap)."""
+    ``pkpd/bootstrap.csv`` (None: the pipeline ran no bootstrap). ``workers``: threads that
+    integrate blocks of virtual subjects at the same time (the rule's ``threads``; the
+    numbers do not depend on it)."""
     P, save = _figures()
     model = PkPdModel.load(pk_fit, pd_fit)
     boot = pd.read_csv(bootstrap, dtype={"at_bound": str}) if bootstrap else None
     pops = R.trial_populations(model, int(trials), uncertainty, boot, exclude_at_bound=bool(exclude_at_bound))
     pool = R.covariate_pool(model, read_nm_dataset(nm_path)) if model.covariate_names else None
     params = R.simulate_trials(model, pops, int(trials), int(subjects), int(seed), pool)
-    table, profiles, curves = R.simulate_regimens(model, regimens, params, float(days), pops.text)
+    table, profiles, curves = R.simulate_regimens(model, regimens, params, float(days), pops.text, workers=int(workers))
     arm_regs = [{"name": a["armcd"], "doses": [{"mg": a["dose_mg"], "days": list(dosing_days)}]} for a in arms]
-    arm_curves = R.curves_for(model, arm_regs, params, float(days), curves, regimens)
+    arm_curves = R.curves_for(model, arm_regs, params, float(days), curves, regimens, workers=int(workers))
     from fcrnpipe.pkpd.reproduction import reproduction_table  # scipy.stats: imported where used
 
     repro = reproduction_table(_read_nm(nm_path), pd.read_csv(predictions), pd.read_csv(id_map_path), arms, visits,
