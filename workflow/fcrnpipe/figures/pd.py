@@ -36,12 +36,12 @@ from fcrnpipe.figures.style import (
     Arm,
     add_header_footer,
     arms_from_config,
+    as_overall_arm,
     day_axis,
     errorbar,
     mark_dosing,
     new_figure,
     no_data,
-    overall_arm,
     reference_line,
     styled,
 )
@@ -314,13 +314,7 @@ def _edss_groups(
     there are several arms."""
     groups: list[tuple[Arm, pd.DataFrame, bool]] = [(arm, pairs[pairs["ARMCD"] == arm.armcd], True) for arm in arm_list]
     if len(arm_list) > 1:
-        if isinstance(overall, Arm):
-            ov = overall
-        elif overall is None:
-            ov = overall_arm()
-        else:
-            ov = overall_arm(label=str(overall.get("label", "Overall")), color=str(overall.get("color", "#444444")))
-        groups.append((ov, pairs, False))
+        groups.append((as_overall_arm(overall), pairs, False))
     return groups
 
 
