@@ -289,6 +289,27 @@ def plot_aqp4_titre(
 
 
 # ------------------------------------------------------------------------------------- EDSS
+def _edss_legend() -> list[Line2D]:
+    """The paired EDSS figure's legend entries (new artists for each figure)."""
+    return [
+        Line2D([], [], color=GREY, lw=0.8, marker="o", ms=4.0, label="Subject (baseline to follow-up)"),
+        Line2D([], [], color=GREY, marker="D", ms=6, mec="black", mew=0.6, ls="none", label="Mean ± SD"),
+    ]
+
+
+def _edss_notes(visit_name: str, missing: int) -> list[str]:
+    """The paired EDSS figure's footnote; ``missing``: subjects of the analysis set without both
+    assessments."""
+    notes = [
+        f"EDSS at baseline (last assessment on or before the first dose) and at {visit_name} (analysis "
+        "record of the visit, ANL01FL). Points of one arm are spread horizontally by fixed offsets so that "
+        "equal scores stay visible; numbers beside the diamonds: mean (SD).",
+    ]
+    if missing:
+        notes.append(f"{missing} subject(s) of the analysis set without both assessments are not shown.")
+    return notes
+
+
 def _edss_ard_summary(ard: pd.DataFrame | None, population_flag: str) -> dict[tuple[str, str], float]:
     """The paired display's estimates by (arm, statistic) from the ARD (empty without one)."""
     if ard is None:
@@ -469,25 +490,13 @@ def plot_edss_paired(
     ax.yaxis.set_minor_locator(MultipleLocator(0.5))
     ax.grid(axis="y", which="both")
     ax.set_ylabel("EDSS score (0–10)")
-    handles = [
-        Line2D([], [], color=GREY, lw=0.8, marker="o", ms=4.0, label="Subject (baseline to follow-up)"),
-        Line2D([], [], color=GREY, marker="D", ms=6, mec="black", mew=0.6, ls="none", label="Mean ± SD"),
-    ]
-    missing = sum(all_counts.values()) - sum(counts.values())
-    notes = [
-        f"EDSS at baseline (last assessment on or before the first dose) and at {visit_name} (analysis "
-        "record of the visit, ANL01FL). Points of one arm are spread horizontally by fixed offsets so that "
-        "equal scores stay visible; numbers beside the diamonds: mean (SD).",
-    ]
-    if missing:
-        notes.append(f"{missing} subject(s) of the analysis set without both assessments are not shown.")
     add_header_footer(
         fig,
         f"EDSS at baseline and {visit_name}, paired by subject",
         population_subtitle(population_flag, arm_list, counts, f" with EDSS at baseline and {visit_name}"),
-        notes,
+        _edss_notes(visit_name, sum(all_counts.values()) - sum(counts.values())),
         data_cut,
-        legend=handles,
+        legend=_edss_legend(),
         legend_ncols=2,
     )
     return fig
