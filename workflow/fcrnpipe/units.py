@@ -192,9 +192,10 @@ def standardise(
     but still gets its standard unit. A (test, unit) pair not in the table raises ``UserError``
     listing the unknown pairs (validated data never has one).
 
-    >>> t = load_unit_table("resources/units.csv")          # doctest: +SKIP
-    >>> standardise(pd.Series([1050.0]), "IGG", "mg/dL", t)  # doctest: +SKIP
-    (0    10.5, 0    g/L)
+    >>> t = load_unit_table(Path(__file__).parents[2] / "resources" / "units.csv")  # the repository's table
+    >>> v, u = standardise(pd.Series([1050.0]), "IGG", "mg/dL", t)
+    >>> v.tolist(), u.tolist()
+    ([10.5], ['g/L'])
     """
     if isinstance(values, pd.Series):
         vals = pd.to_numeric(values, errors="coerce").astype("float64")

@@ -18,8 +18,8 @@ from fcrnpipe.figures.style import (
     Arm,
     add_header_footer,
     arms_from_config,
+    as_overall_arm,
     header_footer_heights,
-    overall_arm,
     styled,
 )
 
@@ -178,39 +178,14 @@ def _reason_text(head: str, n: int, reasons: Mapping[str, int]) -> str:
     return "\n".join(lines)
 
 
-@styled
-def plot_disposition_flow(
-    adsl: pd.DataFrame,
-    arms: ArmsArg,
-    *,
-    overall: Mapping[str, Any] | Arm | None = None,
-    treatment: str = "batoclimab",
-    data_cut: str = "",
-) -> Figure:
-    """CONSORT-style flow: enrolled -> allocated per arm -> received >= 1 dose -> completed /
-    discontinued treatment (reasons) -> completed study / withdrew (reasons) -> analysis sets.
+#: Column geometry of the flow (inches): main boxes, side boxes, the gap between them, the
+#: left margin (stage labels) and the vertical gap between rows.
+FLOW_MAIN_W, FLOW_SIDE_W, FLOW_SIDE_GAP, FLOW_LEFT, FLOW_GAP = 2.3, 2.3, 0.35, 0.75, 0.28
+FLOW_COL_W = FLOW_MAIN_W + FLOW_SIDE_GAP + FLOW_SIDE_W + 0.35
 
-    Drawn with boxes and arrows at 1 data unit = 1 inch; the figure size follows the content.
-    """
-    arm_list = arms_from_config(arms)
-    ov = (
-        overall
-        if isinstance(overall, Arm)
-        else overall_arm(
-            **(
-                {}
-                if overall is None
-                else {"label": str(overall.get("label", "Overall")), "color": str(overall.get("color", "#444444"))}
-            )
-        )
-    )
-    d = disposition_counts(adsl, arm_list)
-    treat = treatment.lower()
-    main_w, side_w, side_gap, left = 2.3, 2.3, 0.35, 0.75
-    col_w = main_w + side_gap + side_w + 0.35
-    width = left + col_w * len(arm_list)
 
-    # texts first: each row is as tall as its tallest box
+def _flow_texts(d: Disposition, arm_list: Sequence[Arm], treat: str) -> dict[str, dict[str, str]]:
+    """Each row's box text per arm (ARMCD), rows in drawing order."""
     rows: dict[str, dict[str, str]] = {
         k: {} for k in ("alloc", "nodose", "dosed", "disc", "treat", "wd", "study", "sets")
     }
@@ -228,80 +203,79 @@ def plot_disposition_flow(
             f"\nStudy ongoing (n = {a.study_ongoing})" if a.study_ongoing else ""
         )
         rows["sets"][arm.armcd] = "Analysis sets\n" + "\n".join(f"{k}: n = {v}" for k, v in a.analysis_sets.items())
-    gap = 0.28
-    enrol_text = f"Enrolled\n(n = {d.enrolled})"
+    return rows
+
+
+def _flow_rows_y(enrol_text: str, rows: Mapping[str, Mapping[str, str]]) -> tuple[dict[str, float], float]:
+    """Top of each row (each as tall as its tallest box) and the bottom of the content."""
     ys: dict[str, float] = {"enrol": 0.0}
-    y = -(_height(enrol_text) + 2 * gap)
+    y = -(_height(enrol_text) + 2 * FLOW_GAP)
     for key in rows:
         ys[key] = y
-        y -= max(_height(t) for t in rows[key].values()) + gap
-    bottom = y + gap - 0.05
-    content_h = -bottom + 0.1
+        y -= max(_height(t) for t in rows[key].values()) + FLOW_GAP
+    return ys, y + FLOW_GAP - 0.05
 
-    subtitle = f"All enrolled subjects (N = {d.enrolled}): " + "; ".join(
-        f"{arm.label} n = {d.arms[arm.armcd].allocated}" for arm in arm_list
-    )
-    notes = [
-        f"Treatment status (completed or discontinued {treat}) among subjects who received at least one dose; "
-        "study status among allocated subjects, including those who discontinued treatment and stayed in "
-        "follow-up. Reasons as recorded in the disposition data (DCTREAS, DCSREAS). Analysis sets: Safety = "
-        f"≥1 {treat} dose; PK = ≥1 measurable concentration; PD = baseline and ≥1 post-baseline IgG.",
-    ]
-    top_h, bottom_h = header_footer_heights(width, subtitle, notes, data_cut)
-    fig = Figure(figsize=(width, content_h + top_h + bottom_h))
-    rect = add_header_footer(fig, "Subject disposition", subtitle, notes, data_cut)
-    ax = fig.add_axes(rect)
-    ax.set_axis_off()
-    ax.set_xlim(0, width)
-    ax.set_ylim(bottom, 0.1)
 
-    centers = [left + col_w * i + main_w / 2 + 0.1 for i in range(len(arm_list))]
-    cx = (centers[0] + centers[-1]) / 2
+def _draw_enrolment(
+    ax: Axes, cx: float, y: float, enrol_text: str, not_allocated: int, color: str, alloc_y: float
+) -> float:
+    """The enrolled box (and the not-allocated box beside it) and the connector down to the
+    allocation bus; returns the bus's y."""
     enrol_h = _height(enrol_text)
-    _, enrol_bottom = _box(ax, cx, ys["enrol"], 2.0, enrol_text, ov.color, "box-enrolled")
-    if d.not_allocated:
+    _, enrol_bottom = _box(ax, cx, y, 2.0, enrol_text, color, "box-enrolled")
+    if not_allocated:
         _box(
             ax,
-            cx + 1.0 + side_gap + 1.0,
-            ys["enrol"] - (enrol_h - _height("x")) / 2,
+            cx + 1.0 + FLOW_SIDE_GAP + 1.0,
+            y - (enrol_h - _height("x")) / 2,
             2.0,
-            f"Not allocated (n = {d.not_allocated})",
+            f"Not allocated (n = {not_allocated})",
             GREY,
             "box-not-allocated",
             fill="#f7f7f7",
         )
-        _arrow(ax, (cx + 1.0, ys["enrol"] - enrol_h / 2), (cx + 1.0 + side_gap, ys["enrol"] - enrol_h / 2))
-    bus = (enrol_bottom + ys["alloc"]) / 2
+        _arrow(ax, (cx + 1.0, y - enrol_h / 2), (cx + 1.0 + FLOW_SIDE_GAP, y - enrol_h / 2))
+    bus = (enrol_bottom + alloc_y) / 2
     _line(ax, [cx, cx], [enrol_bottom, bus])
-    if len(centers) > 1:
-        _line(ax, [centers[0], centers[-1]], [bus, bus])
-    for arm, x in zip(arm_list, centers):
-        a = arm.armcd
-        _arrow(ax, (x, bus), (x, ys["alloc"]))
-        _, prev_bottom = _box(ax, x, ys["alloc"], main_w, rows["alloc"][a], arm.color, f"box-allocated-{a}")
-        for main_key, side_key in (("dosed", "nodose"), ("treat", "disc"), ("study", "wd"), ("sets", None)):
-            # a side box hangs off the vertical connector between prev_bottom and the next main box
-            _line(ax, [x, x], [prev_bottom, ys[main_key] + 0.1])
-            _arrow(ax, (x, ys[main_key] + 0.1), (x, ys[main_key]))
-            if side_key is not None:
-                sx = x + main_w / 2 + side_gap + side_w / 2
-                st, sb = _box(
-                    ax,
-                    sx,
-                    ys[side_key],
-                    side_w,
-                    rows[side_key][a],
-                    GREY,
-                    f"box-{side_key}-{a}",
-                    align="left",
-                    fill="#f7f7f7",
-                )
-                _arrow(ax, (x, (st + sb) / 2), (sx - side_w / 2, (st + sb) / 2))
-            fill = "#f0f4fa" if main_key == "sets" else "white"
-            _, prev_bottom = _box(
-                ax, x, ys[main_key], main_w, rows[main_key][a], arm.color, f"box-{main_key}-{a}", fill=fill
+    return bus
+
+
+def _draw_arm_column(
+    ax: Axes, arm: Arm, x: float, bus: float, ys: Mapping[str, float], rows: Mapping[str, Mapping[str, str]]
+) -> None:
+    """One arm's column: allocated, then each main box with its side box (no dose, discontinued
+    treatment, withdrew) hanging off the connector."""
+    a = arm.armcd
+    main_w, side_w, side_gap = FLOW_MAIN_W, FLOW_SIDE_W, FLOW_SIDE_GAP
+    _arrow(ax, (x, bus), (x, ys["alloc"]))
+    _, prev_bottom = _box(ax, x, ys["alloc"], main_w, rows["alloc"][a], arm.color, f"box-allocated-{a}")
+    for main_key, side_key in (("dosed", "nodose"), ("treat", "disc"), ("study", "wd"), ("sets", None)):
+        # a side box hangs off the vertical connector between prev_bottom and the next main box
+        _line(ax, [x, x], [prev_bottom, ys[main_key] + 0.1])
+        _arrow(ax, (x, ys[main_key] + 0.1), (x, ys[main_key]))
+        if side_key is not None:
+            sx = x + main_w / 2 + side_gap + side_w / 2
+            st, sb = _box(
+                ax,
+                sx,
+                ys[side_key],
+                side_w,
+                rows[side_key][a],
+                GREY,
+                f"box-{side_key}-{a}",
+                align="left",
+                fill="#f7f7f7",
             )
-    # CONSORT stage labels on the left
+            _arrow(ax, (x, (st + sb) / 2), (sx - side_w / 2, (st + sb) / 2))
+        fill = "#f0f4fa" if main_key == "sets" else "white"
+        _, prev_bottom = _box(
+            ax, x, ys[main_key], main_w, rows[main_key][a], arm.color, f"box-{main_key}-{a}", fill=fill
+        )
+
+
+def _draw_stage_labels(ax: Axes, ys: Mapping[str, float], bottom: float) -> None:
+    """The CONSORT stage labels on the left (Enrolment, Allocation, Treatment, Follow-up, Analysis)."""
+    gap = FLOW_GAP
     edges = {
         "Enrolment": (0.05, ys["alloc"] + gap / 2),
         "Allocation": (ys["alloc"] + gap / 2, ys["dosed"] + gap / 2),
@@ -332,4 +306,56 @@ def plot_disposition_flow(
             fontweight="bold",
             color=TEXT_GREY,
         )
+
+
+@styled
+def plot_disposition_flow(
+    adsl: pd.DataFrame,
+    arms: ArmsArg,
+    *,
+    overall: Mapping[str, Any] | Arm | None = None,
+    treatment: str = "batoclimab",
+    data_cut: str = "",
+) -> Figure:
+    """CONSORT-style flow: enrolled -> allocated per arm -> received >= 1 dose -> completed /
+    discontinued treatment (reasons) -> completed study / withdrew (reasons) -> analysis sets.
+
+    Drawn with boxes and arrows at 1 data unit = 1 inch; the figure size follows the content.
+    """
+    arm_list = arms_from_config(arms)
+    ov = as_overall_arm(overall)
+    d = disposition_counts(adsl, arm_list)
+    treat = treatment.lower()
+    width = FLOW_LEFT + FLOW_COL_W * len(arm_list)
+    # texts first: each row is as tall as its tallest box
+    rows = _flow_texts(d, arm_list, treat)
+    enrol_text = f"Enrolled\n(n = {d.enrolled})"
+    ys, bottom = _flow_rows_y(enrol_text, rows)
+    content_h = -bottom + 0.1
+
+    subtitle = f"All enrolled subjects (N = {d.enrolled}): " + "; ".join(
+        f"{arm.label} n = {d.arms[arm.armcd].allocated}" for arm in arm_list
+    )
+    notes = [
+        f"Treatment status (completed or discontinued {treat}) among subjects who received at least one dose; "
+        "study status among allocated subjects, including those who discontinued treatment and stayed in "
+        "follow-up. Reasons as recorded in the disposition data (DCTREAS, DCSREAS). Analysis sets: Safety = "
+        f"≥1 {treat} dose; PK = ≥1 measurable concentration; PD = baseline and ≥1 post-baseline IgG.",
+    ]
+    top_h, bottom_h = header_footer_heights(width, subtitle, notes, data_cut)
+    fig = Figure(figsize=(width, content_h + top_h + bottom_h))
+    rect = add_header_footer(fig, "Subject disposition", subtitle, notes, data_cut)
+    ax = fig.add_axes(rect)
+    ax.set_axis_off()
+    ax.set_xlim(0, width)
+    ax.set_ylim(bottom, 0.1)
+
+    centers = [FLOW_LEFT + FLOW_COL_W * i + FLOW_MAIN_W / 2 + 0.1 for i in range(len(arm_list))]
+    cx = (centers[0] + centers[-1]) / 2
+    bus = _draw_enrolment(ax, cx, ys["enrol"], enrol_text, d.not_allocated, ov.color, ys["alloc"])
+    if len(centers) > 1:
+        _line(ax, [centers[0], centers[-1]], [bus, bus])
+    for arm, x in zip(arm_list, centers):
+        _draw_arm_column(ax, arm, x, bus, ys, rows)
+    _draw_stage_labels(ax, ys, bottom)
     return fig

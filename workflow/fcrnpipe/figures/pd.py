@@ -36,12 +36,12 @@ from fcrnpipe.figures.style import (
     Arm,
     add_header_footer,
     arms_from_config,
+    as_overall_arm,
     day_axis,
     errorbar,
     mark_dosing,
     new_figure,
     no_data,
-    overall_arm,
     reference_line,
     styled,
 )
@@ -289,6 +289,161 @@ def plot_aqp4_titre(
 
 
 # ------------------------------------------------------------------------------------- EDSS
+def _edss_legend() -> list[Line2D]:
+    """The paired EDSS figure's legend entries (new artists for each figure)."""
+    return [
+        Line2D([], [], color=GREY, lw=0.8, marker="o", ms=4.0, label="Subject (baseline to follow-up)"),
+        Line2D([], [], color=GREY, marker="D", ms=6, mec="black", mew=0.6, ls="none", label="Mean ± SD"),
+    ]
+
+
+def _edss_notes(visit_name: str, missing: int) -> list[str]:
+    """The paired EDSS figure's footnote; ``missing``: subjects of the analysis set without both
+    assessments."""
+    notes = [
+        f"EDSS at baseline (last assessment on or before the first dose) and at {visit_name} (analysis "
+        "record of the visit, ANL01FL). Points of one arm are spread horizontally by fixed offsets so that "
+        "equal scores stay visible; numbers beside the diamonds: mean (SD).",
+    ]
+    if missing:
+        notes.append(f"{missing} subject(s) of the analysis set without both assessments are not shown.")
+    return notes
+
+
+def _edss_ard_summary(ard: pd.DataFrame | None, population_flag: str) -> dict[tuple[str, str], float]:
+    """The paired display's estimates by (arm, statistic) from the ARD (empty without one)."""
+    if ard is None:
+        return {}
+    sel = ard[(ard["endpoint"] == EDSS_PAIRED) & (ard["population"] == POPULATION_LABELS[population_flag])]
+    sel = sel[sel["component"] == "estimate"]
+    return {(a, s): float(v) for a, s, v in zip(sel["arm"], sel["statistic"], sel["value"])}
+
+
+def _edss_visit_name(adedss: pd.DataFrame, primary_visit: int) -> str:
+    """The primary visit's AVISIT in title case (the first in sort order), else ``Week <n>``."""
+    if "AVISIT" in adedss.columns:
+        names = adedss.loc[to_float(adedss["AVISITN"]) == float(primary_visit), "AVISIT"].dropna().astype(str)
+        if len(names):
+            return sorted(names)[0].title()
+    return f"Week {primary_visit}"
+
+
+def _edss_groups(
+    pairs: pd.DataFrame, arm_list: Sequence[Arm], overall: Mapping[str, Any] | Arm | None
+) -> list[tuple[Arm, pd.DataFrame, bool]]:
+    """(group, its pairs, individual lines drawn): one per arm, then the overall group when
+    there are several arms."""
+    groups: list[tuple[Arm, pd.DataFrame, bool]] = [(arm, pairs[pairs["ARMCD"] == arm.armcd], True) for arm in arm_list]
+    if len(arm_list) > 1:
+        groups.append((as_overall_arm(overall), pairs, False))
+    return groups
+
+
+def _draw_edss_mean_sd(
+    ax: Any,
+    arm: Arm,
+    df: pd.DataFrame,
+    individual: bool,
+    x0: float,
+    x1: float,
+    summary: Mapping[tuple[str, str], float] | None,
+) -> None:
+    """The group's mean ± SD at baseline and follow-up (diamonds with bars and their numbers;
+    from ``summary``, the ARD, unless it is None) and, for the overall group, the dashed line
+    joining the means."""
+    for x, col, side in ((x0, "BASELINE", -1), (x1, "FOLLOWUP", 1)):
+        vals = df[col].to_numpy(dtype=float)
+        if len(vals) == 0:
+            continue
+        if summary is not None:
+            key = arm.armcd if individual else OVERALL
+            mean = summary[(key, f"{col.lower()}_mean")]
+            sd = summary.get((key, f"{col.lower()}_sd"), math.nan)
+            sd = 0.0 if math.isnan(sd) else sd
+        else:
+            mean = float(vals.mean())
+            sd = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+        xm = x + side * (0.42 if individual else 0.0)
+        errorbar(
+            ax,
+            [xm],
+            [mean],
+            [[sd], [sd]],
+            f"meansd-{arm.armcd}-{col.lower()}",
+            color=arm.color,
+            marker="D",
+            ms=6,
+            mec="black",
+            mew=0.6,
+            elinewidth=1.2,
+            zorder=4,
+        )
+        ax.text(
+            xm + side * 0.12,
+            mean,
+            f"{mean:.1f}\n({sd:.1f})",
+            ha="left" if side > 0 else "right",
+            va="center",
+            fontsize=6.5,
+            color=arm.color,
+        )
+    if not individual and len(df):
+        ax.plot(
+            [x0, x1],
+            [df["BASELINE"].mean(), df["FOLLOWUP"].mean()]
+            if summary is None
+            else [summary[(OVERALL, "baseline_mean")], summary[(OVERALL, "followup_mean")]],
+            color=arm.color,
+            lw=1.2,
+            ls="--",
+            zorder=3,
+            gid=f"overall-{arm.armcd}",
+        )
+
+
+def _draw_edss_group(
+    ax: Any,
+    g: int,
+    group: tuple[Arm, pd.DataFrame, bool],
+    summary: Mapping[tuple[str, str], float] | None,
+    visit_name: str,
+) -> tuple[list[float], list[str]]:
+    """Group ``g`` at x = 3g (baseline) and 3g + 1 (follow-up): each subject's pair spread by
+    fixed offsets (arms only), the mean ± SD and the group's label; returns its x ticks and labels."""
+    arm, df, individual = group
+    x0, x1 = 3.0 * g, 3.0 * g + 1.0
+    df = df.sort_values(["BASELINE", "FOLLOWUP", "USUBJID"], kind="mergesort")
+    if individual:
+        off = dodge(len(df), min(0.07, 0.5 / max(1, len(df))))
+        for dx, row in zip(off, df.itertuples(index=False)):
+            ax.plot(
+                [x0 + dx, x1 + dx],
+                [row.BASELINE, row.FOLLOWUP],
+                color=arm.color,
+                lw=0.8,
+                alpha=0.7,
+                marker="o",
+                ms=4.0,
+                mec="white",
+                mew=0.4,
+                zorder=3,
+                gid=f"pair-{row.USUBJID}",
+            )
+    _draw_edss_mean_sd(ax, arm, df, individual, x0, x1, summary)
+    ax.text(
+        (x0 + x1) / 2,
+        1.0,
+        arm.label,
+        transform=ax.get_xaxis_transform(),
+        ha="center",
+        va="bottom",
+        fontweight="bold",
+        color=arm.color,
+        fontsize=8,
+    )
+    return [x0, x1], [f"Baseline\n(n = {len(df)})", f"{visit_name}\n(n = {len(df)})"]
+
+
 @styled
 def plot_edss_paired(
     adedss: pd.DataFrame,
@@ -309,119 +464,22 @@ def plot_edss_paired(
     the ARD when ``ard`` (the EDSS part's display rows ``EDSS: paired baseline and primary
     visit``) is given.
     """
-    summary: dict[tuple[str, str], float] = {}
-    if ard is not None:
-        sel = ard[(ard["endpoint"] == EDSS_PAIRED) & (ard["population"] == POPULATION_LABELS[population_flag])]
-        sel = sel[sel["component"] == "estimate"]
-        summary = {(a, s): float(v) for a, s, v in zip(sel["arm"], sel["statistic"], sel["value"])}
+    summary = _edss_ard_summary(ard, population_flag)
     arm_list = arms_from_config(arms)
     pop = population(adsl, arm_list, population_flag)
     pairs = edss_pairs(restrict(adedss, pop), primary_visit).merge(pop[["USUBJID", "ARMCD"]], on="USUBJID")
-    visit_name = f"Week {primary_visit}"
-    if "AVISIT" in adedss.columns:
-        names = adedss.loc[to_float(adedss["AVISITN"]) == float(primary_visit), "AVISIT"].dropna().astype(str)
-        if len(names):
-            visit_name = sorted(names)[0].title()
+    visit_name = _edss_visit_name(adedss, primary_visit)
     counts = arm_counts(pop[pop["USUBJID"].isin(pairs["USUBJID"])], arm_list)
     all_counts = arm_counts(pop, arm_list)
-    groups: list[tuple[Arm, pd.DataFrame, bool]] = [(arm, pairs[pairs["ARMCD"] == arm.armcd], True) for arm in arm_list]
-    if len(arm_list) > 1:
-        ov = (
-            overall
-            if isinstance(overall, Arm)
-            else overall_arm(
-                **(
-                    {}
-                    if overall is None
-                    else {"label": str(overall.get("label", "Overall")), "color": str(overall.get("color", "#444444"))}
-                )
-            )
-        )
-        groups.append((ov, pairs, False))
+    groups = _edss_groups(pairs, arm_list, overall)
 
     fig = new_figure(2.2 + 2.1 * len(groups), 4.8)
     ax = fig.subplots()
     ticks, ticklabels = [], []
-    for g, (arm, df, individual) in enumerate(groups):
-        x0, x1 = 3.0 * g, 3.0 * g + 1.0
-        df = df.sort_values(["BASELINE", "FOLLOWUP", "USUBJID"], kind="mergesort")
-        if individual:
-            off = dodge(len(df), min(0.07, 0.5 / max(1, len(df))))
-            for dx, row in zip(off, df.itertuples(index=False)):
-                ax.plot(
-                    [x0 + dx, x1 + dx],
-                    [row.BASELINE, row.FOLLOWUP],
-                    color=arm.color,
-                    lw=0.8,
-                    alpha=0.7,
-                    marker="o",
-                    ms=4.0,
-                    mec="white",
-                    mew=0.4,
-                    zorder=3,
-                    gid=f"pair-{row.USUBJID}",
-                )
-        for x, col, side in ((x0, "BASELINE", -1), (x1, "FOLLOWUP", 1)):
-            vals = df[col].to_numpy(dtype=float)
-            if len(vals) == 0:
-                continue
-            if ard is not None:
-                key = arm.armcd if individual else OVERALL
-                mean = summary[(key, f"{col.lower()}_mean")]
-                sd = summary.get((key, f"{col.lower()}_sd"), math.nan)
-                sd = 0.0 if math.isnan(sd) else sd
-            else:
-                mean = float(vals.mean())
-                sd = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
-            xm = x + side * (0.42 if individual else 0.0)
-            errorbar(
-                ax,
-                [xm],
-                [mean],
-                [[sd], [sd]],
-                f"meansd-{arm.armcd}-{col.lower()}",
-                color=arm.color,
-                marker="D",
-                ms=6,
-                mec="black",
-                mew=0.6,
-                elinewidth=1.2,
-                zorder=4,
-            )
-            ax.text(
-                xm + side * 0.12,
-                mean,
-                f"{mean:.1f}\n({sd:.1f})",
-                ha="left" if side > 0 else "right",
-                va="center",
-                fontsize=6.5,
-                color=arm.color,
-            )
-        if not individual and len(df):
-            ax.plot(
-                [x0, x1],
-                [df["BASELINE"].mean(), df["FOLLOWUP"].mean()]
-                if ard is None
-                else [summary[(OVERALL, "baseline_mean")], summary[(OVERALL, "followup_mean")]],
-                color=arm.color,
-                lw=1.2,
-                ls="--",
-                zorder=3,
-                gid=f"overall-{arm.armcd}",
-            )
-        ticks += [x0, x1]
-        ticklabels += [f"Baseline\n(n = {len(df)})", f"{visit_name}\n(n = {len(df)})"]
-        ax.text(
-            (x0 + x1) / 2,
-            1.0,
-            arm.label,
-            transform=ax.get_xaxis_transform(),
-            ha="center",
-            va="bottom",
-            fontweight="bold",
-            color=arm.color,
-            fontsize=8,
-        )
+    for g, group in enumerate(groups):
+        t, labels = _draw_edss_group(ax, g, group, summary if ard is not None else None, visit_name)
+        ticks += t
+        ticklabels += labels
     if pairs.empty:
         no_data(ax)
     ax.set_xticks(ticks, ticklabels)
@@ -432,26 +490,13 @@ def plot_edss_paired(
     ax.yaxis.set_minor_locator(MultipleLocator(0.5))
     ax.grid(axis="y", which="both")
     ax.set_ylabel("EDSS score (0–10)")
-    handles = [
-        Line2D([], [], color=GREY, lw=0.8, marker="o", ms=4.0, label="Subject (baseline to follow-up)"),
-        Line2D([], [], color=GREY, marker="D", ms=6, mec="black", mew=0.6, ls="none", label="Mean ± SD"),
-    ]
-    legend_ncols = 2
-    missing = sum(all_counts.values()) - sum(counts.values())
-    notes = [
-        f"EDSS at baseline (last assessment on or before the first dose) and at {visit_name} (analysis "
-        "record of the visit, ANL01FL). Points of one arm are spread horizontally by fixed offsets so that "
-        "equal scores stay visible; numbers beside the diamonds: mean (SD).",
-    ]
-    if missing:
-        notes.append(f"{missing} subject(s) of the analysis set without both assessments are not shown.")
     add_header_footer(
         fig,
         f"EDSS at baseline and {visit_name}, paired by subject",
         population_subtitle(population_flag, arm_list, counts, f" with EDSS at baseline and {visit_name}"),
-        notes,
+        _edss_notes(visit_name, sum(all_counts.values()) - sum(counts.values())),
         data_cut,
-        legend=handles,
-        legend_ncols=legend_ncols,
+        legend=_edss_legend(),
+        legend_ncols=2,
     )
     return fig

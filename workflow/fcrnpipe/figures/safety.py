@@ -289,37 +289,15 @@ def swimmer_data(
     return subj.reset_index(drop=True), ae, ex.reset_index(drop=True)
 
 
-@styled
-def plot_ae_swimmer(
-    adae: pd.DataFrame,
-    adsl: pd.DataFrame,
-    adex: pd.DataFrame,
-    arms: ArmsArg,
-    *,
-    treatment: str = "BATOCLIMAB",
-    data_cut: str = "",
-    population_flag: str = "SAFFL",
-) -> Figure:
-    """Adverse-event swimmer plot: one bar per subject from the first dose to the last contact.
+#: Height of one AE lane and the gap between subjects (y units of the swimmer plot).
+SWIMMER_LANE_H, SWIMMER_GAP = 0.42, 0.35
 
-    On each bar: the study drug's doses (ADEX), treatment-emergent AEs from ASTDY to AENDY coloured by
-    CTCAE grade and labelled with the preferred term (overlapping AEs in stacked lanes; an arrow
-    marks an AE ongoing at the last contact), treatment discontinuation (×) and study withdrawal
-    (■). Subjects ordered by arm (config order) then USUBJID, arms under a header row.
-    """
-    arm_list = arms_from_config(arms)
-    subj, ae, ex = swimmer_data(adsl, adae, adex, arm_list, treatment, population_flag)
-    # second pass: lanes that keep the preferred-term labels clear of the next bar
-    fig_w = 9.5
-    xmax = max(float(subj["END_DAY"].max()) if len(subj) else 30.0, float(ae["END"].max()) if len(ae) else 0.0)
-    days_per_inch = (xmax * 1.12 + 7.0) / (fig_w - 1.9)
-    subj, ae, ex = swimmer_data(
-        adsl, adae, adex, arm_list, treatment, population_flag, label_days_per_char=days_per_inch * 5.8 * 0.6 / 72
-    )
-    labels = short_ids(subj["USUBJID"])
-    lanes = ae.groupby("USUBJID")["LANE"].max().add(1).reindex(subj["USUBJID"]).fillna(1).astype(int)
-    lane_h, gap = 0.42, 0.35
-    # y layout from the top: header row per arm, then each subject's block of lanes
+
+def _swimmer_layout(
+    subj: pd.DataFrame, lanes: pd.Series, arm_list: Sequence[Arm]
+) -> tuple[dict[str, float], list[tuple[Arm, float]], float]:
+    """y layout from the top: a header row per arm, then each subject's block of lanes. Returns
+    the centre of each subject's block, each arm's header position and the total height."""
     y = 0.0
     ypos: dict[str, float] = {}
     headers: list[tuple[Arm, float]] = []
@@ -328,14 +306,18 @@ def plot_ae_swimmer(
         headers.append((arm, y + 0.35))
         y += 0.8
         for u in ids:
-            height = lanes[u] * lane_h + gap
+            height = lanes[u] * SWIMMER_LANE_H + SWIMMER_GAP
             ypos[u] = y + height / 2
             y += height
-    total = y
+    return ypos, headers, y
 
-    fig = new_figure(fig_w, 2.6 + 0.30 * total)
-    ax = fig.subplots()
-    arm_color = {a.armcd: a.color for a in arm_list}
+
+def _draw_subject_bars(
+    ax: Any, subj: pd.DataFrame, ex: pd.DataFrame, ypos: Mapping[str, float], lanes: pd.Series
+) -> None:
+    """Each subject's bar (first dose to last contact), doses (▼), treatment discontinuation
+    (×) and study withdrawal (■)."""
+    lane_h = SWIMMER_LANE_H
     for row in subj.itertuples(index=False):
         top = ypos[row.USUBJID] - lanes[row.USUBJID] * lane_h / 2 - 0.08
         ax.add_patch(
@@ -378,6 +360,12 @@ def plot_ae_swimmer(
                 zorder=5,
                 gid=f"eos-{row.USUBJID}",
             )
+
+
+def _draw_ae_bars(ax: Any, ae: pd.DataFrame, ypos: Mapping[str, float], lanes: pd.Series) -> None:
+    """Each AE in its lane, coloured by grade (serious: outlined), an arrow if ongoing, labelled
+    with its preferred term."""
+    lane_h = SWIMMER_LANE_H
     for row in ae.itertuples(index=True):
         top = ypos[row.USUBJID] - lanes[row.USUBJID] * lane_h / 2 + row.LANE * lane_h
         grade = int(row.GRADE) if not math.isnan(row.GRADE) else 0
@@ -417,6 +405,20 @@ def plot_ae_swimmer(
             zorder=6,
             clip_on=False,
         )
+
+
+def _swimmer_axes(
+    ax: Any,
+    subj: pd.DataFrame,
+    headers: Sequence[tuple[Arm, float]],
+    ypos: Mapping[str, float],
+    labels: Mapping[str, str],
+    arm_list: Sequence[Arm],
+    total: float,
+    xmax: float,
+    treatment: str,
+) -> None:
+    """Arm header rows, subject tick labels in their arm's colour, limits, the study-day axis."""
     for arm, yh in headers:
         ax.text(
             -0.01,
@@ -430,6 +432,7 @@ def plot_ae_swimmer(
             color=arm.color,
         )
         ax.axhline(yh + 0.35, color="#bbbbbb", lw=0.5, zorder=0)
+    arm_color = {a.armcd: a.color for a in arm_list}
     ax.set_yticks([ypos[u] for u in subj["USUBJID"]], [labels[u] for u in subj["USUBJID"]])
     for tick, armcd in zip(ax.get_yticklabels(), subj["ARMCD"]):
         tick.set_color(arm_color[armcd])
@@ -444,7 +447,10 @@ def plot_ae_swimmer(
     ax.grid(axis="x")
     if subj.empty:
         no_data(ax)
-    scale = ae_scale(adae)
+
+
+def _swimmer_legend(scale: Any, treatment: str) -> list[Any]:
+    """Legend entries: the grades (or severities) present in the scale, then the symbols."""
     handles: list[Any] = [
         Patch(facecolor=GRADE_COLORS[g], label=scale.level_label(g)) for g in sorted(GRADE_COLORS) if g in scale.levels
     ]
@@ -456,8 +462,12 @@ def plot_ae_swimmer(
         Line2D([], [], ls="none", marker="s", color="black", ms=5, label="Withdrew from study"),
         Patch(facecolor="white", edgecolor="black", label="Serious AE (outline)"),
     ]
-    legend_ncols = 6
-    counts = arm_counts(subj, arm_list)
+    return handles
+
+
+def _swimmer_notes(subj: pd.DataFrame, labels: Mapping[str, str], scale: Any) -> list[str]:
+    """The footnote: what the bars show, then each discontinuation and withdrawal with its day
+    and reason."""
     notes = [
         "Treatment-emergent adverse events (TRTEMFL) from onset (ASTDY) to resolution (AENDY), coloured by "
         + ("CTCAE grade" if scale.name == "grade" else "severity (AESEV; the AE export has no CTCAE grade)")
@@ -475,13 +485,53 @@ def plot_ae_swimmer(
                 reasons.append(f"{labels[row.USUBJID]} {what} on day {int(day)} ({why})")
     if reasons:
         notes.append("; ".join(reasons) + ".")
+    return notes
+
+
+@styled
+def plot_ae_swimmer(
+    adae: pd.DataFrame,
+    adsl: pd.DataFrame,
+    adex: pd.DataFrame,
+    arms: ArmsArg,
+    *,
+    treatment: str = "BATOCLIMAB",
+    data_cut: str = "",
+    population_flag: str = "SAFFL",
+) -> Figure:
+    """Adverse-event swimmer plot: one bar per subject from the first dose to the last contact.
+
+    On each bar: the study drug's doses (ADEX), treatment-emergent AEs from ASTDY to AENDY coloured by
+    CTCAE grade and labelled with the preferred term (overlapping AEs in stacked lanes; an arrow
+    marks an AE ongoing at the last contact), treatment discontinuation (×) and study withdrawal
+    (■). Subjects ordered by arm (config order) then USUBJID, arms under a header row.
+    """
+    arm_list = arms_from_config(arms)
+    subj, ae, ex = swimmer_data(adsl, adae, adex, arm_list, treatment, population_flag)
+    # second pass: lanes that keep the preferred-term labels clear of the next bar
+    fig_w = 9.5
+    xmax = max(float(subj["END_DAY"].max()) if len(subj) else 30.0, float(ae["END"].max()) if len(ae) else 0.0)
+    days_per_inch = (xmax * 1.12 + 7.0) / (fig_w - 1.9)
+    subj, ae, ex = swimmer_data(
+        adsl, adae, adex, arm_list, treatment, population_flag, label_days_per_char=days_per_inch * 5.8 * 0.6 / 72
+    )
+    labels = short_ids(subj["USUBJID"])
+    lanes = ae.groupby("USUBJID")["LANE"].max().add(1).reindex(subj["USUBJID"]).fillna(1).astype(int)
+    ypos, headers, total = _swimmer_layout(subj, lanes, arm_list)
+
+    fig = new_figure(fig_w, 2.6 + 0.30 * total)
+    ax = fig.subplots()
+    _draw_subject_bars(ax, subj, ex, ypos, lanes)
+    _draw_ae_bars(ax, ae, ypos, lanes)
+    _swimmer_axes(ax, subj, headers, ypos, labels, arm_list, total, xmax, treatment)
+    scale = ae_scale(adae)
     add_header_footer(
         fig,
         "Adverse events over time by subject (swimmer plot)",
-        population_subtitle(population_flag, arm_list, counts),
-        notes,
+        population_subtitle(population_flag, arm_list, arm_counts(subj, arm_list)),
+        _swimmer_notes(subj, labels, scale),
         data_cut,
-        legend=handles,
-        legend_ncols=legend_ncols,
+        legend=_swimmer_legend(scale, treatment),
+        legend_ncols=6,
     )
     return fig

@@ -185,6 +185,20 @@ def overall_arm(label: str = "Overall", color: str = "#444444") -> Arm:
     return Arm(OVERALL, label, color)
 
 
+def as_overall_arm(overall: Mapping[str, Any] | Arm | None) -> Arm:
+    """The all-arms group from a figure's ``overall`` argument: an :class:`Arm` as is, a config
+    mapping (``label``, ``color``; defaults as :func:`overall_arm`) or ``None`` (the defaults).
+
+    >>> as_overall_arm({"label": "All"}).label, as_overall_arm(None).color
+    ('All', '#444444')
+    """
+    if isinstance(overall, Arm):
+        return overall
+    if overall is None:
+        return overall_arm()
+    return overall_arm(label=str(overall.get("label", "Overall")), color=str(overall.get("color", "#444444")))
+
+
 def arm_colors(arms: Iterable[Mapping[str, Any] | Arm]) -> dict[str, str]:
     """ARMCD -> colour, as configured."""
     return {a.armcd: a.color for a in arms_from_config(arms)}

@@ -93,6 +93,139 @@ def _hours_since(t: pd.Series, t0: pd.Series) -> pd.Series:
     return (pd.to_datetime(t) - pd.to_datetime(t0)).dt.total_seconds() / 3600.0
 
 
+def _dose_records(
+    adex: pd.DataFrame, key: Mapping[str, int], t0: Mapping[str, Any], treatment: str, dosing_days: Sequence[float]
+) -> pd.DataFrame:
+    """The study drug's doses (``EVID = 1``); nominal time from ``dosing_days`` by ``DOSENUM``,
+    else from the study day ``ADY``, else the actual time."""
+    _require(adex, ["USUBJID", "EXTRT", "EXDOSE", "ASTDTM"], "ADEX")
+    ex = adex[
+        (adex["EXTRT"].astype(str).str.upper() == treatment.upper())
+        & (_num(adex["EXDOSE"]) > 0)
+        & adex["USUBJID"].isin(key)
+    ].copy()
+    if ex["ASTDTM"].isna().any():
+        bad = ex[ex["ASTDTM"].isna()].iloc[0]
+        where = f"{bad['USUBJID']} (EXSEQ {bad.get('EXSEQ', '?')})"
+        raise UserError(f"ADEX: {treatment} dose of {where} has no start date/time ASTDTM")
+    ex["TIME"] = _hours_since(ex["ASTDTM"], ex["USUBJID"].map(t0))
+    seq = _num(ex["EXSEQ"]) if "EXSEQ" in ex.columns else pd.Series(0.0, index=ex.index)
+    nt = _num(ex["ADY"]).map(nominal_hours) if "ADY" in ex.columns else ex["TIME"].astype(float)
+    if "DOSENUM" in ex.columns and len(dosing_days):
+        def planned_hours(v: float) -> float:
+            return nominal_hours(dosing_days[int(v) - 1]) if pd.notna(v) and 1 <= int(v) <= len(dosing_days) else np.nan
+
+        planned = _num(ex["DOSENUM"]).map(planned_hours)
+        nt = planned.where(planned.notna(), nt)
+    return pd.DataFrame(
+        {
+            "USUBJID": ex["USUBJID"],
+            "TIME": ex["TIME"],
+            "NTIME": nt,
+            "AMT": _num(ex["EXDOSE"]),
+            "DV": np.nan,
+            "EVID": 1,
+            "MDV": 1,
+            "CMT": CMT_DOSE,
+            "BLQ": 0,
+            "LLOQ": np.nan,
+            "SEQ": seq,
+        }
+    )
+
+
+def _concentration_records(
+    adpc: pd.DataFrame, key: Mapping[str, int], t0: Mapping[str, Any], analyte: str
+) -> pd.DataFrame:
+    """The drug's concentrations (``CMT_CONC``): measured or BLQ, with a time after the first
+    dose (``AFRLT``, else from ``ADTM``); pre-dose records are ``MDV = 1``."""
+    _require(adpc, ["USUBJID", "PARAMCD", "AVAL", "BLQFL", "LLOQ", "AFRLT", "NFRLT"], "ADPC")
+    pc = adpc[(adpc["PARAMCD"].astype(str) == analyte) & adpc["USUBJID"].isin(key)].copy()
+    pc_blq = _yes(pc["BLQFL"])
+    pc_val = _num(pc["AVAL"])
+    pc = pc[pc_blq | pc_val.notna()]
+    pc_blq, pc_val = _yes(pc["BLQFL"]), _num(pc["AVAL"])
+    pc_t = _num(pc["AFRLT"])
+    if "ADTM" in pc.columns:  # AFRLT is ADTM - first dose; recompute where it is missing
+        pc_t = pc_t.where(pc_t.notna(), _hours_since(pc["ADTM"], pc["USUBJID"].map(t0)))
+    pc = pc[pc_t.notna()]
+    pc_t, pc_blq, pc_val = pc_t[pc.index], pc_blq[pc.index], pc_val[pc.index]
+    return pd.DataFrame(
+        {
+            "USUBJID": pc["USUBJID"],
+            "TIME": pc_t,
+            "NTIME": _num(pc["NFRLT"]),
+            "AMT": 0.0,
+            "DV": pc_val.where(~pc_blq),
+            "EVID": 0,
+            "MDV": (pc_t <= 0).astype(int),
+            "CMT": CMT_CONC,
+            "BLQ": pc_blq.astype(int),
+            "LLOQ": _num(pc["LLOQ"]),
+            "SEQ": _num(pc["PCSEQ"]) if "PCSEQ" in pc.columns else 0.0,
+        }
+    )
+
+
+def _igg_records(
+    adlb: pd.DataFrame,
+    key: Mapping[str, int],
+    t0: Mapping[str, Any],
+    visits: Sequence[Mapping[str, Any]],
+    igg_paramcd: str,
+) -> pd.DataFrame:
+    """Total IgG (``CMT_IGG``): dated results, numeric or censored with a limit; nominal time
+    from the visit's planned day."""
+    _require(adlb, ["USUBJID", "PARAMCD", "AVAL", "ADTM"], "ADLB")
+    lb = adlb[(adlb["PARAMCD"].astype(str) == igg_paramcd) & adlb["USUBJID"].isin(key)].copy()
+    lb_cens = _yes(lb["CENSFL"]) if "CENSFL" in lb.columns else pd.Series(False, index=lb.index)
+    lb_lloq = _num(lb["LLOQ"]) if "LLOQ" in lb.columns else pd.Series(np.nan, index=lb.index)
+    lb_t = _hours_since(lb["ADTM"], lb["USUBJID"].map(t0))
+    keep = lb_t.notna() & (_num(lb["AVAL"]).notna() | (lb_cens & lb_lloq.notna()))
+    lb, lb_cens, lb_lloq, lb_t = lb[keep], lb_cens[keep], lb_lloq[keep], lb_t[keep]
+    day_of = {int(v["avisitn"]): float(v["day"]) for v in visits}
+    avisitn = _num(lb["AVISITN"]) if "AVISITN" in lb.columns else pd.Series(np.nan, index=lb.index)
+    lb_nt = avisitn.map(lambda v: nominal_hours(day_of[int(v)]) if pd.notna(v) and int(v) in day_of else np.nan)
+    return pd.DataFrame(
+        {
+            "USUBJID": lb["USUBJID"],
+            "TIME": lb_t,
+            "NTIME": lb_nt.astype(float),
+            "AMT": 0.0,
+            "DV": _num(lb["AVAL"]).where(~lb_cens),
+            "EVID": 0,
+            "MDV": 0,
+            "CMT": CMT_IGG,
+            "BLQ": lb_cens.astype(int),
+            "LLOQ": lb_lloq.where(lb_cens, np.nan),
+            "SEQ": _num(lb["LBSEQ"]) if "LBSEQ" in lb.columns else 0.0,
+        }
+    )
+
+
+def _finish(parts: Sequence[pd.DataFrame], key: Mapping[str, int], a: pd.DataFrame) -> pd.DataFrame:
+    """The records with ID and the ADSL covariates, rounded times, sorted; a BLQ observation
+    the models fit must have a positive limit."""
+    nm = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    nm["ID"] = nm["USUBJID"].map(key).astype(int)
+    for col, src in (("DOSE", "TRT01PN"), ("WT", "WEIGHTBL"), ("AGE", "AGE")):
+        vals = _num(a[src]) if src in a.columns else pd.Series(np.nan, index=a.index)
+        nm[col] = nm["USUBJID"].map(vals).astype(float)
+    sex = a["SEX"].astype(str).str.upper().map({"F": 1.0, "M": 0.0}) if "SEX" in a.columns else None
+    nm["SEX"] = nm["USUBJID"].map(sex).astype(float) if sex is not None else np.nan
+    nm["TIME"] = nm["TIME"].astype(float).round(TIME_DECIMALS)
+    nm["NTIME"] = nm["NTIME"].astype(float).round(TIME_DECIMALS)
+    nm = nm.sort_values(["ID", "TIME", "CMT", "SEQ"], kind="mergesort").reset_index(drop=True)
+    for c in ("EVID", "MDV", "CMT", "BLQ"):
+        nm[c] = nm[c].astype(int)
+    bad = (nm["BLQ"] == 1) & (nm["MDV"] == 0) & ~(nm["LLOQ"] > 0)
+    if bad.any():
+        r = nm[bad].iloc[0]
+        what = "ADPC" if r["CMT"] == CMT_CONC else "ADLB"
+        raise UserError(f"{what}: BLQ result of {r['USUBJID']} at {r['TIME']:.2f} h has no LLOQ")
+    return nm[NM_COLUMNS].copy()
+
+
 def build_nm_dataset(
     adsl: pd.DataFrame,
     adex: pd.DataFrame,
@@ -116,121 +249,12 @@ def build_nm_dataset(
     key = dict(zip(ids["USUBJID"], ids["ID"]))
     a = adsl.drop_duplicates("USUBJID").set_index("USUBJID")
     t0 = {u: a.at[u, "TRTSDTM"] for u in ids["USUBJID"]}
-    parts = []
-
-    # doses
-    _require(adex, ["USUBJID", "EXTRT", "EXDOSE", "ASTDTM"], "ADEX")
-    ex = adex[
-        (adex["EXTRT"].astype(str).str.upper() == treatment.upper())
-        & (_num(adex["EXDOSE"]) > 0)
-        & adex["USUBJID"].isin(key)
-    ].copy()
-    if ex["ASTDTM"].isna().any():
-        bad = ex[ex["ASTDTM"].isna()].iloc[0]
-        raise UserError(f"ADEX: {treatment} dose of {bad['USUBJID']} (EXSEQ {bad.get('EXSEQ', '?')}) has no start date/time ASTDTM")
-    ex["TIME"] = _hours_since(ex["ASTDTM"], ex["USUBJID"].map(t0))
-    seq = _num(ex["EXSEQ"]) if "EXSEQ" in ex.columns else pd.Series(0.0, index=ex.index)
-    nt = _num(ex["ADY"]).map(nominal_hours) if "ADY" in ex.columns else ex["TIME"].astype(float)
-    if "DOSENUM" in ex.columns and len(dosing_days):
-        k = _num(ex["DOSENUM"])
-        planned = k.map(lambda v: nominal_hours(dosing_days[int(v) - 1]) if pd.notna(v) and 1 <= int(v) <= len(dosing_days) else np.nan)
-        nt = planned.where(planned.notna(), nt)
-    parts.append(
-        pd.DataFrame(
-            {
-                "USUBJID": ex["USUBJID"],
-                "TIME": ex["TIME"],
-                "NTIME": nt,
-                "AMT": _num(ex["EXDOSE"]),
-                "DV": np.nan,
-                "EVID": 1,
-                "MDV": 1,
-                "CMT": CMT_DOSE,
-                "BLQ": 0,
-                "LLOQ": np.nan,
-                "SEQ": seq,
-            }
-        )
-    )
-
-    # concentrations
-    _require(adpc, ["USUBJID", "PARAMCD", "AVAL", "BLQFL", "LLOQ", "AFRLT", "NFRLT"], "ADPC")
-    pc = adpc[(adpc["PARAMCD"].astype(str) == analyte) & adpc["USUBJID"].isin(key)].copy()
-    pc_blq = _yes(pc["BLQFL"])
-    pc_val = _num(pc["AVAL"])
-    pc = pc[pc_blq | pc_val.notna()]
-    pc_blq, pc_val = _yes(pc["BLQFL"]), _num(pc["AVAL"])
-    pc_t = _num(pc["AFRLT"])
-    if "ADTM" in pc.columns:  # AFRLT is ADTM - first dose; recompute where it is missing
-        pc_t = pc_t.where(pc_t.notna(), _hours_since(pc["ADTM"], pc["USUBJID"].map(t0)))
-    pc = pc[pc_t.notna()]
-    pc_t, pc_blq, pc_val = pc_t[pc.index], pc_blq[pc.index], pc_val[pc.index]
-    parts.append(
-        pd.DataFrame(
-            {
-                "USUBJID": pc["USUBJID"],
-                "TIME": pc_t,
-                "NTIME": _num(pc["NFRLT"]),
-                "AMT": 0.0,
-                "DV": pc_val.where(~pc_blq),
-                "EVID": 0,
-                "MDV": (pc_t <= 0).astype(int),
-                "CMT": CMT_CONC,
-                "BLQ": pc_blq.astype(int),
-                "LLOQ": _num(pc["LLOQ"]),
-                "SEQ": _num(pc["PCSEQ"]) if "PCSEQ" in pc.columns else 0.0,
-            }
-        )
-    )
-
-    # total IgG
-    _require(adlb, ["USUBJID", "PARAMCD", "AVAL", "ADTM"], "ADLB")
-    lb = adlb[(adlb["PARAMCD"].astype(str) == igg_paramcd) & adlb["USUBJID"].isin(key)].copy()
-    lb_cens = _yes(lb["CENSFL"]) if "CENSFL" in lb.columns else pd.Series(False, index=lb.index)
-    lb_lloq = _num(lb["LLOQ"]) if "LLOQ" in lb.columns else pd.Series(np.nan, index=lb.index)
-    lb_t = _hours_since(lb["ADTM"], lb["USUBJID"].map(t0))
-    keep = lb_t.notna() & (_num(lb["AVAL"]).notna() | (lb_cens & lb_lloq.notna()))
-    lb, lb_cens, lb_lloq, lb_t = lb[keep], lb_cens[keep], lb_lloq[keep], lb_t[keep]
-    day_of = {int(v["avisitn"]): float(v["day"]) for v in visits}
-    avisitn = _num(lb["AVISITN"]) if "AVISITN" in lb.columns else pd.Series(np.nan, index=lb.index)
-    lb_nt = avisitn.map(lambda v: nominal_hours(day_of[int(v)]) if pd.notna(v) and int(v) in day_of else np.nan)
-    parts.append(
-        pd.DataFrame(
-            {
-                "USUBJID": lb["USUBJID"],
-                "TIME": lb_t,
-                "NTIME": lb_nt.astype(float),
-                "AMT": 0.0,
-                "DV": _num(lb["AVAL"]).where(~lb_cens),
-                "EVID": 0,
-                "MDV": 0,
-                "CMT": CMT_IGG,
-                "BLQ": lb_cens.astype(int),
-                "LLOQ": lb_lloq.where(lb_cens, np.nan),
-                "SEQ": _num(lb["LBSEQ"]) if "LBSEQ" in lb.columns else 0.0,
-            }
-        )
-    )
-
-    nm = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    nm["ID"] = nm["USUBJID"].map(key).astype(int)
-    for col, src in (("DOSE", "TRT01PN"), ("WT", "WEIGHTBL"), ("AGE", "AGE")):
-        vals = _num(a[src]) if src in a.columns else pd.Series(np.nan, index=a.index)
-        nm[col] = nm["USUBJID"].map(vals).astype(float)
-    sex = a["SEX"].astype(str).str.upper().map({"F": 1.0, "M": 0.0}) if "SEX" in a.columns else None
-    nm["SEX"] = nm["USUBJID"].map(sex).astype(float) if sex is not None else np.nan
-    nm["TIME"] = nm["TIME"].astype(float).round(TIME_DECIMALS)
-    nm["NTIME"] = nm["NTIME"].astype(float).round(TIME_DECIMALS)
-    nm = nm.sort_values(["ID", "TIME", "CMT", "SEQ"], kind="mergesort").reset_index(drop=True)
-    for c in ("EVID", "MDV", "CMT", "BLQ"):
-        nm[c] = nm[c].astype(int)
-    # an observation the models fit must have a positive limit when BLQ
-    bad = (nm["BLQ"] == 1) & (nm["MDV"] == 0) & ~(nm["LLOQ"] > 0)
-    if bad.any():
-        r = nm[bad].iloc[0]
-        what = "ADPC" if r["CMT"] == CMT_CONC else "ADLB"
-        raise UserError(f"{what}: BLQ result of {r['USUBJID']} at {r['TIME']:.2f} h has no LLOQ")
-    return nm[NM_COLUMNS].copy(), ids
+    parts = [
+        _dose_records(adex, key, t0, treatment, dosing_days),
+        _concentration_records(adpc, key, t0, analyte),
+        _igg_records(adlb, key, t0, visits, igg_paramcd),
+    ]
+    return _finish(parts, key, a), ids
 
 
 def nm_frame_as_text(nm: pd.DataFrame) -> pd.DataFrame:

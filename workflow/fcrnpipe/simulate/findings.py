@@ -12,7 +12,7 @@ the same file and evaluator as the pipeline's published-vs-reproduced table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +97,196 @@ def _edss(qs: pd.DataFrame) -> dict[str, float]:
     }
 
 
+#: A finding's calibration check by key (:attr:`fcrnpipe.findings.Finding.calibration_check`).
+Check = Callable[[str], Mapping]
+
+
+def _population_rows(dm: pd.DataFrame, check: Check, high: str, low: str) -> list[Row]:
+    """Enrolment per dose group and the type of the index attack."""
+    n_arm = dm["ARMCD"].value_counts()
+    by_dose = {float(k): int(v) for k, v in check("enrolled")["by_dose_mg"].items()}
+    n_low, n_high = by_dose.get(340.0, 0), by_dose.get(680.0, 0)
+    att = dm["ATTACK"].value_counts()
+    target = check("attack_type")["by_value"]
+    return [
+        Row(
+            "enrolled (340 mg / 680 mg)",
+            f"{sum(by_dose.values())} ({n_low} / {n_high})",
+            f"{len(dm)} ({n_arm.get(low, 0)} / {n_arm.get(high, 0)})",
+            len(dm) == sum(by_dose.values())
+            and evaluate(check("enrolled"), {340: n_arm.get(low, 0), 680: n_arm.get(high, 0)}),
+        ),
+        Row(
+            "attack: myelitis / optic neuritis",
+            " / ".join(str(v) for v in target.values()),
+            f"{att.get('MYELITIS', 0)} / {att.get('OPTIC NEURITIS', 0)}",
+            evaluate(check("attack_type"), {k: int(att.get(k, 0)) for k in target}),
+        ),
+    ]
+
+
+def _igg_rows(dm: pd.DataFrame, lb: pd.DataFrame, units: pd.DataFrame, check: Check, high: str, low: str) -> list[Row]:
+    """Mean total IgG change: weeks 1, 3, 4 and 12 at the high dose, weeks 3 and 4 at the low dose."""
+    igg = baseline_and_visits(lab_standard(lb, "IGG", units), dm)
+    w1, n1 = arm_mean_pct(igg, dm, high, "WEEK 1")
+    w3, n3 = arm_mean_pct(igg, dm, high, "WEEK 3")
+    w4, n4 = arm_mean_pct(igg, dm, high, "WEEK 4")
+    w12, n12 = arm_mean_pct(igg, dm, high, "WEEK 12")
+    c1, c3, c12 = check("igg_week1"), check("igg_week3"), check("igg_followup")
+    lows = [arm_mean_pct(igg, dm, low, v)[0] for v in ("WEEK 3", "WEEK 4")]
+    return [
+        Row("680 mg: mean IgG change week 1 (%)", f"< {float(c1['value']):g} (assumption)", f"{w1:.1f} (n={n1})",
+            evaluate(c1, w1)),
+        Row("680 mg: mean IgG change week 3 = day 22 (%)", f"< {float(c3['value']):g} (assumption)",
+            f"{w3:.1f} (n={n3})", evaluate(c3, w3)),
+        Row(
+            "680 mg: week 4 minus week 3 (points)",
+            "deepest at day 22; week 4 within a few %",
+            f"{w4 - w3:+.1f} (week 4 {w4:.1f}, n={n4})",
+            evaluate(check("igg_nadir_at_last_dose"), w4 - w3),
+        ),
+        Row(
+            "680 mg: mean IgG at week 12 = day 85 (% of baseline)",
+            f"{float(c12['low']):g}-{float(c12['high']):g} (assumption)",
+            f"{100 + w12:.1f} (n={n12})",
+            evaluate(c12, 100 + w12),
+        ),
+        Row("340 mg: mean IgG change weeks 3 / 4 (%)", "~ -60 to -65 (assumption)", f"{lows[0]:.1f} / {lows[1]:.1f}",
+            None),
+    ]
+
+
+def _aqp4_rows(lb: pd.DataFrame, check: Check) -> list[Row]:
+    """AQP4-IgG: the span of baseline titres, undetectable at week 3, the one still positive."""
+    aq = lb[lb["LBTESTCD"] == "AQP4AB"]
+    base_t = aq[aq["VISIT"] == "DAY 1"].set_index("USUBJID")["LBORRES"]
+    dil = base_t.str.replace("1:", "", regex=False).replace("NEGATIVE", "0").astype(int)
+    span = check("aqp4_baseline_titres")
+    wk3 = aq[(aq["VISIT"] == "WEEK 3") & (aq["LBORRES"] != "")].set_index("USUBJID")["LBORRES"]
+    neg = int((wk3 == "NEGATIVE").sum())
+    pos = wk3[wk3 != "NEGATIVE"]
+    pos_base = ", ".join(base_t[pos.index]) if len(pos) else "-"
+    frac = check("aqp4_undetectable_week3")
+    return [
+        Row(
+            "AQP4-IgG baseline titres",
+            f"1:{span['low']} to 1:{span['high']}",
+            f"1:{dil.min()} to 1:{dil.max()}",
+            evaluate(span, (dil.min(), dil.max())),
+        ),
+        Row("AQP4-IgG undetectable at week 3 (nadir)", f"{frac['k']} of {frac['n']}", f"{neg} of {len(wk3)}",
+            evaluate(frac, (neg, len(wk3)))),
+        Row(
+            "baseline titre of the patient still positive",
+            f"high titre (1:{span['high']})",
+            pos_base,
+            len(pos) == 1 and pos_base == f"1:{span['high']}",
+        ),
+    ]
+
+
+def _edss_rows(qs: pd.DataFrame, check: Check, improved_target: str) -> list[Row]:
+    """EDSS at baseline, at week 4 and its change (mean +/- SD), and the subjects improved."""
+    e = _edss(qs)
+
+    def mean_sd(key: str) -> str:
+        c = check(key)
+        return f"{float(c['mean']):.1f} +/- {float(c['sd']):.1f}"
+
+    return [
+        Row(
+            "EDSS baseline, mean +/- SD",
+            mean_sd("edss_baseline"),
+            f"{e['b_mean']:.2f} +/- {e['b_sd']:.2f} (n={e['n']})",
+            evaluate(check("edss_baseline"), (e["b_mean"], e["b_sd"])),
+        ),
+        Row(
+            "EDSS week 4, mean +/- SD",
+            mean_sd("edss_week4"),
+            f"{e['w_mean']:.2f} +/- {e['w_sd']:.2f}",
+            evaluate(check("edss_week4"), (e["w_mean"], e["w_sd"])),
+        ),
+        Row(
+            "EDSS change to week 4, mean +/- SD",
+            mean_sd("edss_change"),
+            f"{e['c_mean']:.2f} +/- {e['c_sd']:.2f}",
+            evaluate(check("edss_change"), (e["c_mean"], e["c_sd"])),
+        ),
+        Row(
+            "EDSS improved at week 4",
+            improved_target,
+            f"{e['improved']} of {e['n']}",
+            e["n"] > 0 and evaluate(check("edss_improved"), e["improved"] / e["n"]),
+        ),
+    ]
+
+
+def _disposition_rows(raw: Mapping[str, pd.DataFrame], check: Check, high: str) -> list[Row]:
+    """The voluntary withdrawal after the first dose, the discontinuations for
+    hypoalbuminaemia, deaths and serious AEs."""
+    dm, ae, ds = raw["dm"], raw["ae"], raw["ds"]
+    tr = ds[ds["DSSCAT"] == "STUDY TREATMENT"]
+    arm = dm.set_index("USUBJID")["ARMCD"]
+    wd = tr[tr["DSDECOD"] == "WITHDRAWAL BY SUBJECT"]["USUBJID"]
+    n_doses = raw["ex"][raw["ex"]["EXTRT"] == "BATOCLIMAB"].groupby("USUBJID").size()
+    wd_doses = sorted({int(n_doses.get(u, 0)) for u in wd})
+    cw = check("withdrawal_after_first_dose")
+    aed = tr[tr["DSDECOD"] == "ADVERSE EVENT"]["USUBJID"]
+    hypo = ae[(ae["AEDECOD"] == "Hypoalbuminaemia") & (ae["AEACN"] == "DRUG WITHDRAWN")]
+    ch = check("discontinued_hypoalbuminaemia")
+    n_death, n_sae = int((ds["DSDECOD"] == "DEATH").sum()), int((ae["AESER"] == "Y").sum())
+    return [
+        Row(
+            "voluntary withdrawal after the first dose",
+            f"{cw['value']} (680 mg assumed)",
+            f"{len(wd)} ({_by_arm(arm[wd])}; doses received {wd_doses})",
+            evaluate(cw, len(wd)) and all(arm[wd] == high) and all(n_doses.get(u, 0) == 1 for u in wd),
+        ),
+        Row(
+            "treatment stopped for hypoalbuminaemia (grade 2)",
+            f"{ch['value']} (680 mg assumed)",
+            f"{len(aed)} ({_by_arm(arm[aed])}); AE grades {sorted(set(hypo['AETOXGR']))}",
+            evaluate(ch, len(aed)) and all(arm[aed] == high) and sorted(hypo["USUBJID"]) == sorted(aed),
+        ),
+        Row(
+            "deaths / serious AEs",
+            f"{check('deaths')['value']} / {check('serious_aes')['value']}",
+            f"{n_death} / {n_sae}",
+            evaluate(check("deaths"), n_death) and evaluate(check("serious_aes"), n_sae),
+        ),
+    ]
+
+
+def _albumin_cholesterol_rows(
+    dm: pd.DataFrame, lb: pd.DataFrame, ae: pd.DataFrame, units: pd.DataFrame, check: Check, high: str
+) -> list[Row]:
+    """Mean albumin and total / LDL cholesterol change at week 4 (high dose) and the
+    hypercholesterolaemia AEs."""
+    alb = baseline_and_visits(lab_standard(lb, "ALB", units), dm)
+    a4, _ = arm_mean_pct(alb, dm, high, "WEEK 4")
+    chol = baseline_and_visits(lab_standard(lb, "CHOL", units), dm)
+    ldl = baseline_and_visits(lab_standard(lb, "LDL", units), dm)
+    c4, _ = arm_mean_pct(chol, dm, high, "WEEK 4")
+    l4, _ = arm_mean_pct(ldl, dm, high, "WEEK 4")
+    cc = check("cholesterol_week4")
+    hc = ae[ae["AEDECOD"] == "Hypercholesterolaemia"]
+    return [
+        Row("680 mg: mean albumin change week 4 (%)", "-15 to -25 (assumption)", f"{a4:.1f}", None),
+        Row(
+            "680 mg: mean total / LDL cholesterol change week 4 (%)",
+            f"moderate rise, +{float(cc['low']):g} to +{float(cc['high']):g} (assumption)",
+            f"{c4:+.1f} / {l4:+.1f}",
+            evaluate(cc, c4) and evaluate(check("ldl_week4"), l4),
+        ),
+        Row(
+            "hypercholesterolaemia AEs (subjects, grades)",
+            "some, grade 1 (assumption)",
+            f"{hc['USUBJID'].nunique()} (grades {', '.join(sorted(set(hc['AETOXGR'])))})",
+            None,
+        ),
+    ]
+
+
 def calibration_table(
     raw: Mapping[str, pd.DataFrame],
     units: pd.DataFrame,
@@ -105,206 +295,21 @@ def calibration_table(
     findings: Mapping[str, Finding] | None = None,
 ) -> pd.DataFrame:
     """Published findings (targets) versus the values in the cut; ``findings`` default to the
-    shipped ``resources/published_findings.yaml``."""
+    shipped ``resources/published_findings.yaml``. One function per group of findings."""
     fd = findings if findings is not None else load_findings()
 
     def check(key: str) -> Mapping:
         return fd[key].calibration_check
 
-    dm, lb, qs, ae, ds = raw["dm"], raw["lb"], raw["qs"], raw["ae"], raw["ds"]
-    out: list[Row] = []
-    n_arm = dm["ARMCD"].value_counts()
-    by_dose = {float(k): int(v) for k, v in check("enrolled")["by_dose_mg"].items()}
-    n_low, n_high = by_dose.get(340.0, 0), by_dose.get(680.0, 0)
-    out.append(
-        Row(
-            "enrolled (340 mg / 680 mg)",
-            f"{sum(by_dose.values())} ({n_low} / {n_high})",
-            f"{len(dm)} ({n_arm.get(low, 0)} / {n_arm.get(high, 0)})",
-            len(dm) == sum(by_dose.values())
-            and evaluate(check("enrolled"), {340: n_arm.get(low, 0), 680: n_arm.get(high, 0)}),
-        )
-    )
-    att = dm["ATTACK"].value_counts()
-    target = check("attack_type")["by_value"]
-    out.append(
-        Row(
-            "attack: myelitis / optic neuritis",
-            " / ".join(str(v) for v in target.values()),
-            f"{att.get('MYELITIS', 0)} / {att.get('OPTIC NEURITIS', 0)}",
-            evaluate(check("attack_type"), {k: int(att.get(k, 0)) for k in target}),
-        )
-    )
-
-    igg = baseline_and_visits(lab_standard(lb, "IGG", units), dm)
-    w1, n1 = arm_mean_pct(igg, dm, high, "WEEK 1")
-    w3, n3 = arm_mean_pct(igg, dm, high, "WEEK 3")
-    w4, n4 = arm_mean_pct(igg, dm, high, "WEEK 4")
-    w12, n12 = arm_mean_pct(igg, dm, high, "WEEK 12")
-    c1, c3, c12 = check("igg_week1"), check("igg_week3"), check("igg_followup")
-    out.append(
-        Row("680 mg: mean IgG change week 1 (%)", f"< {float(c1['value']):g} (assumption)", f"{w1:.1f} (n={n1})",
-            evaluate(c1, w1))
-    )
-    out.append(
-        Row("680 mg: mean IgG change week 3 = day 22 (%)", f"< {float(c3['value']):g} (assumption)",
-            f"{w3:.1f} (n={n3})", evaluate(c3, w3))
-    )
-    out.append(
-        Row(
-            "680 mg: week 4 minus week 3 (points)",
-            "deepest at day 22; week 4 within a few %",
-            f"{w4 - w3:+.1f} (week 4 {w4:.1f}, n={n4})",
-            evaluate(check("igg_nadir_at_last_dose"), w4 - w3),
-        )
-    )
-    out.append(
-        Row(
-            "680 mg: mean IgG at week 12 = day 85 (% of baseline)",
-            f"{float(c12['low']):g}-{float(c12['high']):g} (assumption)",
-            f"{100 + w12:.1f} (n={n12})",
-            evaluate(c12, 100 + w12),
-        )
-    )
-    lows = [arm_mean_pct(igg, dm, low, v)[0] for v in ("WEEK 3", "WEEK 4")]
-    out.append(
-        Row(
-            "340 mg: mean IgG change weeks 3 / 4 (%)",
-            "~ -60 to -65 (assumption)",
-            f"{lows[0]:.1f} / {lows[1]:.1f}",
-            None,
-        )
-    )
-
-    aq = lb[lb["LBTESTCD"] == "AQP4AB"]
-    base_t = aq[aq["VISIT"] == "DAY 1"].set_index("USUBJID")["LBORRES"]
-    dil = base_t.str.replace("1:", "", regex=False).replace("NEGATIVE", "0").astype(int)
-    span = check("aqp4_baseline_titres")
-    out.append(
-        Row(
-            "AQP4-IgG baseline titres",
-            f"1:{span['low']} to 1:{span['high']}",
-            f"1:{dil.min()} to 1:{dil.max()}",
-            evaluate(span, (dil.min(), dil.max())),
-        )
-    )
-    wk3 = aq[(aq["VISIT"] == "WEEK 3") & (aq["LBORRES"] != "")].set_index("USUBJID")["LBORRES"]
-    neg = int((wk3 == "NEGATIVE").sum())
-    pos = wk3[wk3 != "NEGATIVE"]
-    pos_base = ", ".join(base_t[pos.index]) if len(pos) else "-"
-    frac = check("aqp4_undetectable_week3")
-    out.append(
-        Row("AQP4-IgG undetectable at week 3 (nadir)", f"{frac['k']} of {frac['n']}", f"{neg} of {len(wk3)}",
-            evaluate(frac, (neg, len(wk3))))
-    )
-    out.append(
-        Row(
-            "baseline titre of the patient still positive",
-            f"high titre (1:{span['high']})",
-            pos_base,
-            len(pos) == 1 and pos_base == f"1:{span['high']}",
-        )
-    )
-
-    e = _edss(qs)
-
-    def mean_sd(key: str) -> str:
-        c = check(key)
-        return f"{float(c['mean']):.1f} +/- {float(c['sd']):.1f}"
-
-    out.append(
-        Row(
-            "EDSS baseline, mean +/- SD",
-            mean_sd("edss_baseline"),
-            f"{e['b_mean']:.2f} +/- {e['b_sd']:.2f} (n={e['n']})",
-            evaluate(check("edss_baseline"), (e["b_mean"], e["b_sd"])),
-        )
-    )
-    out.append(
-        Row(
-            "EDSS week 4, mean +/- SD",
-            mean_sd("edss_week4"),
-            f"{e['w_mean']:.2f} +/- {e['w_sd']:.2f}",
-            evaluate(check("edss_week4"), (e["w_mean"], e["w_sd"])),
-        )
-    )
-    out.append(
-        Row(
-            "EDSS change to week 4, mean +/- SD",
-            mean_sd("edss_change"),
-            f"{e['c_mean']:.2f} +/- {e['c_sd']:.2f}",
-            evaluate(check("edss_change"), (e["c_mean"], e["c_sd"])),
-        )
-    )
-    out.append(
-        Row(
-            "EDSS improved at week 4",
-            fd["edss_improved"].published,
-            f"{e['improved']} of {e['n']}",
-            e["n"] > 0 and evaluate(check("edss_improved"), e["improved"] / e["n"]),
-        )
-    )
-
-    tr = ds[ds["DSSCAT"] == "STUDY TREATMENT"]
-    arm = dm.set_index("USUBJID")["ARMCD"]
-    wd = tr[tr["DSDECOD"] == "WITHDRAWAL BY SUBJECT"]["USUBJID"]
-    n_doses = raw["ex"][raw["ex"]["EXTRT"] == "BATOCLIMAB"].groupby("USUBJID").size()
-    wd_doses = sorted({int(n_doses.get(u, 0)) for u in wd})
-    cw = check("withdrawal_after_first_dose")
-    out.append(
-        Row(
-            "voluntary withdrawal after the first dose",
-            f"{cw['value']} (680 mg assumed)",
-            f"{len(wd)} ({_by_arm(arm[wd])}; doses received {wd_doses})",
-            evaluate(cw, len(wd)) and all(arm[wd] == high) and all(n_doses.get(u, 0) == 1 for u in wd),
-        )
-    )
-    aed = tr[tr["DSDECOD"] == "ADVERSE EVENT"]["USUBJID"]
-    hypo = ae[(ae["AEDECOD"] == "Hypoalbuminaemia") & (ae["AEACN"] == "DRUG WITHDRAWN")]
-    ch = check("discontinued_hypoalbuminaemia")
-    out.append(
-        Row(
-            "treatment stopped for hypoalbuminaemia (grade 2)",
-            f"{ch['value']} (680 mg assumed)",
-            f"{len(aed)} ({_by_arm(arm[aed])}); AE grades {sorted(set(hypo['AETOXGR']))}",
-            evaluate(ch, len(aed)) and all(arm[aed] == high) and sorted(hypo["USUBJID"]) == sorted(aed),
-        )
-    )
-    n_death, n_sae = int((ds["DSDECOD"] == "DEATH").sum()), int((ae["AESER"] == "Y").sum())
-    out.append(
-        Row(
-            "deaths / serious AEs",
-            f"{check('deaths')['value']} / {check('serious_aes')['value']}",
-            f"{n_death} / {n_sae}",
-            evaluate(check("deaths"), n_death) and evaluate(check("serious_aes"), n_sae),
-        )
-    )
-
-    alb = baseline_and_visits(lab_standard(lb, "ALB", units), dm)
-    a4, _ = arm_mean_pct(alb, dm, high, "WEEK 4")
-    out.append(Row("680 mg: mean albumin change week 4 (%)", "-15 to -25 (assumption)", f"{a4:.1f}", None))
-    chol = baseline_and_visits(lab_standard(lb, "CHOL", units), dm)
-    ldl = baseline_and_visits(lab_standard(lb, "LDL", units), dm)
-    c4, _ = arm_mean_pct(chol, dm, high, "WEEK 4")
-    l4, _ = arm_mean_pct(ldl, dm, high, "WEEK 4")
-    cc = check("cholesterol_week4")
-    out.append(
-        Row(
-            "680 mg: mean total / LDL cholesterol change week 4 (%)",
-            f"moderate rise, +{float(cc['low']):g} to +{float(cc['high']):g} (assumption)",
-            f"{c4:+.1f} / {l4:+.1f}",
-            evaluate(cc, c4) and evaluate(check("ldl_week4"), l4),
-        )
-    )
-    hc = ae[ae["AEDECOD"] == "Hypercholesterolaemia"]
-    out.append(
-        Row(
-            "hypercholesterolaemia AEs (subjects, grades)",
-            "some, grade 1 (assumption)",
-            f"{hc['USUBJID'].nunique()} (grades {', '.join(sorted(set(hc['AETOXGR'])))})",
-            None,
-        )
-    )
+    dm, lb = raw["dm"], raw["lb"]
+    out = [
+        *_population_rows(dm, check, high, low),
+        *_igg_rows(dm, lb, units, check, high, low),
+        *_aqp4_rows(lb, check),
+        *_edss_rows(raw["qs"], check, fd["edss_improved"].published),
+        *_disposition_rows(raw, check, high),
+        *_albumin_cholesterol_rows(dm, lb, raw["ae"], units, check, high),
+    ]
     return pd.DataFrame([f.__dict__ for f in out])
 
 

@@ -31,7 +31,7 @@ part of the simulator does not reshuffle the others.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -697,25 +697,120 @@ def _text_frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([[str(r.get(c, "")) for c in columns] for r in rows], columns=columns, dtype=object)
 
 
-def build_tables(
-    design: StudyDesign,
-    subjects: pd.DataFrame,
-    plan: pd.DataFrame,
-    doses: pd.DataFrame,
-    samples: pd.DataFrame,
-    rng: np.random.Generator,
-    units: Factors,
-) -> dict[str, pd.DataFrame]:
-    """The eight raw exports as text frames (sorted by their keys)."""
-    sid = design.studyid
-    info = subjects.set_index("USUBJID")
-    tables: dict[str, pd.DataFrame] = {}
+#: The columns of each raw export, in order.
+COLUMNS: dict[str, list[str]] = {
+    "dm": [
+        "STUDYID",
+        "DOMAIN",
+        "USUBJID",
+        "SUBJID",
+        "SITEID",
+        "AGE",
+        "AGEU",
+        "SEX",
+        "RACE",
+        "ETHNIC",
+        "COUNTRY",
+        "ARMCD",
+        "ARM",
+        "RFICDTC",
+        "RFSTDTC",
+        "RFENDTC",
+        "ATTACK",
+    ],
+    "ex": [
+        "STUDYID",
+        "DOMAIN",
+        "USUBJID",
+        "EXSEQ",
+        "EXTRT",
+        "EXDOSE",
+        "EXDOSU",
+        "EXDOSFRQ",
+        "EXROUTE",
+        "VISIT",
+        "EXSTDTC",
+        "EXENDTC",
+    ],
+    "vs": ["STUDYID", "DOMAIN", "USUBJID", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU", "VISITNUM", "VISIT", "VSDTC"],
+    "lb": [
+        "STUDYID",
+        "DOMAIN",
+        "USUBJID",
+        "LBSEQ",
+        "LBTESTCD",
+        "LBTEST",
+        "LBCAT",
+        "LBORRES",
+        "LBORRESU",
+        "LBORNRLO",
+        "LBORNRHI",
+        "LBSTAT",
+        "LBREASND",
+        "LBSPEC",
+        "LBMETHOD",
+        "VISITNUM",
+        "VISIT",
+        "LBDTC",
+    ],
+    "pc": [
+        "STUDYID",
+        "DOMAIN",
+        "USUBJID",
+        "PCSEQ",
+        "PCTESTCD",
+        "PCTEST",
+        "PCORRES",
+        "PCORRESU",
+        "PCLLOQ",
+        "PCSPEC",
+        "VISIT",
+        "PCTPT",
+        "PCTPTNUM",
+        "PCTPTREF",
+        "PCDTC",
+    ],
+    "qs": ["STUDYID", "DOMAIN", "USUBJID", "QSCAT", "QSTESTCD", "QSTEST", "QSORRES", "VISITNUM", "VISIT", "QSDTC"],
+    "ae": [
+        "STUDYID",
+        "DOMAIN",
+        "USUBJID",
+        "AESEQ",
+        "AETERM",
+        "AEDECOD",
+        "AEBODSYS",
+        "AESTDTC",
+        "AEENDTC",
+        "AETOXGR",
+        "AESER",
+        "AEREL",
+        "AEACN",
+        "AEOUT",
+    ],
+    "ds": ["STUDYID", "DOMAIN", "USUBJID", "DSSCAT", "DSCAT", "DSDECOD", "DSTERM", "DSSTDTC"],
+}
 
-    # DM
+
+def _sequence(usubjids: Iterable[str]) -> list[int]:
+    """Running number of each record within its subject (``--SEQ``), in the order given.
+
+    >>> _sequence(["S1", "S1", "S2", "S1"])
+    [1, 2, 1, 3]
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for u in usubjids:
+        seen[u] = seen.get(u, 0) + 1
+        out.append(seen[u])
+    return out
+
+
+def build_dm(design: StudyDesign, subjects: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
+    """DM: one row per subject, informed consent on the screening visit."""
     screening = plan[plan["avisitn"] < 0].set_index("USUBJID")["start"]
     dm_rows = [
         dict(
-            STUDYID=sid,
+            STUDYID=design.studyid,
             DOMAIN="DM",
             USUBJID=s.USUBJID,
             SUBJID=s.USUBJID.rsplit("-", 2)[-2] + s.USUBJID.rsplit("-", 1)[-1],
@@ -735,115 +830,74 @@ def build_tables(
         )
         for s in subjects.itertuples(index=False)
     ]
-    dm_cols = [
-        "STUDYID",
-        "DOMAIN",
-        "USUBJID",
-        "SUBJID",
-        "SITEID",
-        "AGE",
-        "AGEU",
-        "SEX",
-        "RACE",
-        "ETHNIC",
-        "COUNTRY",
-        "ARMCD",
-        "ARM",
-        "RFICDTC",
-        "RFSTDTC",
-        "RFENDTC",
-        "ATTACK",
-    ]
-    tables["dm"] = _text_frame(sorted(dm_rows, key=lambda r: r["USUBJID"]), dm_cols)
+    return _text_frame(sorted(dm_rows, key=lambda r: r["USUBJID"]), COLUMNS["dm"])
 
-    # EX
-    ex_rows: list[dict[str, Any]] = []
-    visit_names = {v.day: v.name for v in design.visits if v.avisitn >= 0}
-    for d in doses.itertuples(index=False):
-        ex_rows.append(
-            dict(
-                USUBJID=d.USUBJID,
-                EXTRT=design.treatment,
-                EXDOSE=fmt_fixed(d.amount, 0),
-                EXDOSU="mg",
-                EXDOSFRQ="ONCE",
-                EXROUTE="SUBCUTANEOUS",
-                VISIT=d.VISIT,
-                _t=d.time,
-                EXSTDTC=_dtc(d.time),
-                EXENDTC=_dtc(d.time),
-            )
-        )
-    for s in subjects.itertuples(index=False):
-        end_limit = pd.Timestamp(s.last_contact)
-        for day in range(1, IV_DAYS + 1):
-            if day == 1:
-                start = pd.Timestamp(s.first_dose) + pd.Timedelta(minutes=45)
-            else:
-                start = study_date(s.first_dose, day) + pd.Timedelta(hours=9, minutes=(s.idx * 7 + day * 11) % 60)
-            ex_rows.append(
-                dict(
-                    USUBJID=s.USUBJID,
-                    EXTRT=design.comedication,
-                    EXDOSE=str(IV_DOSE_MG),
-                    EXDOSU="mg",
-                    EXDOSFRQ="QD",
-                    EXROUTE="INTRAVENOUS",
-                    VISIT=f"DAY {day}",
-                    _t=start,
-                    EXSTDTC=_dtc(start),
-                    EXENDTC=_dtc(start + pd.Timedelta(hours=3)),
-                )
-            )
-        for lo, hi, mg in ORAL_TAPER:
-            start = study_date(s.first_dose, lo)
-            if start > end_limit:
-                continue
-            end = min(study_date(s.first_dose, hi), end_limit)
-            visit = visit_names[max(d for d in visit_names if d <= lo)] if lo > IV_DAYS + 1 else f"DAY {IV_DAYS}"
-            ex_rows.append(
-                dict(
-                    USUBJID=s.USUBJID,
-                    EXTRT=design.comedication,
-                    EXDOSE=str(mg),
-                    EXDOSU="mg",
-                    EXDOSFRQ="QD",
-                    EXROUTE="ORAL",
-                    VISIT=visit,
-                    _t=start,
-                    EXSTDTC=_date(start),
-                    EXENDTC=_date(end),
-                )
-            )
-    ex_rows.sort(key=lambda r: (r["USUBJID"], r["_t"], r["EXTRT"] != design.treatment))
-    seq: dict[str, int] = {}
-    for r in ex_rows:
-        seq[r["USUBJID"]] = seq.get(r["USUBJID"], 0) + 1
-        r["EXSEQ"] = seq[r["USUBJID"]]
-        r["STUDYID"], r["DOMAIN"] = sid, "EX"
-    tables["ex"] = _text_frame(
-        ex_rows,
-        [
-            "STUDYID",
-            "DOMAIN",
-            "USUBJID",
-            "EXSEQ",
-            "EXTRT",
-            "EXDOSE",
-            "EXDOSU",
-            "EXDOSFRQ",
-            "EXROUTE",
-            "VISIT",
-            "EXSTDTC",
-            "EXENDTC",
-        ],
+
+def _ex_row(
+    usubjid: str, treatment: str, dose: str, freq: str, route: str, visit: str, t: pd.Timestamp, start: str, end: str
+) -> dict[str, Any]:
+    """One EX record in mg (``_t``: the start time, for sorting)."""
+    return dict(
+        USUBJID=usubjid,
+        EXTRT=treatment,
+        EXDOSE=dose,
+        EXDOSU="mg",
+        EXDOSFRQ=freq,
+        EXROUTE=route,
+        VISIT=visit,
+        _t=t,
+        EXSTDTC=start,
+        EXENDTC=end,
     )
 
-    # VS
-    vs = samples[samples["domain"] == "VS"]
+
+def _ex_comedication(design: StudyDesign, s: Any, visit_names: Mapping[int, str]) -> list[dict[str, Any]]:
+    """The steroid co-medication of one subject: IV methylprednisolone on days 1 to
+    ``IV_DAYS`` (day 1 45 min after the first dose), then the oral taper up to the last contact."""
+    rows = []
+    end_limit = pd.Timestamp(s.last_contact)
+    for day in range(1, IV_DAYS + 1):
+        if day == 1:
+            start = pd.Timestamp(s.first_dose) + pd.Timedelta(minutes=45)
+        else:
+            start = study_date(s.first_dose, day) + pd.Timedelta(hours=9, minutes=(s.idx * 7 + day * 11) % 60)
+        end = _dtc(start + pd.Timedelta(hours=3))
+        iv = (str(IV_DOSE_MG), "QD", "INTRAVENOUS", f"DAY {day}")
+        rows.append(_ex_row(s.USUBJID, design.comedication, *iv, start, _dtc(start), end))
+    for lo, hi, mg in ORAL_TAPER:
+        start = study_date(s.first_dose, lo)
+        if start > end_limit:
+            continue
+        end = min(study_date(s.first_dose, hi), end_limit)
+        visit = visit_names[max(d for d in visit_names if d <= lo)] if lo > IV_DAYS + 1 else f"DAY {IV_DAYS}"
+        rows.append(
+            _ex_row(s.USUBJID, design.comedication, str(mg), "QD", "ORAL", visit, start, _date(start), _date(end))
+        )
+    return rows
+
+
+def build_ex(design: StudyDesign, subjects: pd.DataFrame, doses: pd.DataFrame) -> pd.DataFrame:
+    """EX: the study drug's doses and the steroid co-medication, by subject and start time (the
+    study drug first at equal times), numbered per subject."""
+    ex_rows = [
+        _ex_row(d.USUBJID, design.treatment, fmt_fixed(d.amount, 0), "ONCE", "SUBCUTANEOUS", d.VISIT, d.time, t, t)
+        for d, t in zip(doses.itertuples(index=False), map(_dtc, doses["time"]))
+    ]
+    visit_names = {v.day: v.name for v in design.visits if v.avisitn >= 0}
+    for s in subjects.itertuples(index=False):
+        ex_rows += _ex_comedication(design, s, visit_names)
+    ex_rows.sort(key=lambda r: (r["USUBJID"], r["_t"], r["EXTRT"] != design.treatment))
+    for r, n in zip(ex_rows, _sequence(r["USUBJID"] for r in ex_rows)):
+        r["EXSEQ"] = n
+        r["STUDYID"], r["DOMAIN"] = design.studyid, "EX"
+    return _text_frame(ex_rows, COLUMNS["ex"])
+
+
+def build_vs(design: StudyDesign, samples: pd.DataFrame) -> pd.DataFrame:
+    """VS: weight and height as reported, by subject, test and date-time."""
     vs_rows = [
         dict(
-            STUDYID=sid,
+            STUDYID=design.studyid,
             DOMAIN="VS",
             USUBJID=r.USUBJID,
             VSTESTCD=r.test,
@@ -854,29 +908,27 @@ def build_tables(
             VISIT=r.VISIT,
             VSDTC=_dtc(r.time),
         )
-        for r in vs.itertuples(index=False)
+        for r in samples[samples["domain"] == "VS"].itertuples(index=False)
     ]
     vs_rows.sort(key=lambda r: (r["USUBJID"], r["VSTESTCD"], r["VSDTC"]))
-    tables["vs"] = _text_frame(
-        vs_rows,
-        ["STUDYID", "DOMAIN", "USUBJID", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU", "VISITNUM", "VISIT", "VSDTC"],
-    )
+    return _text_frame(vs_rows, COLUMNS["vs"])
 
-    # LB
+
+def build_lb(design: StudyDesign, subjects: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+    """LB: labs with their site's reference range and AQP4-IgG titres, by subject, time, test
+    and retest, numbered per subject; samples not received are ``NOT DONE``."""
+    info = subjects.set_index("USUBJID")
     lb = samples[samples["domain"] == "LB"].sort_values(["USUBJID", "time", "test", "retest"], kind="mergesort")
     lb_rows = []
-    seq = {}
-    for r in lb.itertuples(index=False):
-        seq[r.USUBJID] = seq.get(r.USUBJID, 0) + 1
-        site = info.loc[r.USUBJID, "SITEID"]
+    for r, n in zip(lb.itertuples(index=False), _sequence(lb["USUBJID"])):
         titre = r.test == "AQP4AB"
-        spec = None if titre else SITE_LABS[site][r.test]
+        spec = None if titre else SITE_LABS[info.loc[r.USUBJID, "SITEID"]][r.test]
         lb_rows.append(
             dict(
-                STUDYID=sid,
+                STUDYID=design.studyid,
                 DOMAIN="LB",
                 USUBJID=r.USUBJID,
-                LBSEQ=seq[r.USUBJID],
+                LBSEQ=n,
                 LBTESTCD=r.test,
                 LBTEST=LBTEST[r.test],
                 LBCAT="IMMUNOLOGY" if r.test in ("IGG", "AQP4AB") else "CHEMISTRY",
@@ -893,52 +945,33 @@ def build_tables(
                 LBDTC=_dtc(r.time),
             )
         )
-    tables["lb"] = _text_frame(
-        lb_rows,
-        [
-            "STUDYID",
-            "DOMAIN",
-            "USUBJID",
-            "LBSEQ",
-            "LBTESTCD",
-            "LBTEST",
-            "LBCAT",
-            "LBORRES",
-            "LBORRESU",
-            "LBORNRLO",
-            "LBORNRHI",
-            "LBSTAT",
-            "LBREASND",
-            "LBSPEC",
-            "LBMETHOD",
-            "VISITNUM",
-            "VISIT",
-            "LBDTC",
-        ],
-    )
+    return _text_frame(lb_rows, COLUMNS["lb"])
 
-    # PC
+
+def _pc_timepoint(design: StudyDesign, r: Any) -> tuple[str, float]:
+    """``PCTPT`` and the nominal hours after the reference dose of a PK sample (follow-up
+    samples: from the visit's planned day; NaN at an unscheduled visit)."""
+    tpt = {"PRE": "PRE-DOSE", "168": "168 H POST-DOSE", "FU": "FOLLOW-UP"}
+    hours = r.pk_hours
+    if r.pk_kind == "FU":
+        visit_day = next((v.day for v in design.visits if v.name == r.VISIT), None)
+        hours = (visit_day - design.dosing_days[int(r.dose_no) - 1]) * 24 if visit_day is not None else np.nan
+    label = f"{int(r.pk_hours)} H POST-DOSE" if r.pk_kind == "POST" else tpt[r.pk_kind]
+    return label, hours
+
+
+def build_pc(design: StudyDesign, samples: pd.DataFrame) -> pd.DataFrame:
+    """PC: serum concentrations of the study drug, by subject and time, numbered per subject."""
     pc = samples[samples["domain"] == "PC"].sort_values(["USUBJID", "time"], kind="mergesort")
     pc_rows = []
-    seq = {}
-    tpt = {"PRE": "PRE-DOSE", "168": "168 H POST-DOSE", "FU": "FOLLOW-UP"}
-    for r in pc.itertuples(index=False):
-        seq[r.USUBJID] = seq.get(r.USUBJID, 0) + 1
-        hours = r.pk_hours
-        if r.pk_kind == "FU":
-            visit_day = (
-                next(v.day for v in design.visits if v.name == r.VISIT)
-                if r.VISIT in {v.name for v in design.visits}
-                else None
-            )
-            hours = (visit_day - design.dosing_days[int(r.dose_no) - 1]) * 24 if visit_day is not None else np.nan
-        label = f"{int(r.pk_hours)} H POST-DOSE" if r.pk_kind == "POST" else tpt[r.pk_kind]
+    for r, n in zip(pc.itertuples(index=False), _sequence(pc["USUBJID"])):
+        label, hours = _pc_timepoint(design, r)
         pc_rows.append(
             dict(
-                STUDYID=sid,
+                STUDYID=design.studyid,
                 DOMAIN="PC",
                 USUBJID=r.USUBJID,
-                PCSEQ=seq[r.USUBJID],
+                PCSEQ=n,
                 PCTESTCD=design.pk_analyte,
                 PCTEST="Batoclimab",
                 PCORRES=r.result,
@@ -952,32 +985,14 @@ def build_tables(
                 PCDTC=_dtc(r.time),
             )
         )
-    tables["pc"] = _text_frame(
-        pc_rows,
-        [
-            "STUDYID",
-            "DOMAIN",
-            "USUBJID",
-            "PCSEQ",
-            "PCTESTCD",
-            "PCTEST",
-            "PCORRES",
-            "PCORRESU",
-            "PCLLOQ",
-            "PCSPEC",
-            "VISIT",
-            "PCTPT",
-            "PCTPTNUM",
-            "PCTPTREF",
-            "PCDTC",
-        ],
-    )
+    return _text_frame(pc_rows, COLUMNS["pc"])
 
-    # QS
-    qs = samples[samples["domain"] == "QS"]
+
+def build_qs(design: StudyDesign, samples: pd.DataFrame) -> pd.DataFrame:
+    """QS: EDSS scores, by subject, test and date-time."""
     qs_rows = [
         dict(
-            STUDYID=sid,
+            STUDYID=design.studyid,
             DOMAIN="QS",
             USUBJID=r.USUBJID,
             QSCAT="EDSS",
@@ -988,39 +1003,58 @@ def build_tables(
             VISIT=r.VISIT,
             QSDTC=_dtc(r.time),
         )
-        for r in qs.itertuples(index=False)
+        for r in samples[samples["domain"] == "QS"].itertuples(index=False)
     ]
     qs_rows.sort(key=lambda r: (r["USUBJID"], r["QSTESTCD"], r["QSDTC"]))
-    tables["qs"] = _text_frame(
-        qs_rows,
-        ["STUDYID", "DOMAIN", "USUBJID", "QSCAT", "QSTESTCD", "QSTEST", "QSORRES", "VISITNUM", "VISIT", "QSDTC"],
-    )
+    return _text_frame(qs_rows, COLUMNS["qs"])
 
-    # AE
+
+def _ae_events(
+    subjects: pd.DataFrame,
+    plan: pd.DataFrame,
+    doses: pd.DataFrame,
+    samples: pd.DataFrame,
+    rng: np.random.Generator,
+    units: Factors,
+) -> pd.DataFrame:
+    """The adverse events: those read off the albumin and cholesterol results (against the
+    site's ULN) and the background events (the only draws from ``rng`` here), by subject,
+    start and term."""
+    info = subjects.set_index("USUBJID")
     labs = samples[
         (samples["domain"] == "LB") & samples["test"].isin(["ALB", "CHOL"]) & samples["value_std"].notna()
     ].copy()
     labs = labs.rename(columns={"test": "LBTESTCD"})
     labs["uln_std"] = [uln_standard(info.loc[u, "SITEID"], t, units) for u, t in zip(labs["USUBJID"], labs["LBTESTCD"])]
     labs["baseline"] = labs["time"] <= labs["USUBJID"].map(info["first_dose"])
-    subj = subjects
     parts = [
-        lab_events(subj, labs[["USUBJID", "LBTESTCD", "time", "value_std", "uln_std", "baseline"]]),
-        background_events(subj, doses[["USUBJID", "time"]], plan[["USUBJID", "avisitn", "start"]], rng),
+        lab_events(subjects, labs[["USUBJID", "LBTESTCD", "time", "value_std", "uln_std", "baseline"]]),
+        background_events(subjects, doses[["USUBJID", "time"]], plan[["USUBJID", "avisitn", "start"]], rng),
     ]
     ae = pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True)
-    ae = ae.sort_values(["USUBJID", "start", "AEDECOD"], kind="mergesort").reset_index(drop=True)
+    return ae.sort_values(["USUBJID", "start", "AEDECOD"], kind="mergesort").reset_index(drop=True)
+
+
+def build_ae(
+    design: StudyDesign,
+    subjects: pd.DataFrame,
+    plan: pd.DataFrame,
+    doses: pd.DataFrame,
+    samples: pd.DataFrame,
+    rng: np.random.Generator,
+    units: Factors,
+) -> pd.DataFrame:
+    """AE: the events of :func:`_ae_events`, numbered per subject; no end date: ongoing."""
+    ae = _ae_events(subjects, plan, doses, samples, rng, units)
     ae_rows = []
-    seq = {}
-    for r in ae.itertuples(index=False):
-        seq[r.USUBJID] = seq.get(r.USUBJID, 0) + 1
+    for r, n in zip(ae.itertuples(index=False), _sequence(ae["USUBJID"])):
         ongoing = pd.isna(r.end)
         ae_rows.append(
             dict(
-                STUDYID=sid,
+                STUDYID=design.studyid,
                 DOMAIN="AE",
                 USUBJID=r.USUBJID,
-                AESEQ=seq[r.USUBJID],
+                AESEQ=n,
                 AETERM=r.AETERM,
                 AEDECOD=r.AEDECOD,
                 AEBODSYS=r.AEBODSYS,
@@ -1033,31 +1067,15 @@ def build_tables(
                 AEOUT="NOT RECOVERED/NOT RESOLVED" if ongoing else "RECOVERED/RESOLVED",
             )
         )
-    tables["ae"] = _text_frame(
-        ae_rows,
-        [
-            "STUDYID",
-            "DOMAIN",
-            "USUBJID",
-            "AESEQ",
-            "AETERM",
-            "AEDECOD",
-            "AEBODSYS",
-            "AESTDTC",
-            "AEENDTC",
-            "AETOXGR",
-            "AESER",
-            "AEREL",
-            "AEACN",
-            "AEOUT",
-        ],
-    )
+    return _text_frame(ae_rows, COLUMNS["ae"])
 
-    # DS
+
+def build_ds(design: StudyDesign, subjects: pd.DataFrame) -> pd.DataFrame:
+    """DS: the disposition events, by subject, subcategory and term."""
     ds = disposition(subjects).sort_values(["USUBJID", "DSSCAT", "DSDECOD"], kind="mergesort")
     ds_rows = [
         dict(
-            STUDYID=sid,
+            STUDYID=design.studyid,
             DOMAIN="DS",
             USUBJID=r.USUBJID,
             DSSCAT=r.DSSCAT,
@@ -1068,10 +1086,30 @@ def build_tables(
         )
         for r in ds.itertuples(index=False)
     ]
-    tables["ds"] = _text_frame(
-        ds_rows, ["STUDYID", "DOMAIN", "USUBJID", "DSSCAT", "DSCAT", "DSDECOD", "DSTERM", "DSSTDTC"]
-    )
-    return tables
+    return _text_frame(ds_rows, COLUMNS["ds"])
+
+
+def build_tables(
+    design: StudyDesign,
+    subjects: pd.DataFrame,
+    plan: pd.DataFrame,
+    doses: pd.DataFrame,
+    samples: pd.DataFrame,
+    rng: np.random.Generator,
+    units: Factors,
+) -> dict[str, pd.DataFrame]:
+    """The eight raw exports as text frames (sorted by their keys), one builder per domain;
+    only :func:`build_ae` draws from ``rng``."""
+    return {
+        "dm": build_dm(design, subjects, plan),
+        "ex": build_ex(design, subjects, doses),
+        "vs": build_vs(design, samples),
+        "lb": build_lb(design, subjects, samples),
+        "pc": build_pc(design, samples),
+        "qs": build_qs(design, samples),
+        "ae": build_ae(design, subjects, plan, doses, samples, rng, units),
+        "ds": build_ds(design, subjects),
+    }
 
 
 def write_raw(tables: Mapping[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -48,6 +49,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 NOT_AVAILABLE = "not available"
+IGG_PCHG = "IGG: percent change from baseline"
 
 
 class _Lookup:
@@ -84,6 +86,270 @@ def _high_dose_arm(arms: Sequence[Mapping[str, Any]], dose_mg: float = 680.0) ->
     return exact[0] if exact else max(arms, key=lambda a: float(a["dose_mg"]))
 
 
+def _row(finding: str, source: str, published: str, reproduced: str, criterion: str, holds: bool) -> dict[str, Any]:
+    """One row of the comparison (columns :data:`PUBLISHED_COLUMNS`)."""
+    return {
+        "finding": finding,
+        "source": source,
+        "published": published,
+        "reproduced": reproduced,
+        "criterion": criterion,
+        "holds": bool(holds),
+    }
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every finding's row reads: the endpoints, the findings and the study's labels."""
+
+    endpoints: pd.DataFrame
+    ep: _Lookup
+    fd: Mapping[str, Finding]
+    arms: Sequence[Mapping[str, Any]]
+    name: dict[float, str]  # avisitn -> visit name
+    day_visit: dict[int, str]  # study day -> visit name (post-baseline)
+    hi: str  # the high-dose arm's code
+    hi_label: str  # its dose, "680 mg"
+
+
+def _enrolment_rows(c: _Context) -> list[dict[str, Any]]:
+    """Subjects enrolled per dose group (abstract)."""
+    f = c.fd["enrolled"]
+    counts = {str(a["armcd"]): c.ep.est("Disposition: enrolled", str(a["armcd"]), "", "n_subjects") for a in c.arms}
+    by_dose = {float(a["dose_mg"]): counts[str(a["armcd"])] for a in c.arms}
+    expected = ", ".join(f"{float(d):g} mg: {n}" for d, n in f.check["by_dose_mg"].items())
+    return [
+        _row(
+            f.finding,
+            f.source,
+            f.published_text(),
+            "; ".join(f"{k}: {_fmt(v, 0)}" for k, v in counts.items()),
+            f"enrolled subjects per arm equal the published numbers ({expected})",
+            len(by_dose) == len(counts) and evaluate(f.check, by_dose),
+        )
+    ]
+
+
+def _igg_reduction_rows(c: _Context) -> list[dict[str, Any]]:
+    """Mean total IgG reduction at weeks 1 and 3 (high dose)."""
+    rows = []
+    for wk, f in ((1, c.fd["igg_week1"]), (3, c.fd["igg_week3"])):
+        visit = c.name.get(float(wk), f"WEEK {wk}")
+        mean = c.ep.est(IGG_PCHG, c.hi, visit, "mean")
+        r = c.ep.get(IGG_PCHG, c.hi, visit, "mean")
+        available = r is not None and not math.isnan(mean)
+        rows.append(
+            _row(
+                f"Mean total IgG reduction at week {wk} ({c.hi_label})",
+                f.source,
+                f.published_text(),
+                f"{_fmt(-mean, 1)}% reduction (n = {r.n})" if available else NOT_AVAILABLE,
+                f"mean PCHG at {visit} ({c.hi}) < {float(f.check['value']):g}",
+                evaluate(f.check, mean),
+            )
+        )
+    return rows
+
+
+def _igg_nadir_rows(c: _Context, dosing_days: Sequence[int]) -> list[dict[str, Any]]:
+    """The largest mean IgG reduction (high dose) at the last dose's visit, or within the
+    finding's tolerance of it."""
+    e = c.endpoints
+    means = e[(e["endpoint"] == IGG_PCHG) & (e["arm"] == c.hi) & (e["statistic"] == "mean")]
+    post = [(float(r.estimate), r.visit) for r in means.itertuples(index=False) if not math.isnan(float(r.estimate))]
+    last_day = int(max(dosing_days)) if len(dosing_days) else None
+    last_visit = c.day_visit.get(last_day, NOT_AVAILABLE) if last_day is not None else NOT_AVAILABLE
+    at_last = float("nan")
+    if post:
+        low, at = min(post)
+        at_last = c.ep.est(IGG_PCHG, c.hi, last_visit, "mean")
+        reproduced = f"largest mean reduction at {at} ({_fmt(-low, 1)}%); {last_visit}: {_fmt(-at_last, 1)}%"
+    else:
+        at, reproduced = None, NOT_AVAILABLE
+    f = c.fd["igg_nadir_at_last_dose"]
+    return [
+        _row(
+            f"Maximum mean IgG reduction at the last dose (day {last_day}, {c.hi_label})",
+            f.source,
+            f.published_text(day=last_day),
+            reproduced,
+            f"the mean PCHG ({c.hi}) at the last-dose visit {last_visit} is the lowest of all post-baseline "
+            f"visits, or within {float(f.check['value']):g} percentage point of it (weekly visits cannot place "
+            "the nadir more precisely)",
+            at is not None and (at == last_visit or evaluate(f.check, at_last - low)),
+        )
+    ]
+
+
+def _igg_followup_rows(c: _Context, followup_avisitn: float) -> list[dict[str, Any]]:
+    """Total IgG (percent of baseline, high dose) at the follow-up visit."""
+    f = c.fd["igg_followup"]
+    fu_visit = c.name.get(float(followup_avisitn), NOT_AVAILABLE)
+    fu = c.ep.est("IGG: percent of baseline at follow-up", c.hi, fu_visit, "mean")
+    lo, up = float(f.check["low"]), float(f.check["high"])
+    return [
+        _row(
+            f"Total IgG 9 weeks after the last dose ({fu_visit}, {c.hi_label})",
+            f.source,
+            f.published_text(),
+            f"{_fmt(fu, 1)}% of baseline" if not math.isnan(fu) else NOT_AVAILABLE,
+            f"{lo:g} <= mean (100 + PCHG) at {fu_visit} ({c.hi}) <= {up:g}",
+            evaluate(f.check, fu),
+        )
+    ]
+
+
+def _aqp4_rows(c: _Context) -> list[dict[str, Any]]:
+    """AQP4-IgG undetectable at week 3 (all arms)."""
+    f = c.fd["aqp4_undetectable_week3"]
+    w3 = c.name.get(3.0, "WEEK 3")
+    r = c.ep.get("AQP4AB: undetectable", OVERALL, w3, "n_subjects")
+    k, n = (int(r.estimate), int(r.n)) if r is not None else (None, None)
+    return [
+        _row(
+            f"AQP4-IgG undetectable at {w3}",
+            f.source,
+            f.published_text(),
+            f"{k} of {n} evaluated" if r is not None else NOT_AVAILABLE,
+            f"UNDETFL=Y in exactly {f.check['k']} of {f.check['n']} subjects evaluated at {w3} (all arms)",
+            evaluate(f.check, (k, n)),
+        )
+    ]
+
+
+def _edss_rows(c: _Context, primary_visit: float) -> list[dict[str, Any]]:
+    """EDSS at baseline, at the primary visit and its change (mean ± SD), and the Wilcoxon
+    signed-rank test (all arms, subjects with baseline and the primary visit)."""
+    pv = c.name.get(float(primary_visit), f"WEEK {primary_visit:g}")
+    chg = "EDSS: change from baseline"
+    stats = {
+        "baseline": ("baseline_mean", "baseline_sd"),
+        "week 4": ("visit_mean", "visit_sd"),
+        "change": ("mean", "sd"),
+    }
+    r = c.ep.get(chg, OVERALL, pv, "mean")
+    n_pairs = int(r.n) if r is not None else 0
+    label = {"baseline": "EDSS at baseline", "week 4": f"EDSS at {pv}", "change": f"EDSS change from baseline to {pv}"}
+    rows = []
+    for key, f in zip(stats, (c.fd["edss_baseline"], c.fd["edss_week4"], c.fd["edss_change"])):
+        m, s = (c.ep.est(chg, OVERALL, pv, stat) for stat in stats[key])
+        ck = f.check
+        pm, ps = float(ck["mean"]), float(ck["sd"])
+        rows.append(
+            _row(
+                label[key] + " (mean ± SD)",
+                f.source,
+                f.published_text(),
+                f"{_fmt(m)} ± {_fmt(s)} (n = {n_pairs})" if r is not None else NOT_AVAILABLE,
+                f"|mean - {_signed(pm)}| <= {float(ck['mean_tolerance']):g} and |SD - {ps:g}| <= "
+                f"{float(ck['sd_tolerance']):g} (all arms, subjects with baseline and {pv})",
+                evaluate(ck, (m, s)),
+            )
+        )
+    f = c.fd["edss_wilcoxon"]
+    t = c.ep.get(chg, OVERALL, pv, "wilcoxon_signed_rank")
+    p = float(t.p_value) if t is not None else math.nan
+    rows.append(
+        _row(
+            f"EDSS change to {pv}: Wilcoxon signed-rank p-value",
+            f.source,
+            f.published_text(),
+            f"p = {p:.4g} (exact, n = {t.n}, V = {float(t.estimate):g})" if t is not None else NOT_AVAILABLE,
+            f"exact two-sided p < {float(f.check['value']):g} (all arms)",
+            evaluate(f.check, p),
+        )
+    )
+    return rows
+
+
+def _disposition_rows(c: _Context) -> list[dict[str, Any]]:
+    """The voluntary withdrawal after the first dose and the discontinuations for
+    hypoalbuminaemia (all arms)."""
+    wd = []
+    for stem in ("treatment", "study"):
+        e = c.ep.get(f"Disposition: discontinued {stem}: WITHDRAWAL BY SUBJECT", OVERALL, "", "n_subjects_after_dose_1")
+        wd.append((stem, int(e.estimate) if e is not None else 0))
+    n_wd = wd[0][1] if wd[0][1] else wd[1][1]
+    f = c.fd["withdrawal_after_first_dose"]
+    rows = [
+        _row(
+            f.finding,
+            f.source,
+            f.published_text(),
+            "; ".join(f"{stem}: {v}" for stem, v in wd),
+            f"{f.check['value']} subject discontinued treatment (else study) with reason WITHDRAWAL BY SUBJECT "
+            "after dose 1",
+            evaluate(f.check, n_wd),
+        )
+    ]
+    e = c.endpoints
+    disc = e[
+        e["endpoint"].str.startswith("TEAE leading to discontinuation by SOC and PT:")
+        & e["endpoint"].str.contains("albumin", case=False)
+        & (e["arm"] == OVERALL)
+        & (e["statistic"] == "n_subjects")
+    ]
+    n_alb = int(disc["estimate"].sum())
+    f = c.fd["discontinued_hypoalbuminaemia"]
+    rows.append(
+        _row(
+            f.finding,
+            f.source,
+            f.published_text(),
+            f"{n_alb} subject(s)",
+            f"{f.check['value']} subjects with a TEAE whose PT contains 'albumin' leading to discontinuation "
+            "(DISCFL=Y, all arms)",
+            evaluate(f.check, n_alb),
+        )
+    )
+    return rows
+
+
+def _safety_rows(c: _Context) -> list[dict[str, Any]]:
+    """Deaths, serious adverse events and the rise in total cholesterol at week 4 (all arms)."""
+    death_ae = c.ep.est("TEAE: leading to death", OVERALL, "", "n_subjects")
+    death_ds = c.ep.est("Disposition: discontinued study: DEATH", OVERALL, "", "n_subjects")
+    death_ds = 0.0 if math.isnan(death_ds) else death_ds
+    f = c.fd["deaths"]
+    rows = [
+        _row(
+            f.finding,
+            f.source,
+            f.published_text(),
+            f"fatal TEAE: {_fmt(death_ae, 0)}; study discontinuation for death: {death_ds:.0f}",
+            f"{f.check['value']} subjects with a fatal TEAE and {f.check['value']} discontinuing the study for DEATH",
+            evaluate(f.check, death_ae) and evaluate(f.check, death_ds),
+        )
+    ]
+    f = c.fd["serious_aes"]
+    sae = c.ep.est("TEAE: serious", OVERALL, "", "n_subjects")
+    rows.append(
+        _row(
+            f.finding,
+            f.source,
+            f.published_text(),
+            f"{_fmt(sae, 0)} subject(s) with a serious TEAE",
+            f"{f.check['value']} subjects with AESER=Y among the TEAEs",
+            evaluate(f.check, sae),
+        )
+    )
+    f = c.fd["cholesterol_week4"]
+    w4 = c.name.get(4.0, "WEEK 4")
+    chol = c.ep.est("CHOL: percent change from baseline", OVERALL, w4, "mean")
+    lo, up = float(f.check["low"]), float(f.check["high"])
+    rows.append(
+        _row(
+            f"Moderate rise in total cholesterol ({w4})",
+            f.source,
+            f.published_text(visit=w4),
+            f"{'+' if chol >= 0 else ''}{_fmt(chol, 1)}%" if not math.isnan(chol) else NOT_AVAILABLE,
+            f"{lo:g} <= mean PCHG of CHOL at {w4} <= {up:g} (all arms)",
+            evaluate(f.check, chol),
+        )
+    )
+    return rows
+
+
 def published_vs_reproduced(
     endpoints: pd.DataFrame,
     arms: Sequence[Mapping[str, Any]],
@@ -101,211 +367,29 @@ def published_vs_reproduced(
     680 mg); AQP4-IgG, EDSS, disposition, AE and cholesterol findings use all subjects
     (``Overall``). A finding whose endpoint is missing is reported as not available and does
     not hold. ``findings``: :func:`fcrnpipe.findings.load_findings` (default: the shipped
-    ``resources/published_findings.yaml``). Columns :data:`PUBLISHED_COLUMNS`.
+    ``resources/published_findings.yaml``). Columns :data:`PUBLISHED_COLUMNS`, one row per
+    finding, from one function per group of findings.
     """
-    fd = findings if findings is not None else default_findings()
     endpoints = frame(endpoints[ENDPOINT_COLUMNS].to_dict("records")) if len(endpoints) else frame([])
-    ep = _Lookup(endpoints)
-    name = {float(v["avisitn"]): str(v["name"]) for v in visits}
-    day_visit = {int(v["day"]): str(v["name"]) for v in visits if float(v["avisitn"]) >= 0}
     high = _high_dose_arm(arms)
-    hi, hi_label = str(high["armcd"]), f"{float(high['dose_mg']):g} mg"
-    rows: list[dict[str, Any]] = []
-
-    def add(finding: str, source: str, published: str, reproduced: str, criterion: str, holds: bool) -> None:
-        rows.append(
-            {
-                "finding": finding,
-                "source": source,
-                "published": published,
-                "reproduced": reproduced,
-                "criterion": criterion,
-                "holds": bool(holds),
-            }
-        )
-
-    # --- enrolment (abstract)
-    f = fd["enrolled"]
-    counts = {str(a["armcd"]): ep.est("Disposition: enrolled", str(a["armcd"]), "", "n_subjects") for a in arms}
-    by_dose = {float(a["dose_mg"]): counts[str(a["armcd"])] for a in arms}
-    expected = ", ".join(f"{float(d):g} mg: {n}" for d, n in f.check["by_dose_mg"].items())
-    add(
-        f.finding,
-        f.source,
-        f.published_text(),
-        "; ".join(f"{k}: {_fmt(v, 0)}" for k, v in counts.items()),
-        f"enrolled subjects per arm equal the published numbers ({expected})",
-        len(by_dose) == len(counts) and evaluate(f.check, by_dose),
+    c = _Context(
+        endpoints=endpoints,
+        ep=_Lookup(endpoints),
+        fd=findings if findings is not None else default_findings(),
+        arms=arms,
+        name={float(v["avisitn"]): str(v["name"]) for v in visits},
+        day_visit={int(v["day"]): str(v["name"]) for v in visits if float(v["avisitn"]) >= 0},
+        hi=str(high["armcd"]),
+        hi_label=f"{float(high['dose_mg']):g} mg",
     )
-
-    # --- total IgG (680 mg)
-    pchg = "IGG: percent change from baseline"
-    for wk, f in ((1, fd["igg_week1"]), (3, fd["igg_week3"])):
-        visit = name.get(float(wk), f"WEEK {wk}")
-        mean = ep.est(pchg, hi, visit, "mean")
-        r = ep.get(pchg, hi, visit, "mean")
-        add(
-            f"Mean total IgG reduction at week {wk} ({hi_label})",
-            f.source,
-            f.published_text(),
-            f"{_fmt(-mean, 1)}% reduction (n = {r.n})" if r is not None and not math.isnan(mean) else NOT_AVAILABLE,
-            f"mean PCHG at {visit} ({hi}) < {float(f.check['value']):g}",
-            evaluate(f.check, mean),
-        )
-    post = [
-        (float(r.estimate), r.visit)
-        for r in endpoints[
-            (endpoints["endpoint"] == pchg) & (endpoints["arm"] == hi) & (endpoints["statistic"] == "mean")
-        ].itertuples(index=False)
-        if not math.isnan(float(r.estimate))
+    rows = [
+        *_enrolment_rows(c),
+        *_igg_reduction_rows(c),
+        *_igg_nadir_rows(c, dosing_days),
+        *_igg_followup_rows(c, followup_avisitn),
+        *_aqp4_rows(c),
+        *_edss_rows(c, primary_visit),
+        *_disposition_rows(c),
+        *_safety_rows(c),
     ]
-    last_day = int(max(dosing_days)) if len(dosing_days) else None
-    last_visit = day_visit.get(last_day, NOT_AVAILABLE) if last_day is not None else NOT_AVAILABLE
-    at_last = float("nan")
-    if post:
-        low, at = min(post)
-        at_last = ep.est(pchg, hi, last_visit, "mean")
-        reproduced = f"largest mean reduction at {at} ({_fmt(-low, 1)}%); {last_visit}: {_fmt(-at_last, 1)}%"
-    else:
-        at, reproduced = None, NOT_AVAILABLE
-    f = fd["igg_nadir_at_last_dose"]
-    add(
-        f"Maximum mean IgG reduction at the last dose (day {last_day}, {hi_label})",
-        f.source,
-        f.published_text(day=last_day),
-        reproduced,
-        f"the mean PCHG ({hi}) at the last-dose visit {last_visit} is the lowest of all post-baseline "
-        f"visits, or within {float(f.check['value']):g} percentage point of it (weekly visits cannot place "
-        "the nadir more precisely)",
-        at is not None and (at == last_visit or evaluate(f.check, at_last - low)),
-    )
-    f = fd["igg_followup"]
-    fu_visit = name.get(float(followup_avisitn), NOT_AVAILABLE)
-    fu = ep.est("IGG: percent of baseline at follow-up", hi, fu_visit, "mean")
-    lo, up = float(f.check["low"]), float(f.check["high"])
-    add(
-        f"Total IgG 9 weeks after the last dose ({fu_visit}, {hi_label})",
-        f.source,
-        f.published_text(),
-        f"{_fmt(fu, 1)}% of baseline" if not math.isnan(fu) else NOT_AVAILABLE,
-        f"{lo:g} <= mean (100 + PCHG) at {fu_visit} ({hi}) <= {up:g}",
-        evaluate(f.check, fu),
-    )
-
-    # --- AQP4-IgG (overall)
-    f = fd["aqp4_undetectable_week3"]
-    w3 = name.get(3.0, "WEEK 3")
-    r = ep.get("AQP4AB: undetectable", OVERALL, w3, "n_subjects")
-    k, n = (int(r.estimate), int(r.n)) if r is not None else (None, None)
-    add(
-        f"AQP4-IgG undetectable at {w3}",
-        f.source,
-        f.published_text(),
-        f"{k} of {n} evaluated" if r is not None else NOT_AVAILABLE,
-        f"UNDETFL=Y in exactly {f.check['k']} of {f.check['n']} subjects evaluated at {w3} (all arms)",
-        evaluate(f.check, (k, n)),
-    )
-
-    # --- EDSS (overall, subjects with baseline and the primary visit)
-    pv = name.get(float(primary_visit), f"WEEK {primary_visit:g}")
-    chg = "EDSS: change from baseline"
-    pairs = {
-        "baseline": (ep.est(chg, OVERALL, pv, "baseline_mean"), ep.est(chg, OVERALL, pv, "baseline_sd")),
-        "week 4": (ep.est(chg, OVERALL, pv, "visit_mean"), ep.est(chg, OVERALL, pv, "visit_sd")),
-        "change": (ep.est(chg, OVERALL, pv, "mean"), ep.est(chg, OVERALL, pv, "sd")),
-    }
-    r = ep.get(chg, OVERALL, pv, "mean")
-    n_pairs = int(r.n) if r is not None else 0
-    label = {"baseline": "EDSS at baseline", "week 4": f"EDSS at {pv}", "change": f"EDSS change from baseline to {pv}"}
-    for key, f in (("baseline", fd["edss_baseline"]), ("week 4", fd["edss_week4"]), ("change", fd["edss_change"])):
-        m, s = pairs[key]
-        c = f.check
-        pm, ps = float(c["mean"]), float(c["sd"])
-        add(
-            label[key] + " (mean ± SD)",
-            f.source,
-            f.published_text(),
-            f"{_fmt(m)} ± {_fmt(s)} (n = {n_pairs})" if r is not None else NOT_AVAILABLE,
-            f"|mean - {_signed(pm)}| <= {float(c['mean_tolerance']):g} and |SD - {ps:g}| <= "
-            f"{float(c['sd_tolerance']):g} (all arms, subjects with baseline and {pv})",
-            evaluate(c, (m, s)),
-        )
-    f = fd["edss_wilcoxon"]
-    t = ep.get(chg, OVERALL, pv, "wilcoxon_signed_rank")
-    p = float(t.p_value) if t is not None else math.nan
-    add(
-        f"EDSS change to {pv}: Wilcoxon signed-rank p-value",
-        f.source,
-        f.published_text(),
-        f"p = {p:.4g} (exact, n = {t.n}, V = {float(t.estimate):g})" if t is not None else NOT_AVAILABLE,
-        f"exact two-sided p < {float(f.check['value']):g} (all arms)",
-        evaluate(f.check, p),
-    )
-
-    # --- disposition and safety (overall)
-    wd = []
-    for stem in ("treatment", "study"):
-        e = ep.get(f"Disposition: discontinued {stem}: WITHDRAWAL BY SUBJECT", OVERALL, "", "n_subjects_after_dose_1")
-        wd.append((stem, int(e.estimate) if e is not None else 0))
-    n_wd = wd[0][1] if wd[0][1] else wd[1][1]
-    f = fd["withdrawal_after_first_dose"]
-    add(
-        f.finding,
-        f.source,
-        f.published_text(),
-        "; ".join(f"{stem}: {v}" for stem, v in wd),
-        f"{f.check['value']} subject discontinued treatment (else study) with reason WITHDRAWAL BY SUBJECT after dose 1",
-        evaluate(f.check, n_wd),
-    )
-    disc = endpoints[
-        endpoints["endpoint"].str.startswith("TEAE leading to discontinuation by SOC and PT:")
-        & endpoints["endpoint"].str.contains("albumin", case=False)
-        & (endpoints["arm"] == OVERALL)
-        & (endpoints["statistic"] == "n_subjects")
-    ]
-    n_alb = int(disc["estimate"].sum())
-    f = fd["discontinued_hypoalbuminaemia"]
-    add(
-        f.finding,
-        f.source,
-        f.published_text(),
-        f"{n_alb} subject(s)",
-        f"{f.check['value']} subjects with a TEAE whose PT contains 'albumin' leading to discontinuation (DISCFL=Y, "
-        "all arms)",
-        evaluate(f.check, n_alb),
-    )
-    death_ae = ep.est("TEAE: leading to death", OVERALL, "", "n_subjects")
-    death_ds = ep.est("Disposition: discontinued study: DEATH", OVERALL, "", "n_subjects")
-    death_ds = 0.0 if math.isnan(death_ds) else death_ds
-    f = fd["deaths"]
-    add(
-        f.finding,
-        f.source,
-        f.published_text(),
-        f"fatal TEAE: {_fmt(death_ae, 0)}; study discontinuation for death: {death_ds:.0f}",
-        f"{f.check['value']} subjects with a fatal TEAE and {f.check['value']} discontinuing the study for DEATH",
-        evaluate(f.check, death_ae) and evaluate(f.check, death_ds),
-    )
-    f = fd["serious_aes"]
-    sae = ep.est("TEAE: serious", OVERALL, "", "n_subjects")
-    add(
-        f.finding,
-        f.source,
-        f.published_text(),
-        f"{_fmt(sae, 0)} subject(s) with a serious TEAE",
-        f"{f.check['value']} subjects with AESER=Y among the TEAEs",
-        evaluate(f.check, sae),
-    )
-    f = fd["cholesterol_week4"]
-    w4 = name.get(4.0, "WEEK 4")
-    chol = ep.est("CHOL: percent change from baseline", OVERALL, w4, "mean")
-    lo, up = float(f.check["low"]), float(f.check["high"])
-    add(
-        f"Moderate rise in total cholesterol ({w4})",
-        f.source,
-        f.published_text(visit=w4),
-        f"{'+' if chol >= 0 else ''}{_fmt(chol, 1)}%" if not math.isnan(chol) else NOT_AVAILABLE,
-        f"{lo:g} <= mean PCHG of CHOL at {w4} <= {up:g} (all arms)",
-        evaluate(f.check, chol),
-    )
     return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
