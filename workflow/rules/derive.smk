@@ -33,10 +33,6 @@ rule derive_adsl:
         bench("derive/derive_adsl.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("derive", "units", "frames"),
         arms=DERIVE_ARMS,
@@ -64,10 +60,6 @@ rule derive_adex:
         bench("derive/derive_adex.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("derive", "units", "frames"),
         arms=DERIVE_ARMS,
@@ -93,10 +85,6 @@ rule derive_adlb:
         bench("derive/derive_adlb.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("derive", "units", "frames"),
         visits=config["visits"],
@@ -123,10 +111,6 @@ rule derive_adpc:
         bench("derive/derive_adpc.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("derive", "units", "frames"),
         visits=config["visits"],
@@ -152,10 +136,6 @@ rule derive_adedss:
         bench("derive/derive_adedss.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("derive", "units", "frames"),
         visits=config["visits"],
@@ -180,10 +160,6 @@ rule derive_adae:
         bench("derive/derive_adae.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("derive", "units", "frames"),
         related_terms=config["ae"]["related_terms"],
