@@ -37,24 +37,12 @@ TABLE_ARMS = [
 ]
 
 
-def adam(*domains):
-    """Named ADaM inputs: {domain: results/adam/<domain>.parquet}."""
-    return {d: res(f"adam/{d}.parquet") for d in domains}
-
-
-def resource(name):
-    return os.path.join(RESOURCES, name)
-
-
 _STUDY = config["study"]
 _CODE = ("tables", "stats", "labels", "frames")
-_TRT = {"treatment": _STUDY["treatment"]}
 _ARMS = {"arms": TABLE_ARMS, "overall_label": _STUDY["overall_label"]}
-_PLACEBO = {"placebo": _STUDY.get("placebo", "PLACEBO")}
-_UNITS = {"units": resource("units.csv")}
 
 # name -> report category, inputs (besides the ARD parts of TABLE_ARD), params (besides the
-# library code hash and the data cut), code (the library modules the table depends on)
+# data cut and the hash of the library modules in _CODE, which an entry's own "code" replaces)
 TABLES = {
     "demographics": ("Study population", adam("adsl"), {**_ARMS, **_TRT}),
     "disposition": (
