@@ -80,3 +80,24 @@ def first_dir(files):
 def ard_parts(parts):
     """The ARD parts (stats/parts/<part>.csv) a table reads."""
     return expand(res("stats/parts/{part}.csv"), part=parts)
+
+
+def adam(*domains):
+    """Named ADaM inputs: {domain: results/adam/<domain>.parquet}."""
+    return {d: res(f"adam/{d}.parquet") for d in domains}
+
+
+def validated(*domains):
+    """Named validated-domain inputs: {domain: results/validation/<domain>.parquet}."""
+    return {d: res(f"validation/{d}.parquet") for d in domains}
+
+
+def resource(name):
+    """A file of the resources folder (unit table, reference ranges, CTCAE grades, ...)."""
+    return os.path.join(RESOURCES, name)
+
+
+# params and inputs several registries share (derive, tables, figures)
+_TRT = {"treatment": config["study"]["treatment"]}
+_PLACEBO = {"placebo": config["study"].get("placebo", "PLACEBO")}
+_UNITS = {"units": resource("units.csv")}

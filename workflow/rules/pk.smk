@@ -24,10 +24,6 @@ rule nca:
         bench("pk/nca.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("nca", "frames"),
         intervals=config["nca"]["intervals"],

@@ -57,10 +57,6 @@ rule pkpd_nm_dataset:
         bench("pkpd/nm_dataset.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=PKPD_FIT_CODE,
         treatment=config["study"]["treatment"],
@@ -87,7 +83,6 @@ rule pkpd_fit_pk:
         candidate="|".join(PKPD["pk_candidates"]),
     conda:
         CONDA_ENV
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
@@ -126,7 +121,6 @@ rule pkpd_select_pk:
         bench("pkpd/select_pk.tsv")
     conda:
         CONDA_ENV
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,
@@ -152,7 +146,6 @@ rule pkpd_fit_pd:
         bench("pkpd/fit_pd.tsv")
     conda:
         CONDA_ENV
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=120,
@@ -182,7 +175,6 @@ rule pkpd_bootstrap_chunk:
         bench("pkpd/bootstrap/chunk_{scatteritem}.tsv")
     conda:
         CONDA_ENV
-    threads: 1
     resources:
         mem_mb=2000,
         # minutes: the chunk's share of the replicates, PK + PD refit each
@@ -221,10 +213,6 @@ rule pkpd_bootstrap_gather:
         bench("pkpd/bootstrap_gather.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=PKPD_FIT_CODE,
         replicates=PKPD["bootstrap"]["replicates"],
@@ -259,7 +247,6 @@ rule pkpd_vpc:
         endpoint="|".join(PKPD_ENDPOINTS),
     conda:
         CONDA_ENV
-    threads: 1
     resources:
         mem_mb=3000,
         runtime=30,
@@ -299,10 +286,6 @@ rule pkpd_gof:
         endpoint="|".join(PKPD_ENDPOINTS),
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=PKPD_PLOT_CODE,
         treatment=config["study"]["treatment"],
@@ -334,10 +317,6 @@ rule pkpd_individual_fits:
         endpoint="|".join(PKPD_ENDPOINTS),
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=PKPD_PLOT_CODE,
         treatment=config["study"]["treatment"],
@@ -367,10 +346,6 @@ rule pkpd_eta:
         bench("pkpd/eta.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=PKPD_PLOT_CODE,
         arms=DOSED_ARMS,

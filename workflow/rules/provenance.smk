@@ -27,10 +27,6 @@ rule provenance:
         bench("provenance/provenance.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("provenance", "rawio"),
         ledger=res(f"provenance/{_prov.LEDGER_NAME}"),

@@ -28,10 +28,6 @@ rule stats_ae:
         bench("stats/stats_ae.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
@@ -53,10 +49,6 @@ rule stats_lab:
         bench("stats/stats_lab.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
@@ -78,10 +70,6 @@ rule stats_disposition:
         bench("stats/stats_disposition.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
@@ -104,10 +92,6 @@ rule stats_pd:
         bench("stats/stats_pd.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
@@ -128,10 +112,6 @@ rule stats_edss:
         bench("stats/stats_edss.tsv")
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("stats", "frames"),
         arms=STATS_ARMS,
@@ -159,9 +139,7 @@ rule stats_endpoints:
         bench("stats/stats_endpoints.tsv")
     conda:
         CONDA_ENV
-    threads: 1
     resources:
-        mem_mb=1000,
         runtime=5,
     params:
         code=lib_code("stats", "frames"),

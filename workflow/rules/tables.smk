@@ -6,6 +6,11 @@
 # (stats/parts/<part>.csv; no table recomputes a statistic); the ADaM inputs they also list give labels only (units, the AE
 # severity scale). published_vs_reproduced compares stats/endpoints.csv with the published findings
 # of resources/published_findings.yaml.
+#
+# Declarative: TABLES (name -> report category, inputs, params) drives one rule definition,
+# table_<name>, with builder scripts/table_<name>.py and caption workflow/report/table_<name>.rst.
+# Each table is its own rule with its own inputs and params, so a change to one table's inputs
+# or params reruns only that table. Threads and resources come from the profile.
 
 # The ARD parts (stats/parts/<part>.csv) each table shows; every table also reads the
 # disposition part for the analysis-set sizes of its column headers. A data change reruns only
@@ -32,486 +37,113 @@ TABLE_ARMS = [
 ]
 
 
-rule table_demographics:
-    input:
-        ard=ard_parts(TABLE_ARD["demographics"]),
-        adsl=res("adam/adsl.parquet"),
-    output:
-        csv=res("tables/demographics.csv"),
-        html=report(
-            res("tables/demographics.html"),
-            caption="../report/table_demographics.rst",
-            category="Study population",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_demographics.log"),
-    benchmark:
-        bench("tables/table_demographics.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        treatment=config["study"]["treatment"],
-        overall_label=config["study"]["overall_label"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_demographics.py"
+_STUDY = config["study"]
+_CODE = ("tables", "stats", "labels", "frames")
+_ARMS = {"arms": TABLE_ARMS, "overall_label": _STUDY["overall_label"]}
 
-
-rule table_disposition:
-    input:
-        ard=ard_parts(TABLE_ARD["disposition"]),
-        adsl=res("adam/adsl.parquet"),
-        adex=res("adam/adex.parquet"),
-    output:
-        csv=res("tables/disposition.csv"),
-        html=report(
-            res("tables/disposition.html"),
-            caption="../report/table_disposition.rst",
-            category="Study population",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_disposition.log"),
-    benchmark:
-        bench("tables/table_disposition.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        overall_label=config["study"]["overall_label"],
-        treatment=config["study"]["treatment"],
-        placebo=config["study"].get("placebo", "PLACEBO"),
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_disposition.py"
-
-
-rule table_exposure:
-    input:
-        ard=ard_parts(TABLE_ARD["exposure"]),
-        adsl=res("adam/adsl.parquet"),
-        adex=res("adam/adex.parquet"),
-    output:
-        csv=res("tables/exposure.csv"),
-        html=report(
-            res("tables/exposure.html"),
-            caption="../report/table_exposure.rst",
-            category="Study population",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_exposure.log"),
-    benchmark:
-        bench("tables/table_exposure.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        overall_label=config["study"]["overall_label"],
-        treatment=config["study"]["treatment"],
-        placebo=config["study"].get("placebo", "PLACEBO"),
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_exposure.py"
-
-
-rule table_teae_overview:
-    input:
-        ard=ard_parts(TABLE_ARD["teae_overview"]),
-        adsl=res("adam/adsl.parquet"),
-        adae=res("adam/adae.parquet"),
-    output:
-        csv=res("tables/teae_overview.csv"),
-        html=report(
-            res("tables/teae_overview.html"),
-            caption="../report/table_teae_overview.rst",
-            category="Safety",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_teae_overview.log"),
-    benchmark:
-        bench("tables/table_teae_overview.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        treatment=config["study"]["treatment"],
-        overall_label=config["study"]["overall_label"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_teae_overview.py"
-
-
-rule table_teae_soc_pt:
-    input:
-        ard=ard_parts(TABLE_ARD["teae_soc_pt"]),
-        adsl=res("adam/adsl.parquet"),
-        adae=res("adam/adae.parquet"),
-    output:
-        csv=res("tables/teae_soc_pt.csv"),
-        html=report(
-            res("tables/teae_soc_pt.html"),
-            caption="../report/table_teae_soc_pt.rst",
-            category="Safety",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_teae_soc_pt.log"),
-    benchmark:
-        bench("tables/table_teae_soc_pt.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        overall_label=config["study"]["overall_label"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_teae_soc_pt.py"
-
-
-rule table_lab_shift:
-    input:
-        ard=ard_parts(TABLE_ARD["lab_shift"]),
-        adsl=res("adam/adsl.parquet"),
-        adlb=res("adam/adlb.parquet"),
-        ctcae=os.path.join(RESOURCES, "ctcae.csv"),
-    output:
-        csv=res("tables/lab_shift.csv"),
-        html=report(
-            res("tables/lab_shift.html"),
-            caption="../report/table_lab_shift.rst",
-            category="Safety",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_lab_shift.log"),
-    benchmark:
-        bench("tables/table_lab_shift.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        overall_label=config["study"]["overall_label"],
-        grading=config["lab_grading"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_lab_shift.py"
-
-
-rule table_albumin:
-    input:
-        ard=ard_parts(TABLE_ARD["albumin"]),
-        adsl=res("adam/adsl.parquet"),
-        adlb=res("adam/adlb.parquet"),
-        units=os.path.join(RESOURCES, "units.csv"),
-    output:
-        csv=res("tables/albumin.csv"),
-        html=report(
-            res("tables/albumin.html"),
-            caption="../report/table_albumin.rst",
-            category="Safety",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_albumin.log"),
-    benchmark:
-        bench("tables/table_albumin.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        overall_label=config["study"]["overall_label"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_albumin.py"
-
-
-rule table_cholesterol:
-    input:
-        ard=ard_parts(TABLE_ARD["cholesterol"]),
-        adsl=res("adam/adsl.parquet"),
-        adlb=res("adam/adlb.parquet"),
-        units=os.path.join(RESOURCES, "units.csv"),
-    output:
-        csv=res("tables/cholesterol.csv"),
-        html=report(
-            res("tables/cholesterol.html"),
-            caption="../report/table_cholesterol.rst",
-            category="Safety",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_cholesterol.log"),
-    benchmark:
-        bench("tables/table_cholesterol.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        overall_label=config["study"]["overall_label"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_cholesterol.py"
-
-
-rule table_igg:
-    input:
-        ard=ard_parts(TABLE_ARD["igg"]),
-        adsl=res("adam/adsl.parquet"),
-        adlb=res("adam/adlb.parquet"),
-        units=os.path.join(RESOURCES, "units.csv"),
-    output:
-        csv=res("tables/igg.csv"),
-        html=report(
-            res("tables/igg.html"),
-            caption="../report/table_igg.rst",
-            category="PD",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_igg.log"),
-    benchmark:
-        bench("tables/table_igg.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        overall_label=config["study"]["overall_label"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_igg.py"
-
-
-rule table_aqp4:
-    input:
-        ard=ard_parts(TABLE_ARD["aqp4"]),
-        adsl=res("adam/adsl.parquet"),
-        adlb=res("adam/adlb.parquet"),
-    output:
-        csv=res("tables/aqp4.csv"),
-        html=report(
-            res("tables/aqp4.html"),
-            caption="../report/table_aqp4.rst",
-            category="PD",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_aqp4.log"),
-    benchmark:
-        bench("tables/table_aqp4.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        overall_label=config["study"]["overall_label"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_aqp4.py"
-
-
-rule table_edss:
-    input:
-        ard=ard_parts(TABLE_ARD["edss"]),
-        adsl=res("adam/adsl.parquet"),
-        adedss=res("adam/adedss.parquet"),
-    output:
-        csv=res("tables/edss.csv"),
-        html=report(
-            res("tables/edss.html"),
-            caption="../report/table_edss.rst",
-            category="Efficacy",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_edss.log"),
-    benchmark:
-        bench("tables/table_edss.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "labels", "frames"),
-        arms=TABLE_ARMS,
-        overall_label=config["study"]["overall_label"],
-        primary_visit=config["edss"]["primary_visit"],
-        improvement=config["edss"]["improvement"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_edss.py"
-
-
-rule table_published_vs_reproduced:
-    input:
-        endpoints=res("stats/endpoints.csv"),
-        findings=os.path.join(RESOURCES, "published_findings.yaml"),
-    output:
-        csv=res("tables/published_vs_reproduced.csv"),
-        html=report(
-            res("tables/published_vs_reproduced.html"),
-            caption="../report/table_published_vs_reproduced.rst",
-            category="Published vs reproduced",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_published_vs_reproduced.log"),
-    benchmark:
-        bench("tables/table_published_vs_reproduced.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=lib_code("tables", "stats", "labels", "frames", "findings"),
-        arms=TABLE_ARMS,
-        visits=config["visits"],
-        dosing_days=config["study"]["dosing_days"],
-        primary_visit=config["edss"]["primary_visit"],
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_published_vs_reproduced.py"
-
-
-rule table_nca_summary:
-    input:
-        summary=res("pk/nca_summary.csv"),
-        nca=res("pk/nca.csv"),
-        adsl=res("adam/adsl.parquet"),
-    output:
-        csv=res("tables/nca_summary.csv"),
-        html=report(
-            res("tables/nca_summary.html"),
-            caption="../report/table_nca_summary.rst",
-            category="PK",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_nca_summary.log"),
-    benchmark:
-        bench("tables/table_nca_summary.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        treatment=config["study"]["treatment"],
-        code=lib_code("tables", "stats", "nca", "labels", "frames"),
-        arms=[a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
-        data_cut=config["data_cut"],
-        acceptance=config["nca"].get("acceptance", {}),
-    script:
-        "../../scripts/table_nca_summary.py"
-
-
-rule table_pkpd_parameters:
-    input:
-        parameters=res("pkpd/population_parameters.csv"),
-    output:
-        csv=res("tables/pkpd_parameters.csv"),
-        html=report(
-            res("tables/pkpd_parameters.html"),
-            caption="../report/table_pkpd_parameters.rst",
-            category="PK/PD model",
-            subcategory="Tables",
-        ),
-    log:
-        logf("tables/table_pkpd_parameters.log"),
-    benchmark:
-        bench("tables/table_pkpd_parameters.tsv")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=lib_code("tables", "stats", "labels", "frames"),
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/table_pkpd_parameters.py"
+# name -> report category, inputs (besides the ARD parts of TABLE_ARD), params (besides the
+# data cut and the hash of the library modules in _CODE, which an entry's own "code" replaces)
+TABLES = {
+    "demographics": ("Study population", adam("adsl"), {**_ARMS, **_TRT}),
+    "disposition": (
+        "Study population",
+        adam("adsl", "adex"),
+        {**_ARMS, **_TRT, **_PLACEBO},
+    ),
+    "exposure": (
+        "Study population",
+        adam("adsl", "adex"),
+        {**_ARMS, **_TRT, **_PLACEBO},
+    ),
+    "teae_overview": ("Safety", adam("adsl", "adae"), {**_ARMS, **_TRT}),
+    "teae_soc_pt": ("Safety", adam("adsl", "adae"), {**_ARMS, **_TRT}),
+    "lab_shift": (
+        "Safety",
+        {**adam("adsl", "adlb"), "ctcae": resource("ctcae.csv")},
+        {**_ARMS, **_TRT, "grading": config["lab_grading"]},
+    ),
+    "albumin": ("Safety", {**adam("adsl", "adlb"), **_UNITS}, {**_ARMS, **_TRT}),
+    "cholesterol": ("Safety", {**adam("adsl", "adlb"), **_UNITS}, {**_ARMS, **_TRT}),
+    "igg": ("PD", {**adam("adsl", "adlb"), **_UNITS}, _ARMS),
+    "aqp4": ("PD", adam("adsl", "adlb"), _ARMS),
+    "edss": (
+        "Efficacy",
+        adam("adsl", "adedss"),
+        {
+            **_ARMS,
+            **_TRT,
+            "primary_visit": config["edss"]["primary_visit"],
+            "improvement": config["edss"]["improvement"],
+        },
+    ),
+    "published_vs_reproduced": (
+        "Published vs reproduced",
+        {
+            "endpoints": res("stats/endpoints.csv"),
+            "findings": resource("published_findings.yaml"),
+        },
+        {
+            "code": lib_code(*_CODE, "findings"),
+            "arms": TABLE_ARMS,
+            "visits": config["visits"],
+            "dosing_days": _STUDY["dosing_days"],
+            "primary_visit": config["edss"]["primary_visit"],
+        },
+    ),
+    "nca_summary": (
+        "PK",
+        {
+            "summary": res("pk/nca_summary.csv"),
+            "nca": res("pk/nca.csv"),
+            **adam("adsl"),
+        },
+        {
+            **_TRT,
+            "code": lib_code("tables", "stats", "nca", "labels", "frames"),
+            "arms": [a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
+            "acceptance": config["nca"].get("acceptance", {}),
+        },
+    ),
+    "pkpd_parameters": (
+        "PK/PD model",
+        {"parameters": res("pkpd/population_parameters.csv")},
+        {},
+    ),
+}
+# A function, not a loop body: Snakemake evaluates a rule's script path again when the job
+# runs, and a loop variable would by then hold the last entry. (snakefmt cannot parse a rule
+# inside a function, hence fmt: off.)
+# fmt: off
+def _table_rule(_name, _category, _input, _params):
+    rule:
+        name:
+            f"table_{_name}"
+        input:
+            **({"ard": ard_parts(TABLE_ARD[_name])} if _name in TABLE_ARD else {}),
+            **_input,
+        output:
+            csv=res(f"tables/{_name}.csv"),
+            html=report(
+                res(f"tables/{_name}.html"),
+                caption=f"../report/table_{_name}.rst",
+                category=_category,
+                subcategory="Tables",
+            ),
+        log:
+            logf(f"tables/table_{_name}.log"),
+        benchmark:
+            bench(f"tables/table_{_name}.tsv")
+        conda:
+            CONDA_ENV
+        params:
+            **{"code": lib_code(*_CODE), **_params, "data_cut": config["data_cut"]},
+        script:
+            f"../../scripts/table_{_name}.py"
+# fmt: on
+for _name, (_category, _input, _params) in TABLES.items():
+    _table_rule(_name, _category, _input, _params)
 
 
 TARGETS["tables"] = [
-    res(f"tables/{name}.{ext}")
-    for name in [
-        "demographics",
-        "disposition",
-        "exposure",
-        "teae_overview",
-        "teae_soc_pt",
-        "lab_shift",
-        "albumin",
-        "cholesterol",
-        "igg",
-        "aqp4",
-        "edss",
-        "published_vs_reproduced",
-        "nca_summary",
-        "pkpd_parameters",
-    ]
-    for ext in ("csv", "html")
+    res(f"tables/{name}.{ext}") for name in TABLES for ext in ("csv", "html")
 ]

@@ -34,10 +34,6 @@ rule check_domain:
     priority: 100
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("validation", "rawio", "units"),
         expected=lambda w: os.path.join(RAW, f"{w.domain}.csv"),
@@ -66,10 +62,6 @@ rule validation_report:
     priority: 90
     conda:
         CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     params:
         code=lib_code("validation", "rawio", "units"),
         domains=DOMAINS,
@@ -98,9 +90,7 @@ rule validated:
     retries: 0
     conda:
         CONDA_ENV
-    threads: 1
     resources:
-        mem_mb=1000,
         runtime=5,
     params:
         code=lib_code("validation", "rawio", "units"),
