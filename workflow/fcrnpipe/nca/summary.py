@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from fcrnpipe.errors import UserError
 
@@ -167,6 +166,7 @@ def power_model(dose: Sequence[float], value: Sequence[float], ci_level: float =
     if df > 0:
         s2 = float(np.sum((y - a - b * x) ** 2)) / df
         se = math.sqrt(s2 / sxx)
+        from scipy import stats  # imported where used (0.5 s that table and figure jobs need not pay)
         q = float(stats.t.ppf(0.5 + ci_level / 2.0, df))
         lo, hi = b - q * se, b + q * se
     else:

@@ -6,7 +6,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -23,6 +22,7 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
         raise ValueError(f"level must be in (0, 1), got {level}")
     if n == 0:
         return math.nan, math.nan
+    from scipy import stats  # imported where used (0.5 s that table and figure jobs need not pay)
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
     return float(ci.low), float(ci.high)
 
@@ -38,6 +38,7 @@ def t_interval(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tup
     if n < 2:
         return math.nan, math.nan
     mean = float(x.mean())
+    from scipy import stats  # imported where used (0.5 s that table and figure jobs need not pay)
     half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
     return mean - half, mean + half
 

@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
 
 from fcrnpipe.stats.ci import level_pct
 
@@ -201,6 +200,7 @@ def _rank(d: np.ndarray, zero_method: str) -> _Ranked:
     """Signed ranks of the differences ``d`` (no missing values) under ``zero_method``."""
     absd = np.round(np.abs(d), RANK_DECIMALS)
     zero = absd == 0
+    from scipy import stats  # imported where used (0.5 s that table and figure jobs need not pay)
     if zero_method == "wilcox":
         ranks = stats.rankdata(absd[~zero], method="average")
     else:
