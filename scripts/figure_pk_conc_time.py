@@ -1,7 +1,9 @@
-"""Rule figure_pk_conc_time: batoclimab concentration-time, linear and log panels (PNG + SVG)."""
+"""Rule figure_pk_conc_time: batoclimab concentration-time, linear and log panels (PNG + SVG); the
+geometric means and subjects per arm from the ARD part stats/parts/pk.csv."""
 
 from fcrnpipe.figures import plot_pk_conc_time, save
 from fcrnpipe.runner import run
+from fcrnpipe.stats import read_ard
 from fcrnpipe.tableio import read_parquet
 
 
@@ -14,6 +16,7 @@ def main(smk):
         p.dosing_days,
         data_cut=p.data_cut,
         analyte=p.treatment.capitalize(),
+        ard=read_ard(smk.input.ard),
     )
     save(fig, smk.output.png, smk.output.svg)
 

@@ -1,5 +1,5 @@
-"""Rule stats_endpoints: the ARD parts -> stats/ard.csv (the analysis results dataset) and
-stats/endpoints.csv (its endpoint rows, one row per statistic; sorted, unique keys)."""
+"""Rule stats_endpoints: the endpoint parts of the ARD -> stats/endpoints.csv (their endpoint rows,
+one row per statistic; sorted, unique keys)."""
 
 from fcrnpipe.runner import run
 from fcrnpipe.stats import endpoints_from_ard, gather_ard, read_ard
@@ -9,7 +9,6 @@ from fcrnpipe.tableio import write_csv
 def main(smk):
     p = smk.params
     ard = gather_ard([read_ard(f) for f in smk.input.parts], p.arms, p.visits)
-    write_csv(ard, smk.output.ard)
     write_csv(endpoints_from_ard(ard), smk.output.endpoints)
 
 

@@ -8,6 +8,7 @@ import math
 import pandas as pd
 import pytest
 from test_stats_adam import ARMS_CFG, toy_study
+from test_tables import PKPD_PARAMETERS
 
 from fcrnpipe.errors import UserError
 from fcrnpipe.stats import (
@@ -27,6 +28,7 @@ from fcrnpipe.stats import (
 )
 from fcrnpipe.stats.safety import ae_display_part, lab_display_part
 from fcrnpipe.stats.ard import ARD_KEY, ard_from_endpoints, paramcd_of
+from fcrnpipe.stats.pk import nca_summary_rows, pkpd_parameter_rows
 from fcrnpipe.stats.descriptive import frame, row
 from fcrnpipe.tableio import write_csv
 from fcrnpipe.tables import (
@@ -39,10 +41,24 @@ from fcrnpipe.tables import (
     exposure_table,
     igg_table,
     lab_shift_table,
+    nca_summary_table,
+    pkpd_parameters_table,
     teae_overview_table,
     teae_soc_pt_table,
 )
 
+NAN = math.nan
+#: as pk/nca_summary.csv (with the counts of missing values)
+NCA_SUMMARY = pd.DataFrame(
+    [
+        ["BATO340", "first dose", "Cmax", "mg/L", 2, 123.456, 25.04, 125.0, 20.0, 125.0, 110.9, 139.1, 0, 0],
+        ["BATO680", "first dose", "Cmax", "mg/L", 3, 300.0, 10.0, 301.0, 30.0, 299.0, 270.0, 334.0, 0, 0],
+        ["BATO340", "first dose", "Tmax", "h", 2, NAN, NAN, NAN, NAN, 72.0, 48.0, 96.0, 0, 0],
+        ["BATO680", "first dose", "t_half", "h", 1, 20.0, NAN, 20.0, NAN, 20.0, 20.0, 20.0, 2, 1],
+    ],
+    columns=["ARMCD", "interval", "parameter", "unit", "n", "geomean", "geocv_pct", "mean", "sd", "median", "min",
+             "max", "n_missing", "n_flagged"],
+)  # fmt: skip
 GRADING = {"hypoalbuminaemia": "ALB", "hypercholesterolaemia": "CHOL"}
 #: as resources/ctcae.csv: different grade grids, so the table pads the albumin grid
 MAX_GRADES = {"ALB": 3, "CHOL": 4}
@@ -74,6 +90,9 @@ def study(tmp_path_factory):
     endpoints = gather_endpoints(parts.values(), codes, visits)
     # as the pipeline: each stats rule writes its part's ARD, stats_endpoints gathers them
     part_ards = [part_ard(p, displays.get(k), codes, visits) for k, p in parts.items()]
+    # the display-only parts of the PK and PK/PD stages' results (rules stats_pk_nca, stats_pkpd)
+    part_ards += [part_ard(frame([]), nca_summary_rows(NCA_SUMMARY), codes, visits)]
+    part_ards += [part_ard(frame([]), pkpd_parameter_rows(PKPD_PARAMETERS), codes, visits)]
     ard = gather_ard(part_ards, codes, visits)
     path = tmp_path_factory.mktemp("ard") / "ard.csv"
     write_csv(ard, path)
@@ -143,6 +162,8 @@ def _tables(adam, ard):
         edss_table(None, None, arms, 4, IMPROVEMENT, ard=ard),
         lab_shift_table(None, None, arms, GRADING, ard=ard),
         teae_soc_pt_table(None, adam["adae"], arms, ard=ard),
+        nca_summary_table(NCA_SUMMARY, arms, ard=ard),
+        pkpd_parameters_table(PKPD_PARAMETERS, ard=ard),
     ]
 
 
@@ -171,10 +192,49 @@ def assert_traced_to_the_ard(table, ard: pd.DataFrame) -> None:
             assert cells[(i, c)] == got, (table.name, dict(r), c, cells[(i, c)], got)
 
 
-def test_every_number_of_the_endpoint_tables_is_one_ard_row(study):
+#: Text columns of a table's CSV: labels, not numbers.
+LABELS = {
+    "nca_summary": {"ARMCD", "interval", "parameter", "unit"},
+    "pkpd_parameters": {"parameter", "unit", "kind", "part", "model"},
+    "lab_shift": {"term", "PARAMCD", "arm"},
+    "teae_soc_pt": {"soc", "pt", "arm"},
+}
+
+
+def test_every_number_of_the_tables_is_one_ard_row(study):
     adam, _, ard = study
-    for table in _tables(adam, ard):
+    tables = _tables(adam, ard)
+    assert len(tables) == 13
+    for table in tables:
         assert_traced_to_the_ard(table, ard)
+        text = [c for c in table.data.columns if not pd.api.types.is_numeric_dtype(table.data[c])]
+        assert set(text) <= {"section", "label", "statistic"} | LABELS.get(table.name, set()), (table.name, text)
+
+
+def _altered(ard: pd.DataFrame, key: tuple[str, ...], value: float) -> pd.DataFrame:
+    m = pd.Series(True, index=ard.index)
+    for col, v in zip(ARD_KEY, key):
+        m &= ard[col] == v
+    assert m.sum() == 1, key
+    return ard.assign(value=ard["value"].mask(m, value))
+
+
+def test_pk_tables_show_the_ard_numbers_not_the_results_files(study):
+    """The NCA and PK/PD tables render the ARD's numbers: an altered ARD value is what they show."""
+    adam, _, ard = study
+    key = ("NCA: Cmax", "PK (PKFL=Y)", "BATO680", "first dose", "geometric_mean", "estimate")
+    t = nca_summary_table(NCA_SUMMARY, ARMS_CFG, ard=_altered(ard, key, 777.0))
+    row = t.data[(t.data["parameter"] == "Cmax") & (t.data["ARMCD"] == "BATO680")]
+    assert row["geomean"].item() == 777.0
+    assert any(r.cells.get("BATO680", "").startswith("777 (") for r in t.rows)
+    assert [c.n for c in t.columns] == [2, 3]  # header N: the ARD's PK analysis set (disposition part)
+    key = ("PK/PD model: PD: EC50", "Subjects in the PK/PD model fit", "Overall", "", "bootstrap_percentile_ci", "ci_high")
+    t = pkpd_parameters_table(PKPD_PARAMETERS, ard=_altered(ard, key, 9.5))
+    assert t.data.loc[2, "boot_ci_high"] == 9.5 and t.data.loc[0, "boot_n_ok"] == 8
+    assert any(r.label == "EC50" and r.cells["boot_ci"] == "(2.95, 9.50)" for r in t.rows)
+    assert t.data["boot_n_ok"].dtype.kind == "i"  # integer columns stay integers (CSV unchanged)
+    with pytest.raises(UserError, match="EC50"):
+        pkpd_parameters_table(PKPD_PARAMETERS, ard=ard[~ard["endpoint"].str.endswith("EC50")])
 
 
 def test_tables_from_the_ard_equal_the_tables_computed_from_adam(study):
@@ -194,6 +254,8 @@ def test_tables_from_the_ard_equal_the_tables_computed_from_adam(study):
         edss_table(adsl, adam["adedss"], arms, 4, IMPROVEMENT),
         lab_shift_table(adsl, adlb, arms, GRADING, MAX_GRADES),
         teae_soc_pt_table(adsl, adam["adae"], arms),
+        nca_summary_table(NCA_SUMMARY, arms, adsl),
+        pkpd_parameters_table(PKPD_PARAMETERS),
     ]
     for a, b in zip(_tables(adam, ard), direct):
         pd.testing.assert_frame_equal(a.data, b.data, obj=a.name)
@@ -270,4 +332,74 @@ def test_edss_paired_figure_draws_the_ard_mean_and_sd(tmp_path):
     direct = F.plot_edss_paired(adedss, adsl, ARMS, 4, data_cut=CUT)
     for label, fig in (("ard", with_ard), ("direct", direct)):
         F.save(fig, tmp_path / f"{label}.png", tmp_path / f"{label}.svg")
+    assert (tmp_path / "ard.svg").read_bytes() == (tmp_path / "direct.svg").read_bytes()
+
+
+def test_disposition_flow_figure_shows_the_ard_counts():
+    """The flow's counts are the disposition part's ``Disposition flow`` rows: an altered ARD
+    count is what the figure prints; the stats stage counts treatment status among dosed subjects."""
+    from test_figures import ARMS, CUT, all_texts, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.disposition import FLOW, disposition_flow_rows
+
+    adsl = make_adsl()
+    codes = [a["armcd"] for a in ARMS]
+    ard = part_ard(frame([]), frame(disposition_flow_rows(adsl, codes)), codes)
+    flow = ard[ard["endpoint"].str.startswith(FLOW) & (ard["component"] == "estimate")]
+    assert flow.loc[flow["endpoint"] == f"{FLOW}: discontinued treatment: Adverse event", "population"].tolist() == [
+        "Safety (SAFFL=Y)"
+    ]
+    key = (f"{FLOW}: allocated", "All enrolled", "BATO680", "", "n_subjects", "estimate")
+    texts = all_texts(F.plot_disposition_flow(None, ARMS, data_cut=CUT, ard=_altered(ard, key, 42)))
+    assert "Allocated to Batoclimab 680 mg\n(n = 42)" in texts
+    assert "Allocated to Batoclimab 680 mg\n(n = 3)" in all_texts(F.plot_disposition_flow(adsl, ARMS, data_cut=CUT))
+    with pytest.raises(UserError, match="Disposition flow"):
+        F.plot_disposition_flow(None, ARMS, data_cut=CUT, ard=ard[~ard["endpoint"].str.startswith(FLOW)])
+
+
+def test_aqp4_figure_shows_the_ard_subject_counts():
+    from test_figures import ARMS, CUT, DOSING, all_texts, make_adlb, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.efficacy import AQP4_FIGURE_SUBJECTS, aqp4_figure_rows
+
+    adsl, adlb = make_adsl(), make_adlb()
+    codes = [a["armcd"] for a in ARMS]
+    ard = part_ard(frame([]), frame(aqp4_figure_rows(adsl, adlb, codes)), codes)
+    n = ard[(ard["endpoint"] == AQP4_FIGURE_SUBJECTS) & (ard["component"] == "estimate")].set_index("arm")["value"]
+    direct = " ".join(all_texts(F.plot_aqp4_titre(adlb, adsl, ARMS, DOSING, data_cut=CUT)))
+    assert f"(N = {int(n['Overall'])})" in direct
+    altered = _altered(ard, (AQP4_FIGURE_SUBJECTS, "PD (PDFL=Y)", "Overall", "", "n_subjects", "estimate"), 99)
+    altered = _altered(altered, (AQP4_FIGURE_SUBJECTS, "PD (PDFL=Y)", "BATO680", "", "n_subjects", "estimate"), 98)
+    texts = " ".join(all_texts(F.plot_aqp4_titre(adlb, adsl, ARMS, DOSING, data_cut=CUT, ard=altered)))
+    assert "(N = 99)" in texts and "Batoclimab 680 mg n = 98" in texts
+
+
+def test_pk_figure_draws_the_ard_geometric_means(tmp_path):
+    """The PK figure's geometric means (and subjects per arm) are the PK part's display rows."""
+    from test_figures import ARMS, CUT, DOSING, all_texts, lines_with, make_adpc, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.pk import PK_GEOMETRIC_MEAN, PK_SUBJECTS, pk_display_part
+
+    adsl, adpc = make_adsl(), make_adpc()
+    codes = [a["armcd"] for a in ARMS]
+    ard = part_ard(frame([]), pk_display_part(adsl, adpc, codes), codes)
+    gm = ard[(ard["endpoint"] == PK_GEOMETRIC_MEAN) & (ard["statistic"] == "geometric_mean")]
+    gm = gm[(gm["component"] == "estimate") & (gm["arm"] == "BATO680")]
+    assert set(gm["visit"]) >= {"24.0 h", "672.0 h"}
+    assert gm.set_index("visit").at["24.0 h", "value"] == pytest.approx(math.sqrt(90.0 * 70.0))
+    assert math.isnan(gm.set_index("visit").at["672.0 h", "value"])  # both BLQ: no mean
+    key = (PK_GEOMETRIC_MEAN, "PK (PKFL=Y)", "BATO680", "24.0 h", "geometric_mean", "estimate")
+    fig = F.plot_pk_conc_time(adpc, adsl, ARMS, DOSING, data_cut=CUT, ard=_altered(ard, key, 123.0))
+    (line,) = lines_with(fig.axes[0], "gmean-linear-BATO680")
+    assert 123.0 in list(line.get_ydata()) and 1.0 in list(line.get_xdata())
+    key = (PK_SUBJECTS, "PK (PKFL=Y)", "BATO680", "", "n_subjects", "estimate")
+    fig = F.plot_pk_conc_time(adpc, adsl, ARMS, DOSING, data_cut=CUT, ard=_altered(ard, key, 57))
+    assert "Batoclimab 680 mg n = 57" in " ".join(all_texts(fig))
+    with_ard = F.plot_pk_conc_time(adpc, adsl, ARMS, DOSING, data_cut=CUT, ard=ard)
+    direct = F.plot_pk_conc_time(adpc, adsl, ARMS, DOSING, data_cut=CUT)
+    for label, f in (("ard", with_ard), ("direct", direct)):
+        F.save(f, tmp_path / f"{label}.png", tmp_path / f"{label}.svg")
     assert (tmp_path / "ard.svg").read_bytes() == (tmp_path / "direct.svg").read_bytes()

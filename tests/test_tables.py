@@ -288,17 +288,21 @@ def test_pkpd_parameters_table():
     assert t.data.loc[0, "estimate"] == 0.09  # unrounded, input order
 
 
+#: As the pipeline's pkpd/population_parameters.csv: part/model columns and bootstrap CIs.
+PKPD_PARAMETERS = pd.DataFrame(
+    [
+        ["CL", 0.3435, 0.0738, 21.48, 0.2255, 0.5234, "L/day", "fixed", "PK", "sc1cmt_mm", 0.2364, 0.4515, 8],
+        ["Km", 1.0, None, None, None, None, "mg/L", "fixed", "PK", "sc1cmt_mm", None, None, 8],
+        ["EC50", 4.2625, 1.4982, 35.15, 2.1403, 8.4890, "mg/L", "fixed", "PD", "igg_turnover", 2.9454, 7.6430, 8],
+    ],
+    columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind", "part", "model",
+             "boot_ci_low", "boot_ci_high", "boot_n_ok"],
+)
+
+
 def test_pkpd_parameters_table_parts_and_bootstrap():
     """The pipeline's file has part/model columns and bootstrap CIs: sections per part, a CI column."""
-    params = pd.DataFrame(
-        [
-            ["CL", 0.3435, 0.0738, 21.48, 0.2255, 0.5234, "L/day", "fixed", "PK", "sc1cmt_mm", 0.2364, 0.4515, 8],
-            ["Km", 1.0, None, None, None, None, "mg/L", "fixed", "PK", "sc1cmt_mm", None, None, 8],
-            ["EC50", 4.2625, 1.4982, 35.15, 2.1403, 8.4890, "mg/L", "fixed", "PD", "igg_turnover", 2.9454, 7.6430, 8],
-        ],
-        columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind", "part", "model",
-                 "boot_ci_low", "boot_ci_high", "boot_n_ok"],
-    )
+    params = PKPD_PARAMETERS
     t = pkpd_parameters_table(params, data_cut=CUT)
     assert [r.label for r in t.rows] == [
         "PK model (sc1cmt_mm): Fixed effects (typical values)",
@@ -412,7 +416,7 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         "stats_endpoints",
         tmp_path,
         {"parts": [str(tmp_path / "parts" / f"{p}.csv") for p in parts]},
-        {"endpoints": endpoints, "ard": str(tmp_path / "ard.csv")},
+        {"endpoints": endpoints},
         {"arms": arm_codes, "visits": config["visits"]},
     )
 
@@ -493,15 +497,25 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
         columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
     ).to_csv(params_csv, index=False)
+    pkpd_part = str(tmp_path / "parts" / "pkpd.csv")
+    _run_script(root, "stats_results_part", tmp_path, {"results": str(params_csv)}, {"part": pkpd_part},
+                {"arms": arm_codes, "visits": config["visits"], "results": "population_parameters"})  # fmt: skip
     _run_script(
         root,
         "table_pkpd_parameters",
         tmp_path,
-        {"parameters": str(params_csv)},
+        {"parameters": str(params_csv), "ard": [pkpd_part]},
         {"csv": str(tmp_path / "pp.csv"), "html": str(tmp_path / "pp.html")},
         {"data_cut": CUT},
     )
     assert "0.200" in (tmp_path / "pp.html").read_text(encoding="utf-8")
+    # the whole ARD: every part, the display-only ones included (rule stats_ard)
+    all_parts = [str(tmp_path / "parts" / f"{p}.csv") for p in (*parts, "pkpd")]
+    _run_script(root, "stats_ard", tmp_path, {"parts": all_parts}, {"ard": str(tmp_path / "ard.csv")},
+                {"arms": arm_codes, "visits": config["visits"]})  # fmt: skip
+    whole = pd.read_csv(tmp_path / "ard.csv", keep_default_na=False)
+    assert {"endpoint", "display"} == set(whole["analysis_type"])
+    assert (whole["endpoint"] == "PK/PD model: CL").any() and (whole["endpoint"].str.startswith("Disposition flow")).any()
 
 
 def test_nca_summary_script(root, tmp_path, toy):
@@ -536,11 +550,18 @@ def test_nca_summary_script(root, tmp_path, toy):
         columns=["USUBJID", "interval", "parameter", "value", "unit", "ARMCD", "DOSE", "exclude", "na_reason"],
     ).to_csv(nca, index=False)
     out = {"csv": str(tmp_path / "nca.csv"), "html": str(tmp_path / "nca.html")}
+    parts = {"pk_nca": str(tmp_path / "part_pk_nca.csv"), "disposition": str(tmp_path / "part_disposition.csv")}
+    codes = [a["armcd"] for a in ARMS_CFG]
+    _run_script(root, "stats_results_part", tmp_path, {"results": str(summary)}, {"part": parts["pk_nca"]},
+                {"arms": codes, "visits": [], "results": "nca_summary"})  # fmt: skip
+    write_table(toy["adex"], tmp_path / "adex.parquet")
+    _run_script(root, "stats_disposition", tmp_path, {"adsl": str(tmp_path / "adsl.parquet"), "adex": str(tmp_path / "adex.parquet")},
+                {"part": parts["disposition"]}, {"arms": codes, "visits": [], "treatment": "BATOCLIMAB", "placebo": "PLACEBO"})  # fmt: skip
     _run_script(
         root,
         "table_nca_summary",
         tmp_path,
-        {"summary": str(summary), "nca": str(nca), "adsl": str(tmp_path / "adsl.parquet")},
+        {"summary": str(summary), "nca": str(nca), "ard": list(parts.values())},
         out,
         {"arms": ARMS_CFG, "data_cut": CUT, "treatment": "BATOCLIMAB", "acceptance": {"min_adj_r2": 0.9, "exclude": True}},
     )

@@ -23,7 +23,11 @@ FIGURES = {
         {**adam("adlb", "adsl"), "ard": res("stats/parts/pd.csv")},
         {**_TRT, **_ARMS_ALL, **_DOSING, "visits": config["visits"]},
     ),
-    "aqp4_titre": ("PD", adam("adlb", "adsl"), {**_TRT, **_ARMS_ALL, **_DOSING}),
+    "aqp4_titre": (
+        "PD",
+        {**adam("adlb", "adsl"), "ard": res("stats/parts/pd.csv")},
+        {**_TRT, **_ARMS_ALL, **_DOSING},
+    ),
     "edss_paired": (
         "PD",
         {"ard": res("stats/parts/edss.csv"), **adam("adedss", "adsl")},
@@ -52,13 +56,13 @@ FIGURES = {
     ),
     "pk_conc_time": (
         "PK",
-        adam("adpc", "adsl"),
+        {**adam("adpc", "adsl"), "ard": res("stats/parts/pk.csv")},
         {"arms": DOSED_ARMS, **_DOSING, **_TRT},
     ),
     "ae_swimmer": ("Safety", adam("adae", "adsl", "adex"), {**_ARMS_ALL, **_TRT}),
     "disposition_flow": (
         "Study population",
-        adam("adsl"),
+        {"ard": res("stats/parts/disposition.csv")},
         {**_ARMS_ALL, **_OVERALL, **_TRT},
     ),
 }

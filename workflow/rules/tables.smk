@@ -27,6 +27,8 @@ TABLE_ARD = {
     "igg": ["pd", "disposition"],
     "aqp4": ["pd", "disposition"],
     "edss": ["edss", "disposition"],
+    "nca_summary": ["pk_nca", "disposition"],
+    "pkpd_parameters": ["pkpd"],
 }
 
 
@@ -95,7 +97,6 @@ TABLES = {
         {
             "summary": res("pk/nca_summary.csv"),
             "nca": res("pk/nca.csv"),
-            **adam("adsl"),
         },
         {
             **_TRT,

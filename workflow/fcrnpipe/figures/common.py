@@ -12,7 +12,7 @@ import pandas as pd
 from fcrnpipe import frames
 from fcrnpipe.errors import UserError
 from fcrnpipe.stats.ard import endpoints_from_ard
-from fcrnpipe.stats.descriptive import OVERALL, describe
+from fcrnpipe.stats.descriptive import OVERALL, describe, sentence_case  # noqa: F401 (used by the figure modules)
 from fcrnpipe.figures.style import Arm
 
 #: Population flags of ADSL and how figures name them.
@@ -69,10 +69,13 @@ def n_text(arms: Sequence[Arm], counts: Mapping[str, int]) -> str:
     return "; ".join(f"{a.label} n = {counts.get(a.armcd, 0)}" for a in arms)
 
 
-def population_subtitle(flag: str | None, arms: Sequence[Arm], counts: Mapping[str, int], extra: str = "") -> str:
-    """Population name, qualifier and N per arm for a figure subtitle."""
+def population_subtitle(
+    flag: str | None, arms: Sequence[Arm], counts: Mapping[str, int], extra: str = "", total: int | None = None
+) -> str:
+    """Population name, qualifier and N per arm for a figure subtitle; N = ``total`` (e.g. the
+    ARD's ``Overall`` count), else the sum of ``counts``."""
     name = POPULATIONS.get(flag or "", "All enrolled subjects")
-    total = sum(counts.values())
+    total = sum(counts.values()) if total is None else total
     return f"{name}{extra} (N = {total}): {n_text(arms, counts)}"
 
 
@@ -144,6 +147,28 @@ def ard_visit_summary(
     return out.sort_values(["ARMCD", "DAY"], kind="mergesort").reset_index(drop=True)
 
 
+def ard_counts(ard: pd.DataFrame, prefix: str) -> dict[tuple[str, str, str], int]:
+    """The ARD's subject counts (statistic ``n_subjects``, its estimate) of the endpoints starting
+    with ``prefix``, by (endpoint, population, arm)."""
+    sel = ard[
+        ard["endpoint"].astype(str).str.startswith(prefix)
+        & (ard["statistic"] == "n_subjects")
+        & (ard["component"] == "estimate")
+    ]
+    return {(str(e), str(p), str(a)): int(v) for e, p, a, v in zip(sel["endpoint"], sel["population"], sel["arm"], sel["value"])}
+
+
+def ard_arm_counts(
+    ard: pd.DataFrame, endpoint: str, population: str, arms: Sequence[Arm]
+) -> tuple[dict[str, int], int]:
+    """Subjects per arm (every configured arm, 0 when absent) and overall of one ARD count
+    endpoint (statistic ``n_subjects``); UserError when the ARD has none of its rows."""
+    c = {a: v for (e, p, a), v in ard_counts(ard, endpoint).items() if e == endpoint and p == population}
+    if not c:
+        raise UserError(f"ARD: no '{endpoint}' rows for the population {population}")
+    return {a.armcd: c.get(a.armcd, 0) for a in arms}, c.get(OVERALL, 0)
+
+
 def summarise(df: pd.DataFrame, by: list[str], value: str, level: float = 0.95) -> pd.DataFrame:
     """n, mean, sd, ci_low, ci_high of ``value`` per group (groups sorted)."""
     rows = []
@@ -152,13 +177,6 @@ def summarise(df: pd.DataFrame, by: list[str], value: str, level: float = 0.95) 
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(by, key)), "n": n, "mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows, columns=[*by, "n", "mean", "sd", "ci_low", "ci_high"])
-
-
-def geometric_mean(values: Sequence[float] | np.ndarray) -> float:
-    """Geometric mean of the positive values (NaN if none)."""
-    x = np.asarray(values, dtype=float)
-    x = x[(~np.isnan(x)) & (x > 0)]
-    return float(np.exp(np.log(x).mean())) if x.size else math.nan
 
 
 def study_day(dates: pd.Series, first_dose: pd.Series) -> pd.Series:
@@ -172,7 +190,3 @@ def dodge(n: int, step: float) -> np.ndarray:
     return (np.arange(n, dtype=float) - (n - 1) / 2.0) * step
 
 
-def sentence_case(text: str) -> str:
-    """``"WITHDRAWAL BY SUBJECT"`` -> ``"Withdrawal by subject"`` (mixed-case text is kept)."""
-    text = str(text).strip()
-    return text[:1].upper() + text[1:].lower() if text.isupper() else text

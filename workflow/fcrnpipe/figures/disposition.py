@@ -1,4 +1,5 @@
-"""Study population figure: CONSORT-style flow of subjects, numbers computed from ADSL."""
+"""Study population figure: CONSORT-style flow of subjects; the counts are the ARD's display rows
+``Disposition flow: ...`` (stats stage, disposition part)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from fcrnpipe.figures.common import flag_yes, population, require_columns, sentence_case
+from fcrnpipe.errors import UserError
+from fcrnpipe.figures.common import ard_counts
+from fcrnpipe.stats.ard import DISPLAY, ard_from_endpoints
+from fcrnpipe.stats.descriptive import OVERALL, POPULATION_LABELS, frame
+from fcrnpipe.stats.disposition import FLOW, FLOW_ANALYSIS_SETS, disposition_flow_rows
 from fcrnpipe.figures.style import (
     GREY,
     TEXT_GREY,
@@ -41,10 +46,7 @@ class ArmDisposition:
     study_ongoing: int = 0
     study_reasons: dict[str, int] = field(default_factory=dict)
     analysis_sets: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def not_dosed(self) -> int:
-        return self.allocated - self.dosed
+    not_dosed: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,55 +56,57 @@ class Disposition:
     arms: dict[str, ArmDisposition]
 
 
-ANALYSIS_SETS: tuple[tuple[str, str], ...] = (("SAFFL", "Safety"), ("PKFL", "PK"), ("PDFL", "PD"))
+def disposition_from_ard(ard: pd.DataFrame, arms: ArmsArg) -> Disposition:
+    """The flow's counts from the ARD's display rows ``Disposition flow: ...`` (disposition part,
+    :func:`fcrnpipe.stats.disposition.disposition_flow_rows`); reasons sorted by count, then name."""
+    arm_list = arms_from_config(arms)
+    c = ard_counts(ard, f"{FLOW}: ")
+    if not c:
+        raise UserError("ARD (stats/parts/disposition.csv): no 'Disposition flow' rows")
+    by_arm: dict[tuple[str, str], int] = {(e[len(FLOW) + 2 :], a): v for (e, _, a), v in c.items()}
+
+    def reasons(stem: str, arm: str) -> dict[str, int]:
+        head = f"{stem}: "
+        got = {e[len(head) :]: v for (e, a), v in by_arm.items() if a == arm and e.startswith(head)}
+        return dict(sorted(got.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    sets = {POPULATION_LABELS[flag]: name for flag, name in FLOW_ANALYSIS_SETS}
+    out: dict[str, ArmDisposition] = {}
+    for arm in arm_list:
+        a = arm.armcd
+        present = {p: v for (e, p, x), v in c.items() if x == a and e == f"{FLOW}: analysis set"}
+        out[a] = ArmDisposition(
+            allocated=by_arm[("allocated", a)],
+            dosed=by_arm[("received at least one dose", a)],
+            not_dosed=by_arm[("did not receive a dose", a)],
+            completed_treatment=by_arm[("completed treatment", a)],
+            discontinued_treatment=by_arm[("discontinued treatment", a)],
+            treatment_ongoing=by_arm[("treatment ongoing", a)],
+            treatment_reasons=reasons("discontinued treatment", a),
+            completed_study=by_arm[("completed study", a)],
+            withdrew_study=by_arm[("withdrew from study", a)],
+            study_ongoing=by_arm[("study ongoing", a)],
+            study_reasons=reasons("withdrew from study", a),
+            analysis_sets={sets[p]: present[p] for p in sets if p in present},
+        )
+    return Disposition(enrolled=by_arm[("enrolled", OVERALL)], not_allocated=by_arm[("not allocated", OVERALL)], arms=out)
 
 
-def _status(df: pd.DataFrame, column: str) -> pd.Series:
-    if column not in df.columns:
-        return pd.Series("ONGOING", index=df.index)
-    return df[column].astype("string").str.strip().str.upper().fillna("ONGOING").replace("", "ONGOING")
-
-
-def _reasons(df: pd.DataFrame, column: str) -> dict[str, int]:
-    if column not in df.columns:
-        return {"Reason not recorded": len(df)} if len(df) else {}
-    reasons = df[column].astype("string").fillna("").map(lambda r: sentence_case(r) if r else "Reason not recorded")
-    counts = reasons.value_counts()
-    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+def disposition_ard(adsl: pd.DataFrame, arms: ArmsArg) -> pd.DataFrame:
+    """The ARD rows of the flow, computed from ADSL by the stats stage's function (for callers
+    without the stats stage's ``stats/parts/disposition.csv``)."""
+    return ard_from_endpoints(frame(disposition_flow_rows(adsl, [a.armcd for a in arms_from_config(arms)])), DISPLAY)
 
 
 def disposition_counts(adsl: pd.DataFrame, arms: ArmsArg) -> Disposition:
-    """Enrolled, allocated per arm, dosed (SAFFL), treatment and study completion with reasons.
+    """Enrolled, allocated per arm, dosed (SAFFL), treatment and study completion with reasons,
+    as the stats stage computes them (:func:`disposition_ard`, :func:`disposition_from_ard`).
 
     Enrolled = every ADSL row; subjects whose ARMCD is not a configured arm count as not
     allocated. Treatment status (EOTSTT, DCTREAS) is counted among dosed subjects; study status
     (EOSSTT, DCSREAS) among allocated subjects. Reasons sorted by count, then name.
     """
-    arm_list = arms_from_config(arms)
-    require_columns(adsl, ["USUBJID", "ARMCD", "SAFFL"], "ADSL")
-    codes = {a.armcd for a in arm_list}
-    allocated_mask = adsl["ARMCD"].astype(str).isin(codes)
-    allocated = population(adsl[allocated_mask], arm_list, None)
-    out: dict[str, ArmDisposition] = {}
-    for arm in arm_list:
-        a = allocated[allocated["ARMCD"].astype(str) == arm.armcd]
-        dosed = a[flag_yes(a["SAFFL"])]
-        eot = _status(dosed, "EOTSTT")
-        eos = _status(a, "EOSSTT")
-        out[arm.armcd] = ArmDisposition(
-            allocated=len(a),
-            dosed=len(dosed),
-            completed_treatment=int((eot == "COMPLETED").sum()),
-            discontinued_treatment=int((eot == "DISCONTINUED").sum()),
-            treatment_ongoing=int((~eot.isin(["COMPLETED", "DISCONTINUED"])).sum()),
-            treatment_reasons=_reasons(dosed[eot == "DISCONTINUED"], "DCTREAS"),
-            completed_study=int((eos == "COMPLETED").sum()),
-            withdrew_study=int((eos == "DISCONTINUED").sum()),
-            study_ongoing=int((~eos.isin(["COMPLETED", "DISCONTINUED"])).sum()),
-            study_reasons=_reasons(a[eos == "DISCONTINUED"], "DCSREAS"),
-            analysis_sets={name: int(flag_yes(a[flag]).sum()) for flag, name in ANALYSIS_SETS if flag in a.columns},
-        )
-    return Disposition(enrolled=len(adsl), not_allocated=int((~allocated_mask).sum()), arms=out)
+    return disposition_from_ard(disposition_ard(adsl, arms), arms)
 
 
 # ---------------------------------------------------------------------------------- drawing
@@ -310,21 +314,25 @@ def _draw_stage_labels(ax: Axes, ys: Mapping[str, float], bottom: float) -> None
 
 @styled
 def plot_disposition_flow(
-    adsl: pd.DataFrame,
+    adsl: pd.DataFrame | None,
     arms: ArmsArg,
     *,
     overall: Mapping[str, Any] | Arm | None = None,
     treatment: str = "batoclimab",
     data_cut: str = "",
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """CONSORT-style flow: enrolled -> allocated per arm -> received >= 1 dose -> completed /
     discontinued treatment (reasons) -> completed study / withdrew (reasons) -> analysis sets.
 
-    Drawn with boxes and arrows at 1 data unit = 1 inch; the figure size follows the content.
+    Every count is read from ``ard`` (the disposition part's ``Disposition flow`` rows,
+    :func:`disposition_from_ard`); without one, computed from ``adsl`` by the stats stage's
+    function first. Drawn with boxes and arrows at 1 data unit = 1 inch; the figure size follows
+    the content.
     """
     arm_list = arms_from_config(arms)
     ov = as_overall_arm(overall)
-    d = disposition_counts(adsl, arm_list)
+    d = disposition_from_ard(ard if ard is not None else disposition_ard(adsl, arm_list), arm_list)
     treat = treatment.lower()
     width = FLOW_LEFT + FLOW_COL_W * len(arm_list)
     # texts first: each row is as tall as its tallest box

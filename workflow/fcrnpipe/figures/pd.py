@@ -14,8 +14,18 @@ from matplotlib.ticker import FixedLocator, MultipleLocator, NullLocator
 
 from fcrnpipe.labels import drug_name, drug_title
 from fcrnpipe.stats.descriptive import OVERALL, POPULATION_LABELS
-from fcrnpipe.stats.efficacy import EDSS_PAIRED, IGG_PCT_BY_VISIT, edss_pairs
+from fcrnpipe.stats.ard import DISPLAY, ard_from_endpoints
+from fcrnpipe.stats.descriptive import frame
+from fcrnpipe.stats.efficacy import (
+    AQP4_FIGURE_SUBJECTS,
+    EDSS_PAIRED,
+    IGG_PCT_BY_VISIT,
+    aqp4_figure_rows,
+    aqp4_plotted,
+    edss_pairs,
+)
 from fcrnpipe.figures.common import (
+    ard_arm_counts,
     ard_visit_summary,
     arm_counts,
     dodge,
@@ -204,24 +214,30 @@ def plot_aqp4_titre(
     paramcd: str = "AQP4AB",
     population_flag: str = "PDFL",
     treatment: str | None = None,
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """AQP4-IgG titre over study day, one line per subject coloured by arm.
 
     y: reciprocal titre (AVAL) on a log axis with the dilution ladder 1:10 ... as ticks;
     results with UNDETFL = "Y" (NEGATIVE, below the lowest dilution) on a "Negative" row below
     1:10. Subjects get distinct markers and a small deterministic vertical offset (±0.1 decade at
-    most) so that equal titres of several subjects stay visible.
+    most) so that equal titres of several subjects stay visible. The subjects per arm (N) are
+    read from ``ard`` (the PD part's display rows ``AQP4AB: subjects with a result``); without
+    one, computed by the stats stage's function first.
     """
     arm_list = arms_from_config(arms)
     require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL"], "ADLB")
     pop = population(adsl, arm_list, population_flag)
     lb = restrict(adlb[adlb["PARAMCD"].astype(str) == paramcd], pop)
+    lb = lb[aqp4_plotted(lb)].copy()
     lb["ADY"] = to_float(lb["ADY"])
     negative = flag_yes(lb["UNDETFL"]) if "UNDETFL" in lb.columns else pd.Series(False, index=lb.index)
     lb["Y"] = np.where(negative, NEGATIVE_Y, to_float(lb["AVAL"]))
-    lb = lb[lb["ADY"].notna() & lb["Y"].notna() & (lb["Y"] > 0)]
     subjects = pop[pop["USUBJID"].isin(lb["USUBJID"])]
-    counts = arm_counts(subjects, arm_list)
+    if ard is None:
+        rows = aqp4_figure_rows(adsl, adlb, [a.armcd for a in arm_list], population_flag)
+        ard = ard_from_endpoints(frame(rows), DISPLAY)
+    counts, total = ard_arm_counts(ard, AQP4_FIGURE_SUBJECTS, POPULATION_LABELS[population_flag], arm_list)
     colors = {a.armcd: a.color for a in arm_list}
     labels = short_ids(subjects["USUBJID"])
     offsets = 10 ** dodge(len(subjects), min(0.03, 0.2 / max(1, len(subjects) - 1)))
@@ -276,7 +292,7 @@ def plot_aqp4_titre(
     add_header_footer(
         fig,
         "AQP4-IgG titre over time by subject",
-        population_subtitle(population_flag, arm_list, counts, " with at least one AQP4-IgG result"),
+        population_subtitle(population_flag, arm_list, counts, " with at least one AQP4-IgG result", total),
         [
             "Serum AQP4-IgG, cell-based assay at dilutions 1:10, 1:32, 1:100, 1:320, 1:1000; positive if "
             "reactive at 1:10. Negative results (below 1:10) are drawn on the 'Negative' row. Lines are offset "

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from fcrnpipe.figures.common import (
-    arm_counts,
-    flag_yes,
-    geometric_mean,
+    ard_arm_counts,
     population,
     population_subtitle,
-    require_columns,
     restrict,
     to_float,
+)
+from fcrnpipe.stats.ard import DISPLAY, ard_from_endpoints
+from fcrnpipe.stats.descriptive import POPULATION_LABELS
+from fcrnpipe.stats.pk import (
+    PK_GEOMETRIC_MEAN,
+    PK_SUBJECTS,
+    geometric_means,  # noqa: F401 (re-exported by fcrnpipe.figures)
+    nominal_day,
+    pk_display_part,
+    prepare_concentrations,  # noqa: F401 (re-exported)
 )
 from fcrnpipe.figures.style import (
     GREY,
@@ -38,37 +43,23 @@ from fcrnpipe.figures.style import (
 ArmsArg = Sequence[Mapping[str, Any] | Arm]
 
 
-def prepare_concentrations(adpc: pd.DataFrame) -> pd.DataFrame:
-    """ADPC with float DAY (AFRLT/24), NOMDAY (NFRLT/24), BLQ (bool), CONC (measurable AVAL) and
-    PLOT_BLQ (LLOQ/2 for BLQ records, else NaN)."""
-    require_columns(adpc, ["USUBJID", "AVAL", "AFRLT", "NFRLT"], "ADPC")
-    df = adpc.copy()
-    df["DAY"] = to_float(df["AFRLT"]) / 24.0
-    df["NOMDAY"] = to_float(df["NFRLT"]) / 24.0
-    blq = flag_yes(df["BLQFL"]) if "BLQFL" in df.columns else pd.Series(False, index=df.index)
-    df["BLQ"] = blq
-    aval = to_float(df["AVAL"])
-    df["CONC"] = aval.where(~blq & (aval > 0))
-    lloq = to_float(df["LLOQ"]) if "LLOQ" in df.columns else pd.Series(np.nan, index=df.index)
-    df["PLOT_BLQ"] = (lloq / 2.0).where(blq)
-    return df[df["DAY"].notna()]
-
-
-def geometric_means(pc: pd.DataFrame, min_fraction: float = 0.5) -> pd.DataFrame:
-    """Geometric mean of measurable concentrations per ARMCD and nominal day.
-
-    A mean is given where at least ``min_fraction`` of the subjects sampled at that nominal
-    time had a measurable concentration (BLQ values are not imputed). Columns: ARMCD, NOMDAY,
-    n (samples), n_measurable, gmean.
-    """
-    rows = []
-    for (armcd, nomday), grp in pc[pc["NOMDAY"].notna()].groupby(["ARMCD", "NOMDAY"], sort=True):
-        n = int(grp["USUBJID"].nunique())
-        meas = grp[grp["CONC"].notna()]
-        n_meas = int(meas["USUBJID"].nunique())
-        gm = geometric_mean(meas["CONC"].to_numpy()) if n and n_meas / n >= min_fraction else math.nan
-        rows.append({"ARMCD": armcd, "NOMDAY": float(nomday), "n": n, "n_measurable": n_meas, "gmean": gm})
-    return pd.DataFrame(rows, columns=["ARMCD", "NOMDAY", "n", "n_measurable", "gmean"])
+def ard_geometric_means(ard: pd.DataFrame, population: str) -> pd.DataFrame:
+    """The ARD's geometric means by arm and nominal time (display rows ``PK concentration:
+    geometric mean by nominal time``, :mod:`fcrnpipe.stats.pk`) as columns ARMCD, NOMDAY (days),
+    gmean."""
+    sel = ard[
+        (ard["endpoint"] == PK_GEOMETRIC_MEAN)
+        & (ard["population"] == population)
+        & (ard["statistic"] == "geometric_mean")
+        & (ard["component"] == "estimate")
+    ]
+    return pd.DataFrame(
+        {
+            "ARMCD": sel["arm"].astype(str).to_numpy(),
+            "NOMDAY": [nominal_day(v) for v in sel["visit"]],
+            "gmean": sel["value"].astype(float).to_numpy(),
+        }
+    )
 
 
 @styled
@@ -81,18 +72,24 @@ def plot_pk_conc_time(
     data_cut: str = "",
     population_flag: str = "PKFL",
     analyte: str = "Batoclimab",
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """Serum concentration versus time after the first dose, linear and log panels, by arm.
 
     Thin lines: individual measurable concentrations at the actual time (AFRLT, days). Open
     symbols: BLQ samples at LLOQ/2 (both panels; not joined by the lines). Thick lines: arm
     geometric mean by nominal time (NFRLT) where at least half of the samples were measurable.
+    The geometric means and the subjects per arm are read from ``ard`` (the PK part's display
+    rows, :mod:`fcrnpipe.stats.pk`); without one, computed by the stats stage's function first.
     """
     arm_list = arms_from_config(arms)
     pop = population(adsl, arm_list, population_flag)
     pc = restrict(prepare_concentrations(adpc), pop)
-    gm = geometric_means(pc)
-    counts = arm_counts(pop[pop["USUBJID"].isin(pc["USUBJID"])], arm_list)
+    if ard is None:
+        ard = ard_from_endpoints(pk_display_part(adsl, adpc, [a.armcd for a in arm_list], population_flag), DISPLAY)
+    label = POPULATION_LABELS[population_flag]
+    gm = ard_geometric_means(ard, label)
+    counts, total = ard_arm_counts(ard, PK_SUBJECTS, label, arm_list)
     unit = "mg/L"
     if "AVALU" in pc.columns and pc["AVALU"].notna().any():
         unit = str(pc["AVALU"].dropna().astype(str).iloc[0])
@@ -179,7 +176,7 @@ def plot_pk_conc_time(
     add_header_footer(
         fig,
         f"{analyte} serum concentration over time (linear and semi-logarithmic scales)",
-        population_subtitle(population_flag, arm_list, counts),
+        population_subtitle(population_flag, arm_list, counts, total=total),
         [
             "Thin lines: individual measurable concentrations at the actual time after the first dose. Thick "
             "lines: geometric mean per arm at each nominal time, shown where at least half of the samples were "

@@ -73,7 +73,7 @@ ANALYSIS_TYPES = (ENDPOINT, DISPLAY)
 ARD_KEY = ["endpoint", "population", "arm", "visit", "statistic", "component"]
 
 #: Upper-case endpoint prefixes that are not parameters.
-NOT_PARAMCD = frozenset({"TEAE"})
+NOT_PARAMCD = frozenset({"TEAE", "NCA"})
 _PARAMCD = re.compile(r"^([A-Z][A-Z0-9]{1,7}): ")
 
 
@@ -82,8 +82,8 @@ def paramcd_of(endpoint: str) -> str:
 
     >>> paramcd_of("IGG: nadir"), paramcd_of("EDSS: improved"), paramcd_of("AQP4AB: titre")
     ('IGG', 'EDSS', 'AQP4AB')
-    >>> paramcd_of("TEAE: any"), paramcd_of("Disposition: treated")
-    ('', '')
+    >>> paramcd_of("TEAE: any"), paramcd_of("Disposition: treated"), paramcd_of("NCA: Cmax")
+    ('', '', '')
     """
     m = _PARAMCD.match(str(endpoint))
     return m.group(1) if m and m.group(1) not in NOT_PARAMCD else ""

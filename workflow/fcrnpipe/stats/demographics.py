@@ -1,6 +1,6 @@
 """Analysis-set sizes and demographics: ``display`` rows of the ARD (numbers only tables show).
 
-Written by rule ``stats_disposition`` to ``stats/parts/disposition_display.csv``; they go into
+Written by rule ``stats_disposition`` to ``stats/parts/disposition.csv``; they go into
 ``stats/ard.csv`` with ``analysis_type = display`` and not into ``stats/endpoints.csv``.
 """
 
@@ -23,6 +23,7 @@ from fcrnpipe.stats.descriptive import (
     text,
     to_float,
 )
+from fcrnpipe.stats.disposition import disposition_flow_rows
 
 ANALYSIS_SET = "Analysis set"
 DEMOGRAPHICS = "Demographics"
@@ -34,11 +35,13 @@ DEMOGRAPHICS_CONTINUOUS: tuple[str, ...] = ("AGE", "WEIGHTBL", "HEIGHTBL", "BMIB
 DEMOGRAPHICS_CATEGORICAL: tuple[str, ...] = ("SEX", "ATTACK")
 
 
-def analysis_set_rows(adsl: pd.DataFrame, arms: Sequence[str]) -> list[dict[str, Any]]:
+def analysis_set_rows(
+    adsl: pd.DataFrame, arms: Sequence[str], flags: Sequence[str | None] = ANALYSIS_SET_FLAGS
+) -> list[dict[str, Any]]:
     """Endpoint ``Analysis set``: statistic ``n_subjects`` (subjects per arm and overall) of every
-    population of :data:`ANALYSIS_SET_FLAGS` whose flag ADSL has."""
+    population of ``flags`` (default :data:`ANALYSIS_SET_FLAGS`) whose flag ADSL has."""
     out: list[dict[str, Any]] = []
-    for flag in ANALYSIS_SET_FLAGS:
+    for flag in flags:
         if flag is not None and flag not in adsl.columns:
             continue
         pop = population(adsl, arms, flag)
@@ -98,8 +101,11 @@ def demographics_rows(
 
 
 def disposition_display_part(adsl: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
-    """Display rows of rule ``stats_disposition``: analysis-set sizes and demographics."""
-    return frame([*analysis_set_rows(adsl, arms), *demographics_rows(adsl, arms, "SAFFL", level)])
+    """Display rows of rule ``stats_disposition``: analysis-set sizes, demographics and the
+    disposition flow figure's counts (:func:`~fcrnpipe.stats.disposition.disposition_flow_rows`)."""
+    return frame(
+        [*analysis_set_rows(adsl, arms), *demographics_rows(adsl, arms, "SAFFL", level), *disposition_flow_rows(adsl, arms)]
+    )
 
 
 __all__ = [

@@ -69,6 +69,16 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], dataset: str) -> N
 flag_yes, to_float, text = frames.flag_yes, frames.to_float, frames.text_or_empty
 
 
+def sentence_case(value: str) -> str:
+    """``"WITHDRAWAL BY SUBJECT"`` -> ``"Withdrawal by subject"`` (mixed-case text is kept).
+
+    >>> sentence_case("WITHDRAWAL BY SUBJECT"), sentence_case("Lost to follow-up")
+    ('Withdrawal by subject', 'Lost to follow-up')
+    """
+    value = str(value).strip()
+    return value[:1].upper() + value[1:].lower() if value.isupper() else value
+
+
 def not_assigned(adsl: pd.DataFrame) -> pd.Series:
     """Boolean per ADSL row: the subject was not assigned to an arm (screen failure, not assigned)."""
     armcd = text(adsl["ARMCD"]).str.upper()
@@ -114,6 +124,18 @@ def arm_groups(df: pd.DataFrame, arms: Sequence[str]) -> Iterator[tuple[str, pd.
 def arm_n(pop: pd.DataFrame, arms: Sequence[str]) -> dict[str, int]:
     """Subjects per arm and overall."""
     return {arm: int(g["USUBJID"].nunique()) for arm, g in arm_groups(pop, arms)}
+
+
+def subject_count_rows(
+    records: pd.DataFrame, pop: pd.DataFrame, arms: Sequence[str], *, endpoint: str, population: str, what: str
+) -> list[dict[str, Any]]:
+    """Rows ``n_subjects``: the subjects of ``pop`` with at least one of ``records`` (``what``
+    says which), by arm and overall; n = the subjects of ``pop`` in the arm."""
+    have = pop[pop["USUBJID"].isin(set(text(records["USUBJID"])))]
+    return [
+        row(endpoint, population, arm, "", len(p), "n_subjects", len(s), f"number of subjects with {what}")
+        for (arm, p), (_, s) in zip(arm_groups(pop, arms), arm_groups(have, arms))
+    ]
 
 
 def row(

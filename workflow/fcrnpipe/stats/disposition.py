@@ -20,6 +20,7 @@ from fcrnpipe.stats.descriptive import (
     require_columns,
     restrict,
     row,
+    sentence_case,
     text,
     to_float,
 )
@@ -202,6 +203,82 @@ def exposure(
                 denominator="subjects in the safety population of the arm",
             )
     return frame(rows)
+
+
+# ------------------------------------------------------------ the disposition flow figure
+#: Endpoint stem of the disposition flow figure's counts (display rows of the disposition part).
+FLOW = "Disposition flow"
+#: Analysis sets the flow's last box lists: (ADSL flag, name on the figure).
+FLOW_ANALYSIS_SETS: tuple[tuple[str, str], ...] = (("SAFFL", "Safety"), ("PKFL", "PK"), ("PDFL", "PD"))
+REASON_NOT_RECORDED = "Reason not recorded"
+
+
+def flow_status(df: pd.DataFrame, column: str) -> pd.Series:
+    """Disposition status (EOTSTT, EOSSTT) upper-cased; missing, blank or no column = ``ONGOING``."""
+    if column not in df.columns:
+        return pd.Series("ONGOING", index=df.index)
+    return df[column].astype("string").str.strip().str.upper().fillna("ONGOING").replace("", "ONGOING")
+
+
+def flow_reasons(df: pd.DataFrame, column: str) -> dict[str, int]:
+    """Subjects per reason (DCTREAS, DCSREAS) in sentence case, blank = :data:`REASON_NOT_RECORDED`;
+    sorted by count (descending), then reason."""
+    if column not in df.columns:
+        return {REASON_NOT_RECORDED: len(df)} if len(df) else {}
+    reasons = df[column].astype("string").fillna("").map(lambda r: sentence_case(r) if r else REASON_NOT_RECORDED)
+    counts = reasons.value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+def disposition_flow_rows(adsl: pd.DataFrame, arms: Sequence[str]) -> list[dict[str, Any]]:
+    """The disposition flow figure's counts (display rows ``Disposition flow: ...``, statistic
+    ``n_subjects``, n = the denominator): ``enrolled`` and ``not allocated`` (every ADSL row,
+    overall; ARMCD not among ``arms`` = not allocated); per arm ``allocated``, ``received at least
+    one dose`` (SAFFL) and ``did not receive a dose``; treatment status among the dosed subjects
+    (safety population: ``completed treatment``, ``discontinued treatment`` and ``...: <reason>``,
+    ``treatment ongoing``; EOTSTT, DCTREAS); study status among the allocated (``completed study``,
+    ``withdrew from study`` and ``...: <reason>``, ``study ongoing``; EOSSTT, DCSREAS); ``analysis
+    set`` per population of :data:`FLOW_ANALYSIS_SETS` whose flag ADSL has. Status: see
+    :func:`flow_status` (blank = ongoing); reasons: :func:`flow_reasons` (those with subjects only).
+    """
+    require_columns(adsl, ["USUBJID", "ARMCD", "SAFFL"], "ADSL")
+    armcd = adsl["ARMCD"].astype(str)
+    allocated = adsl[armcd.isin(set(arms))]
+    n_all = len(adsl)
+    rows = [
+        row(f"{FLOW}: enrolled", SCREENED, OVERALL, "", n_all, "n_subjects", n_all, "ADSL subjects"),
+        row(f"{FLOW}: not allocated", SCREENED, OVERALL, "", n_all, "n_subjects", n_all - len(allocated),
+            "ADSL subjects whose ARMCD is not a configured arm"),
+    ]  # fmt: skip
+
+    def add(endpoint: str, population: str, arm: str, k: int, n: int, method: str) -> None:
+        rows.append(row(f"{FLOW}: {endpoint}", population, arm, "", n, "n_subjects", k, f"number of subjects; {method}"))
+
+    for arm in arms:
+        a = allocated[allocated["ARMCD"].astype(str) == arm]
+        dosed = a[flag_yes(a["SAFFL"])]
+        n_a, n_d = len(a), len(dosed)
+        eot, eos = flow_status(dosed, "EOTSTT"), flow_status(a, "EOSSTT")
+        add("allocated", ENROLLED, arm, n_a, n_a, "ADSL ARMCD")
+        add("received at least one dose", ENROLLED, arm, n_d, n_a, "SAFFL = Y")
+        add("did not receive a dose", ENROLLED, arm, n_a - n_d, n_a, "SAFFL not Y")
+        for stem, status, pop, n, what, reason_var, done, stopped, going in (
+            ("treatment", eot, SAFETY, n_d, "EOTSTT among dosed subjects", "DCTREAS", "completed treatment",
+             "discontinued treatment", "treatment ongoing"),
+            ("study", eos, ENROLLED, n_a, "EOSSTT among allocated subjects", "DCSREAS", "completed study",
+             "withdrew from study", "study ongoing"),
+        ):  # fmt: skip
+            group = dosed if stem == "treatment" else a
+            add(done, pop, arm, int((status == "COMPLETED").sum()), n, f"{what} = COMPLETED")
+            add(stopped, pop, arm, int((status == "DISCONTINUED").sum()), n, f"{what} = DISCONTINUED")
+            for reason, k in flow_reasons(group[status == "DISCONTINUED"], reason_var).items():
+                add(f"{stopped}: {reason}", pop, arm, k, n, f"{what} = DISCONTINUED, {reason_var} (sentence case)")
+            add(going, pop, arm, int((~status.isin(["COMPLETED", "DISCONTINUED"])).sum()), n,
+                f"{what} neither COMPLETED nor DISCONTINUED")  # fmt: skip
+        for flag, _ in FLOW_ANALYSIS_SETS:
+            if flag in a.columns:
+                add("analysis set", POPULATION_LABELS[flag], arm, int(flag_yes(a[flag]).sum()), n_a, f"{flag} = Y")
+    return rows
 
 
 def disposition_part(

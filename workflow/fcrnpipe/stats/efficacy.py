@@ -30,6 +30,7 @@ from fcrnpipe.stats.descriptive import (
     require_columns,
     restrict,
     row,
+    subject_count_rows,
     text,
     to_float,
     visit_order,
@@ -231,10 +232,37 @@ def igg_pct_by_visit_rows(
     )
 
 
+#: Display endpoint of the ARD counted by the AQP4-IgG figure (figures/aqp4_titre).
+AQP4_FIGURE_SUBJECTS = f"{AQP4}: subjects with a result"
+
+
+def aqp4_plotted(lb: pd.DataFrame) -> pd.Series:
+    """AQP4-IgG records the titre figure draws: a study day (ADY) and a positive titre (AVAL > 0)
+    or an undetectable result (UNDETFL = Y)."""
+    negative = flag_yes(lb["UNDETFL"]) if "UNDETFL" in lb.columns else pd.Series(False, index=lb.index)
+    return (to_float(lb["ADY"]).notna() & (negative | (to_float(lb["AVAL"]) > 0))).astype(bool)
+
+
+def aqp4_figure_rows(
+    adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], flag: str = "PDFL"
+) -> list[dict[str, Any]]:
+    """Display rows ``AQP4AB: subjects with a result`` (PD population, or that of ``flag``): the
+    subjects with at least one record the AQP4-IgG figure draws (:func:`aqp4_plotted`), by arm
+    and overall."""
+    require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL"], "ADLB")
+    pop = population(adsl, arms, flag)
+    lb = restrict(adlb[text(adlb["PARAMCD"]) == AQP4], pop)
+    return subject_count_rows(
+        lb[aqp4_plotted(lb)], pop, arms, endpoint=AQP4_FIGURE_SUBJECTS, population=POPULATION_LABELS[flag],
+        what="at least one AQP4-IgG result with a study day (titre > 0 or UNDETFL = Y)",
+    )  # fmt: skip
+
+
 def pd_display_part(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
     """Display rows of rule ``stats_pd`` (ARD ``analysis_type = display``): the IgG figure's
-    means by visit (:func:`igg_pct_by_visit_rows`)."""
-    return frame(igg_pct_by_visit_rows(adsl, adlb, arms, level))
+    means by visit (:func:`igg_pct_by_visit_rows`), the AQP4-IgG figure's subjects per arm
+    (:func:`aqp4_figure_rows`)."""
+    return frame([*igg_pct_by_visit_rows(adsl, adlb, arms, level), *aqp4_figure_rows(adsl, adlb, arms)])
 
 
 def pd_part(

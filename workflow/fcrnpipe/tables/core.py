@@ -13,7 +13,7 @@ import pandas as pd
 from fcrnpipe.errors import UserError
 from fcrnpipe.labels import drug_name
 from fcrnpipe.stats import descriptive as D
-from fcrnpipe.stats.ard import ard_from_endpoints, endpoints_from_ard
+from fcrnpipe.stats.ard import ARD_KEY, ard_from_endpoints, endpoints_from_ard
 from fcrnpipe.stats.ci import level_pct
 from fcrnpipe.stats.demographics import ANALYSIS_SET
 from fcrnpipe.tables import format as F
@@ -231,6 +231,34 @@ def ep_values(ep: pd.DataFrame, endpoint: str, visit: str = "", prefix: str = ""
             src["n"] = ard_key(r, "n")
         d["n"] = max(d.get("n", 0), r.n)
     return out
+
+
+def numbers_from_ard(
+    data: pd.DataFrame, ard: pd.DataFrame, sources: Callable[[Mapping[str, Any]], Mapping[str, tuple[str, ...]]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``data`` (a results file's rows: labels and numbers) with every number replaced by the
+    ARD value it was written to, and the :attr:`Table.trace` of those numbers.
+
+    ``sources(record)`` gives, per numeric column of a record, the ARD key
+    (:data:`~fcrnpipe.stats.ard.ARD_KEY`) of its number. An ``estimate`` or ``n`` missing from
+    the ARD is a :class:`UserError`; another component (a CI limit) missing means no value (NaN).
+    Integer columns stay integers."""
+    index = dict(zip(zip(*(ard[c].astype(str) for c in ARD_KEY)), ard["value"].astype(float)))
+    out = data.copy()
+    trace: list[dict[str, Any]] = []
+    values: dict[str, list[float]] = {}
+    for i, record in enumerate(data.to_dict("records")):
+        for col, key in sources(record).items():
+            if key in index:
+                trace.append(dict(zip(TRACE_COLUMNS, (i, col, *key))))
+            elif key[-1] in ("estimate", "n"):
+                raise UserError(f"ARD: no row {dict(zip(ARD_KEY, key))} for {col} of {record}")
+            values.setdefault(col, [math.nan] * len(data))[i] = index.get(key, math.nan)
+    for col, v in values.items():
+        col_values = pd.Series(v, index=data.index, dtype=float)
+        integer = pd.api.types.is_integer_dtype(data[col]) and col_values.notna().all()
+        out[col] = col_values.astype(data[col].dtype) if integer else col_values
+    return out, pd.DataFrame(trace, columns=TRACE_COLUMNS)
 
 
 def continuous_block(

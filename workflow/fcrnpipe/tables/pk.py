@@ -3,20 +3,28 @@ PK/PD stages' results files)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 from fcrnpipe.labels import drug_name
 from fcrnpipe.nca.summary import MEDIAN_RANGE_ONLY
 from fcrnpipe.stats import descriptive as D
 from fcrnpipe.tables import format as F
+from fcrnpipe.stats.demographics import ANALYSIS_SET, analysis_set_rows
+from fcrnpipe.stats.pk import NCA_STATISTICS, PK, PKPD_NUMBERS, PKPD_POPULATION, nca_endpoint, nca_summary_rows, pkpd_endpoint, pkpd_parameter_rows
 from fcrnpipe.tables.core import (
     ArmsArg,
     Column,
     Grid,
     Row,
     Table,
+    ard_of,
     armcds,
     build_table,
+    numbers_from_ard,
+    set_counts,
 )
 
 
@@ -72,22 +80,39 @@ def nca_summary_table(
     acceptance: str = "",
     excluded: bool = True,
     treatment: str | None = None,
+    ard: pd.DataFrame | None = None,
 ) -> Table:
-    """NCA parameters by arm and interval (``pk/nca_summary.csv``), 3 significant figures.
+    """NCA parameters by arm and interval, 3 significant figures: the rows (interval, parameter,
+    unit, arm) of ``pk/nca_summary.csv``, their numbers from the ARD (``ard``: the part
+    ``stats/parts/pk_nca.csv``, :func:`fcrnpipe.stats.pk.nca_summary_rows`, with
+    :attr:`Table.trace`; without one, converted from ``summary`` first).
 
-    Header N = PK population per arm when ``adsl`` is given. Statistics that are missing for
-    every arm (e.g. geometric mean of Tmax) are not shown. Rows "Not estimable (n)" and
-    "Excluded (n)" appear where values are missing from the statistics, and the footnotes say
-    why (``reasons`` = :func:`fcrnpipe.nca.missing_reasons` of ``pk/nca.csv``); ``acceptance``
-    describes the acceptance rules (:meth:`fcrnpipe.nca.AcceptanceRules.describe`), ``excluded``
-    whether flagged values were left out of the statistics (else the row says "Flagged (n)").
+    Header N = PK population per arm: the ARD's ``Analysis set`` rows (disposition part), else
+    computed from ``adsl`` when given. Statistics that are missing for every arm (e.g. geometric
+    mean of Tmax) are not shown. Rows "Not estimable (n)" and "Excluded (n)" appear where values
+    are missing from the statistics, and the footnotes say why (``reasons`` =
+    :func:`fcrnpipe.nca.missing_reasons` of ``pk/nca.csv``); ``acceptance`` describes the
+    acceptance rules (:meth:`fcrnpipe.nca.AcceptanceRules.describe`), ``excluded`` whether
+    flagged values were left out of the statistics (else the row says "Flagged (n)").
     """
     D.require_columns(summary, NCA_SUMMARY_COLUMNS, "pk/nca_summary.csv")
     counts_cols = [c for c in NCA_SUMMARY_COUNTS if c in summary.columns]
     codes = armcds(arms)
-    counts = D.arm_n(D.population(adsl, codes, "PKFL"), codes) if adsl is not None else {}
+    if ard is None:
+        sets = analysis_set_rows(adsl, codes, ("PKFL",)) if adsl is not None else []
+        ard = ard_of(nca_summary_rows(summary), sets)
+    has_sets = (ard["endpoint"] == ANALYSIS_SET).any()
+    counts = set_counts(ard, "PKFL", codes) if has_sets else {}
     grid = Grid([Column(str(a["armcd"]), str(a["label"]), counts.get(str(a["armcd"]))) for a in arms])
     s = summary.assign(ARMCD=D.text(summary["ARMCD"]))
+    s = s.sort_values(["interval", "parameter", "ARMCD"], kind="mergesort").reset_index(drop=True)
+    numbers = NCA_SUMMARY_COLUMNS[4:] + counts_cols
+
+    def sources(r: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+        key = (nca_endpoint(D.text(pd.Series([r["parameter"]])).iloc[0]), PK, r["ARMCD"], D.text(pd.Series([r["interval"]])).iloc[0])
+        return {c: (*key, NCA_STATISTICS[c], "estimate") for c in numbers}
+
+    s, trace = numbers_from_ard(s, ard, sources)
     stat_rows = [
         ("n", lambda v: F.count(v.get("n")), ["n"]),
         (
@@ -132,11 +157,7 @@ def nca_summary_table(
                 if all(F.is_missing(x) or (x == 0 and set(keys) <= set(counts_cols)) for x in cells):
                     continue
                 grid.add(label, stat, fmt, keys, vals)
-    data = (
-        s[NCA_SUMMARY_COLUMNS + counts_cols]
-        .sort_values(["interval", "parameter", "ARMCD"], kind="mergesort")
-        .reset_index(drop=True)
-    )
+    data = s[NCA_SUMMARY_COLUMNS + counts_cols]
     return build_table(
         "nca_summary",
         f"Non-compartmental PK parameters of {drug_name(treatment)} by dose",
@@ -159,6 +180,7 @@ def nca_summary_table(
         "Parameter",
         data,
         treatment=treatment,
+        trace=trace,
     )
 
 
@@ -170,13 +192,26 @@ KIND_TITLES = {
 }
 
 
-def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "") -> Table:
-    """Population PK/PD parameter estimates (``pkpd/population_parameters.csv``), 3 significant figures.
+def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "", ard: pd.DataFrame | None = None) -> Table:
+    """Population PK/PD parameter estimates, 3 significant figures: the parameters (order, unit,
+    kind, part, model) of ``pkpd/population_parameters.csv``, their numbers from the ARD
+    (``ard``: the part ``stats/parts/pkpd.csv``, :func:`fcrnpipe.stats.pk.pkpd_parameter_rows`,
+    with :attr:`Table.trace`; without one, converted from ``params`` first).
 
     Sections by model part (``part``/``model`` columns, when present) and kind; a bootstrap
     percentile CI column is added when ``boot_ci_low``/``boot_ci_high`` are present.
     """
     D.require_columns(params, POPPK_COLUMNS, "pkpd/population_parameters.csv")
+    if ard is None:
+        ard = ard_of(pkpd_parameter_rows(params))
+    numbers = [c for c in PKPD_NUMBERS if c in params.columns]
+
+    def sources(r: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+        part = D.text(pd.Series([r.get("part", "")])).iloc[0]
+        ep = pkpd_endpoint(D.text(pd.Series([r["parameter"]])).iloc[0], part)
+        return {c: (ep, PKPD_POPULATION, D.OVERALL, "", *PKPD_NUMBERS[c]) for c in numbers}
+
+    params, trace = numbers_from_ard(params.reset_index(drop=True), ard, sources)
     has_boot = {"boot_ci_low", "boot_ci_high"} <= set(params.columns)
     cols = [
         Column("estimate", "Estimate"),
@@ -248,4 +283,5 @@ def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "") -> Table:
         data_cut=data_cut,
         label_header="Parameter",
         stat_header="",
+        trace=trace,
     )
