@@ -201,3 +201,19 @@ def test_every_rule_in_a_message_is_documented():
         rules |= {c.name for col in schema.columns.values() for c in col.checks} | {c.name for c in schema.checks}
     assert rules | {"required_column", "standard_unit"} == set(RT.RULES)
 
+
+# ----------------------------------------------------------------------------- decimals
+def test_table_decimals_come_from_the_unit_table(tmp_path, monkeypatch):
+    from fcrnpipe.tables import efficacy
+
+    assert efficacy.default_decimals() == efficacy.lab_decimals(pd.read_csv(UNIT_TABLE))
+    assert {k: efficacy.default_decimals()[k] for k in ("IGG", "ALB", "CHOL", "LDL", "HDL", "AQP4AB")} == {
+        "IGG": 2, "ALB": 1, "CHOL": 2, "LDL": 2, "HDL": 2, "AQP4AB": 0}
+    # IGG with 3 decimals in both its rows (g/L, mg/dL): the default follows the table
+    path = _write(tmp_path, "units.csv", _edit(_edit(UNITS, 1, "decimals", "3"), 2, "decimals", "3"))
+    monkeypatch.setattr(efficacy, "UNIT_TABLE", path)
+    efficacy._repository_decimals.cache_clear()
+    try:
+        assert efficacy.default_decimals()["IGG"] == 3 and efficacy.default_decimals()["ALB"] == 1
+    finally:
+        efficacy._repository_decimals.cache_clear()
