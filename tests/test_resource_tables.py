@@ -63,23 +63,39 @@ def test_unit_table_missing_columns(tmp_path):
     )
 
 
+#: file -> (its lines, its loader)
+TABLES = {
+    "units.csv": (UNITS, load_unit_table),
+    "ctcae.csv": (CTCAE, load_ctcae),
+    "reference_ranges.csv": (RANGES, load_reference_ranges),
+}
+
+
 @pytest.mark.parametrize(
-    ("column", "value", "message"),
+    ("file", "row", "column", "value", "message"),
     [
-        ("factor", "ten", "'ten' is not a positive number (rule positive_number)"),
-        ("factor", "0", "'0' is not a positive number (rule positive_number)"),
-        ("factor", "-10", "'-10' is not a positive number (rule positive_number)"),
-        ("factor", "inf", "'inf' is not a positive number (rule positive_number)"),
-        ("decimals", "1.5", "'1.5' is not a non-negative integer (rule non_negative_integer)"),
-        ("decimals", "-1", "'-1' is not a non-negative integer (rule non_negative_integer)"),
-        ("domain", "QS", "'QS' is not one of LB, PC, VS (rule controlled_term)"),
-        ("result_type", "text", "'text' is not one of numeric, titre (rule controlled_term)"),
-        ("unit", "", "is empty; a value is required (rule required_value)"),
+        ("units.csv", 4, "factor", "ten", "'ten' is not a positive number (rule positive_number)"),
+        ("units.csv", 4, "factor", "0", "'0' is not a positive number (rule positive_number)"),
+        ("units.csv", 4, "factor", "-10", "'-10' is not a positive number (rule positive_number)"),
+        ("units.csv", 4, "factor", "inf", "'inf' is not a positive number (rule positive_number)"),
+        ("units.csv", 4, "decimals", "1.5", "'1.5' is not a non-negative integer (rule non_negative_integer)"),
+        ("units.csv", 4, "decimals", "-1", "'-1' is not a non-negative integer (rule non_negative_integer)"),
+        ("units.csv", 4, "domain", "QS", "'QS' is not one of LB, PC, VS (rule controlled_term)"),
+        ("units.csv", 4, "result_type", "text", "'text' is not one of numeric, titre (rule controlled_term)"),
+        ("units.csv", 4, "unit", "", "is empty; a value is required (rule required_value)"),
+        ("ctcae.csv", 2, "direction", "down", "'down' is not one of low, high (rule controlled_term)"),
+        ("ctcae.csv", 2, "grade", "6", "'6' is not an integer 1-5 (rule grade)"),
+        ("ctcae.csv", 2, "grade", "1.5", "'1.5' is not an integer 1-5 (rule grade)"),
+        ("ctcae.csv", 2, "threshold", "thirty", "'thirty' is not a number, LLN or ULN (rule threshold)"),
+        ("ctcae.csv", 2, "unit", "", "is empty; a value is required (rule required_value)"),
+        ("reference_ranges.csv", 1, "ANRLO", "seven", "'seven' is not a number (rule number)"),
+        ("reference_ranges.csv", 1, "PARAMCD", "", "is empty; a value is required (rule required_value)"),
     ],
 )
-def test_unit_table_bad_cell(tmp_path, column, value, message):
-    path = _write(tmp_path, "units.csv", _edit(UNITS, 4, column, value))
-    assert _error(load_unit_table, path) == f"{path}, row 4, column {column}: {message}"
+def test_bad_cell(tmp_path, file, row, column, value, message):
+    lines, loader = TABLES[file]
+    path = _write(tmp_path, file, _edit(lines, row, column, value))
+    assert _error(loader, path) == f"{path}, row {row}, column {column}: {message}"
 
 
 def test_unit_table_duplicate_unit_any_case(tmp_path):
@@ -129,21 +145,6 @@ def test_blanks_around_cells_and_extra_columns_are_fine(tmp_path):
 
 
 # ----------------------------------------------------------------------------- ctcae.csv
-@pytest.mark.parametrize(
-    ("column", "value", "message"),
-    [
-        ("direction", "down", "'down' is not one of low, high (rule controlled_term)"),
-        ("grade", "6", "'6' is not an integer 1-5 (rule grade)"),
-        ("grade", "1.5", "'1.5' is not an integer 1-5 (rule grade)"),
-        ("threshold", "thirty", "'thirty' is not a number, LLN or ULN (rule threshold)"),
-        ("unit", "", "is empty; a value is required (rule required_value)"),
-    ],
-)
-def test_ctcae_bad_cell(tmp_path, column, value, message):
-    path = _write(tmp_path, "ctcae.csv", _edit(CTCAE, 2, column, value))
-    assert _error(load_ctcae, path) == f"{path}, row 2, column {column}: {message}"
-
-
 def test_ctcae_limit_must_match_the_direction(tmp_path):
     assert CTCAE[1].startswith("ALB,Hypoalbuminemia,low,1,LLN,")
     path = _write(tmp_path, "ctcae.csv", _edit(CTCAE, 1, "threshold", "ULN"))
@@ -166,10 +167,8 @@ def test_ctcae_missing_column(tmp_path):
 
 
 # ----------------------------------------------------------------------------- reference_ranges.csv
-def test_ranges_bad_number_duplicate_and_order(tmp_path):
+def test_ranges_duplicate_and_order(tmp_path):
     assert RANGES[1].startswith("IGG,7.0,16.0,") and RANGES[2].startswith("ALB,35.0,50.0,")
-    path = _write(tmp_path, "reference_ranges.csv", _edit(RANGES, 1, "ANRLO", "seven"))
-    assert _error(load_reference_ranges, path) == f"{path}, row 1, column ANRLO: 'seven' is not a number (rule number)"
     path = _write(tmp_path, "reference_ranges.csv", _edit(RANGES, 2, "ANRLO", "60"))
     assert _error(load_reference_ranges, path) == (
         f"{path}, row 2, column ANRLO+ANRHI: '(60, 50.0)' ANRLO is above ANRHI (rule range_order)"
