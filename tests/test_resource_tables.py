@@ -104,9 +104,9 @@ def test_unit_table_duplicate_unit_any_case(tmp_path):
     msg = _error(load_unit_table, path)
     assert msg.splitlines() == [
         f"unit table {path} breaks 2 rules of its schema:",
-        f"  {path}, row 1, column domain+TESTCD+unit: '(LB, IGG, g/L)' is listed twice (units are compared "
+        f"  {path}, row 1, column domain+TESTCD+unit: ('LB', 'IGG', 'g/L') is listed twice (units are compared "
         "case-insensitively, µ as u) (rule unique_key)",
-        f"  {path}, row 28, column domain+TESTCD+unit: '(LB, IGG, G/L)' is listed twice (units are compared "
+        f"  {path}, row 28, column domain+TESTCD+unit: ('LB', 'IGG', 'G/L') is listed twice (units are compared "
         "case-insensitively, µ as u) (rule unique_key)",
     ]
 
@@ -134,8 +134,13 @@ def test_unit_table_long_error_is_cut(tmp_path):
     assert len(msg) == 1 + RT.MAX_LINES + 1 and msg[-1] == f"  ... and {len(UNITS) - 1 - RT.MAX_LINES} more"
 
 
-def test_missing_table(tmp_path):
+def test_missing_empty_or_unreadable_table(tmp_path):
     assert _error(load_unit_table, tmp_path / "nope.csv") == f"unit table {tmp_path / 'nope.csv'} does not exist"
+    empty = _write(tmp_path, "empty.csv", [])
+    assert _error(load_ctcae, empty).startswith(f"CTCAE table {empty} is not a CSV table with a header row")
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("\n".join(UNITS).replace("ug/mL", "\u00b5g/mL").encode("latin-1"))
+    assert _error(load_unit_table, latin).startswith(f"unit table {latin} is not UTF-8 text")
 
 
 def test_blanks_around_cells_and_extra_columns_are_fine(tmp_path):
@@ -149,7 +154,7 @@ def test_ctcae_limit_must_match_the_direction(tmp_path):
     assert CTCAE[1].startswith("ALB,Hypoalbuminemia,low,1,LLN,")
     path = _write(tmp_path, "ctcae.csv", _edit(CTCAE, 1, "threshold", "ULN"))
     assert _error(load_ctcae, path) == (
-        f"{path}, row 1, column threshold+direction: '(ULN, low)' names the wrong limit for its direction "
+        f"{path}, row 1, column threshold+direction: ('ULN', 'low') names the wrong limit for its direction "
         "(LLN goes with low, ULN with high) (rule threshold)"
     )
 
@@ -157,7 +162,7 @@ def test_ctcae_limit_must_match_the_direction(tmp_path):
 def test_ctcae_grade_listed_twice(tmp_path):
     path = _write(tmp_path, "ctcae.csv", _edit(CTCAE, 2, "grade", "1"))  # ALB low grade 1 twice
     msg = _error(load_ctcae, path)
-    assert re.findall(r"row (\d), column PARAMCD\+direction\+grade: '\(ALB, low, 1\)' is listed twice", msg) == ["1", "2"]
+    assert re.findall(r"row (\d), column PARAMCD\+direction\+grade: \('ALB', 'low', '1'\) is listed twice", msg) == ["1", "2"]
 
 
 def test_ctcae_missing_column(tmp_path):
@@ -171,7 +176,7 @@ def test_ranges_duplicate_and_order(tmp_path):
     assert RANGES[1].startswith("IGG,7.0,16.0,") and RANGES[2].startswith("ALB,35.0,50.0,")
     path = _write(tmp_path, "reference_ranges.csv", _edit(RANGES, 2, "ANRLO", "60"))
     assert _error(load_reference_ranges, path) == (
-        f"{path}, row 2, column ANRLO+ANRHI: '(60, 50.0)' ANRLO is above ANRHI (rule range_order)"
+        f"{path}, row 2, column ANRLO+ANRHI: ('60', '50.0') ANRLO is above ANRHI (rule range_order)"
     )
     path = _write(tmp_path, "reference_ranges.csv", _edit(RANGES, 2, "PARAMCD", "IGG"))
     assert re.findall(r"row (\d), column PARAMCD: 'IGG' is listed twice", _error(load_reference_ranges, path)) == [

@@ -241,9 +241,17 @@ def range_schema() -> pa.DataFrameSchema:
 
 # ----------------------------------------------------------------------------- reading
 def _line(path: Path, row: int | None, column: str, value: str | None, error: str, rule: str) -> str:
+    """``<path>, row <r>, column <c>: <value> <error> (rule <rule>)`` (``value`` already quoted)."""
     where = f"{path}" + (f", row {row}" if row is not None else "") + (f", column {column}" if column else "")
-    what = f"{value!r} {error}" if value else error
+    what = f"{value} {error}" if value else error
     return f"{where}: {what} (rule {rule})"
+
+
+def _shown(values: Sequence[str]) -> str:
+    """A cell as ``'x'`` (nothing when empty), several as ``('LB', 'IGG', 'g/L')``."""
+    if len(values) == 1:
+        return repr(values[0]) if values[0] else ""
+    return "(" + ", ".join(repr(v) for v in values) + ")"
 
 
 def schema_problems(table: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> list[str]:
@@ -282,8 +290,7 @@ def schema_problems(table: pd.DataFrame, schema: pa.DataFrameSchema, path: Path)
         label = "+".join(columns)
         out = across if type(err.schema).__name__ == "DataFrameSchema" else found
         for i in rows:
-            values = [str(table.at[i, c]) for c in columns]
-            value = values[0] if len(values) == 1 else "(" + ", ".join(values) + ")"
+            value = _shown([str(table.at[i, c]) for c in columns])
             out.append((int(i) + 1, order.get(columns[0], 99), _line(path, int(i) + 1, label, value, error, rule)))
     if missing:
         listed = ", ".join(sorted(missing, key=lambda c: order.get(c, 99)))
@@ -313,7 +320,12 @@ def read_resource(path: str | Path, schema: pa.DataFrameSchema) -> pd.DataFrame:
     what = str(schema.name)
     if not path.exists():
         raise UserError(f"{what} {path} does not exist")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise UserError(f"{what} {path} is not a CSV table with a header row ({exc})") from None
     raw.columns = [str(c).strip() for c in raw.columns]
     table = raw.fillna("").apply(lambda s: s.str.strip()) if len(raw.columns) else raw
     raise_problems(schema_problems(table, schema, path), path, what)
@@ -330,7 +342,7 @@ def check_standard_units(table: pd.DataFrame, std_units: Mapping[str, str], name
     bad = np.flatnonzero((want.notna() & (table["unit"] != want)).to_numpy())
     problems = [
         _line(
-            Path(name), int(i) + 1, "unit", str(table["unit"].iloc[i]),
+            Path(name), int(i) + 1, "unit", _shown([str(table["unit"].iloc[i])]),
             f"for {table['PARAMCD'].iloc[i]}, but the standard unit of {table['PARAMCD'].iloc[i]} in units.csv "
             f"is {want.iloc[i]!r}", "standard_unit",
         )
