@@ -71,21 +71,59 @@ def test_unknown_top_level_key_is_rejected(config, schema):
         jsonschema.validate(bad, schema)
 
 
-def test_every_schema_property_has_a_description(schema):
+SCHEMA_FILES = sorted((ROOT / "workflow" / "schemas").glob("*.yaml"))
+
+
+def undescribed(node: object, path: tuple[str, ...] = ()) -> list[str]:
+    """Dotted paths of the properties (and definitions) of a JSON schema without a ``description``.
+
+    Walks ``properties``, ``patternProperties``, ``definitions``/``$defs`` and every subschema
+    they may nest (``items``, ``prefixItems``, ``additionalProperties``, ``oneOf``/``anyOf``/``allOf``,
+    ``not``, ``if``/``then``/``else``); a branch of ``oneOf`` is not a property and needs no
+    description of its own, but the properties inside it do.
+    """
+    if isinstance(node, list):
+        return [m for i, sub in enumerate(node) for m in undescribed(sub, (*path, str(i)))]
+    if not isinstance(node, dict):
+        return []
     missing = []
+    for key in ("properties", "patternProperties", "definitions", "$defs"):
+        for name, prop in (node.get(key) or {}).items():
+            if not (isinstance(prop, dict) and str(prop.get("description") or "").strip()):
+                missing.append(".".join((*path, name)))
+            missing += undescribed(prop, (*path, name))
+    for key in ("items", "prefixItems", "additionalProperties", "oneOf", "anyOf", "allOf", "not", "if", "then", "else"):
+        if isinstance(node.get(key), (dict, list)):
+            missing += undescribed(node[key], (*path, key))
+    return missing
 
-    def walk(node, path):
-        if isinstance(node, dict):
-            for name, prop in (node.get("properties") or {}).items():
-                if not (isinstance(prop, dict) and prop.get("description")):
-                    missing.append(".".join([*path, name]))
-                walk(prop, [*path, name])
-            for key in ("items", "additionalProperties"):
-                if isinstance(node.get(key), dict):
-                    walk(node[key], [*path, key])
 
-    walk(schema, [])
-    assert not missing, missing
+def test_schema_files_are_found():
+    assert ROOT / "workflow" / "schemas" / "config.schema.yaml" in SCHEMA_FILES
+
+
+@pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda p: p.name)
+def test_every_schema_property_has_a_description(path):
+    with open(path, encoding="utf-8") as fh:
+        schema = yaml.safe_load(fh)
+    assert str(schema.get("description") or "").strip(), f"{path.name} has no description"
+    missing = undescribed(schema)
+    assert not missing, f"properties of {path.name} without a description: {missing}"
+
+
+def test_undescribed_finds_nested_and_branch_properties():
+    schema = {
+        "definitions": {"seed": {"type": "integer"}},
+        "properties": {
+            "a": {"type": "object", "description": "A", "properties": {"b": {"type": "string"}}},
+            "c": {"description": "C", "oneOf": [{"type": "object", "properties": {"d": {"type": "number"}}},
+                                                {"const": "auto"}]},
+            "e": {"description": "E", "type": "array", "items": {"type": "object", "properties": {
+                "f": {"description": " "}, "g": {"description": "G"}}}},
+            "h": {"description": "H", "additionalProperties": {"properties": {"i": {}}}},
+        },
+    }
+    assert undescribed(schema) == ["a.b", "c.oneOf.0.d", "e.items.f", "h.additionalProperties.i", "seed"]
 
 
 def test_placebo_arm_and_new_study_keys(config, schema):

@@ -11,7 +11,7 @@ results reproducible":
   hashes of that job's inputs (rule and inputs from Snakemake's own job metadata).
 * ``data_changes.csv``: when a raw export differs from the one used by the previous
   successful run, the rows added, removed and changed (old and new value of every changed
-  cell), keyed by the domain's natural key; plus the outputs whose content changed.
+  cell), keyed by the domain's record key (:mod:`fcrnpipe.keys`); plus the outputs whose content changed.
 
 Raw exports of every successful run are kept in a content-addressed store
 (``provenance/inputs/<sha256>.<ext>``) so the previous version is always available to diff.
@@ -37,20 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-#: Natural key of each domain (docs/datasets.md); used to match rows between two data cuts.
-NATURAL_KEYS: dict[str, list[str]] = {
-    "dm": ["USUBJID"],
-    "ex": ["USUBJID", "EXSEQ"],
-    "vs": ["USUBJID", "VSTESTCD", "VSDTC"],
-    "lb": ["USUBJID", "LBTESTCD", "LBDTC"],
-    "pc": ["USUBJID", "PCSEQ"],
-    "qs": ["USUBJID", "QSTESTCD", "QSDTC"],
-    "ae": ["USUBJID", "AESEQ"],
-    "ds": ["USUBJID", "DSSCAT", "DSDECOD"],
-}
-#: Fallback keys when the natural key is not unique in a cut (e.g. same-time retests).
-FALLBACK_KEYS: dict[str, list[str]] = {"lb": ["USUBJID", "LBSEQ"], "vs": ["USUBJID", "VSTESTCD", "VSDTC", "VISIT"],
-                                       "ds": ["USUBJID", "DSDECOD"]}
+from fcrnpipe.keys import record_keys
 
 KEY_PACKAGES = ["snakemake", "snakemake-executor-plugin-slurm", "pandas", "numpy", "scipy",
                 "pandera", "pyarrow", "matplotlib", "jinja2", "fcrnpipe"]
@@ -402,8 +389,10 @@ def build_manifest(
 
 # ----------------------------------------------------------------------------- data changes
 def _key_columns(domain: str, old: pd.DataFrame, new: pd.DataFrame) -> list[str]:
-    for keys in (NATURAL_KEYS.get(domain, []), FALLBACK_KEYS.get(domain, [])):
-        if keys and all(k in old.columns and k in new.columns for k in keys):
+    """The first record key of ``domain`` (:func:`fcrnpipe.keys.record_keys`) unique in both cuts."""
+    for key in record_keys(domain):
+        keys = list(key)
+        if all(k in old.columns and k in new.columns for k in keys):
             if not old.duplicated(keys).any() and not new.duplicated(keys).any():
                 return keys
     return []
@@ -412,9 +401,10 @@ def _key_columns(domain: str, old: pd.DataFrame, new: pd.DataFrame) -> list[str]
 def diff_domain(domain: str, file: str, old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """Rows added/removed/changed between two versions of one export (all values as text).
 
-    Rows are matched on the domain's natural key (``NATURAL_KEYS``; a fallback key when it
-    is not unique). A changed row gives one line per changed cell with its old and new value;
-    added and removed columns are reported once each. Columns never written (BRTHDTC) are left
+    Rows are matched on the domain's record key (:data:`fcrnpipe.keys.KEYS`: a key that stays
+    the same when a record is corrected; a fallback key when it is not unique). A changed row
+    gives one line per changed cell with its old and new value; added and removed columns are
+    reported once each. Columns never written (BRTHDTC) are left
     out of the comparison. Without a usable key, rows are compared
     as whole records (added/removed only).
     """

@@ -40,6 +40,8 @@ RESULT_TYPES = ("numeric", "titre")
 UNIT_DOMAINS = ("LB", "PC", "VS")
 #: TESTCD (and PARAMCD) of the unit-table rows that apply to the configured PK analyte.
 ANY_ANALYTE = "*"
+#: The repository's unit table (the default of ``config.yaml: resources_dir``).
+UNIT_TABLE = Path(__file__).resolve().parents[2] / "resources" / "units.csv"
 
 
 def unit_key(units: pd.Series) -> pd.Series:
@@ -77,66 +79,18 @@ def load_unit_table(path: str | Path) -> pd.DataFrame:
     """Load and check the unit table.
 
     Returns one row per (domain, TESTCD, unit) with ``factor`` as float64 and ``decimals`` as
-    int64, everything else text, sorted by domain, TESTCD, unit. Raises ``UserError`` naming
-    the file, row and column when the table breaks its own contract (missing column, factor not
-    a positive number, unknown result_type/domain, duplicated (domain, TESTCD, unit), a test
-    with two standard units / PARAMCDs / result types).
+    int64, everything else text, sorted by domain, TESTCD, unit. The table is validated against
+    :func:`fcrnpipe.resource_tables.unit_schema` (missing column, empty cell, factor not a
+    positive number, decimals not a non-negative integer, unknown domain/result_type, duplicated
+    (domain, TESTCD, unit), a test whose rows disagree on standard unit, PARAMCD, result type or
+    decimals): a broken rule raises ``UserError`` naming the file, row, column and rule.
     """
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"unit table {path} does not exist")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    raw.columns = [c.strip() for c in raw.columns]
-    missing = [c for c in UNIT_COLUMNS if c not in raw.columns]
-    if missing:
-        raise UserError(f"unit table {path.name}: missing column(s) {', '.join(missing)}")
-    table = raw[UNIT_COLUMNS].apply(lambda s: s.str.strip())
-    factor = pd.to_numeric(table["factor"], errors="coerce")
-    decimals = pd.to_numeric(table["decimals"], errors="coerce")
-    for i in range(len(table)):
-        row = i + 1
-        if not (np.isfinite(factor.iloc[i]) and factor.iloc[i] > 0):
-            raise UserError(
-                f"unit table {path.name}, row {row}, column factor: {table['factor'].iloc[i]!r} "
-                "is not a positive number"
-            )
-        if not (
-            np.isfinite(decimals.iloc[i]) and float(decimals.iloc[i]).is_integer() and decimals.iloc[i] >= 0
-        ):
-            raise UserError(
-                f"unit table {path.name}, row {row}, column decimals: {table['decimals'].iloc[i]!r} "
-                "is not a non-negative integer"
-            )
-        if table["result_type"].iloc[i] not in RESULT_TYPES:
-            raise UserError(
-                f"unit table {path.name}, row {row}, column result_type: {table['result_type'].iloc[i]!r} "
-                f"is not one of {', '.join(RESULT_TYPES)}"
-            )
-        if table["domain"].iloc[i] not in UNIT_DOMAINS:
-            raise UserError(
-                f"unit table {path.name}, row {row}, column domain: {table['domain'].iloc[i]!r} "
-                f"is not one of {', '.join(UNIT_DOMAINS)}"
-            )
-        for col in ("TESTCD", "unit", "standard_unit", "PARAMCD"):
-            if not table[col].iloc[i]:
-                raise UserError(f"unit table {path.name}, row {row}, column {col}: empty")
-    dup = table.assign(_u=unit_key(table["unit"])).duplicated(["domain", "TESTCD", "_u"], keep="first")
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise UserError(
-            f"unit table {path.name}, row {i + 1}: ({table['domain'].iloc[i]}, {table['TESTCD'].iloc[i]}, "
-            f"{table['unit'].iloc[i]}) is listed twice (units are compared case-insensitively)"
-        )
-    per_test = table.groupby(["domain", "TESTCD"])[["standard_unit", "PARAMCD", "result_type"]].nunique()
-    bad = per_test[(per_test > 1).any(axis=1)]
-    if len(bad):
-        domain, testcd = bad.index[0]
-        raise UserError(
-            f"unit table {path.name}: test {domain}/{testcd} has more than one standard_unit, "
-            "PARAMCD or result_type"
-        )
-    table["factor"] = factor.astype("float64")
-    table["decimals"] = decimals.astype("int64")
+    # imported here: resource_tables builds on this module's vocabulary (UNIT_DOMAINS, unit_key)
+    from fcrnpipe.resource_tables import read_resource, unit_schema
+
+    table = read_resource(path, unit_schema())[UNIT_COLUMNS].copy()
+    table["factor"] = pd.to_numeric(table["factor"]).astype("float64")
+    table["decimals"] = pd.to_numeric(table["decimals"]).astype("int64")
     return table.sort_values(["domain", "TESTCD", "unit"], kind="mergesort").reset_index(drop=True)
 
 
@@ -192,7 +146,7 @@ def standardise(
     but still gets its standard unit. A (test, unit) pair not in the table raises ``UserError``
     listing the unknown pairs (validated data never has one).
 
-    >>> t = load_unit_table(Path(__file__).parents[2] / "resources" / "units.csv")  # the repository's table
+    >>> t = load_unit_table(UNIT_TABLE)  # the repository's table
     >>> v, u = standardise(pd.Series([1050.0]), "IGG", "mg/dL", t)
     >>> v.tolist(), u.tolist()
     ([10.5], ['g/L'])

@@ -105,7 +105,7 @@ def _derive_rule(_name, _input, _params):
         conda:
             CONDA_ENV
         params:
-            **{"code": lib_code("derive", "units", "frames"), **_params},
+            **{"code": lib_code("derive", "units", "resource_tables", "frames"), **_params},
         script:
             f"../../scripts/derive_{_name}.py"
 # fmt: on

@@ -28,7 +28,7 @@ rule provenance:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("provenance", "rawio"),
+        code=lib_code("provenance", "rawio", "keys"),
         ledger=res(f"provenance/{_prov.LEDGER_NAME}"),
         store=res(f"provenance/{_prov.INPUT_STORE}"),
         # folders from the job's own files (no hard-coded prefixes: works without a shared FS)

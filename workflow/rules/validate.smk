@@ -35,7 +35,7 @@ rule check_domain:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("validation", "rawio", "units"),
+        code=lib_code("validation", "rawio", "units", "keys", "resource_tables"),
         expected=lambda w: os.path.join(RAW, f"{w.domain}.csv"),
         # only the config values this domain's checks use (see study_params)
         study=lambda w: study_params(config, w.domain),
@@ -63,7 +63,7 @@ rule validation_report:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("validation", "rawio", "units"),
+        code=lib_code("validation", "rawio", "units", "keys", "resource_tables"),
         domains=DOMAINS,
         files={d: export_name(d, raw_file(d) or None) for d in DOMAINS},
         data_cut=config["data_cut"],
@@ -93,7 +93,7 @@ rule validated:
     resources:
         runtime=5,
     params:
-        code=lib_code("validation", "rawio", "units"),
+        code=lib_code("validation", "rawio", "units", "keys", "resource_tables"),
         failures=lambda wildcards, input: os.path.join(
             os.path.dirname(input.report), "failures.csv"
         ),

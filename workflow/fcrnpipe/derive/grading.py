@@ -18,91 +18,42 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fcrnpipe.errors import UserError
-
-CTCAE_COLUMNS = ["PARAMCD", "term", "direction", "grade", "threshold", "unit"]
-RANGE_COLUMNS = ["PARAMCD", "ANRLO", "ANRHI", "unit"]
-
-
-def _read(path: str | Path, columns: list[str]) -> pd.DataFrame:
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path} does not exist")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    raw.columns = [c.strip() for c in raw.columns]
-    missing = [c for c in columns if c not in raw.columns]
-    if missing:
-        raise UserError(f"{path.name}: missing column(s) {', '.join(missing)}")
-    return raw.apply(lambda s: s.str.strip())
-
-
-def _number(value: str, path: Path, row: int, column: str, allow_empty: bool) -> float:
-    if value == "" and allow_empty:
-        return np.nan
-    try:
-        x = float(value)
-    except ValueError:
-        raise UserError(f"{path.name}, row {row}, column {column}: {value!r} is not a number") from None
-    if not np.isfinite(x):
-        raise UserError(f"{path.name}, row {row}, column {column}: {value!r} is not a finite number")
-    return x
+from fcrnpipe.resource_tables import (
+    CTCAE_COLUMNS,
+    RANGE_COLUMNS,
+    check_standard_units,
+    ctcae_schema,
+    numbers,
+    range_schema,
+    read_resource,
+)
 
 
 def load_ctcae(path: str | Path) -> pd.DataFrame:
     """The CTCAE table: PARAMCD, term, direction (low|high), grade (int 1-5), threshold (text), limit
-    (float; NaN for LLN/ULN), unit. Raises :class:`UserError` naming file, row and column."""
-    path = Path(path)
-    t = _read(path, CTCAE_COLUMNS)
-    limits, grades = [], []
-    for i, r in enumerate(t.itertuples(index=False), start=1):
-        if r.direction not in ("low", "high"):
-            raise UserError(f"{path.name}, row {i}, column direction: {r.direction!r} is not low or high")
-        g = _number(r.grade, path, i, "grade", False)
-        if not (g.is_integer() and 1 <= g <= 5):
-            raise UserError(f"{path.name}, row {i}, column grade: {r.grade!r} is not an integer 1-5")
-        grades.append(int(g))
-        want = "LLN" if r.direction == "low" else "ULN"
-        if r.threshold in ("LLN", "ULN"):
-            if r.threshold != want:
-                raise UserError(f"{path.name}, row {i}, column threshold: {r.threshold} with direction {r.direction}")
-            limits.append(np.nan)
-        else:
-            limits.append(_number(r.threshold, path, i, "threshold", False))
+    (float; NaN for LLN/ULN), unit. Validated against :func:`fcrnpipe.resource_tables.ctcae_schema`:
+    a broken rule raises :class:`UserError` naming file, row, column and rule."""
+    t = read_resource(path, ctcae_schema())
     out = t[CTCAE_COLUMNS].copy()
-    out["grade"] = pd.Series(grades, dtype="int64")
-    out["limit"] = pd.Series(limits, dtype="float64")
-    dup = out.duplicated(["PARAMCD", "direction", "grade"])
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0]) + 1
-        raise UserError(f"{path.name}, row {i}: grade listed twice for {out['PARAMCD'].iloc[i - 1]}")
+    out["grade"] = pd.to_numeric(out["grade"]).astype("int64")
+    out["limit"] = numbers(out["threshold"]).astype("float64")
     return out
 
 
 def load_reference_ranges(path: str | Path) -> pd.DataFrame:
-    """Fallback normal ranges: PARAMCD, ANRLO, ANRHI (float, NaN if empty), unit (standard unit)."""
-    path = Path(path)
-    t = _read(path, RANGE_COLUMNS)
+    """Fallback normal ranges: PARAMCD, ANRLO, ANRHI (float, NaN if empty), unit (standard unit).
+    Validated against :func:`fcrnpipe.resource_tables.range_schema`."""
+    t = read_resource(path, range_schema())
     out = t[RANGE_COLUMNS].copy()
     for col in ("ANRLO", "ANRHI"):
-        out[col] = [_number(v, path, i, col, True) for i, v in enumerate(t[col], start=1)]
-        out[col] = out[col].astype("float64")
-    dup = out["PARAMCD"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0]) + 1
-        raise UserError(f"{path.name}, row {i}, column PARAMCD: {out['PARAMCD'].iloc[i - 1]} listed twice")
+        out[col] = numbers(out[col]).astype("float64")
     return out
 
 
 def check_units(table: pd.DataFrame, std_units: dict[str, str], name: str) -> None:
     """Every row of ``table`` (ctcae or reference ranges) for a parameter in ``std_units`` must be
-    in that parameter's standard unit."""
-    for i, r in enumerate(table.itertuples(index=False), start=1):
-        want = std_units.get(r.PARAMCD)
-        if want is not None and r.unit != want:
-            raise UserError(
-                f"{name}, row {i}, column unit: {r.unit!r} for {r.PARAMCD}, but the standard unit of "
-                f"{r.PARAMCD} in units.csv is {want!r}"
-            )
+    in that parameter's standard unit (:func:`fcrnpipe.resource_tables.check_standard_units`)."""
+    check_standard_units(table, std_units, name)
 
 
 def normal_ranges(

@@ -22,10 +22,6 @@ from fcrnpipe.tables import format as F
 ArmsArg = Sequence[Mapping[str, Any]]
 Values = Mapping[str, Any]
 
-#: Decimals of the reported data per PARAMCD (resources/units.csv ``decimals``), used when the
-#: caller does not pass the unit table's values.
-DEFAULT_DECIMALS: dict[str, int] = {"IGG": 2, "ALB": 1, "CHOL": 2, "LDL": 2, "HDL": 2, "AQP4AB": 0, "EDSS": 1}
-
 ABBREVIATIONS = {
     "AE": "adverse event",
     "AQP4-IgG": "aquaporin-4 immunoglobulin G antibody",

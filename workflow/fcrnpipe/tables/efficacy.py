@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -17,7 +18,6 @@ from fcrnpipe.stats.safety import LAB_EXTREME, lab_by_visit
 from fcrnpipe.tables import format as F
 from fcrnpipe.tables.core import (
     ArmsArg,
-    DEFAULT_DECIMALS,
     Grid,
     Table,
     ard_endpoints,
@@ -29,6 +29,7 @@ from fcrnpipe.tables.core import (
     ep_values,
     set_counts,
 )
+from fcrnpipe.units import UNIT_TABLE, load_unit_table
 
 
 # ----------------------------------------------------------------------- by-visit summaries
@@ -37,6 +38,22 @@ def lab_decimals(units: pd.DataFrame) -> dict[str, int]:
     D.require_columns(units, ["PARAMCD", "decimals"], "units.csv")
     g = units.assign(decimals=D.to_float(units["decimals"])).groupby("PARAMCD")["decimals"].max()
     return {str(k): int(v) for k, v in g.items() if not math.isnan(v)}
+
+
+@cache
+def _repository_decimals() -> dict[str, int]:
+    return lab_decimals(load_unit_table(UNIT_TABLE))
+
+
+def default_decimals() -> dict[str, int]:
+    """:func:`lab_decimals` of the repository's unit table (:data:`fcrnpipe.units.UNIT_TABLE`): the
+    decimals of a laboratory table whose caller passes none (the pipeline passes those of the
+    configured unit table), so ``units.csv`` is their one source.
+
+    >>> {k: default_decimals()[k] for k in ("IGG", "ALB", "CHOL", "AQP4AB")}
+    {'IGG': 2, 'ALB': 1, 'CHOL': 2, 'AQP4AB': 0}
+    """
+    return dict(_repository_decimals())
 
 
 #: Display names of the laboratory parameters (the unit comes from the data).
@@ -111,7 +128,7 @@ def _lab_visit_table(
     extra: Callable[[Grid], None] | None = None,
     treatment: str | None = None,
 ) -> Table:
-    dec = DEFAULT_DECIMALS | dict(decimals or {})
+    dec = default_decimals() | dict(decimals or {})
     grid = Grid(arm_columns(arms, counts, overall_label))
     for paramcd in paramcds:
         _by_visit_sections(grid, ep, paramcd, _param_label(adlb, paramcd), dec.get(paramcd, 1), level)

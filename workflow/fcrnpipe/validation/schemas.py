@@ -30,6 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from fcrnpipe.keys import KEYS
 from fcrnpipe.units import for_analyte, param_info, unit_key
 from fcrnpipe.validation import terms as T
 from fcrnpipe.validation.columns import matches, parse_numbers, upper
@@ -80,15 +81,11 @@ COMPLETE_DATES: frozenset[str] = frozenset(
     {"RFSTDTC", "RFENDTC", "RFPENDTC", "RFICDTC", "EXSTDTC", "EXENDTC", "VSDTC", "LBDTC", "PCDTC", "QSDTC", "DSSTDTC"}
 )
 
-#: Qualifier and timing variables (without the domain prefix) added to a findings domain's
-#: natural key when present: category, specimen, position, location, visit, time point, date.
-KEY_QUALIFIERS: tuple[str, ...] = ("CAT", "SCAT", "SPEC", "POS", "LOC", "VISITNUM", "TPTNUM", "DTC")
-
-
 @dataclass(frozen=True)
 class DomainSpec:
     """The contract of one domain: required/optional variables, variables that may be empty,
-    the variable naming the test (``code``), the sequence variable and the natural key."""
+    the variable naming the test (``code``), the sequence variable and the natural key (the last
+    three from :data:`fcrnpipe.keys.KEYS`, the one home of the domain keys)."""
 
     domain: str
     required: tuple[str, ...]
@@ -105,13 +102,16 @@ class DomainSpec:
         return (*self.base_key, *self.qualifiers)
 
 
-def _findings_qualifiers(prefix: str) -> tuple[str, ...]:
-    return tuple(q if q == "VISITNUM" else prefix + q for q in KEY_QUALIFIERS)
+def _keys(domain: str) -> dict[str, Any]:
+    """The key fields of ``domain``'s spec, from :data:`fcrnpipe.keys.KEYS` (their one home)."""
+    k = KEYS[domain]
+    return {"seq": k.seq, "base_key": k.base, "qualifiers": k.qualifiers}
 
 
 SPECS: dict[str, DomainSpec] = {
     "dm": DomainSpec(
         "dm",
+        **_keys("dm"),
         required=("STUDYID", "USUBJID", "SITEID", "AGE", "AGEU", "SEX", "ARMCD", "ARM", "RFSTDTC", "RFENDTC"),
         optional=("RACE", "ETHNIC", "COUNTRY", "RFICDTC", "RFPENDTC", "ARMNRS", "BRTHDTC", "ATTACK"),
         # ARMCD, ARM, RFSTDTC may be empty for subjects not assigned to an arm (rule not_assigned)
@@ -119,24 +119,21 @@ SPECS: dict[str, DomainSpec] = {
     ),
     "ex": DomainSpec(
         "ex",
+        **_keys("ex"),
         required=("USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXDOSU", "EXROUTE", "EXSTDTC", "VISIT"),
         optional=("EXENDTC",),
         code="EXTRT",
-        seq="EXSEQ",
-        base_key=("USUBJID", "EXTRT"),
-        qualifiers=("EXSTDTC",),
     ),
     "vs": DomainSpec(
         "vs",
+        **_keys("vs"),
         required=("USUBJID", "VSTESTCD", "VSORRES", "VSORRESU", "VISIT", "VSDTC"),
         may_be_empty=frozenset({"VSORRES", "VSORRESU"}),
         code="VSTESTCD",
-        seq="VSSEQ",
-        base_key=("USUBJID", "VSTESTCD"),
-        qualifiers=_findings_qualifiers("VS"),
     ),
     "lb": DomainSpec(
         "lb",
+        **_keys("lb"),
         required=(
             "USUBJID",
             "LBSEQ",
@@ -152,32 +149,26 @@ SPECS: dict[str, DomainSpec] = {
         optional=("LBSPEC", "LBMETHOD", "LBSTAT", "LBREASND"),
         may_be_empty=frozenset({"LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI"}),
         code="LBTESTCD",
-        seq="LBSEQ",
-        base_key=("USUBJID", "LBTESTCD"),
-        qualifiers=_findings_qualifiers("LB"),
     ),
     "pc": DomainSpec(
         "pc",
+        **_keys("pc"),
         required=("USUBJID", "PCSEQ", "PCTESTCD", "PCORRES", "PCORRESU", "PCLLOQ", "VISIT", "PCTPT", "PCDTC"),
         optional=("PCSPEC", "PCTPTNUM", "PCTPTREF"),
         may_be_empty=frozenset({"PCORRES"}),
         code="PCTESTCD",
-        seq="PCSEQ",
-        base_key=("USUBJID", "PCTESTCD"),
-        qualifiers=_findings_qualifiers("PC"),
     ),
     "qs": DomainSpec(
         "qs",
+        **_keys("qs"),
         required=("USUBJID", "QSTESTCD", "QSORRES", "VISIT", "VISITNUM", "QSDTC"),
         optional=("QSCAT",),
         may_be_empty=frozenset({"QSORRES"}),
         code="QSTESTCD",
-        seq="QSSEQ",
-        base_key=("USUBJID", "QSTESTCD"),
-        qualifiers=_findings_qualifiers("QS"),
     ),
     "ae": DomainSpec(
         "ae",
+        **_keys("ae"),
         # AETOXGR or AESEV: one of them is required (see severity_variable)
         required=(
             "USUBJID",
@@ -194,19 +185,14 @@ SPECS: dict[str, DomainSpec] = {
         optional=("AETOXGR", "AESEV", "AEOUT"),
         # empty AEDECOD/AEBODSYS/AEREL/AEACN are warnings (value_missing), AEENDTC = ongoing
         may_be_empty=frozenset({"AEENDTC", "AEDECOD", "AEBODSYS", "AEREL", "AEACN", "AETOXGR", "AESEV"}),
-        seq="AESEQ",
-        base_key=("USUBJID", "AETERM", "AEDECOD"),
-        qualifiers=("AESTDTC", "AEENDTC"),
     ),
     "ds": DomainSpec(
         "ds",
+        **_keys("ds"),
         required=("USUBJID", "DSDECOD", "DSTERM", "DSSTDTC"),
         optional=("DSSCAT", "DSCAT", "EPOCH"),
         may_be_empty=frozenset({"DSSTDTC"}),
         code="DSDECOD",
-        seq="DSSEQ",
-        base_key=("USUBJID",),
-        qualifiers=("DSSCAT", "EPOCH"),
     ),
 }
 
