@@ -1,25 +1,22 @@
-# Stage rules: stats (see docs/architecture.md for the conventions).
-#
-# One job per domain part, so that a change to one analysis dataset reruns only its part:
-# stats_ae (ADSL, ADAE), stats_lab (ADSL, ADLB: albumin/cholesterol, CTCAE shifts),
-# stats_disposition (ADSL, ADEX; also analysis-set sizes and demographics), stats_pd (ADSL, ADLB:
-# IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS). Each writes its share of the analysis results
-# dataset (ARD) to results/stats/parts/<part>.csv: one row per endpoint x population x arm x
-# visit x statistic x component (endpoint rows, and display rows for numbers only the tables
-# show). A table reads only the parts it shows. stats_endpoints gathers the parts into
-# results/stats/ard.csv and derives from it the sorted results/stats/endpoints.csv (endpoint,
-# population, arm, visit, n, statistic, estimate, ci_low, ci_high, ci_level, ci_bounds, p_value,
-# method).
+# Stage rules: stats (docs/architecture.md). One job per ADaM domain part, each writing its
+# share of the analysis results dataset (ARD) to results/stats/parts/<part>.csv: stats_ae
+# (ADSL, ADAE), stats_lab (ADSL, ADLB: albumin/cholesterol, CTCAE shifts), stats_disposition
+# (ADSL, ADEX: also analysis-set sizes, demographics), stats_pd (ADSL, ADLB: IgG, AQP4-IgG),
+# stats_edss (ADSL, ADEDSS). stats_endpoints gathers them into stats/ard.csv and endpoints.csv.
 
 STATS_PARTS = ["ae", "lab", "disposition", "pd", "edss"]
 # only the arm codes: a change of an arm's label or colour does not rerun the statistics
 STATS_ARMS = [a["armcd"] for a in config["study"]["arms"]]
+_STATS = {
+    "code": lib_code("stats", "frames"),
+    "arms": STATS_ARMS,
+    "visits": config["visits"],
+}
 
 
 rule stats_ae:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adae=res("adam/adae.parquet"),
+        **adam("adsl", "adae"),
     output:
         part=res("stats/parts/ae.csv"),
     log:
@@ -29,18 +26,15 @@ rule stats_ae:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
     script:
         "../../scripts/stats_ae.py"
 
 
 rule stats_lab:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adlb=res("adam/adlb.parquet"),
-        ctcae=os.path.join(RESOURCES, "ctcae.csv"),
+        **adam("adsl", "adlb"),
+        ctcae=resource("ctcae.csv"),
     output:
         part=res("stats/parts/lab.csv"),
     log:
@@ -50,9 +44,7 @@ rule stats_lab:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
         grading=config["lab_grading"],
     script:
         "../../scripts/stats_lab.py"
@@ -60,8 +52,7 @@ rule stats_lab:
 
 rule stats_disposition:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adex=res("adam/adex.parquet"),
+        **adam("adsl", "adex"),
     output:
         part=res("stats/parts/disposition.csv"),
     log:
@@ -71,9 +62,7 @@ rule stats_disposition:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
         treatment=config["study"]["treatment"],
         placebo=config["study"].get("placebo", "PLACEBO"),
     script:
@@ -82,8 +71,7 @@ rule stats_disposition:
 
 rule stats_pd:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adlb=res("adam/adlb.parquet"),
+        **adam("adsl", "adlb"),
     output:
         part=res("stats/parts/pd.csv"),
     log:
@@ -93,17 +81,14 @@ rule stats_pd:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
     script:
         "../../scripts/stats_pd.py"
 
 
 rule stats_edss:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adedss=res("adam/adedss.parquet"),
+        **adam("adsl", "adedss"),
     output:
         part=res("stats/parts/edss.csv"),
     log:
@@ -113,9 +98,7 @@ rule stats_edss:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
         primary_visit=config["edss"]["primary_visit"],
         improvement=config["edss"]["improvement"],
     script:
@@ -126,11 +109,11 @@ rule stats_endpoints:
     input:
         parts=expand(res("stats/parts/{part}.csv"), part=STATS_PARTS),
     output:
-        endpoints=report(
-            res("stats/endpoints.csv"),
-            caption="../report/stats_endpoints.rst",
-            category="Endpoint statistics",
-            subcategory="Endpoints",
+        endpoints=reported(
+            "stats/endpoints.csv",
+            "stats_endpoints",
+            "Endpoint statistics",
+            "Endpoints",
         ),
         ard=res("stats/ard.csv"),
     log:
@@ -142,9 +125,7 @@ rule stats_endpoints:
     resources:
         runtime=5,
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
     script:
         "../../scripts/stats_endpoints.py"
 
