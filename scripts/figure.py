@@ -7,8 +7,7 @@ from fcrnpipe.runner import run
 
 
 def main(smk):
-    params = {**smk.params.figure, "data_cut": smk.params.data_cut}
-    save(build_figure(smk.wildcards.name, smk.input, params), smk.output.png, smk.output.svg)
+    save(build_figure(smk), smk.output.png, smk.output.svg)
 
 
 run(main, snakemake)  # noqa: F821

@@ -7,8 +7,7 @@ from fcrnpipe.tables.registry import build_table
 
 
 def main(smk):
-    params = {**smk.params.table, "data_cut": smk.params.data_cut}
-    write_outputs(build_table(smk.wildcards.name, smk.input, params), smk.output.csv, smk.output.html)
+    write_outputs(build_table(smk), smk.output.csv, smk.output.html)
 
 
 run(main, snakemake)  # noqa: F821

@@ -51,20 +51,16 @@ def test_the_name_parser_sees_every_entry():
     assert len(rule_names("table")) == 14 and len(rule_names("figure")) == 7
 
 
-def test_an_unknown_name_is_a_clear_error():
-    from fcrnpipe.figures.registry import build_figure
-    from fcrnpipe.tables.registry import build_table
-
-    with pytest.raises(KeyError, match="no table 'nope'.*demographics"):
-        build_table("nope", None, {})
-    with pytest.raises(KeyError, match="no figure 'nope'.*igg_pct_baseline"):
-        build_figure("nope", None, {})
-
-
-def test_a_table_adapter_reads_its_inputs_and_passes_its_params(tmp_path):
-    """pkpd_parameters: the CSV at the job's input, the data cut from the params."""
+def _job(name: str, kind: str, inputs: dict, params: dict):
+    """A stand-in ``snakemake`` object of a generic rule's job."""
     from types import SimpleNamespace
 
+    return SimpleNamespace(wildcards=SimpleNamespace(name=name), input=SimpleNamespace(**inputs),
+                           params=SimpleNamespace(**{kind: params, "data_cut": "cut 7"}))
+
+
+def test_a_table_adapter_reads_its_inputs_and_gets_the_data_cut(tmp_path):
+    """pkpd_parameters: the CSV at the job's input, the data cut beside the table's params."""
     import pandas as pd
 
     from fcrnpipe.tables.registry import build_table
@@ -74,6 +70,6 @@ def test_a_table_adapter_reads_its_inputs_and_passes_its_params(tmp_path):
         [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
         columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
     ).to_csv(path, index=False)
-    table = build_table("pkpd_parameters", SimpleNamespace(parameters=str(path)), {"data_cut": "cut 7"})
+    table = build_table(_job("pkpd_parameters", "table", {"parameters": str(path)}, {}))
     assert table.data_cut == "cut 7"
     assert table.data.iloc[0]["parameter"] == "CL"

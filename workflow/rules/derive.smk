@@ -15,6 +15,7 @@ _BASELINE = {
     "same_day": config["baseline"]["same_day"],
 }
 _QSTESTCD = {"qstestcd": config["edss"].get("qstestcd", "EDSS")}
+_CENSORING = config["censoring"]
 
 # dataset -> inputs, params (besides the library code hash)
 DERIVE = {
@@ -51,12 +52,8 @@ DERIVE = {
         {
             "visits": config["visits"],
             "dosing_days": config["study"]["dosing_days"],
-            "pk_before_first_measurable": config["censoring"][
-                "pk_before_first_measurable"
-            ],
-            "pk_after_first_measurable": config["censoring"][
-                "pk_after_first_measurable"
-            ],
+            "pk_before_first_measurable": _CENSORING["pk_before_first_measurable"],
+            "pk_after_first_measurable": _CENSORING["pk_after_first_measurable"],
             **_TRT,
             "pk_analyte": config["study"]["pk_analyte"],
         },

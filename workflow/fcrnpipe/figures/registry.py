@@ -1,4 +1,5 @@
-"""The figure registry: name -> builder adapter of the generic ``rule figure`` (scripts/figure.py).
+"""The figure registry: name -> builder adapter of the generic ``rule figure`` (scripts/figure.py
+calls :func:`build_figure`).
 
 An adapter takes the job's named inputs ``i`` (paths, as ``snakemake.input``) and the figure's
 params ``p`` (attribute access: the entry's params of ``FIGURES`` in workflow/rules/figures.smk
@@ -9,7 +10,7 @@ workflow/report/figure.rst; tests/test_registry.py checks that the three list th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -74,21 +75,16 @@ def disposition_flow(i: Any, p: Any) -> Figure:
     )
 
 
+#: name -> adapter; the name is the adapter's (and the output file's) name
 FIGURES: dict[str, Adapter] = {
-    "igg_pct_baseline": igg_pct_baseline,
-    "aqp4_titre": aqp4_titre,
-    "edss_paired": edss_paired,
-    "albumin_cholesterol": albumin_cholesterol,
-    "pk_conc_time": pk_conc_time,
-    "ae_swimmer": ae_swimmer,
-    "disposition_flow": disposition_flow,
+    adapter.__name__: adapter
+    for adapter in (igg_pct_baseline, aqp4_titre, edss_paired, albumin_cholesterol, pk_conc_time, ae_swimmer,
+                    disposition_flow)
 }
 
 
-def build_figure(name: str, inputs: Any, params: Mapping[str, Any]) -> Figure:
-    """Figure ``name`` from the job's named inputs and the figure's params (a mapping)."""
-    try:
-        adapter = FIGURES[name]
-    except KeyError:
-        raise KeyError(f"no figure {name!r} in fcrnpipe.figures.registry (known: {', '.join(FIGURES)})") from None
-    return adapter(inputs, SimpleNamespace(**params))
+def build_figure(smk: Any) -> Figure:
+    """The figure of a ``rule figure`` job: the adapter of its wildcard ``name`` called with the
+    job's inputs and params (the rule's param ``figure``: the entry's params, plus ``data_cut``)."""
+    params = SimpleNamespace(**smk.params.figure, data_cut=smk.params.data_cut)
+    return FIGURES[smk.wildcards.name](smk.input, params)
