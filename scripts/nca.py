@@ -6,12 +6,13 @@ from fcrnpipe.tableio import read_parquet, write_csv
 
 
 def main(smk):
-    p = smk.params
+    p, cfg = smk.params, smk.params.nca
     adpc, adex, adsl = (read_parquet(f) for f in (smk.input.adpc, smk.input.adex, smk.input.adsl))
     options = NCAOptions.from_config(
-        p.auc_method, p.lambda_z, p.blq, treatment=p.treatment, analyte=p.analyte, acceptance=p.acceptance
+        cfg["auc_method"], cfg["lambda_z"], cfg["blq"], treatment=p.treatment, analyte=p.analyte,
+        acceptance=cfg.get("acceptance", {}),
     )
-    nca = run_nca(adpc, adex, adsl, p.intervals, options)
+    nca = run_nca(adpc, adex, adsl, cfg["intervals"], options)
     exclude = options.acceptance.exclude
     write_csv(nca, smk.output.nca)
     write_csv(summarise_nca(nca, adsl, exclude_flagged=exclude), smk.output.summary)

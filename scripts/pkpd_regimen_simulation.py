@@ -9,10 +9,9 @@ from fcrnpipe.runner import run
 def main(smk):
     p, i = smk.params, smk.input
     regimen_simulation(i.dataset, i.id_map, i.predictions, i.pk_fit, i.pd_fit, dict(smk.output.items()),
-                       regimens=p.regimens, trials=p.trials, subjects=p.subjects, days=p.days, seed=p.seed,
-                       arms=p.arms, dosing_days=p.dosing_days, visits=p.visits, data_cut=p.data_cut,
-                       uncertainty=p.uncertainty, bootstrap=i.get("bootstrap"), exclude_at_bound=p.exclude_at_bound,
-                       workers=smk.threads)
+                       regimens=p.regimens, seed=p.seed, arms=p.arms, dosing_days=p.dosing_days, visits=p.visits,
+                       data_cut=p.data_cut, bootstrap=i.get("bootstrap"), exclude_at_bound=p.exclude_at_bound,
+                       workers=smk.threads, **p.simulation)  # trials, subjects, days, uncertainty
 
 
 run(main, snakemake)  # noqa: F821

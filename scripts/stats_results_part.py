@@ -1,4 +1,4 @@
-"""Rules stats_pk_nca and stats_pkpd: a PK or PK/PD stage's results file (pk/nca_summary.csv,
+"""Rule stats_results ({part}: pk_nca, pkpd): a PK or PK/PD stage's results file (pk/nca_summary.csv,
 pkpd/population_parameters.csv) -> its ARD part (stats/parts/pk_nca.csv, stats/parts/pkpd.csv):
 the same numbers as display rows in the ARD's long format, with method text."""
 
@@ -10,14 +10,14 @@ from fcrnpipe.stats.descriptive import frame
 from fcrnpipe.stats.pk import nca_summary_rows, pkpd_parameter_rows
 from fcrnpipe.tableio import write_csv
 
-#: params.results -> the conversion of that results file into display rows
-CONVERSIONS = {"nca_summary": nca_summary_rows, "population_parameters": pkpd_parameter_rows}
+#: the part (wildcard) -> the conversion of its results file into display rows
+CONVERSIONS = {"pk_nca": nca_summary_rows, "pkpd": pkpd_parameter_rows}
 
 
 def main(smk):
     p = smk.params
     results = pd.read_csv(smk.input.results, keep_default_na=False, na_values=[""])
-    write_csv(part_ard(frame([]), CONVERSIONS[p.results](results), p.arms, p.visits), smk.output.part)
+    write_csv(part_ard(frame([]), CONVERSIONS[smk.wildcards.part](results), p.arms, p.visits), smk.output.part)
 
 
 run(main, snakemake)  # noqa: F821

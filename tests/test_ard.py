@@ -90,7 +90,7 @@ def study(tmp_path_factory):
     endpoints = gather_endpoints(parts.values(), codes, visits)
     # as the pipeline: each stats rule writes its part's ARD, stats_endpoints gathers them
     part_ards = [part_ard(p, displays.get(k), codes, visits) for k, p in parts.items()]
-    # the display-only parts of the PK and PK/PD stages' results (rules stats_pk_nca, stats_pkpd)
+    # the display-only parts of the PK and PK/PD stages' results (rule stats_results)
     part_ards += [part_ard(frame([]), nca_summary_rows(NCA_SUMMARY), codes, visits)]
     part_ards += [part_ard(frame([]), pkpd_parameter_rows(PKPD_PARAMETERS), codes, visits)]
     ard = gather_ard(part_ards, codes, visits)

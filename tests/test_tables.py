@@ -362,7 +362,7 @@ def test_nan_never_leaks_into_html(toy):
 
 
 # --------------------------------------------------------------------------- rule scripts
-def _run_script(root, name, tmp_path, inputs, outputs, params):
+def _run_script(root, name, tmp_path, inputs, outputs, params, wildcards=None):
     """Run scripts/<name>.py as Snakemake would, with a stand-in ``snakemake`` object."""
     import runpy
     from types import SimpleNamespace
@@ -371,10 +371,19 @@ def _run_script(root, name, tmp_path, inputs, outputs, params):
         input=SimpleNamespace(**inputs),
         output=SimpleNamespace(**outputs),
         params=SimpleNamespace(**params),
+        wildcards=SimpleNamespace(**(wildcards or {})),
         log=[str(tmp_path / f"{name}.log")],
         rule=name,
     )
     runpy.run_path(str(root / "scripts" / f"{name}.py"), init_globals={"snakemake": smk}, run_name="__main__")
+
+
+def _run_table(root, name, tmp_path, inputs, outputs, params):
+    """Run the generic table script for table ``name`` as rule ``table`` would: the table's
+    params under ``table``, the data cut beside them (workflow/rules/tables.smk)."""
+    table = {k: v for k, v in params.items() if k != "data_cut"}
+    _run_script(root, "table", tmp_path, inputs, outputs, {"table": table, "data_cut": params["data_cut"]},
+                wildcards={"name": name})
 
 
 def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
@@ -420,7 +429,7 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         {"arms": arm_codes, "visits": config["visits"]},
     )
 
-    def ard(*parts_shown):  # TABLE_ARD of workflow/rules/tables.smk
+    def ard(*parts_shown):  # the `ard` inputs of TABLES in workflow/rules/tables.smk
         return [str(tmp_path / "parts" / f"{p}.csv") for p in (*parts_shown, "disposition")]
 
     ep = pd.read_csv(endpoints, keep_default_na=False, na_values=[""])
@@ -467,14 +476,14 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
     }
     for name, (inputs, extra) in tables.items():
         out = {"csv": str(tmp_path / f"{name}.csv"), "html": str(tmp_path / f"{name}.html")}
-        _run_script(root, f"table_{name}", tmp_path, inputs, out, {**common, **extra})
+        _run_table(root, name, tmp_path, inputs, out, {**common, **extra})
         html = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
         assert "Data cut: toy cut &lt;1&gt;" in html
         assert "dose of study drug" not in html, name  # the drug's name comes from config study.treatment
     pub = {"csv": str(tmp_path / "pub.csv"), "html": str(tmp_path / "pub.html")}
-    _run_script(
+    _run_table(
         root,
-        "table_published_vs_reproduced",
+        "published_vs_reproduced",
         tmp_path,
         {"endpoints": endpoints, "findings": str(res / "published_findings.yaml")},
         pub,
@@ -499,10 +508,10 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
     ).to_csv(params_csv, index=False)
     pkpd_part = str(tmp_path / "parts" / "pkpd.csv")
     _run_script(root, "stats_results_part", tmp_path, {"results": str(params_csv)}, {"part": pkpd_part},
-                {"arms": arm_codes, "visits": config["visits"], "results": "population_parameters"})  # fmt: skip
-    _run_script(
+                {"arms": arm_codes, "visits": config["visits"]}, wildcards={"part": "pkpd"})  # fmt: skip
+    _run_table(
         root,
-        "table_pkpd_parameters",
+        "pkpd_parameters",
         tmp_path,
         {"parameters": str(params_csv), "ard": [pkpd_part]},
         {"csv": str(tmp_path / "pp.csv"), "html": str(tmp_path / "pp.html")},
@@ -553,13 +562,13 @@ def test_nca_summary_script(root, tmp_path, toy):
     parts = {"pk_nca": str(tmp_path / "part_pk_nca.csv"), "disposition": str(tmp_path / "part_disposition.csv")}
     codes = [a["armcd"] for a in ARMS_CFG]
     _run_script(root, "stats_results_part", tmp_path, {"results": str(summary)}, {"part": parts["pk_nca"]},
-                {"arms": codes, "visits": [], "results": "nca_summary"})  # fmt: skip
+                {"arms": codes, "visits": []}, wildcards={"part": "pk_nca"})  # fmt: skip
     write_table(toy["adex"], tmp_path / "adex.parquet")
     _run_script(root, "stats_disposition", tmp_path, {"adsl": str(tmp_path / "adsl.parquet"), "adex": str(tmp_path / "adex.parquet")},
                 {"part": parts["disposition"]}, {"arms": codes, "visits": [], "treatment": "BATOCLIMAB", "placebo": "PLACEBO"})  # fmt: skip
-    _run_script(
+    _run_table(
         root,
-        "table_nca_summary",
+        "nca_summary",
         tmp_path,
         {"summary": str(summary), "nca": str(nca), "ard": list(parts.values())},
         out,
@@ -575,32 +584,36 @@ def test_nca_summary_script(root, tmp_path, toy):
     "caption",
     [
         "stats_endpoints",
-        "table_demographics",
-        "table_disposition",
-        "table_exposure",
-        "table_teae_overview",
-        "table_teae_soc_pt",
-        "table_lab_shift",
-        "table_albumin",
-        "table_cholesterol",
-        "table_igg",
-        "table_aqp4",
-        "table_edss",
-        "table_published_vs_reproduced",
-        "table_nca_summary",
-        "table_pkpd_parameters",
+        "demographics",
+        "disposition",
+        "exposure",
+        "teae_overview",
+        "teae_soc_pt",
+        "lab_shift",
+        "albumin",
+        "cholesterol",
+        "igg",
+        "aqp4",
+        "edss",
+        "published_vs_reproduced",
+        "nca_summary",
+        "pkpd_parameters",
     ],
 )
 def test_captions_render_as_valid_rst_with_the_data_cut(root, config, caption):
+    """stats_endpoints.rst, and the branch of each table of workflow/report/table.rst."""
     import docutils.core
     import docutils.utils
     import jinja2
     from types import SimpleNamespace
 
-    text = (root / "workflow" / "report" / f"{caption}.rst").read_text(encoding="utf-8")
-    rendered = jinja2.Template(text, undefined=jinja2.StrictUndefined).render(snakemake=SimpleNamespace(config=config))
+    path = "stats_endpoints.rst" if caption == "stats_endpoints" else "table.rst"
+    text = (root / "workflow" / "report" / path).read_text(encoding="utf-8")
+    rendered = jinja2.Template(text, undefined=jinja2.StrictUndefined).render(
+        snakemake=SimpleNamespace(config=config, wildcards=SimpleNamespace(name=caption)))
     assert config["data_cut"] in rendered
-    assert "opulation" in rendered or caption == "table_published_vs_reproduced"
+    assert "No caption" not in rendered
+    assert "opulation" in rendered or caption == "published_vs_reproduced"
     docutils.core.publish_doctree(
         rendered, settings_overrides={"halt_level": docutils.utils.Reporter.WARNING_LEVEL, "report_level": 5}
     )

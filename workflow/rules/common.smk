@@ -1,6 +1,8 @@
 # Shared wiring helpers: paths, the list of domains, and the final targets of each stage.
 import os
+from typing import NamedTuple
 
+from fcrnpipe import provenance as _prov
 from fcrnpipe.codehash import source_hash as lib_code
 
 DOMAINS = ["dm", "ex", "vs", "lb", "pc", "qs", "ae", "ds"]
@@ -65,6 +67,17 @@ def raw_file(domain):
     return []
 
 
+# the run's start time (set by onstart in provenance.smk), for the run ledger
+RUN = {}
+
+
+def record_run(outcome, log):
+    """Append this run (outcome "success" or "failure") to the run ledger."""
+    _prov.record_run(
+        outcome, log, config, RUN.get("start"), RES, RAW, DOMAINS, workflow.basedir
+    )
+
+
 def all_stage_outputs(wildcards):
     """Every stage's targets except the provenance stage's own (its rule's input)."""
     return sorted(
@@ -77,9 +90,9 @@ def first_dir(files):
     return os.path.dirname(files if isinstance(files, str) else files[0])
 
 
-def ard_parts(parts):
-    """The ARD parts (stats/parts/<part>.csv) a table reads."""
-    return expand(res("stats/parts/{part}.csv"), part=parts)
+def ard_input(*parts):
+    """Named input `ard`: the ARD parts results/stats/parts/<part>.csv, in this order."""
+    return {"ard": expand(res("stats/parts/{part}.csv"), part=parts)}
 
 
 def adam(*domains):
@@ -95,6 +108,34 @@ def validated(*domains):
 def resource(name):
     """A file of the resources folder (unit table, reference ranges, CTCAE grades, ...)."""
     return os.path.join(RESOURCES, name)
+
+
+def reported(path, caption, category, subcategory):
+    """results/<path>, shown in the report with caption workflow/report/<caption>.rst."""
+    return report(
+        res(path),
+        caption=f"../report/{caption}.rst",
+        category=category,
+        subcategory=subcategory,
+    )
+
+
+def figure_files(stem, caption, category, subcategory="Figures"):
+    """Named outputs of a figure: png (in the report) and svg, results/<stem>.png/.svg."""
+    return {
+        "png": reported(f"{stem}.png", caption, category, subcategory),
+        "svg": res(f"{stem}.svg"),
+    }
+
+
+class Spec(NamedTuple):
+    """A table or figure of a registry (TABLES, FIGURES): report category, named inputs,
+    params (besides the data cut) and the hash of the library code it runs."""
+
+    category: str
+    input: dict
+    params: dict
+    code: str
 
 
 # params and inputs several registries share (derive, tables, figures)

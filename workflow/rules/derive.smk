@@ -1,14 +1,7 @@
-# Stage rules: derive (see docs/architecture.md for the conventions).
-#
-# One job per analysis dataset (docs/datasets.md section 3), reading only the validated tables
-# results/validation/<domain>.parquet, earlier analysis datasets and the resource tables:
-#   derive_adsl   dm, ex, ds, vs, lb, pc, qs (never ae: an AE update does not rerun ADSL)
-#   derive_adex   dm, ex
-#   derive_adlb   ADSL, lb          derive_adpc   ADSL, ADEX, pc
-#   derive_adedss ADSL, qs          derive_adae   ADSL, ae
-# Each rule's params hold exactly the config values it uses, so a config change reruns only
-# the datasets it affects (an arm's colour reruns nothing here). Declarative: DERIVE (dataset ->
-# inputs, params) drives one rule definition, derive_<dataset> with scripts/derive_<dataset>.py.
+# Stage rules: derive (docs/architecture.md, docs/datasets.md section 3). One job per analysis
+# dataset, derive_<dataset> (scripts/derive_<dataset>.py), reading only the validated tables,
+# earlier analysis datasets and resource tables (ADSL never reads ae: an AE update does not rerun
+# it). DERIVE: dataset -> inputs, params (exactly the config values it uses).
 
 # arms without their plotting colour
 DERIVE_ARMS = [
@@ -22,6 +15,7 @@ _BASELINE = {
     "same_day": config["baseline"]["same_day"],
 }
 _QSTESTCD = {"qstestcd": config["edss"].get("qstestcd", "EDSS")}
+_CENSORING = config["censoring"]
 
 # dataset -> inputs, params (besides the library code hash)
 DERIVE = {
@@ -58,12 +52,8 @@ DERIVE = {
         {
             "visits": config["visits"],
             "dosing_days": config["study"]["dosing_days"],
-            "pk_before_first_measurable": config["censoring"][
-                "pk_before_first_measurable"
-            ],
-            "pk_after_first_measurable": config["censoring"][
-                "pk_after_first_measurable"
-            ],
+            "pk_before_first_measurable": _CENSORING["pk_before_first_measurable"],
+            "pk_after_first_measurable": _CENSORING["pk_after_first_measurable"],
             **_TRT,
             "pk_analyte": config["study"]["pk_analyte"],
         },
@@ -85,9 +75,8 @@ DERIVE = {
         },
     ),
 }
-# A function, not a loop body: Snakemake evaluates a rule's script path again when the job
-# runs, and a loop variable would by then hold the last entry. (snakefmt cannot parse a rule
-# inside a function, hence fmt: off.)
+# A function, not a loop body: Snakemake evaluates a rule's script path again when the job runs,
+# when a loop variable would hold the last entry. (snakefmt cannot parse it, hence fmt: off.)
 # fmt: off
 def _derive_rule(_name, _input, _params):
     rule:

@@ -1,11 +1,8 @@
-# Stage rules: figures (see docs/architecture.md for the conventions).
-#
-# One rule per figure, each reading only the analysis datasets it draws, so a change to one
-# dataset (e.g. ADAE) reruns only the figures that read it. Declarative: FIGURES (name -> report
-# category, inputs, params) drives one rule definition, figure_<name>, with builder
-# scripts/figure_<name>.py and caption workflow/report/fig_<name>.rst; threads and resources
-# come from the profile. Library: fcrnpipe.figures; the PNG
-# (300 dpi) goes into the report with its caption, the SVG is a plain output.
+# Stage rules: figures (docs/architecture.md). One job per figure, rule `figure` with wildcard
+# {name}: results/figures/<name>.png (300 dpi, in the report) and <name>.svg. FIGURES: name ->
+# report category, named inputs (only the datasets it draws: a change to ADAE reruns only the
+# figures that read it), params, library code hash; the builder is fcrnpipe.figures.registry,
+# the caption the name's branch of workflow/report/figure.rst.
 
 _ARMS_ALL = {"arms": config["study"]["arms"]}
 _DOSING = {"dosing_days": config["study"]["dosing_days"]}
@@ -15,35 +12,30 @@ _OVERALL = {
         "color": config["study"]["overall_color"],
     }
 }
+_FIG_CODE = lib_code("figures", "labels", "frames", "stats")
 
-# name -> report category, inputs, params (besides the library code hash and the data cut)
 FIGURES = {
-    "igg_pct_baseline": (
+    "igg_pct_baseline": Spec(
         "PD",
-        {**adam("adlb", "adsl"), "ard": res("stats/parts/pd.csv")},
+        {**adam("adlb", "adsl"), **ard_input("pd")},
         {**_TRT, **_ARMS_ALL, **_DOSING, "visits": config["visits"]},
+        _FIG_CODE,
     ),
-    "aqp4_titre": (
+    "aqp4_titre": Spec(
         "PD",
-        {**adam("adlb", "adsl"), "ard": res("stats/parts/pd.csv")},
+        {**adam("adlb", "adsl"), **ard_input("pd")},
         {**_TRT, **_ARMS_ALL, **_DOSING},
+        _FIG_CODE,
     ),
-    "edss_paired": (
+    "edss_paired": Spec(
         "PD",
-        {"ard": res("stats/parts/edss.csv"), **adam("adedss", "adsl")},
-        {
-            **_ARMS_ALL,
-            **_OVERALL,
-            "primary_visit": config["edss"]["primary_visit"],
-        },
+        {**ard_input("edss"), **adam("adedss", "adsl")},
+        {**_ARMS_ALL, **_OVERALL, "primary_visit": config["edss"]["primary_visit"]},
+        _FIG_CODE,
     ),
-    "albumin_cholesterol": (
+    "albumin_cholesterol": Spec(
         "Safety",
-        {
-            "ard": res("stats/parts/lab.csv"),
-            **adam("adlb", "adsl"),
-            "ctcae": resource("ctcae.csv"),
-        },
+        {**ard_input("lab"), **adam("adlb", "adsl"), "ctcae": resource("ctcae.csv")},
         {
             **_TRT,
             **_ARMS_ALL,
@@ -53,56 +45,53 @@ FIGURES = {
                 "hypoalbuminaemia", "ALB"
             ),
         },
+        _FIG_CODE,
     ),
-    "pk_conc_time": (
+    "pk_conc_time": Spec(
         "PK",
-        {**adam("adpc", "adsl"), "ard": res("stats/parts/pk.csv")},
+        {**adam("adpc", "adsl"), **ard_input("pk")},
         {"arms": DOSED_ARMS, **_DOSING, **_TRT},
+        _FIG_CODE,
     ),
-    "ae_swimmer": ("Safety", adam("adae", "adsl", "adex"), {**_ARMS_ALL, **_TRT}),
-    "disposition_flow": (
+    "ae_swimmer": Spec(
+        "Safety", adam("adae", "adsl", "adex"), {**_ARMS_ALL, **_TRT}, _FIG_CODE
+    ),
+    "disposition_flow": Spec(
         "Study population",
-        {"ard": res("stats/parts/disposition.csv")},
+        ard_input("disposition"),
         {**_ARMS_ALL, **_OVERALL, **_TRT},
+        _FIG_CODE,
     ),
 }
-# A function, not a loop body: Snakemake evaluates a rule's script path again when the job
-# runs, and a loop variable would by then hold the last entry. (snakefmt cannot parse a rule
-# inside a function, hence fmt: off.)
-# fmt: off
-def _figure_rule(_name, _category, _input, _params):
-    rule:
-        name:
-            f"figure_{_name}"
-        input:
-            **_input,
-        output:
-            png=report(
-                res(f"figures/{_name}.png"),
-                caption=f"../report/fig_{_name}.rst",
-                category=_category,
-                subcategory="Figures",
-            ),
-            svg=res(f"figures/{_name}.svg"),
-        log:
-            logf(f"figures/{_name}.log"),
-        benchmark:
-            bench(f"figures/{_name}.tsv")
-        conda:
-            CONDA_ENV
-        params:
-            **{
-                "code": lib_code("figures", "labels", "frames", "stats"),
-                **_params,
-                "data_cut": config["data_cut"],
-            },
-        script:
-            f"../../scripts/figure_{_name}.py"
-# fmt: on
-for _name, (_category, _input, _params) in FIGURES.items():
-    _figure_rule(_name, _category, _input, _params)
 
 
-TARGETS["figures"] = [
-    res(f"figures/{name}.{ext}") for name in FIGURES for ext in ("png", "svg")
-]
+rule figure:
+    input:
+        unpack(lambda wc: FIGURES[wc.name].input),
+    output:
+        png=report(
+            res("figures/{name}.png"),
+            caption="../report/figure.rst",
+            category=lambda wc: FIGURES[wc.name].category,
+            subcategory="Figures",
+        ),
+        svg=res("figures/{name}.svg"),
+    log:
+        logf("figures/{name}.log"),
+    benchmark:
+        bench("figures/{name}.tsv")
+    wildcard_constraints:
+        name="|".join(FIGURES),
+    conda:
+        CONDA_ENV
+    params:
+        code=lambda wc: FIGURES[wc.name].code,
+        figure=lambda wc: FIGURES[wc.name].params,
+        data_cut=config["data_cut"],
+    script:
+        "../../scripts/figure.py"
+
+
+TARGETS["figures"] = expand(
+    res("figures/{name}.{ext}"), name=FIGURES, ext=["png", "svg"]
+)

@@ -1,7 +1,5 @@
-# Stage rules: pk (see docs/architecture.md for the conventions).
-#
-# nca: non-compartmental analysis per subject and dosing interval (config nca.intervals) from
-# the analysis datasets, its summary by arm and the power-model dose proportionality.
+# Stage rules: pk (docs/architecture.md). nca: non-compartmental analysis per subject and dosing
+# interval from the analysis datasets, its summary by arm and the dose proportionality.
 
 
 rule nca:
@@ -11,12 +9,7 @@ rule nca:
         adsl=res("adam/adsl.parquet"),
     output:
         nca=res("pk/nca.csv"),
-        summary=report(
-            res("pk/nca_summary.csv"),
-            caption="../report/nca_summary.rst",
-            category="PK",
-            subcategory="NCA",
-        ),
+        summary=reported("pk/nca_summary.csv", "nca_summary", "PK", "NCA"),
         dose_proportionality=res("pk/dose_proportionality.csv"),
     log:
         logf("pk/nca.log"),
@@ -26,11 +19,7 @@ rule nca:
         CONDA_ENV
     params:
         code=lib_code("nca", "frames"),
-        intervals=config["nca"]["intervals"],
-        auc_method=config["nca"]["auc_method"],
-        lambda_z=config["nca"]["lambda_z"],
-        blq=config["nca"]["blq"],
-        acceptance=config["nca"].get("acceptance", {}),
+        nca=config["nca"],  # intervals, auc_method, lambda_z, blq, acceptance
         treatment=config["study"]["treatment"],
         analyte=config["study"]["pk_analyte"],
     script:

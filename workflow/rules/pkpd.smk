@@ -1,15 +1,7 @@
-# Stage rules: pkpd (see docs/architecture.md for the conventions).
-#
-# Population PK/PD model of the trial (library: fcrnpipe.pkpd on the fcrnpipe.nlme estimator):
-#   pkpd_nm_dataset        ADaM -> NONMEM-style dataset (+ ID map)
-#   pkpd_fit_pk            one job per PK candidate (config pkpd.pk_candidates)
-#   pkpd_select_pk         AIC choice -> model_selection.csv, chosen fit copied to pkpd/pk/
-#   pkpd_fit_pd            IgG turnover on the chosen PK's EBEs (or the simultaneous model)
-#   pkpd_bootstrap_chunk   scattered subject-bootstrap jobs (config pkpd.bootstrap.chunks)
-#   pkpd_bootstrap_gather  percentile CIs -> population_parameters.csv, fit_summary.json
-#   pkpd_vpc, pkpd_gof, pkpd_individual_fits   one job per endpoint (pk, igg)
-#   pkpd_eta, pkpd_regimen_simulation
-# The number of bootstrap chunks can be overridden at run time: --set-scatter pkpd_bootstrap=40.
+# Stage rules: pkpd (docs/architecture.md; library fcrnpipe.pkpd on the fcrnpipe.nlme estimator):
+# ADaM -> NONMEM-style dataset -> one fit per PK candidate -> AIC choice -> PD (or simultaneous)
+# fit -> scattered bootstrap chunks (--set-scatter pkpd_bootstrap=40) -> percentile CIs; VPC,
+# GOF and individual fits per endpoint (pk, igg), ETA distributions, regimen simulation.
 
 PKPD = config["pkpd"]
 PKPD_ENDPOINTS = ["pk", "igg"]
@@ -26,6 +18,7 @@ PKPD_FIT_FILES = {
 PKPD_PK = {key: res(f"pkpd/pk/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_PD = {key: res(f"pkpd/pd/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_BOOT_REPLICATES = PKPD["bootstrap"]["replicates"]
+PKPD_RESULTS = ("PK/PD model", "Model results")  # report category, subcategory
 # library fingerprints: estimator/model edits rerun the fits; figure-style edits only the plots
 PKPD_FIT_CODE = lib_code("pkpd", "nlme", "models", "frames")
 PKPD_PLOT_CODE = lib_code(
@@ -109,11 +102,8 @@ rule pkpd_select_pk:
         ),
     output:
         **PKPD_PK,
-        selection=report(
-            res("pkpd/model_selection.csv"),
-            caption="../report/pkpd_model_selection.rst",
-            category="PK/PD model",
-            subcategory="Model results",
+        selection=reported(
+            "pkpd/model_selection.csv", "pkpd_model_selection", *PKPD_RESULTS
         ),
     log:
         logf("pkpd/select_pk.log"),
@@ -199,11 +189,10 @@ rule pkpd_bootstrap_gather:
         selection=res("pkpd/model_selection.csv"),
         dataset=res("pkpd/nm_dataset.csv"),
     output:
-        population=report(
-            res("pkpd/population_parameters.csv"),
-            caption="../report/pkpd_population_parameters.rst",
-            category="PK/PD model",
-            subcategory="Model results",
+        population=reported(
+            "pkpd/population_parameters.csv",
+            "pkpd_population_parameters",
+            *PKPD_RESULTS,
         ),
         summary=res("pkpd/fit_summary.json"),
         bootstrap=res("pkpd/bootstrap.csv"),
@@ -231,14 +220,8 @@ rule pkpd_vpc:
         pk_fit=PKPD_PK["fit"],
         pd_fit=PKPD_PD["fit"],
     output:
+        **figure_files("pkpd/figures/vpc_{endpoint}", "pkpd_vpc", "PK/PD model"),
         table=res("pkpd/vpc_{endpoint}.csv"),
-        png=report(
-            res("pkpd/figures/vpc_{endpoint}.png"),
-            caption="../report/pkpd_vpc.rst",
-            category="PK/PD model",
-            subcategory="Figures",
-        ),
-        svg=res("pkpd/figures/vpc_{endpoint}.svg"),
     log:
         logf("pkpd/vpc_{endpoint}.log"),
     benchmark:
@@ -253,11 +236,7 @@ rule pkpd_vpc:
     params:
         code=PKPD_PLOT_CODE,
         treatment=config["study"]["treatment"],
-        replicates=PKPD["vpc"]["replicates"],
-        stratify_on=PKPD["vpc"]["stratify_on"],
-        prediction_corrected=PKPD["vpc"]["prediction_corrected"],
-        percentiles=PKPD["vpc"]["percentiles"],
-        min_bin_observations=PKPD["vpc"]["min_bin_observations"],
+        vpc=PKPD["vpc"],
         seed=config["seeds"]["vpc"],
         dosing_days=config["study"]["dosing_days"],
         data_cut=config["data_cut"],
@@ -271,13 +250,7 @@ rule pkpd_gof:
         pk_summary=PKPD_PK["summary"],
         pd_summary=PKPD_PD["summary"],
     output:
-        png=report(
-            res("pkpd/figures/gof_{endpoint}.png"),
-            caption="../report/pkpd_gof.rst",
-            category="PK/PD model",
-            subcategory="Figures",
-        ),
-        svg=res("pkpd/figures/gof_{endpoint}.svg"),
+        **figure_files("pkpd/figures/gof_{endpoint}", "pkpd_gof", "PK/PD model"),
     log:
         logf("pkpd/gof_{endpoint}.log"),
     benchmark:
@@ -302,13 +275,11 @@ rule pkpd_individual_fits:
         pk_fit=PKPD_PK["fit"],
         pd_fit=PKPD_PD["fit"],
     output:
-        png=report(
-            res("pkpd/figures/individual_fits_{endpoint}.png"),
-            caption="../report/pkpd_individual_fits.rst",
-            category="PK/PD model",
-            subcategory="Figures",
+        **figure_files(
+            "pkpd/figures/individual_fits_{endpoint}",
+            "pkpd_individual_fits",
+            "PK/PD model",
         ),
-        svg=res("pkpd/figures/individual_fits_{endpoint}.svg"),
     log:
         logf("pkpd/individual_fits_{endpoint}.log"),
     benchmark:
@@ -333,13 +304,7 @@ rule pkpd_eta:
         pd_population=PKPD_PD["population"],
         pd_summary=PKPD_PD["summary"],
     output:
-        png=report(
-            res("pkpd/figures/eta_distributions.png"),
-            caption="../report/pkpd_eta.rst",
-            category="PK/PD model",
-            subcategory="Figures",
-        ),
-        svg=res("pkpd/figures/eta_distributions.svg"),
+        **figure_files("pkpd/figures/eta_distributions", "pkpd_eta", "PK/PD model"),
     log:
         logf("pkpd/eta.log"),
     benchmark:
@@ -372,26 +337,19 @@ rule pkpd_regimen_simulation:
         pk_fit=PKPD_PK["fit"],
         pd_fit=PKPD_PD["fit"],
     output:
-        table=report(
-            res("pkpd/regimen_simulation.csv"),
-            caption="../report/pkpd_regimen_table.rst",
-            category="PK/PD model",
-            subcategory="Regimen simulation",
+        **figure_files(
+            "pkpd/figures/regimen_simulation", "pkpd_regimen_simulation", "PK/PD model"
+        ),
+        table=reported(
+            "pkpd/regimen_simulation.csv",
+            "pkpd_regimen_table",
+            "PK/PD model",
+            "Regimen simulation",
         ),
         profiles=res("pkpd/regimen_profiles.csv"),
-        reproduction=report(
-            res("pkpd/pd_reproduction.csv"),
-            caption="../report/pkpd_reproduction.rst",
-            category="PK/PD model",
-            subcategory="Model results",
+        reproduction=reported(
+            "pkpd/pd_reproduction.csv", "pkpd_reproduction", *PKPD_RESULTS
         ),
-        png=report(
-            res("pkpd/figures/regimen_simulation.png"),
-            caption="../report/pkpd_regimen_simulation.rst",
-            category="PK/PD model",
-            subcategory="Figures",
-        ),
-        svg=res("pkpd/figures/regimen_simulation.svg"),
     log:
         logf("pkpd/regimen_simulation.log"),
     benchmark:
@@ -405,10 +363,7 @@ rule pkpd_regimen_simulation:
     params:
         code=PKPD_PLOT_CODE,
         regimens=PKPD["regimens"],
-        trials=PKPD["regimen_simulation"]["trials"],
-        subjects=PKPD["regimen_simulation"]["subjects"],
-        days=PKPD["regimen_simulation"]["days"],
-        uncertainty=PKPD["regimen_simulation"]["uncertainty"],
+        simulation=PKPD["regimen_simulation"],
         exclude_at_bound=PKPD["bootstrap"]["exclude_at_bound"],
         seed=config["seeds"]["regimen"],
         arms=PKPD_ARMS,
@@ -419,33 +374,15 @@ rule pkpd_regimen_simulation:
         "../../scripts/pkpd_regimen_simulation.py"
 
 
-TARGETS["pkpd"] = (
-    [
-        res(f"pkpd/{name}")
-        for name in (
-            "nm_dataset.csv",
-            "nm_id_map.csv",
-            "model_selection.csv",
-            "population_parameters.csv",
-            "individual_parameters.csv",
-            "predictions.csv",
-            "fit_summary.json",
-            "bootstrap.csv",
-            "regimen_simulation.csv",
-            "regimen_profiles.csv",
-            "pd_reproduction.csv",
-        )
-    ]
-    + expand(res("pkpd/vpc_{endpoint}.csv"), endpoint=PKPD_ENDPOINTS)
-    + expand(
-        res("pkpd/figures/{name}_{endpoint}.{ext}"),
-        name=["vpc", "gof", "individual_fits"],
-        endpoint=PKPD_ENDPOINTS,
-        ext=["png", "svg"],
-    )
-    + expand(
-        res("pkpd/figures/{name}.{ext}"),
-        name=["eta_distributions", "regimen_simulation"],
-        ext=["png", "svg"],
-    )
+_PKPD_FILES = """nm_dataset.csv nm_id_map.csv model_selection.csv population_parameters.csv
+individual_parameters.csv predictions.csv fit_summary.json bootstrap.csv regimen_simulation.csv
+regimen_profiles.csv pd_reproduction.csv"""
+_PKPD_FIGURES = ["eta_distributions", "regimen_simulation"]
+_PKPD_FIGURES += expand(
+    "{n}_{e}", n=["vpc", "gof", "individual_fits"], e=PKPD_ENDPOINTS
 )
+TARGETS["pkpd"] = [
+    *expand(res("pkpd/{name}"), name=_PKPD_FILES.split()),
+    *expand(res("pkpd/vpc_{endpoint}.csv"), endpoint=PKPD_ENDPOINTS),
+    *expand(res("pkpd/figures/{n}.{ext}"), n=_PKPD_FIGURES, ext=["png", "svg"]),
+]

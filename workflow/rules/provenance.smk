@@ -3,10 +3,6 @@
 # below, not by a job: it records every run, including the failed ones.
 import datetime as _dt
 
-from fcrnpipe import provenance as _prov
-
-_RUN = {}
-
 
 rule provenance:
     input:
@@ -15,11 +11,8 @@ rule provenance:
     output:
         manifest=res("provenance/manifest.csv"),
         changes=res("provenance/data_changes.csv"),
-        html=report(
-            res("provenance/provenance.html"),
-            caption="../report/provenance.rst",
-            category="Provenance",
-            subcategory="Run record",
+        html=reported(
+            "provenance/provenance.html", "provenance", "Provenance", "Run record"
         ),
     log:
         logf("provenance/provenance.log"),
@@ -47,30 +40,12 @@ TARGETS["provenance"] = rules.provenance.output
 
 
 onstart:
-    _RUN["start"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    RUN["start"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 onsuccess:
-    _prov.record_run(
-        "success",
-        log,
-        config,
-        _RUN.get("start"),
-        RES,
-        RAW,
-        DOMAINS,
-        workflow.basedir,
-    )
+    record_run("success", log)
 
 
 onerror:
-    _prov.record_run(
-        "failure",
-        log,
-        config,
-        _RUN.get("start"),
-        RES,
-        RAW,
-        DOMAINS,
-        workflow.basedir,
-    )
+    record_run("failure", log)

@@ -1,29 +1,25 @@
-# Stage rules: stats (see docs/architecture.md for the conventions).
-#
-# One job per domain part, so that a change to one analysis dataset reruns only its part:
-# stats_ae (ADSL, ADAE), stats_lab (ADSL, ADLB: albumin/cholesterol, CTCAE shifts),
-# stats_disposition (ADSL, ADEX; also analysis-set sizes, demographics and the disposition flow
-# figure's counts), stats_pd (ADSL, ADLB: IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS). Each writes
-# its share of the analysis results dataset (ARD) to results/stats/parts/<part>.csv: one row per
-# endpoint x population x arm x visit x statistic x component (endpoint rows, and display rows
-# for numbers only the tables and figures show). Display-only parts: stats_pk (ADSL, ADPC: the
-# PK figure's geometric means), stats_pk_nca (pk/nca_summary.csv) and stats_pkpd
-# (pkpd/population_parameters.csv), the PK and PK/PD stages' results in the ARD's long format.
-# A table or figure reads only the parts it shows. stats_endpoints gathers the endpoint parts
-# into the sorted results/stats/endpoints.csv (endpoint, population, arm, visit, n, statistic,
-# estimate, ci_low, ci_high, ci_level, ci_bounds, p_value, method; it does not wait for the
-# PK/PD fits); stats_ard gathers every part into results/stats/ard.csv.
+# Stage rules: stats (docs/architecture.md). One job per ARD part, each writing its share of
+# the analysis results dataset to results/stats/parts/<part>.csv: stats_ae (ADSL, ADAE),
+# stats_lab (ADSL, ADLB), stats_disposition (ADSL, ADEX: also analysis sets, demographics, the
+# disposition flow's counts), stats_pd (ADSL, ADLB: IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS);
+# display-only: stats_pk (ADSL, ADPC) and stats_results (pk_nca: pk/nca_summary.csv, pkpd:
+# pkpd/population_parameters.csv). stats_endpoints gathers the endpoint parts into
+# endpoints.csv (not waiting for the PK/PD fits); stats_ard gathers every part into ard.csv.
 
 STATS_PARTS = ["ae", "lab", "disposition", "pd", "edss"]
 ARD_PARTS = STATS_PARTS + ["pk", "pk_nca", "pkpd"]
 # only the arm codes: a change of an arm's label or colour does not rerun the statistics
 STATS_ARMS = [a["armcd"] for a in config["study"]["arms"]]
+_STATS = {
+    "code": lib_code("stats", "frames"),
+    "arms": STATS_ARMS,
+    "visits": config["visits"],
+}
 
 
 rule stats_ae:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adae=res("adam/adae.parquet"),
+        **adam("adsl", "adae"),
     output:
         part=res("stats/parts/ae.csv"),
     log:
@@ -33,18 +29,15 @@ rule stats_ae:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
     script:
         "../../scripts/stats_ae.py"
 
 
 rule stats_lab:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adlb=res("adam/adlb.parquet"),
-        ctcae=os.path.join(RESOURCES, "ctcae.csv"),
+        **adam("adsl", "adlb"),
+        ctcae=resource("ctcae.csv"),
     output:
         part=res("stats/parts/lab.csv"),
     log:
@@ -54,9 +47,7 @@ rule stats_lab:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
         grading=config["lab_grading"],
     script:
         "../../scripts/stats_lab.py"
@@ -64,8 +55,7 @@ rule stats_lab:
 
 rule stats_disposition:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adex=res("adam/adex.parquet"),
+        **adam("adsl", "adex"),
     output:
         part=res("stats/parts/disposition.csv"),
     log:
@@ -75,9 +65,7 @@ rule stats_disposition:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
         treatment=config["study"]["treatment"],
         placebo=config["study"].get("placebo", "PLACEBO"),
     script:
@@ -86,8 +74,7 @@ rule stats_disposition:
 
 rule stats_pd:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adlb=res("adam/adlb.parquet"),
+        **adam("adsl", "adlb"),
     output:
         part=res("stats/parts/pd.csv"),
     log:
@@ -97,17 +84,14 @@ rule stats_pd:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
     script:
         "../../scripts/stats_pd.py"
 
 
 rule stats_edss:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adedss=res("adam/adedss.parquet"),
+        **adam("adsl", "adedss"),
     output:
         part=res("stats/parts/edss.csv"),
     log:
@@ -117,9 +101,7 @@ rule stats_edss:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
         primary_visit=config["edss"]["primary_visit"],
         improvement=config["edss"]["improvement"],
     script:
@@ -139,49 +121,30 @@ rule stats_pk:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
     script:
         "../../scripts/stats_pk.py"
 
 
-rule stats_pk_nca:
+# part -> the PK or PK/PD stage's results file it holds in the ARD's long format
+STATS_RESULTS = {"pk_nca": "pk/nca_summary.csv", "pkpd": "pkpd/population_parameters.csv"}
+
+
+rule stats_results:
     input:
-        results=res("pk/nca_summary.csv"),
+        results=lambda wc: res(STATS_RESULTS[wc.part]),
     output:
-        part=res("stats/parts/pk_nca.csv"),
+        part=res("stats/parts/{part}.csv"),
     log:
-        logf("stats/stats_pk_nca.log"),
+        logf("stats/stats_{part}.log"),
     benchmark:
-        bench("stats/stats_pk_nca.tsv")
+        bench("stats/stats_{part}.tsv")
+    wildcard_constraints:
+        part="|".join(STATS_RESULTS),
     conda:
         CONDA_ENV
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
-        results="nca_summary",
-    script:
-        "../../scripts/stats_results_part.py"
-
-
-rule stats_pkpd:
-    input:
-        results=res("pkpd/population_parameters.csv"),
-    output:
-        part=res("stats/parts/pkpd.csv"),
-    log:
-        logf("stats/stats_pkpd.log"),
-    benchmark:
-        bench("stats/stats_pkpd.tsv")
-    conda:
-        CONDA_ENV
-    params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
-        results="population_parameters",
+        **_STATS,
     script:
         "../../scripts/stats_results_part.py"
 
@@ -190,11 +153,11 @@ rule stats_endpoints:
     input:
         parts=expand(res("stats/parts/{part}.csv"), part=STATS_PARTS),
     output:
-        endpoints=report(
-            res("stats/endpoints.csv"),
-            caption="../report/stats_endpoints.rst",
-            category="Endpoint statistics",
-            subcategory="Endpoints",
+        endpoints=reported(
+            "stats/endpoints.csv",
+            "stats_endpoints",
+            "Endpoint statistics",
+            "Endpoints",
         ),
     log:
         logf("stats/stats_endpoints.log"),
@@ -205,9 +168,7 @@ rule stats_endpoints:
     resources:
         runtime=5,
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
     script:
         "../../scripts/stats_endpoints.py"
 

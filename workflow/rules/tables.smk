@@ -1,150 +1,116 @@
-# Stage rules: tables (see docs/architecture.md for the conventions).
-#
-# One job per CSR-style table: results/tables/<name>.csv (machine-readable, unrounded) and
-# results/tables/<name>.html (formatted, self-contained; shown in the report). Every number of
-# the endpoint tables comes from the analysis results dataset, the parts of it they show
-# (stats/parts/<part>.csv; no table recomputes a statistic); the ADaM inputs they also list give labels only (units, the AE
-# severity scale). published_vs_reproduced compares stats/endpoints.csv with the published findings
-# of resources/published_findings.yaml.
-#
-# Declarative: TABLES (name -> report category, inputs, params) drives one rule definition,
-# table_<name>, with builder scripts/table_<name>.py and caption workflow/report/table_<name>.rst.
-# Each table is its own rule with its own inputs and params, so a change to one table's inputs
-# or params reruns only that table. Threads and resources come from the profile.
-
-# The ARD parts (stats/parts/<part>.csv) each table shows; every table also reads the
-# disposition part for the analysis-set sizes of its column headers. A data change reruns only
-# the tables of the parts it changes.
-TABLE_ARD = {
-    "demographics": ["disposition"],
-    "disposition": ["disposition"],
-    "exposure": ["disposition"],
-    "teae_overview": ["ae", "disposition"],
-    "teae_soc_pt": ["ae", "disposition"],
-    "lab_shift": ["lab", "disposition"],
-    "albumin": ["lab", "disposition"],
-    "cholesterol": ["lab", "disposition"],
-    "igg": ["pd", "disposition"],
-    "aqp4": ["pd", "disposition"],
-    "edss": ["edss", "disposition"],
-    "nca_summary": ["pk_nca", "disposition"],
-    "pkpd_parameters": ["pkpd"],
-}
-
+# Stage rules: tables (docs/architecture.md). One job per CSR-style table, rule `table` with
+# wildcard {name}: results/tables/<name>.csv (unrounded) and <name>.html (in the report).
+# TABLES: name -> report category, named inputs, params, library code hash; the builder is
+# fcrnpipe.tables.registry, the caption the name's branch of workflow/report/table.rst.
+# Every number of an endpoint table comes from the ARD parts it reads (`ard`: the parts it
+# shows, then the disposition part for the analysis-set sizes); its ADaM inputs give labels only.
+# Inputs and params are per job: a change to one table's reruns only that table.
 
 # arm code, label and dose only: an arm colour change does not rerun the tables
 TABLE_ARMS = [
     {"armcd": a["armcd"], "label": a["label"], "dose_mg": a["dose_mg"]}
     for a in config["study"]["arms"]
 ]
-
-
-_STUDY = config["study"]
+_ARMS = {"arms": TABLE_ARMS, "overall_label": config["study"]["overall_label"]}
+_ARMS_TRT = {**_ARMS, **_TRT}
 _CODE = ("tables", "stats", "labels", "frames")
-_ARMS = {"arms": TABLE_ARMS, "overall_label": _STUDY["overall_label"]}
+_ARD_CODE = lib_code(*_CODE)
+_DISPOSITION = {**adam("adsl"), **ard_input("disposition")}
+_ADEX = {**adam("adsl", "adex"), **ard_input("disposition")}
+_ADAE = {**adam("adsl", "adae"), **ard_input("ae", "disposition")}
+_LAB = {**adam("adsl", "adlb"), **ard_input("lab", "disposition")}
+_PD = {**adam("adsl", "adlb"), **ard_input("pd", "disposition")}
 
-# name -> report category, inputs (besides the ARD parts of TABLE_ARD), params (besides the
-# data cut and the hash of the library modules in _CODE, which an entry's own "code" replaces)
 TABLES = {
-    "demographics": ("Study population", adam("adsl"), {**_ARMS, **_TRT}),
-    "disposition": (
-        "Study population",
-        adam("adsl", "adex"),
-        {**_ARMS, **_TRT, **_PLACEBO},
+    "demographics": Spec("Study population", _DISPOSITION, _ARMS_TRT, _ARD_CODE),
+    "disposition": Spec(
+        "Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE
     ),
-    "exposure": (
-        "Study population",
-        adam("adsl", "adex"),
-        {**_ARMS, **_TRT, **_PLACEBO},
-    ),
-    "teae_overview": ("Safety", adam("adsl", "adae"), {**_ARMS, **_TRT}),
-    "teae_soc_pt": ("Safety", adam("adsl", "adae"), {**_ARMS, **_TRT}),
-    "lab_shift": (
+    "exposure": Spec("Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE),
+    "teae_overview": Spec("Safety", _ADAE, _ARMS_TRT, _ARD_CODE),
+    "teae_soc_pt": Spec("Safety", _ADAE, _ARMS_TRT, _ARD_CODE),
+    "lab_shift": Spec(
         "Safety",
-        {**adam("adsl", "adlb"), "ctcae": resource("ctcae.csv")},
-        {**_ARMS, **_TRT, "grading": config["lab_grading"]},
+        {**_LAB, "ctcae": resource("ctcae.csv")},
+        {**_ARMS_TRT, "grading": config["lab_grading"]},
+        _ARD_CODE,
     ),
-    "albumin": ("Safety", {**adam("adsl", "adlb"), **_UNITS}, {**_ARMS, **_TRT}),
-    "cholesterol": ("Safety", {**adam("adsl", "adlb"), **_UNITS}, {**_ARMS, **_TRT}),
-    "igg": ("PD", {**adam("adsl", "adlb"), **_UNITS}, _ARMS),
-    "aqp4": ("PD", adam("adsl", "adlb"), _ARMS),
-    "edss": (
+    "albumin": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _ARD_CODE),
+    "cholesterol": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _ARD_CODE),
+    "igg": Spec("PD", {**_PD, **_UNITS}, _ARMS, _ARD_CODE),
+    "aqp4": Spec("PD", _PD, _ARMS, _ARD_CODE),
+    "edss": Spec(
         "Efficacy",
-        adam("adsl", "adedss"),
+        {**adam("adsl", "adedss"), **ard_input("edss", "disposition")},
         {
-            **_ARMS,
-            **_TRT,
+            **_ARMS_TRT,
             "primary_visit": config["edss"]["primary_visit"],
             "improvement": config["edss"]["improvement"],
         },
+        _ARD_CODE,
     ),
-    "published_vs_reproduced": (
+    "published_vs_reproduced": Spec(
         "Published vs reproduced",
         {
             "endpoints": res("stats/endpoints.csv"),
             "findings": resource("published_findings.yaml"),
         },
         {
-            "code": lib_code(*_CODE, "findings"),
             "arms": TABLE_ARMS,
             "visits": config["visits"],
-            "dosing_days": _STUDY["dosing_days"],
+            "dosing_days": config["study"]["dosing_days"],
             "primary_visit": config["edss"]["primary_visit"],
         },
+        lib_code(*_CODE, "findings"),
     ),
-    "nca_summary": (
+    "nca_summary": Spec(
         "PK",
         {
             "summary": res("pk/nca_summary.csv"),
             "nca": res("pk/nca.csv"),
+            **ard_input("pk_nca", "disposition"),
         },
         {
             **_TRT,
-            "code": lib_code("tables", "stats", "nca", "labels", "frames"),
             "arms": [a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
             "acceptance": config["nca"].get("acceptance", {}),
         },
+        lib_code("tables", "stats", "nca", "labels", "frames"),
     ),
-    "pkpd_parameters": (
+    "pkpd_parameters": Spec(
         "PK/PD model",
-        {"parameters": res("pkpd/population_parameters.csv")},
+        {"parameters": res("pkpd/population_parameters.csv"), **ard_input("pkpd")},
         {},
+        _ARD_CODE,
     ),
 }
-# A function, not a loop body: Snakemake evaluates a rule's script path again when the job
-# runs, and a loop variable would by then hold the last entry. (snakefmt cannot parse a rule
-# inside a function, hence fmt: off.)
-# fmt: off
-def _table_rule(_name, _category, _input, _params):
-    rule:
-        name:
-            f"table_{_name}"
-        input:
-            **({"ard": ard_parts(TABLE_ARD[_name])} if _name in TABLE_ARD else {}),
-            **_input,
-        output:
-            csv=res(f"tables/{_name}.csv"),
-            html=report(
-                res(f"tables/{_name}.html"),
-                caption=f"../report/table_{_name}.rst",
-                category=_category,
-                subcategory="Tables",
-            ),
-        log:
-            logf(f"tables/table_{_name}.log"),
-        benchmark:
-            bench(f"tables/table_{_name}.tsv")
-        conda:
-            CONDA_ENV
-        params:
-            **{"code": lib_code(*_CODE), **_params, "data_cut": config["data_cut"]},
-        script:
-            f"../../scripts/table_{_name}.py"
-# fmt: on
-for _name, (_category, _input, _params) in TABLES.items():
-    _table_rule(_name, _category, _input, _params)
 
 
-TARGETS["tables"] = [
-    res(f"tables/{name}.{ext}") for name in TABLES for ext in ("csv", "html")
-]
+rule table:
+    input:
+        unpack(lambda wc: TABLES[wc.name].input),
+    output:
+        csv=res("tables/{name}.csv"),
+        html=report(
+            res("tables/{name}.html"),
+            caption="../report/table.rst",
+            category=lambda wc: TABLES[wc.name].category,
+            subcategory="Tables",
+        ),
+    log:
+        logf("tables/table_{name}.log"),
+    benchmark:
+        bench("tables/table_{name}.tsv")
+    wildcard_constraints:
+        name="|".join(TABLES),
+    conda:
+        CONDA_ENV
+    params:
+        code=lambda wc: TABLES[wc.name].code,
+        table=lambda wc: TABLES[wc.name].params,
+        data_cut=config["data_cut"],
+    script:
+        "../../scripts/table.py"
+
+
+TARGETS["tables"] = expand(res("tables/{name}.{ext}"), name=TABLES, ext=["csv", "html"])

@@ -1,14 +1,8 @@
-# Stage rules: validate (see docs/architecture.md for the conventions).
-#
-# check_domain (one job per domain, always succeeds) records the typed table and the failures
-# of one export, including the cross-domain checks that need DM (and EX for LB);
-# validation_report merges the failures into failures.csv + report.html; validated (the gate)
-# fails with a short message if its domain has failures, else publishes
-# results/validation/<domain>.parquet, the only file the derive stage reads.
-# Each gate also takes the report as an ancient() input: the report is always written before a
-# gate can fail, yet a report rewritten because another export changed does not rerun the gate.
-# Priorities (100 > 90 > 80 > default 0) make the checks, report and gates run before any
-# downstream job starts.
+# Stage rules: validate (docs/architecture.md). check_domain (one job per domain, always
+# succeeds) records the typed table and the failures of one export; validation_report merges
+# them into failures.csv + report.html; validated (the gate) fails if its domain has failures,
+# else publishes results/validation/<domain>.parquet, the only file the derive stage reads.
+# Priorities (100 > 90 > 80) run the checks, report and gates before any downstream job.
 from fcrnpipe.validation import UNIT_DOMAINS, export_name, study_params
 
 
@@ -19,9 +13,7 @@ rule check_domain:
         dm=lambda w: [] if w.domain == "dm" else raw_file("dm"),
         ex=lambda w: raw_file("ex") if w.domain == "lb" else [],
         # the unit table, only for the domains whose checks use it
-        units=lambda w: (
-            os.path.join(RESOURCES, "units.csv") if w.domain in UNIT_DOMAINS else []
-        ),
+        units=lambda w: (resource("units.csv") if w.domain in UNIT_DOMAINS else []),
     output:
         typed=res("validation/checks/{domain}.parquet"),
         failures=res("validation/checks/{domain}.failures.csv"),
@@ -49,11 +41,8 @@ rule validation_report:
         failures=expand(res("validation/checks/{domain}.failures.csv"), domain=DOMAINS),
     output:
         failures=res("validation/failures.csv"),
-        html=report(
-            res("validation/report.html"),
-            caption="../report/validation.rst",
-            category="Data quality",
-            subcategory="Validation report",
+        html=reported(
+            "validation/report.html", "validation", "Data quality", "Validation report"
         ),
     log:
         logf("validation/validation_report.log"),

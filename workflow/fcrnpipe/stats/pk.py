@@ -146,7 +146,7 @@ def nca_endpoint(parameter: str) -> str:
 
 def nca_summary_rows(summary: pd.DataFrame) -> pd.DataFrame:
     """``pk/nca_summary.csv`` (the NCA's statistics by arm, interval and parameter) as display
-    rows (rule ``stats_pk_nca`` -> ``stats/parts/pk_nca.csv``): endpoint ``NCA: <parameter>``,
+    rows (rule ``stats_results`` -> ``stats/parts/pk_nca.csv``): endpoint ``NCA: <parameter>``,
     PK population, arm = ARMCD, visit = the dosing interval, one statistic per column of
     :data:`NCA_STATISTICS` (n = the subjects with a value), values as in the file."""
     require_columns(summary, ["ARMCD", "interval", "parameter", "unit", "n"], "pk/nca_summary.csv")
@@ -189,7 +189,7 @@ def pkpd_endpoint(parameter: str, part: str = "") -> str:
 
 
 def pkpd_parameter_rows(params: pd.DataFrame) -> pd.DataFrame:
-    """``pkpd/population_parameters.csv`` as display rows (rule ``stats_pkpd`` ->
+    """``pkpd/population_parameters.csv`` as display rows (rule ``stats_results`` ->
     ``stats/parts/pkpd.csv``): per parameter (endpoint :func:`pkpd_endpoint`, population
     :data:`PKPD_POPULATION`, arm Overall) the statistics ``estimate`` (with the covariance-step
     CI), ``se``, ``rse_pct`` and, when the file has them, ``bootstrap_percentile_ci`` (the

@@ -1,0 +1,75 @@
+"""The table and figure registries: every name of TABLES / FIGURES in the rule files has a builder
+adapter in the library and a caption branch in its report template, and vice versa; an adapter
+builds its table or figure from the job's inputs and params only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import ROOT
+
+KINDS = {  # kind -> rule file, library registry module, caption template
+    "table": ("tables.smk", "fcrnpipe.tables.registry", "TABLES", "table.rst"),
+    "figure": ("figures.smk", "fcrnpipe.figures.registry", "FIGURES", "figure.rst"),
+}
+
+
+def rule_names(kind: str) -> list[str]:
+    """The names of the TABLES / FIGURES dict of the rule file (snakefmt layout: one
+    ``    "<name>": Spec(`` line per entry)."""
+    rule_file, _, var, _ = KINDS[kind]
+    text = (ROOT / "workflow" / "rules" / rule_file).read_text(encoding="utf-8")
+    block = re.search(rf"^{var} = {{\n(.*?)^}}\n", text, re.S | re.M)
+    assert block, f"no {var} dict in {rule_file}"
+    return re.findall(r'^    "(\w+)": Spec\(', block.group(1), re.M)
+
+
+def adapter_names(kind: str) -> list[str]:
+    import importlib
+
+    _, module, var, _ = KINDS[kind]
+    return list(getattr(importlib.import_module(module), var))
+
+
+def caption_names(kind: str) -> list[str]:
+    text = (ROOT / "workflow" / "report" / KINDS[kind][3]).read_text(encoding="utf-8")
+    return re.findall(r'snakemake\.wildcards\.name == "(\w+)"', text)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rules_adapters_and_captions_list_the_same_names(kind):
+    rules, adapters, captions = rule_names(kind), adapter_names(kind), caption_names(kind)
+    assert len(rules) >= 7 and len(set(rules)) == len(rules)
+    assert sorted(adapters) == sorted(rules), "names of the rule file without an adapter, or vice versa"
+    assert sorted(captions) == sorted(rules), "names without a caption branch, or vice versa"
+
+
+def test_the_name_parser_sees_every_entry():
+    assert rule_names("table")[:2] == ["demographics", "disposition"] and "pkpd_parameters" in rule_names("table")
+    assert len(rule_names("table")) == 14 and len(rule_names("figure")) == 7
+
+
+def _job(name: str, kind: str, inputs: dict, params: dict):
+    """A stand-in ``snakemake`` object of a generic rule's job."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(wildcards=SimpleNamespace(name=name), input=SimpleNamespace(**inputs),
+                           params=SimpleNamespace(**{kind: params, "data_cut": "cut 7"}))
+
+
+def test_a_table_adapter_reads_its_inputs_and_gets_the_data_cut(tmp_path):
+    """pkpd_parameters: the CSV at the job's input, the data cut beside the table's params."""
+    import pandas as pd
+
+    from fcrnpipe.tables.registry import build_table
+
+    path = tmp_path / "population_parameters.csv"
+    pd.DataFrame(
+        [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
+        columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
+    ).to_csv(path, index=False)
+    table = build_table(_job("pkpd_parameters", "table", {"parameters": str(path)}, {}))
+    assert table.data_cut == "cut 7"
+    assert table.data.iloc[0]["parameter"] == "CL"
