@@ -70,6 +70,14 @@ def test_a_table_adapter_reads_its_inputs_and_gets_the_data_cut(tmp_path):
         [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
         columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
     ).to_csv(path, index=False)
-    table = build_table(_job("pkpd_parameters", "table", {"parameters": str(path)}, {}))
+    # its numbers come from the ARD part pkpd (rule stats_results), written as that rule does
+    from fcrnpipe.stats import part_ard
+    from fcrnpipe.stats.descriptive import frame
+    from fcrnpipe.stats.pk import pkpd_parameter_rows
+    from fcrnpipe.tableio import write_csv
+
+    part = tmp_path / "pkpd.csv"
+    write_csv(part_ard(frame([]), pkpd_parameter_rows(pd.read_csv(path)), [], []), part)
+    table = build_table(_job("pkpd_parameters", "table", {"parameters": str(path), "ard": [str(part)]}, {}))
     assert table.data_cut == "cut 7"
-    assert table.data.iloc[0]["parameter"] == "CL"
+    assert table.data.iloc[0]["parameter"] == "CL" and table.data.iloc[0]["estimate"] == 0.2

@@ -127,7 +127,10 @@ rule stats_pk:
 
 
 # part -> the PK or PK/PD stage's results file it holds in the ARD's long format
-STATS_RESULTS = {"pk_nca": "pk/nca_summary.csv", "pkpd": "pkpd/population_parameters.csv"}
+STATS_RESULTS = {
+    "pk_nca": "pk/nca_summary.csv",
+    "pkpd": "pkpd/population_parameters.csv",
+}
 
 
 rule stats_results:
