@@ -225,13 +225,8 @@ def plot_individual_fits(
         col = colors.get(row["ARMCD"], GREY)
         c = cur[cur["ID"] == sid].sort_values("TIME")
         d = None if dosing is None else dosing[dosing["ID"].astype(str) == sid]
-        _subject_panel(ax, c, obs[obs["ID"] == sid], d, sid, col, ep["log"])
-        td = c["TIME"] / 24.0
-        ax.set_title(f"{labels.get(row['USUBJID'], sid)} ({row['ARMCD']})", loc="left", fontsize=7.5)
-        first = float(min(td.min(), 0.0))
-        last = float(max(td.max(), 14.0))
-        ax.set_xlim(first - 0.03 * (last - first), last + 0.03 * (last - first))
-        day_axis(ax, first, last, offset=0.0)
+        _subject_panel(ax, c, obs[obs["ID"] == sid], d, sid, col, ep["log"],
+                       f"{labels.get(row['USUBJID'], sid)} ({row['ARMCD']})")
         if k % ncol == 0:
             ax.set_ylabel(ep["label"])
         if k >= n - ncol:
@@ -239,12 +234,7 @@ def plot_individual_fits(
     if n == 0:
         no_data(axes[0])
     legend = _individual_legend(ep["log"], treatment)
-    pred_note = (
-        "PRED: typical PK parameters (random effects 0)."
-        if cmt == 2
-        else "PRED: the subject's individual PK with the typical IgG-model parameters (as in the sequential fit); "
-        "for a simultaneous fit, typical PK and PD parameters."
-    )
+    pred_note = _PRED_NOTES[2 if cmt == 2 else 3]
     add_header_footer(
         fig,
         f"Individual fits: {ep['name']}",
@@ -257,11 +247,20 @@ def plot_individual_fits(
     return fig
 
 
+#: What PRED is in :func:`plot_individual_fits`, by CMT (2: PK; otherwise the PD marker).
+_PRED_NOTES = {
+    2: "PRED: typical PK parameters (random effects 0).",
+    3: "PRED: the subject's individual PK with the typical IgG-model parameters (as in the sequential fit); "
+    "for a simultaneous fit, typical PK and PD parameters.",
+}
+
+
 def _subject_panel(
-    ax: Any, c: pd.DataFrame, o: pd.DataFrame, dosing: pd.DataFrame | None, sid: str, col: str, log: bool
+    ax: Any, c: pd.DataFrame, o: pd.DataFrame, dosing: pd.DataFrame | None, sid: str, col: str, log: bool, title: str
 ) -> None:
     """One subject's panel of :func:`plot_individual_fits`: IPRED and PRED curves ``c`` (sorted
-    by time), observations ``o`` (BLQ ones at LLOQ/2), doses and the y axis."""
+    by time), observations ``o`` (BLQ ones at LLOQ/2), doses, the y axis, ``title`` and the time
+    axis (at least days 0 to 14)."""
     td = c["TIME"] / 24.0
     ipred, pred = c["IPRED"].astype(float), c["PRED"].astype(float)
     if log:  # no line down to the zero concentration before the first dose
@@ -284,6 +283,11 @@ def _subject_panel(
             ax.set_ylim(max(float(pos.min()), float(pos.max()) * 1e-4) / 1.5, float(pos.max()) * 1.5)
     else:
         ax.set_ylim(bottom=0)
+    ax.set_title(title, loc="left", fontsize=7.5)
+    first = float(min(td.min(), 0.0))
+    last = float(max(td.max(), 14.0))
+    ax.set_xlim(first - 0.03 * (last - first), last + 0.03 * (last - first))
+    day_axis(ax, first, last, offset=0.0)
 
 
 def _individual_legend(log: bool, treatment: str | None) -> list[Any]:
