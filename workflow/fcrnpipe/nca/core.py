@@ -220,6 +220,26 @@ def loglinear_fit(t: Sequence[float], c: Sequence[float]) -> LambdaZ:
     )
 
 
+def _fixed_lambda_z(ta: np.ndarray, ca: np.ndarray, fixed_times: Sequence[float]) -> LambdaZ:
+    """The terminal fit on the samples at ``fixed_times`` (matched within
+    ``FIXED_TIME_TOLERANCE`` h; the fixed selection of :func:`lambda_z`)."""
+    idx = []
+    for ft in fixed_times:
+        hits = np.flatnonzero(np.abs(ta - float(ft)) <= FIXED_TIME_TOLERANCE)
+        if hits.size == 0:
+            raise ValueError(f"fixed lambda_z time {ft} h matches no sample")
+        if ca[hits[0]] <= 0:
+            raise ValueError(f"fixed lambda_z time {ft} h has a concentration of 0 (BLQ)")
+        idx.append(int(hits[0]))
+    idx = sorted(set(idx))
+    if len(idx) < 2:
+        return LambdaZ(reason="fewer than 2 fixed points")
+    fit = loglinear_fit(ta[idx], ca[idx])
+    if not fit.lambda_z > 0:
+        return LambdaZ(reason=f"fixed points give a non-negative slope (lambda_z={fit.lambda_z:.4g})")
+    return fit
+
+
 def lambda_z(
     t: Sequence[float],
     c: Sequence[float],
@@ -248,21 +268,7 @@ def lambda_z(
     """
     ta, ca = _as_profile(t, c)
     if fixed_times is not None:
-        idx = []
-        for ft in fixed_times:
-            hits = np.flatnonzero(np.abs(ta - float(ft)) <= FIXED_TIME_TOLERANCE)
-            if hits.size == 0:
-                raise ValueError(f"fixed lambda_z time {ft} h matches no sample")
-            if ca[hits[0]] <= 0:
-                raise ValueError(f"fixed lambda_z time {ft} h has a concentration of 0 (BLQ)")
-            idx.append(int(hits[0]))
-        idx = sorted(set(idx))
-        if len(idx) < 2:
-            return LambdaZ(reason="fewer than 2 fixed points")
-        fit = loglinear_fit(ta[idx], ca[idx])
-        if not fit.lambda_z > 0:
-            return LambdaZ(reason=f"fixed points give a non-negative slope (lambda_z={fit.lambda_z:.4g})")
-        return fit
+        return _fixed_lambda_z(ta, ca, fixed_times)
     if min_points < 2:
         raise ValueError("min_points must be >= 2")
     cmax, tmax = cmax_tmax(ta, ca)
@@ -428,6 +434,143 @@ class ProfileResult:
     uses_aucinf_pred: frozenset[str]
 
 
+def _observed_values(
+    ta: np.ndarray, ca: np.ndarray, start: float, method: str
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Cmax, Tmax, Clast, Tlast and AUClast of one interval's samples (part of
+    :func:`analyse_profile`), and the reasons of the missing ones."""
+    reasons: dict[str, str] = {}
+    cmax, tmax = cmax_tmax(ta, ca)
+    clast, tlast = clast_tlast(ta, ca)
+    if math.isnan(tmax):
+        reasons["Tmax"] = reasons["Cmax"] = "no positive concentration" if ta.size else "no sample"
+    if math.isnan(tlast):
+        reasons["Clast"] = reasons["Tlast"] = "no positive concentration"
+    starts_at_start = ta.size > 0 and ta[0] == start
+    if not starts_at_start:
+        auclast = math.nan
+        reasons["AUClast"] = f"no sample at the interval start ({start:g} h)"
+    elif math.isnan(tlast):
+        auclast = 0.0
+    else:
+        keep = ta <= tlast
+        auclast = auc(ta[keep], ca[keep], method)
+    return {"Cmax": cmax, "Tmax": tmax, "Clast": clast, "Tlast": tlast, "AUClast": auclast}, reasons
+
+
+def _interval_values(
+    ta: np.ndarray,
+    ca: np.ndarray,
+    start: float,
+    tau: float,
+    method: str,
+    lz: LambdaZ,
+    t_after: float | None,
+    c_after: float | None,
+    end_shift: float,
+) -> tuple[dict[str, float], dict[str, str], str]:
+    """Ctrough, tau, AUCtau and Cavg of an interval ending at ``tau`` (part of
+    :func:`analyse_profile`): the values, the reasons of the missing ones and how C(tau) was
+    obtained (:func:`auc_to`)."""
+    reasons: dict[str, str] = {}
+    width = tau - start
+    near = np.flatnonzero((ta <= tau) & (ta >= tau - end_shift))
+    out = {"Ctrough": float(ca[near[-1]]) if near.size else math.nan}
+    if not near.size:
+        reasons["Ctrough"] = (
+            f"no concentration observed at the end of the interval (within {end_shift:.4g} h before "
+            f"{tau:.4g} h)"
+        )
+    out["tau"] = width
+    auctau, tau_how = auc_to(ta, ca, start, tau, method, lz.lambda_z, t_after=t_after, c_after=c_after,
+                             end_shift=end_shift)
+    if math.isnan(auctau):
+        reasons["AUCtau"] = reasons["Cavg"] = tau_how
+    out["AUCtau"] = auctau
+    out["Cavg"] = auctau / width if width > 0 else math.nan
+    return out, reasons, tau_how
+
+
+def _extrapolated_values(
+    auclast: float, clast: float, tlast: float, lz: LambdaZ, auclast_reason: str
+) -> tuple[dict[str, float], dict[str, str]]:
+    """AUCinf, AUCinf_pred, AUCpext and AUCpext_pred after a first dose (part of
+    :func:`analyse_profile`), and the reasons of the missing ones (``auclast_reason``: why
+    AUClast is missing, when lambda_z is not the cause)."""
+    lz_ok = lz.lambda_z > 0
+    nan = math.nan
+    extra = clast / lz.lambda_z if lz_ok and clast > 0 else nan
+    clast_pred = lz.predict(tlast) if lz_ok and not math.isnan(tlast) else nan
+    extra_pred = clast_pred / lz.lambda_z if lz_ok and clast_pred > 0 else nan
+    aucinf, aucinf_pred = auclast + extra, auclast + extra_pred
+    out = {
+        "AUCinf": aucinf,
+        "AUCinf_pred": aucinf_pred,
+        "AUCpext": 100.0 * extra / aucinf if aucinf > 0 else nan,
+        "AUCpext_pred": 100.0 * extra_pred / aucinf_pred if aucinf_pred > 0 else nan,
+    }
+    no_lz = f"lambda_z not estimable: {lz.reason}"
+    reasons = {k: no_lz if not lz_ok else auclast_reason for k, v in out.items() if math.isnan(v)}
+    return out, reasons
+
+
+def _terminal_values(
+    lz: LambdaZ, dose: float, exposure: float, exposure_name: str, exposure_reason: str | None
+) -> tuple[dict[str, float], dict[str, str]]:
+    """The lambda_z outputs, t_half, CL/F and Vz/F (from ``exposure``, AUCinf or AUCtau; part of
+    :func:`analyse_profile`), and the reasons of the missing ones (``exposure_reason``: why the
+    exposure is missing, if it is)."""
+    lz_ok = lz.lambda_z > 0
+    nan = math.nan
+    no_lz = f"lambda_z not estimable: {lz.reason}"
+    out = {
+        "lambda_z": lz.lambda_z,
+        "lambda_z_n": float(lz.n) if lz_ok else nan,
+        "lambda_z_adjr2": lz.adj_r2,
+        "lambda_z_span": lz.span_ratio,
+        "lambda_z_tfirst": lz.t_first,
+        "lambda_z_tlast": lz.t_last,
+        "t_half": lz.t_half,
+        "CL_F": dose / exposure if exposure > 0 else nan,
+        "Vz_F": dose / (lz.lambda_z * exposure) if exposure > 0 and lz_ok else nan,
+    }
+    reasons: dict[str, str] = {}
+    lz_outputs = ("lambda_z", "lambda_z_n", "lambda_z_adjr2", "lambda_z_span", "lambda_z_tfirst", "lambda_z_tlast")
+    for k in (*lz_outputs, "t_half"):
+        if math.isnan(out[k]):
+            reasons[k] = no_lz
+    exposure_zero = exposure_reason if exposure_reason is not None else f"{exposure_name} is 0"
+    if math.isnan(out["CL_F"]):
+        reasons["CL_F"] = exposure_zero
+    if math.isnan(out["Vz_F"]):
+        reasons["Vz_F"] = no_lz if not lz_ok else reasons.get("CL_F", f"{exposure_name} is 0")
+    return out, reasons
+
+
+def _lambda_z_dependence(
+    single_dose: bool, tau_how: str
+) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The parameters of :func:`analyse_profile` computed with lambda_z, from AUCinf and from
+    AUCinf_pred (``tau_how``: how C(tau) was obtained, "" without ``tau``).
+
+    >>> [sorted(s) for s in _lambda_z_dependence(False, END_LAMBDA_Z)]
+    [['AUCtau', 'CL_F', 'Cavg', 'Vz_F', 'lambda_z', 't_half'], [], []]
+    """
+    uses_lz: set[str] = {"AUCtau", "Cavg"} if tau_how == END_LAMBDA_Z else set()
+    uses_inf: set[str] = set()
+    uses_inf_pred: set[str] = set()
+    if single_dose:
+        uses_lz |= {"AUCinf", "AUCinf_pred", "AUCpext", "AUCpext_pred", "CL_F", "Vz_F"}
+        uses_inf |= {"AUCinf", "AUCpext", "CL_F", "Vz_F"}
+        uses_inf_pred |= {"AUCinf_pred", "AUCpext_pred"}
+    else:
+        uses_lz.add("Vz_F")
+        if "AUCtau" in uses_lz:
+            uses_lz.add("CL_F")
+    uses_lz |= {"lambda_z", "t_half"}
+    return frozenset(uses_lz), frozenset(uses_inf), frozenset(uses_inf_pred)
+
+
 def analyse_profile(
     t: Sequence[float],
     c: Sequence[float],
@@ -463,23 +606,7 @@ def analyse_profile(
     """
     _check_method(method)
     ta, ca = _as_profile(t, c)
-    nan = math.nan
-    reasons: dict[str, str] = {}
-    cmax, tmax = cmax_tmax(ta, ca)
-    clast, tlast = clast_tlast(ta, ca)
-    if math.isnan(tmax):
-        reasons["Tmax"] = reasons["Cmax"] = "no positive concentration" if ta.size else "no sample"
-    if math.isnan(tlast):
-        reasons["Clast"] = reasons["Tlast"] = "no positive concentration"
-    starts_at_start = ta.size > 0 and ta[0] == start
-    if not starts_at_start:
-        auclast = nan
-        reasons["AUClast"] = f"no sample at the interval start ({start:g} h)"
-    elif math.isnan(tlast):
-        auclast = 0.0
-    else:
-        keep = ta <= tlast
-        auclast = auc(ta[keep], ca[keep], method)
+    out, reasons = _observed_values(ta, ca, start, method)
     lz = lambda_z(
         ta,
         ca,
@@ -488,90 +615,31 @@ def analyse_profile(
         exclude_cmax=exclude_cmax,
         fixed_times=fixed_times,
     )
-    lz_ok = lz.lambda_z > 0
-    no_lz = f"lambda_z not estimable: {lz.reason}"
-    out: dict[str, float] = {"Cmax": cmax, "Tmax": tmax}
-    uses_lz: set[str] = set()
     tau_how = ""
     if tau is not None:
-        width = float(tau) - start
-        near = np.flatnonzero((ta <= tau) & (ta >= tau - end_shift))
-        out["Ctrough"] = float(ca[near[-1]]) if near.size else nan
-        if not near.size:
-            reasons["Ctrough"] = (
-                f"no concentration observed at the end of the interval (within {end_shift:.4g} h before "
-                f"{float(tau):.4g} h)"
-            )
-    out.update({"Clast": clast, "Tlast": tlast})
-    if tau is not None:
-        out["tau"] = width
-        auctau, tau_how = auc_to(
-            ta, ca, start, float(tau), method, lz.lambda_z, t_after=t_after, c_after=c_after, end_shift=end_shift
-        )
-        if math.isnan(auctau):
-            reasons["AUCtau"] = reasons["Cavg"] = tau_how
-        if tau_how == END_LAMBDA_Z:
-            uses_lz |= {"AUCtau", "Cavg"}
-        out["AUClast"] = auclast
-        out["AUCtau"] = auctau
-        out["Cavg"] = auctau / width if width > 0 else nan
-    else:
-        out["AUClast"] = auclast
-        auctau = nan
-    uses_inf: set[str] = set()
-    uses_inf_pred: set[str] = set()
+        part, why, tau_how = _interval_values(ta, ca, start, float(tau), method, lz, t_after, c_after, end_shift)
+        out.update(part)
+        reasons.update(why)
     if single_dose:
-        extra = clast / lz.lambda_z if lz_ok and clast > 0 else nan
-        clast_pred = lz.predict(tlast) if lz_ok and not math.isnan(tlast) else nan
-        extra_pred = clast_pred / lz.lambda_z if lz_ok and clast_pred > 0 else nan
-        aucinf, aucinf_pred = auclast + extra, auclast + extra_pred
-        out["AUCinf"] = aucinf
-        out["AUCinf_pred"] = aucinf_pred
-        out["AUCpext"] = 100.0 * extra / aucinf if aucinf > 0 else nan
-        out["AUCpext_pred"] = 100.0 * extra_pred / aucinf_pred if aucinf_pred > 0 else nan
-        for k in ("AUCinf", "AUCinf_pred", "AUCpext", "AUCpext_pred"):
-            if math.isnan(out[k]):
-                reasons[k] = no_lz if not lz_ok else reasons.get("AUClast", "no positive concentration")
-        uses_lz |= {"AUCinf", "AUCinf_pred", "AUCpext", "AUCpext_pred", "CL_F", "Vz_F"}
-        uses_inf |= {"AUCinf", "AUCpext", "CL_F", "Vz_F"}
-        uses_inf_pred |= {"AUCinf_pred", "AUCpext_pred"}
-        exposure, exposure_name = aucinf, "AUCinf"
-    else:
-        exposure, exposure_name = auctau, "AUCtau"
-        uses_lz.add("Vz_F")
-        if "AUCtau" in uses_lz:
-            uses_lz.add("CL_F")
-    out.update(
-        {
-            "lambda_z": lz.lambda_z,
-            "lambda_z_n": float(lz.n) if lz_ok else nan,
-            "lambda_z_adjr2": lz.adj_r2,
-            "lambda_z_span": lz.span_ratio,
-            "lambda_z_tfirst": lz.t_first,
-            "lambda_z_tlast": lz.t_last,
-            "t_half": lz.t_half,
-            "CL_F": dose / exposure if exposure > 0 else nan,
-            "Vz_F": dose / (lz.lambda_z * exposure) if exposure > 0 and lz_ok else nan,
-        }
-    )
-    uses_lz |= {"lambda_z", "t_half"}
-    lz_outputs = ("lambda_z", "lambda_z_n", "lambda_z_adjr2", "lambda_z_span", "lambda_z_tfirst", "lambda_z_tlast")
-    for k in (*lz_outputs, "t_half"):
-        if math.isnan(out[k]):
-            reasons[k] = no_lz
-    if math.isnan(out["CL_F"]):
-        reasons["CL_F"] = reasons.get(exposure_name, f"{exposure_name} is 0")
-    if math.isnan(out["Vz_F"]):
-        reasons["Vz_F"] = no_lz if not lz_ok else reasons.get("CL_F", f"{exposure_name} is 0")
+        part, why = _extrapolated_values(out["AUClast"], out["Clast"], out["Tlast"], lz,
+                                         reasons.get("AUClast", "no positive concentration"))
+        out.update(part)
+        reasons.update(why)
+    exposure_name = "AUCinf" if single_dose else "AUCtau"
+    exposure = out.get(exposure_name, math.nan)
+    part, why = _terminal_values(lz, dose, exposure, exposure_name, reasons.get(exposure_name))
+    out.update(part)
+    reasons.update(why)
+    uses_lz, uses_inf, uses_inf_pred = _lambda_z_dependence(single_dose, tau_how)
     values = {k: out[k] for k in PARAMETERS if k in out}
     return ProfileResult(
         values=values,
         reasons={k: v for k, v in reasons.items() if k in values and math.isnan(values[k])},
         lz=lz,
         tau_how=tau_how,
-        uses_lambda_z=frozenset(uses_lz),
-        uses_aucinf=frozenset(uses_inf),
-        uses_aucinf_pred=frozenset(uses_inf_pred),
+        uses_lambda_z=uses_lz,
+        uses_aucinf=uses_inf,
+        uses_aucinf_pred=uses_inf_pred,
     )
 
 

@@ -324,24 +324,13 @@ def accumulation_ratio(later: _Done, first: _Done, options: NCAOptions) -> tuple
     return num / den, exclude, ""
 
 
-def run_nca(
-    adpc: pd.DataFrame,
-    adex: pd.DataFrame,
-    adsl: pd.DataFrame,
-    intervals: Sequence[Interval | Mapping[str, Any]],
-    options: NCAOptions | None = None,
-) -> pd.DataFrame:
-    """NCA parameters per subject and interval as a long table (see the module docstring).
-
-    Columns :data:`NCA_COLUMNS` (USUBJID, interval, parameter, value, unit, ARMCD, DOSE = the
-    interval's dose in mg, exclude = the acceptance rule(s) the value fails, na_reason = why a
-    value is missing), sorted by USUBJID, interval, parameter. A parameter that cannot be
-    estimated has an empty value and a ``na_reason``; one that does not apply (AUCinf after a
-    later dose, Rac for the first dose) has no row. Raises ``UserError`` for missing columns,
-    duplicated doses or sample times, and fixed lambda_z times that match no measurable sample.
-    """
-    options = options or NCAOptions()
-    ivs = _intervals(intervals)
+def _analysis_records(
+    adpc: pd.DataFrame, adex: pd.DataFrame, adsl: pd.DataFrame, options: NCAOptions
+) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """The inputs of :func:`run_nca`, checked and restricted to the analysis: the arm of each
+    subject of the PK population (``ARMCD`` by ``USUBJID``), their doses of the treatment and
+    their concentrations (of ``options.analyte``, ``BLQFL`` normalised). Raises ``UserError``
+    for missing columns, duplicated dose numbers and negative concentrations."""
     _require(adpc, ADPC_COLUMNS, "ADPC")
     _require(adex, ADEX_COLUMNS, "ADEX")
     _require(adsl, ADSL_COLUMNS, "ADSL")
@@ -364,71 +353,119 @@ def run_nca(
     if (pc["AVAL"] < 0).any():
         bad = pc[pc["AVAL"] < 0].iloc[0]
         raise UserError(f"ADPC: subject {bad['USUBJID']} has a negative AVAL ({bad['AVAL']}) at AFRLT={bad['AFRLT']}")
+    return pop, ex, pc
 
+
+def _subject_intervals(
+    subj: str,
+    doses: dict[int, tuple[float, float]],
+    spc: pd.DataFrame,
+    ivs: Sequence[Interval],
+    options: NCAOptions,
+) -> dict[str, _Done]:
+    """The analysed intervals of one subject (``doses``: dose number -> (time, mg); ``spc`` their
+    concentrations), by interval name; an interval without its dose or without a concentration
+    is left out. Raises ``UserError`` for fixed lambda_z times that match no measurable sample."""
+    done: dict[str, _Done] = {}
+    for iv in ivs:
+        dosenum = resolve_dose_number(iv.dose, list(doses))
+        if dosenum is None:
+            continue
+        dose_time, dose_mg = doses[dosenum]
+        end = interval_end(iv, dosenum, doses, subj)
+        prof = interval_profile(spc, dosenum, dose_time, dataclasses.replace(iv, end=end), options)
+        if prof is None:
+            log.warning("subject %s, interval %r: no concentration in the interval", subj, iv.name)
+            continue
+        fixed = options.fixed_points.get(subj, {}).get(iv.name)
+        try:
+            res = analyse_profile(
+                prof.t,
+                prof.c,
+                dose_mg,
+                tau=end,
+                start=iv.start,
+                single_dose=dosenum == 1,
+                method=options.auc_method,
+                min_points=options.min_points,
+                adj_r2_tolerance=options.adj_r2_tolerance,
+                exclude_cmax=options.exclude_cmax,
+                fixed_times=fixed,
+                t_after=prof.t_after,
+                c_after=prof.c_after,
+                end_shift=options.predose_window * (end - iv.start),
+            )
+        except ValueError as exc:
+            raise UserError(
+                f"config nca.lambda_z.fixed_points, subject {subj}, interval {iv.name!r}: {exc}"
+            ) from exc
+        log.info(
+            "subject %s, interval %r (dose %d, %g mg): %d samples, C(%g) from %s, tau %.4g h, lambda_z %s",
+            subj, iv.name, dosenum, dose_mg, prof.t.size, iv.start, prof.c0_source, end - iv.start,
+            "not estimated" if math.isnan(res.values["lambda_z"]) else f"{res.values['lambda_z']:.5g}/h",
+        )  # fmt: skip
+        done[iv.name] = _Done(iv, end, dosenum, prof, res, acceptance_flags(res, options.acceptance))
+    return done
+
+
+def _subject_rows(
+    subj: str,
+    arm: str,
+    doses: dict[int, tuple[float, float]],
+    done: dict[str, _Done],
+    options: NCAOptions,
+) -> list[tuple[str, str, str, float, str, str, float, str, str]]:
+    """The rows (:data:`NCA_COLUMNS`) of one subject's analysed intervals, with Rac of every
+    later-dose interval that has a first-dose interval over the same window."""
+    rows: list[tuple[str, str, str, float, str, str, float, str, str]] = []
+    firsts = {(d.iv.start, d.iv.end, d.iv.end_at_next_dose): d for d in done.values() if d.dosenum == 1}
+    for d in done.values():
+        values, flags, reasons = dict(d.res.values), dict(d.flags), dict(d.res.reasons)
+        ref = firsts.get((d.iv.start, d.iv.end, d.iv.end_at_next_dose))
+        if d.dosenum > 1 and ref is not None:
+            values["Rac"], flag, why = accumulation_ratio(d, ref, options)
+            if flag:
+                flags["Rac"] = flag
+            if why:
+                reasons["Rac"] = why
+        dose_mg = doses[d.dosenum][1]
+        for p in PARAMETERS:
+            if p in values:
+                v = float(values[p])
+                rows.append(
+                    (subj, d.iv.name, p, v, UNITS[p], arm, dose_mg, flags.get(p, ""),
+                     reasons.get(p, "not estimable") if math.isnan(v) else "")
+                )  # fmt: skip
+    return rows
+
+
+def run_nca(
+    adpc: pd.DataFrame,
+    adex: pd.DataFrame,
+    adsl: pd.DataFrame,
+    intervals: Sequence[Interval | Mapping[str, Any]],
+    options: NCAOptions | None = None,
+) -> pd.DataFrame:
+    """NCA parameters per subject and interval as a long table (see the module docstring).
+
+    Columns :data:`NCA_COLUMNS` (USUBJID, interval, parameter, value, unit, ARMCD, DOSE = the
+    interval's dose in mg, exclude = the acceptance rule(s) the value fails, na_reason = why a
+    value is missing), sorted by USUBJID, interval, parameter. A parameter that cannot be
+    estimated has an empty value and a ``na_reason``; one that does not apply (AUCinf after a
+    later dose, Rac for the first dose) has no row. Raises ``UserError`` for missing columns,
+    duplicated doses or sample times, and fixed lambda_z times that match no measurable sample.
+    """
+    options = options or NCAOptions()
+    ivs = _intervals(intervals)
+    pop, ex, pc = _analysis_records(adpc, adex, adsl, options)
     rows: list[tuple[str, str, str, float, str, str, float, str, str]] = []
     for subj in sorted(pop.index):
         sex = ex[ex["USUBJID"] == subj]
         doses = {int(r.DOSENUM): (float(r.AFRLT), float(r.EXDOSE)) for r in sex.itertuples()}
         if not doses:
             log.warning("subject %s: in the PK population but no %s dose in ADEX", subj, options.treatment)
-        spc = pc[pc["USUBJID"] == subj]
-        done: dict[str, _Done] = {}
-        for iv in ivs:
-            dosenum = resolve_dose_number(iv.dose, list(doses))
-            if dosenum is None:
-                continue
-            dose_time, dose_mg = doses[dosenum]
-            end = interval_end(iv, dosenum, doses, subj)
-            prof = interval_profile(spc, dosenum, dose_time, dataclasses.replace(iv, end=end), options)
-            if prof is None:
-                log.warning("subject %s, interval %r: no concentration in the interval", subj, iv.name)
-                continue
-            fixed = options.fixed_points.get(subj, {}).get(iv.name)
-            try:
-                res = analyse_profile(
-                    prof.t,
-                    prof.c,
-                    dose_mg,
-                    tau=end,
-                    start=iv.start,
-                    single_dose=dosenum == 1,
-                    method=options.auc_method,
-                    min_points=options.min_points,
-                    adj_r2_tolerance=options.adj_r2_tolerance,
-                    exclude_cmax=options.exclude_cmax,
-                    fixed_times=fixed,
-                    t_after=prof.t_after,
-                    c_after=prof.c_after,
-                    end_shift=options.predose_window * (end - iv.start),
-                )
-            except ValueError as exc:
-                raise UserError(
-                    f"config nca.lambda_z.fixed_points, subject {subj}, interval {iv.name!r}: {exc}"
-                ) from exc
-            log.info(
-                "subject %s, interval %r (dose %d, %g mg): %d samples, C(%g) from %s, tau %.4g h, lambda_z %s",
-                subj, iv.name, dosenum, dose_mg, prof.t.size, iv.start, prof.c0_source, end - iv.start,
-                "not estimated" if math.isnan(res.values["lambda_z"]) else f"{res.values['lambda_z']:.5g}/h",
-            )  # fmt: skip
-            done[iv.name] = _Done(iv, end, dosenum, prof, res, acceptance_flags(res, options.acceptance))
-        firsts = {(d.iv.start, d.iv.end, d.iv.end_at_next_dose): d for d in done.values() if d.dosenum == 1}
-        for d in done.values():
-            values, flags, reasons = dict(d.res.values), dict(d.flags), dict(d.res.reasons)
-            ref = firsts.get((d.iv.start, d.iv.end, d.iv.end_at_next_dose))
-            if d.dosenum > 1 and ref is not None:
-                values["Rac"], flag, why = accumulation_ratio(d, ref, options)
-                if flag:
-                    flags["Rac"] = flag
-                if why:
-                    reasons["Rac"] = why
-            dose_mg = doses[d.dosenum][1]
-            for p in PARAMETERS:
-                if p in values:
-                    v = float(values[p])
-                    rows.append(
-                        (subj, d.iv.name, p, v, UNITS[p], pop[subj], dose_mg, flags.get(p, ""),
-                         reasons.get(p, "not estimable") if math.isnan(v) else "")
-                    )  # fmt: skip
+        done = _subject_intervals(subj, doses, pc[pc["USUBJID"] == subj], ivs, options)
+        rows += _subject_rows(subj, pop[subj], doses, done, options)
     out = pd.DataFrame(rows, columns=NCA_COLUMNS)
     out = out.astype({"value": "float64", "DOSE": "float64"})
     return out.sort_values(["USUBJID", "interval", "parameter"], kind="mergesort").reset_index(drop=True)

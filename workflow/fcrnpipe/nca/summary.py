@@ -174,6 +174,39 @@ def power_model(dose: Sequence[float], value: Sequence[float], ci_level: float =
     return {"intercept": a, "slope": b, "slope_se": se, "df": df, "slope_ci_low": lo, "slope_ci_high": hi}
 
 
+def _dosed_values(
+    nca_long: pd.DataFrame, adsl: pd.DataFrame, parameters: Sequence[str], exclude_flagged: bool
+) -> pd.DataFrame:
+    """The positive finite values of ``parameters`` with their dose (the ``DOSE`` column of the
+    NCA table, else ADSL.TRT01PN; positive), less the flagged ones if ``exclude_flagged``."""
+    df = nca_long[nca_long["parameter"].isin(parameters)].copy()
+    if exclude_flagged:
+        df = df[~_flagged(df)]
+    if "DOSE" not in df.columns:
+        if "TRT01PN" not in adsl.columns:
+            raise UserError("ADSL: missing column TRT01PN (planned dose) needed for dose proportionality")
+        df["DOSE"] = df["USUBJID"].map(adsl.drop_duplicates("USUBJID").set_index("USUBJID")["TRT01PN"])
+    return df[np.isfinite(df["value"].astype(float)) & (df["value"] > 0) & (df["DOSE"] > 0)]
+
+
+def proportionality_conclusion(lo: float, hi: float, crit_low: float, crit_high: float) -> str:
+    """The conclusion on a power-model slope whose CI is ``[lo, hi]`` against the acceptance
+    range ``[crit_low, crit_high]`` (see :func:`dose_proportionality`).
+
+    >>> proportionality_conclusion(0.9, 1.1, 0.8, 1.2), proportionality_conclusion(0.9, 1.3, 0.8, 1.2)
+    ('proportional', 'inconclusive')
+    >>> proportionality_conclusion(1.3, 1.4, 0.8, 1.2), proportionality_conclusion(float("nan"), float("nan"), 0.8, 1.2)
+    ('not proportional', 'not estimable')
+    """
+    if math.isnan(lo):
+        return "not estimable"
+    if crit_low <= lo and hi <= crit_high:
+        return "proportional"
+    if hi < crit_low or lo > crit_high:
+        return "not proportional"
+    return "inconclusive"
+
+
 def dose_proportionality(
     nca_long: pd.DataFrame,
     adsl: pd.DataFrame,
@@ -193,14 +226,7 @@ def dose_proportionality(
     estimable" without residual degrees of freedom. Header only when no parameter qualifies.
     With ``exclude_flagged`` values failing an acceptance rule (``exclude`` column) are left out.
     """
-    df = nca_long[nca_long["parameter"].isin(parameters)].copy()
-    if exclude_flagged:
-        df = df[~_flagged(df)]
-    if "DOSE" not in df.columns:
-        if "TRT01PN" not in adsl.columns:
-            raise UserError("ADSL: missing column TRT01PN (planned dose) needed for dose proportionality")
-        df["DOSE"] = df["USUBJID"].map(adsl.drop_duplicates("USUBJID").set_index("USUBJID")["TRT01PN"])
-    df = df[np.isfinite(df["value"].astype(float)) & (df["value"] > 0) & (df["DOSE"] > 0)]
+    df = _dosed_values(nca_long, adsl, parameters, exclude_flagged)
     rows = []
     for (interval, parameter, unit), g in df.groupby(["interval", "parameter", "unit"], sort=True):
         levels = np.unique(g["DOSE"].to_numpy(float))
@@ -211,14 +237,7 @@ def dose_proportionality(
         lr = math.log(r)
         crit_low, crit_high = 1 + math.log(theta[0]) / lr, 1 + math.log(theta[1]) / lr
         lo, hi = fit["slope_ci_low"], fit["slope_ci_high"]
-        if math.isnan(lo):
-            conclusion = "not estimable"
-        elif crit_low <= lo and hi <= crit_high:
-            conclusion = "proportional"
-        elif hi < crit_low or lo > crit_high:
-            conclusion = "not proportional"
-        else:
-            conclusion = "inconclusive"
+        conclusion = proportionality_conclusion(lo, hi, crit_low, crit_high)
         rows.append(
             {
                 "interval": interval,

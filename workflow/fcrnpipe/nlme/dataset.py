@@ -129,8 +129,16 @@ def _numeric(df: pd.DataFrame, col: str, path: str, allow_missing: bool) -> pd.S
     return values.astype(float)
 
 
-def validate_nm_frame(df: pd.DataFrame, path: str = "<data>") -> NMData:
-    """Validate a NONMEM-style table read as text (see the module docstring)."""
+def _fail(mask: np.ndarray, path: str, col: str, msg: str) -> None:
+    """``UserError`` at the first record of ``mask``, if any."""
+    if mask.any():
+        i = int(np.flatnonzero(mask)[0])
+        raise UserError(f"{_where(path, i + 1, col)}: {msg}")
+
+
+def _upper_columns(df: pd.DataFrame, path: str) -> pd.DataFrame:
+    """A copy of ``df`` with upper-case column names; ``UserError`` for duplicated names (any
+    case), missing required columns or no records."""
     upper = [str(c).strip().upper() for c in df.columns]
     dup = sorted({c for c in upper if upper.count(c) > 1})
     if dup:
@@ -142,6 +150,12 @@ def validate_nm_frame(df: pd.DataFrame, path: str = "<data>") -> NMData:
         raise UserError(f"{path}: required column(s) {', '.join(missing)} missing (found: {', '.join(upper)})")
     if len(df) == 0:
         raise UserError(f"{path}: the dataset has no records")
+    return df
+
+
+def _parsed_columns(df: pd.DataFrame, path: str) -> pd.DataFrame:
+    """``ROW`` (1-based), ``ID`` (text, required) and the numeric reserved columns of ``df``
+    (optional ones NaN, ``BLQ`` 0 when absent)."""
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     out["ROW"] = np.arange(1, len(df) + 1)
     ids = df["ID"].astype(str).str.strip()
@@ -158,43 +172,53 @@ def validate_nm_frame(df: pd.DataFrame, path: str = "<data>") -> NMData:
     out["MDV"] = _numeric(df, "MDV", path, allow_missing=True).to_numpy() if "MDV" in df.columns else np.nan
     out["BLQ"] = _numeric(df, "BLQ", path, allow_missing=True).to_numpy() if "BLQ" in df.columns else 0.0
     out["LLOQ"] = _numeric(df, "LLOQ", path, allow_missing=True).to_numpy() if "LLOQ" in df.columns else np.nan
+    return out
 
-    def fail(mask: np.ndarray, col: str, msg: str) -> None:
-        if mask.any():
-            i = int(np.flatnonzero(mask)[0])
-            raise UserError(f"{_where(path, i + 1, col)}: {msg}")
 
+def _checked_flags(out: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Check TIME, EVID, CMT, AMT, MDV and BLQ of the parsed records (``UserError`` at the
+    first bad one); return MDV (default 1 for doses, 0 otherwise) and BLQ (default 0)."""
     t = out["TIME"].to_numpy()
-    fail(~np.isfinite(t), "TIME", "time must be finite")
+    _fail(~np.isfinite(t), path, "TIME", "time must be finite")
     evid = out["EVID"].to_numpy()
-    fail(~np.isin(evid, (0, 1)), "EVID", "EVID must be 0 (observation) or 1 (dose); other event types are not supported")
+    _fail(~np.isin(evid, (0, 1)), path, "EVID",
+          "EVID must be 0 (observation) or 1 (dose); other event types are not supported")
     cmt = out["CMT"].to_numpy()
     is_dose = evid == 1
-    fail(is_dose & ~np.isin(cmt, DOSE_CMTS), "CMT", f"a dose must go to compartment {DOSE_CMTS[0]} (depot)")
-    fail(~is_dose & ~np.isin(cmt, OBS_CMTS), "CMT", "an observation must be compartment 2 (concentration) or 3 (PD marker)")
+    _fail(is_dose & ~np.isin(cmt, DOSE_CMTS), path, "CMT", f"a dose must go to compartment {DOSE_CMTS[0]} (depot)")
+    _fail(~is_dose & ~np.isin(cmt, OBS_CMTS), path, "CMT",
+          "an observation must be compartment 2 (concentration) or 3 (PD marker)")
     amt = out["AMT"].to_numpy()
-    fail(is_dose & ~(np.isfinite(amt) & (amt > 0)), "AMT", "a dose record needs AMT > 0")
-    fail(~is_dose & np.isfinite(amt) & (amt != 0), "AMT", "an observation record must have AMT empty or 0")
+    _fail(is_dose & ~(np.isfinite(amt) & (amt > 0)), path, "AMT", "a dose record needs AMT > 0")
+    _fail(~is_dose & np.isfinite(amt) & (amt != 0), path, "AMT", "an observation record must have AMT empty or 0")
     mdv = out["MDV"].to_numpy()
     mdv = np.where(np.isnan(mdv), np.where(is_dose, 1.0, 0.0), mdv)
-    fail(~np.isin(mdv, (0, 1)), "MDV", "MDV must be 0 or 1")
-    fail(is_dose & (mdv != 1), "MDV", "a dose record must have MDV 1")
-    out["MDV"] = mdv
+    _fail(~np.isin(mdv, (0, 1)), path, "MDV", "MDV must be 0 or 1")
+    _fail(is_dose & (mdv != 1), path, "MDV", "a dose record must have MDV 1")
     blq = out["BLQ"].to_numpy()
     blq = np.where(np.isnan(blq), 0.0, blq)
-    fail(~np.isin(blq, (0, 1)), "BLQ", "BLQ must be 0 or 1")
-    fail(is_dose & (blq == 1), "BLQ", "a dose record cannot be BLQ")
-    out["BLQ"] = blq
+    _fail(~np.isin(blq, (0, 1)), path, "BLQ", "BLQ must be 0 or 1")
+    _fail(is_dose & (blq == 1), path, "BLQ", "a dose record cannot be BLQ")
+    return mdv, blq
+
+
+def _check_observations(out: pd.DataFrame, path: str) -> None:
+    """Check LLOQ and DV of the records (MDV and BLQ already normalised; ``UserError`` at the
+    first bad one), that subjects are contiguous with non-decreasing times, and that some
+    observation can be used."""
+    is_dose = out["EVID"].to_numpy() == 1
+    mdv, blq = out["MDV"].to_numpy(), out["BLQ"].to_numpy()
     lloq = out["LLOQ"].to_numpy()
     used = ~is_dose & (mdv == 0)
-    fail(used & (blq == 1) & ~(np.isfinite(lloq) & (lloq > 0)), "LLOQ", "a BLQ record needs LLOQ > 0")
+    _fail(used & (blq == 1) & ~(np.isfinite(lloq) & (lloq > 0)), path, "LLOQ", "a BLQ record needs LLOQ > 0")
     dv = out["DV"].to_numpy()
-    fail(is_dose & np.isfinite(dv) & (dv != 0), "DV", "a dose record must have DV empty, '.' or 0")
-    fail(used & (blq == 0) & ~np.isfinite(dv), "DV", "an observation (EVID 0, MDV 0, BLQ 0) needs a DV value")
-    fail(used & (blq == 0) & np.isfinite(lloq) & np.isfinite(dv) & (dv < lloq) & (lloq > 0), "DV",
-         "DV is below LLOQ but BLQ is 0")
+    _fail(is_dose & np.isfinite(dv) & (dv != 0), path, "DV", "a dose record must have DV empty, '.' or 0")
+    _fail(used & (blq == 0) & ~np.isfinite(dv), path, "DV", "an observation (EVID 0, MDV 0, BLQ 0) needs a DV value")
+    _fail(used & (blq == 0) & np.isfinite(lloq) & np.isfinite(dv) & (dv < lloq) & (lloq > 0), path, "DV",
+          "DV is below LLOQ but BLQ is 0")
     # subjects contiguous, time non-decreasing within a subject
     idv = out["ID"].to_numpy()
+    t = out["TIME"].to_numpy()
     new_block = np.r_[True, idv[1:] != idv[:-1]]
     block_ids = idv[new_block]
     seen: set[str] = set()
@@ -204,9 +228,17 @@ def validate_nm_frame(df: pd.DataFrame, path: str = "<data>") -> NMData:
         seen.add(bid)
     same = ~new_block
     back = np.r_[False, t[1:] < t[:-1]] & same
-    fail(back, "TIME", "time decreases within the subject (records must be sorted by time)")
-    if not (used & np.isin(cmt, OBS_CMTS)).any():
+    _fail(back, path, "TIME", "time decreases within the subject (records must be sorted by time)")
+    if not (used & np.isin(out["CMT"].to_numpy(), OBS_CMTS)).any():
         raise UserError(f"{path}: the dataset has no usable observation (EVID 0, MDV 0)")
+
+
+def validate_nm_frame(df: pd.DataFrame, path: str = "<data>") -> NMData:
+    """Validate a NONMEM-style table read as text (see the module docstring)."""
+    df = _upper_columns(df, path)
+    out = _parsed_columns(df, path)
+    out["MDV"], out["BLQ"] = _checked_flags(out, path)
+    _check_observations(out, path)
     for c in ("EVID", "CMT", "MDV", "BLQ"):
         out[c] = out[c].astype(int)
     covs = [c for c in df.columns if c not in RESERVED]

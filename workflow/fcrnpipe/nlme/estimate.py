@@ -665,6 +665,68 @@ class SearchBox:
                         np.where(self._upper, np.exp(np.clip(-z / d, -700.0, 700.0)), 1.0))
 
 
+@dataclass(frozen=True)
+class _SearchSpace:
+    """The variables BFGS works on in :func:`_optimise`: the objective's ``x`` itself, or the
+    search variables ``z`` of the search box ``box`` (:class:`SearchBox`; the objective's, taken
+    when the optimisation starts)."""
+
+    obj: Objective
+    box: SearchBox | None
+
+    def to_x(self, z: np.ndarray) -> np.ndarray:
+        box = self.box
+        return z if box is None else box.to_x(z)
+
+    def to_z(self, x: np.ndarray) -> np.ndarray:
+        box = self.box
+        return x if box is None else box.to_z(x)
+
+    def fun(self, z: np.ndarray) -> float:
+        return self.obj.value(self.to_x(z))
+
+    def jac(self, z: np.ndarray) -> np.ndarray:
+        box = self.box
+        return self.obj.gradient(z) if box is None else self.obj.gradient(box.to_x(z)) * box.dx_dz(z)
+
+    def hess_inv_to_z(self, h: np.ndarray | None, z: np.ndarray) -> np.ndarray | None:
+        """An inverse Hessian in x as one in z (``J^-1 H^-1 J^-1``)."""
+        box = self.box
+        if h is None or box is None:
+            return h
+        j = np.maximum(box.dx_dz(z), 1e-8)
+        return h / np.outer(j, j)
+
+    def hess_inv_to_x(self, h: np.ndarray | None, z: np.ndarray) -> np.ndarray | None:
+        """An inverse Hessian in z as one in x (``J H^-1 J``)."""
+        box = self.box
+        if h is None or box is None:
+            return h
+        j = box.dx_dz(z)
+        return h * np.outer(j, j)
+
+
+def _bfgs(space: _SearchSpace, z: np.ndarray, opts: dict[str, Any], callback: Any) -> Any:
+    """One run of scipy's BFGS on the OFV from ``z`` (its warnings silenced: the report says
+    how it ended)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return minimize(space.fun, z, jac=space.jac, method="BFGS", callback=callback, options=opts)
+
+
+def _final_gradient(obj: Objective, space: _SearchSpace, z: np.ndarray) -> tuple[np.ndarray, float]:
+    """The gradient at the solution ``z`` (within a box: in the search variables, 0 on a bound)
+    and the OFV there, outside the evaluation budget."""
+    limit_saved, obj.max_evaluations = obj.max_evaluations, None
+    try:
+        g = space.jac(z)
+        value = obj.value(space.to_x(z))
+    finally:
+        obj.max_evaluations = limit_saved
+    return g, value
+
+
 def _optimise(
     obj: Objective, x0: np.ndarray, options: FitOptions, hess_inv0: np.ndarray | None, max_iter: int | None = None
 ) -> tuple[np.ndarray, dict]:
@@ -675,82 +737,52 @@ def _optimise(
     iterations = [0]
     t0 = time.perf_counter()
     limit = options.max_iter if max_iter is None else max_iter
+    space = _SearchSpace(obj, obj.box)
 
-    def callback(xk: np.ndarray) -> None:
+    def callback(zk: np.ndarray) -> None:
         iterations[0] += 1
+        xk = space.to_x(zk)
         log.debug(
             "iteration %d: OFV %.6f, %d OFV evaluations, %.1f s", iterations[0], obj.value(xk), obj.n_eval,
             time.perf_counter() - t0,
         )
 
-    box = obj.box
-    if box is None:
-        to_x = dx_dz = None
-        fun, jac = obj.value, obj.gradient
-    else:
-        to_x, dx_dz = box.to_x, box.dx_dz
-        fun = lambda z: obj.value(to_x(z))  # noqa: E731
-        jac = lambda z: obj.gradient(to_x(z)) * dx_dz(z)  # noqa: E731
-
-    def search(x: np.ndarray) -> np.ndarray:
-        return x if box is None else box.to_z(x)
-
-    def scale_inv(h: np.ndarray | None, z: np.ndarray) -> np.ndarray | None:
-        """An inverse Hessian in x as one in z (``J^-1 H^-1 J^-1``)."""
-        if h is None or box is None:
-            return h
-        j = np.maximum(dx_dz(z), 1e-8)
-        return h / np.outer(j, j)
-
-    def cb(zk: np.ndarray) -> None:
-        callback(zk if box is None else to_x(zk))
-
-    z = search(np.asarray(x0, dtype=float))
+    z = space.to_z(np.asarray(x0, dtype=float))
     success, status, message, hess_inv = False, 1, "", None
     budget = False
     restarts = 0
     for restarts in range(3):
         opts: dict[str, Any] = {"gtol": options.gtol, "maxiter": max(limit - iterations[0], 1), "norm": np.inf}
         if hess_inv0 is not None:
-            opts["hess_inv0"] = scale_inv(hess_inv0, z)
+            opts["hess_inv0"] = space.hess_inv_to_z(hess_inv0, z)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", OptimizeWarning)
-                warnings.simplefilter("ignore", RuntimeWarning)
-                sol = minimize(fun, z, jac=jac, method="BFGS", callback=cb, options=opts)
+            sol = _bfgs(space, z, opts, callback)
         except EvaluationBudgetExceeded as exc:
             # the budget ends the estimation at the best point found (deterministic)
             budget = True
             if obj.best_x is not None:
-                z = search(obj.best_x)
+                z = space.to_z(obj.best_x)
             success, status, hess_inv = False, 1, None
             message = f"{exc} (max_evaluations = {obj.max_evaluations})"
             break
         success, status, message = bool(sol.success), int(sol.status), str(sol.message)
         hess_inv = None if getattr(sol, "hess_inv", None) is None else np.asarray(sol.hess_inv)
-        if hess_inv is not None and box is not None:
-            j = dx_dz(sol.x)
-            hess_inv = hess_inv * np.outer(j, j)  # back to x
+        hess_inv = space.hess_inv_to_x(hess_inv, sol.x)  # back to x
         moved = not np.array_equal(sol.x, z)
         z = sol.x
-        g = jac(z)
+        g = space.jac(z)
         gmax = float(np.max(np.abs(g))) if g.size else 0.0
         if sol.success or gmax < 10 * options.gtol or sol.status == 1 or (not moved and restarts > 0):
             break
         log.debug("BFGS stopped (%s) with |gradient| %.3g; restarting", sol.message, gmax)
         try:
-            hess_inv0 = _initial_hess_inv(obj, z if box is None else to_x(z))
+            hess_inv0 = _initial_hess_inv(obj, space.to_x(z))
         except EvaluationBudgetExceeded as exc:
             budget, success, status = True, False, 1
             message = f"{exc} (max_evaluations = {obj.max_evaluations})"
             break
-    x = z if box is None else to_x(z)
-    limit_saved, obj.max_evaluations = obj.max_evaluations, None
-    try:
-        g = jac(z)  # within a box: the gradient in the search variables (0 on a bound)
-        value = obj.value(x)
-    finally:
-        obj.max_evaluations = limit_saved
+    x = space.to_x(z)
+    g, value = _final_gradient(obj, space, z)
     gmax = float(np.max(np.abs(g))) if g.size else 0.0
     converged = bool(value < _BAD_OFV and not budget and (success or gmax < 10 * options.gtol))
     return x, {
@@ -973,29 +1005,35 @@ def _beta_of(estimates: Any) -> np.ndarray | None:
     return None if b is None or np.size(b) == 0 else np.asarray(b, dtype=float)
 
 
-def _fit(
+def _start(
     problem: Problem,
     data: NMData,
-    pm: PopulationModel,
     options: FitOptions,
     warm_start: FitResult | None,
-    t_start: float,
     search_center: Any = None,
-) -> FitResult:
-    from fcrnpipe.nlme.covariance import covariance_step
-
+) -> tuple[np.ndarray, SearchBox | None]:
+    """Initial estimates of :func:`_fit` and its search box: a warm start's estimates (inside
+    the box around ``search_center``, default the warm start, when ``options.search_range`` is
+    set), else :func:`initial_x` and no box."""
     lay = problem.layout
+    if warm_start is None:
+        return initial_x(problem, options, data.path), None
     box = None
-    if warm_start is not None:
-        x0 = lay.pack(warm_start.theta, warm_start.omega, warm_start.sigmas, _beta_of(warm_start))
-        _check_zero_predictions(problem, problem.typical(x0), data.path)
-        if options.search_range is not None:
-            c = search_center if search_center is not None else warm_start
-            center = lay.pack(c.theta, c.omega, c.sigmas, _beta_of(c))
-            box = SearchBox(*search_bounds(lay, pm, center, float(options.search_range)), center=center)
-            x0 = box.to_x(box.to_z(x0))  # inside the box
-    else:
-        x0 = initial_x(problem, options, data.path)
+    x0 = lay.pack(warm_start.theta, warm_start.omega, warm_start.sigmas, _beta_of(warm_start))
+    _check_zero_predictions(problem, problem.typical(x0), data.path)
+    if options.search_range is not None:
+        c = search_center if search_center is not None else warm_start
+        center = lay.pack(c.theta, c.omega, c.sigmas, _beta_of(c))
+        box = SearchBox(*search_bounds(lay, problem.pm, center, float(options.search_range)), center=center)
+        x0 = box.to_x(box.to_z(x0))  # inside the box
+    return x0, box
+
+
+def _initial_objective(
+    problem: Problem, data: NMData, options: FitOptions, x0: np.ndarray, box: SearchBox | None
+) -> Objective:
+    """The objective of :func:`_fit`, evaluated (cold start) at ``x0`` after the numerics were
+    refined there; ``FitError`` if it cannot be evaluated there."""
     obj = Objective(problem, options.inner_tol, max_evaluations=options.max_evaluations, box=box)
     _refine(problem, x0, obj.eta, spread=True)
     ev0 = obj.evaluation(x0, cold=True)
@@ -1004,19 +1042,24 @@ def _fit(
         ev0 = obj.evaluation(x0)
     if not ev0.finite:
         raise FitError(
-            f"{data.path}: {pm.model.name}: the objective function cannot be evaluated at the initial estimates "
-            f"for {_bad_subjects(problem, ev0.ofv_subject)}; check the data of these subjects and the initial values"
+            f"{data.path}: {problem.pm.model.name}: the objective function cannot be evaluated at the initial "
+            f"estimates for {_bad_subjects(problem, ev0.ofv_subject)}; check the data of these subjects and the "
+            "initial values"
         )
-    if warm_start is None:
-        x0 = _em_start(obj, x0)
-    t_init = time.perf_counter()
-    hess_inv0 = _initial_hess_inv(obj, x0)
+    return obj
+
+
+def _estimate(
+    problem: Problem, obj: Objective, x0: np.ndarray, options: FitOptions, hess_inv0: np.ndarray
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The estimates of :func:`_fit` from ``x0`` and the optimiser's report (``iterations``
+    and ``grid_refits`` over all passes): a first pass of a few iterations, then the numerics
+    (ODE grids) are refined at the modes there -- near the solution -- before the fit is run to
+    convergence, refining again (at most ``options.max_refits`` times) when the grids change."""
     x = x0
     report: dict[str, Any] = {}
     n_iter = 0
     refits = 0
-    # a first pass of a few iterations, then the numerics (ODE grids) are refined at the
-    # modes there -- near the solution -- before the fit is run to convergence
     numerics = type(problem.pm.model).refine is not StructuralModel.refine
     stages = [options.warmup_iter] if numerics and options.warmup_iter else []
     for refits in range(options.max_refits + 1 + len(stages)):
@@ -1035,6 +1078,43 @@ def _fit(
         hess_inv0 = _safe_hess_inv(report["hess_inv"], hess_inv0)
     report["iterations"] = n_iter
     report["grid_refits"] = refits
+    return x, report
+
+
+def _fit_warnings(report: dict[str, Any], res: InnerResult, options: FitOptions) -> list[str]:
+    """Warnings of a fit: not converged (``report`` of :func:`_estimate`), conditional modes not
+    converged (``res``)."""
+    out = []
+    if not report["converged"]:
+        out.append(
+            f"estimation did not converge: {report['message']} (largest |OFV gradient| "
+            f"{report['gradient_max_abs']:.3g}, tolerance {options.gtol:g})"
+        )
+    n_nc = int((~res.converged).sum())
+    if n_nc:
+        out.append(f"conditional modes (EBEs) not converged for {n_nc} of {res.converged.size} subjects")
+    return out
+
+
+def _fit(
+    problem: Problem,
+    data: NMData,
+    pm: PopulationModel,
+    options: FitOptions,
+    warm_start: FitResult | None,
+    t_start: float,
+    search_center: Any = None,
+) -> FitResult:
+    from fcrnpipe.nlme.covariance import covariance_step
+
+    lay = problem.layout
+    x0, box = _start(problem, data, options, warm_start, search_center)
+    obj = _initial_objective(problem, data, options, x0, box)
+    if warm_start is None:
+        x0 = _em_start(obj, x0)
+    t_init = time.perf_counter()
+    hess_inv0 = _initial_hess_inv(obj, x0)
+    x, report = _estimate(problem, obj, x0, options, hess_inv0)
     report["at_bound"] = at_bound(lay, pm, x, box)
     # the budget and the box bound the search, not the final evaluation or covariance step
     obj.max_evaluations, obj.box = None, None
@@ -1050,14 +1130,7 @@ def _fit(
     report["gradient_evaluations"] = obj.n_grad
     report["inner_converged"] = int(res.converged.sum())
     result = FitResult(pm=pm, problem=problem, x=x, inner=res, ofv=total, ofv_subject=ofv_i, optimizer=report)
-    if not report["converged"]:
-        result.warnings.append(
-            f"estimation did not converge: {report['message']} (largest |OFV gradient| "
-            f"{report['gradient_max_abs']:.3g}, tolerance {options.gtol:g})"
-        )
-    n_nc = int((~res.converged).sum())
-    if n_nc:
-        result.warnings.append(f"conditional modes (EBEs) not converged for {n_nc} of {res.converged.size} subjects")
+    result.warnings += _fit_warnings(report, res, options)
     if options.covariance != "none":
         result.covariance = covariance_step(obj, x, options.covariance)
         if not result.covariance.ok:

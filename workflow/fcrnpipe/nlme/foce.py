@@ -172,6 +172,55 @@ def _fd_steps(problem: Problem, theta: np.ndarray) -> np.ndarray:
     )
 
 
+def _fd_stencil(h: np.ndarray, second: bool) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The shifts ``(S, d)`` of the central-difference stencil of :func:`model_derivs` (steps
+    ``h``): 0, then ``+-h_k`` for each ``k``, then (``second``) ``+-(h_k + h_l)`` for each pair
+    ``k < l``, and the pairs in that order.
+
+    >>> sh, pairs = _fd_stencil(np.array([0.1, 0.2]), True)
+    >>> sh.tolist(), pairs
+    ([[0.0, 0.0], [0.1, 0.0], [-0.1, -0.0], [0.0, 0.2], [-0.0, -0.2], [0.1, 0.2], [-0.1, -0.2]], [(0, 1)])
+    """
+    d = h.size
+    shifts = [np.zeros(d)]
+    for k in range(d):
+        e = np.zeros(d)
+        e[k] = h[k]
+        shifts.append(e)
+        shifts.append(-e)
+    pairs = []
+    if second:
+        for k in range(d):
+            for l_ in range(k + 1, d):
+                e = np.zeros(d)
+                e[k], e[l_] = h[k], h[l_]
+                shifts.append(e)
+                shifts.append(-e)
+                pairs.append((k, l_))
+    return np.asarray(shifts), pairs
+
+
+def _fd_hessian(pred: np.ndarray, h: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """``d2f/dphi2`` ``(n, M, d, d)`` from the predictions ``(S, n, M)`` on the stencil of
+    :func:`_fd_stencil` (see :func:`model_derivs` for the formula)."""
+    d = h.size
+    f0 = pred[0]
+    plus = pred[1 : 1 + 2 * d : 2]  # (d, n, M)
+    minus = pred[2 : 2 + 2 * d : 2]
+    hess = np.empty(f0.shape + (d, d))
+    diag = (plus - 2.0 * f0[None] + minus) / (h[:, None, None] ** 2)
+    for k in range(d):
+        hess[:, :, k, k] = diag[k]
+    base = 1 + 2 * d
+    for m, (k, l_) in enumerate(pairs):
+        fpp = pred[base + 2 * m]
+        fmm = pred[base + 2 * m + 1]
+        v = (fpp - plus[k] - plus[l_] + 2.0 * f0 - minus[k] - minus[l_] + fmm) / (2.0 * h[k] * h[l_])
+        hess[:, :, k, l_] = v
+        hess[:, :, l_, k] = v
+    return hess
+
+
 def model_derivs(
     problem: Problem, theta: np.ndarray, eta: np.ndarray, sid: np.ndarray, second: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -198,22 +247,7 @@ def model_derivs(
         f = problem.pm.model.predict(problem.prep, _natural(problem.pm, phi), sid)
         return f, np.zeros(f.shape + (0,)), (np.zeros(f.shape + (0, 0)) if second else None)
     h = _fd_steps(problem, theta)
-    shifts = [np.zeros(d)]
-    for k in range(d):
-        e = np.zeros(d)
-        e[k] = h[k]
-        shifts.append(e)
-        shifts.append(-e)
-    pairs = []
-    if second:
-        for k in range(d):
-            for l_ in range(k + 1, d):
-                e = np.zeros(d)
-                e[k], e[l_] = h[k], h[l_]
-                shifts.append(e)
-                shifts.append(-e)
-                pairs.append((k, l_))
-    sh = np.asarray(shifts)  # (S, d)
+    sh, pairs = _fd_stencil(h, second)  # (S, d)
     s_n = sh.shape[0]
     rows = np.repeat(phi[None, :, :], s_n, axis=0)  # (S, n, p)
     rows[:, :, idx] += sh[:, None, :]
@@ -225,18 +259,7 @@ def model_derivs(
     jac = np.moveaxis((plus - minus) / (2.0 * h[:, None, None]), 0, 2)
     if not second:
         return f0, jac, None
-    hess = np.empty(f0.shape + (d, d))
-    diag = (plus - 2.0 * f0[None] + minus) / (h[:, None, None] ** 2)
-    for k in range(d):
-        hess[:, :, k, k] = diag[k]
-    base = 1 + 2 * d
-    for m, (k, l_) in enumerate(pairs):
-        fpp = pred[base + 2 * m]
-        fmm = pred[base + 2 * m + 1]
-        v = (fpp - plus[k] - plus[l_] + 2.0 * f0 - minus[k] - minus[l_] + fmm) / (2.0 * h[k] * h[l_])
-        hess[:, :, k, l_] = v
-        hess[:, :, l_, k] = v
-    return f0, jac, hess
+    return f0, jac, _fd_hessian(pred, h, pairs)
 
 
 def predict_jac(problem: Problem, theta: np.ndarray, eta: np.ndarray, sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -349,46 +372,81 @@ def record_terms(
     w_f = np.where(use, -vf * iv * iv + vf * vff * iv * iv - vf**3 * iv**3, zero)
     ell_s = ell_fs = w_s = None
     if sigma_derivs:
-        u3 = use[:, :, None]
-        ivs = iv[:, :, None]
-        r3 = r[:, :, None]
-        vf3 = vf[:, :, None]
-        ell_s = np.where(u3, 0.5 * vs * q1[:, :, None], 0.0)
-        ell_fs = np.where(
-            u3,
-            r3 * vs * ivs**2 + 0.5 * vfs * q1[:, :, None] + 0.5 * vf3 * (-vs * ivs**2 + 2.0 * r3**2 * vs * ivs**3),
-            0.0,
-        )
-        w_s = np.where(u3, -vs * ivs**2 + (vf3 * ivs) * (vfs * ivs - vf3 * vs * ivs**2), 0.0)
+        ell_s, ell_fs, w_s = _uncensored_sigma_terms(use, iv, r, q1, vf, vs, vfs)
+    rt = RecordTerms(ell=ell, ell_f=ell_f, ell_ff=ell_ff, w=w, w_f=w_f, bad=bad, ell_s=ell_s, ell_fs=ell_fs, w_s=w_s)
     if cens.any():
-        sv = np.sqrt(v)
-        dd = np.where(cens, problem.lloq[sid] - ff, 0.0)
-        z = dd / sv
-        lphi = log_ndtr(z)
-        lam = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - lphi)
-        kap = lam * (z + lam)
-        kap_z = -kap * (z + lam) + lam * (1.0 - kap)
-        v15 = v * sv
-        z_f = -1.0 / sv - 0.5 * dd * vf / v15
-        z_ff = vf / v15 + 0.75 * dd * vf * vf / (v15 * v) - 0.5 * dd * vff / v15
-        ell = ell + np.where(cens, -lphi, 0.0)
-        ell_f = ell_f + np.where(cens, -lam * z_f, 0.0)
-        ell_ff = ell_ff + np.where(cens, kap * z_f * z_f - lam * z_ff, 0.0)
-        w = w + np.where(cens, kap * z_f * z_f, 0.0)
-        w_f = w_f + np.where(cens, kap_z * z_f**3 + 2.0 * kap * z_f * z_ff, 0.0)
-        if sigma_derivs:
-            c3 = cens[:, :, None]
-            z_s = -0.5 * (z / v)[:, :, None] * vs
-            z_fs = (
-                0.5 * vs / v15[:, :, None]
-                + 0.75 * (dd * vf / (v15 * v))[:, :, None] * vs
-                - 0.5 * (dd / v15)[:, :, None] * vfs
-            )
-            zf3 = z_f[:, :, None]
-            ell_s = ell_s + np.where(c3, -lam[:, :, None] * z_s, 0.0)
-            ell_fs = ell_fs + np.where(c3, kap[:, :, None] * z_s * zf3 - lam[:, :, None] * z_fs, 0.0)
-            w_s = w_s + np.where(c3, kap_z[:, :, None] * z_s * zf3**2 + 2.0 * kap[:, :, None] * zf3 * z_fs, 0.0)
-    return RecordTerms(ell=ell, ell_f=ell_f, ell_ff=ell_ff, w=w, w_f=w_f, bad=bad, ell_s=ell_s, ell_fs=ell_fs, w_s=w_s)
+        rt = _with_censored_terms(rt, cens, np.where(cens, problem.lloq[sid] - ff, 0.0), v, vf, vff, vs, vfs,
+                                  sigma_derivs)
+    return rt
+
+
+def _uncensored_sigma_terms(
+    use: np.ndarray,
+    iv: np.ndarray,
+    r: np.ndarray,
+    q1: np.ndarray,
+    vf: np.ndarray,
+    vs: np.ndarray,
+    vfs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``ell_s``, ``ell_fs`` and ``w_s`` ``(n, M, S)`` of the uncensored records (part of
+    :func:`record_terms`; ``iv = 1/V``, ``r`` the residuals, ``q1 = 1/V - r^2/V^2``)."""
+    u3 = use[:, :, None]
+    ivs = iv[:, :, None]
+    r3 = r[:, :, None]
+    vf3 = vf[:, :, None]
+    ell_s = np.where(u3, 0.5 * vs * q1[:, :, None], 0.0)
+    ell_fs = np.where(
+        u3,
+        r3 * vs * ivs**2 + 0.5 * vfs * q1[:, :, None] + 0.5 * vf3 * (-vs * ivs**2 + 2.0 * r3**2 * vs * ivs**3),
+        0.0,
+    )
+    w_s = np.where(u3, -vs * ivs**2 + (vf3 * ivs) * (vfs * ivs - vf3 * vs * ivs**2), 0.0)
+    return ell_s, ell_fs, w_s
+
+
+def _with_censored_terms(
+    rt: RecordTerms,
+    cens: np.ndarray,
+    dd: np.ndarray,
+    v: np.ndarray,
+    vf: np.ndarray,
+    vff: np.ndarray,
+    vs: np.ndarray,
+    vfs: np.ndarray,
+    sigma_derivs: bool,
+) -> RecordTerms:
+    """``rt`` plus the terms of the censored (M3) records ``cens`` (part of
+    :func:`record_terms`; ``dd = LLOQ - f`` on them, 0 elsewhere)."""
+    ell, ell_f, ell_ff, w, w_f = rt.ell, rt.ell_f, rt.ell_ff, rt.w, rt.w_f
+    ell_s, ell_fs, w_s = rt.ell_s, rt.ell_fs, rt.w_s
+    sv = np.sqrt(v)
+    z = dd / sv
+    lphi = log_ndtr(z)
+    lam = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - lphi)
+    kap = lam * (z + lam)
+    kap_z = -kap * (z + lam) + lam * (1.0 - kap)
+    v15 = v * sv
+    z_f = -1.0 / sv - 0.5 * dd * vf / v15
+    z_ff = vf / v15 + 0.75 * dd * vf * vf / (v15 * v) - 0.5 * dd * vff / v15
+    ell = ell + np.where(cens, -lphi, 0.0)
+    ell_f = ell_f + np.where(cens, -lam * z_f, 0.0)
+    ell_ff = ell_ff + np.where(cens, kap * z_f * z_f - lam * z_ff, 0.0)
+    w = w + np.where(cens, kap * z_f * z_f, 0.0)
+    w_f = w_f + np.where(cens, kap_z * z_f**3 + 2.0 * kap * z_f * z_ff, 0.0)
+    if sigma_derivs:
+        c3 = cens[:, :, None]
+        z_s = -0.5 * (z / v)[:, :, None] * vs
+        z_fs = (
+            0.5 * vs / v15[:, :, None]
+            + 0.75 * (dd * vf / (v15 * v))[:, :, None] * vs
+            - 0.5 * (dd / v15)[:, :, None] * vfs
+        )
+        zf3 = z_f[:, :, None]
+        ell_s = ell_s + np.where(c3, -lam[:, :, None] * z_s, 0.0)
+        ell_fs = ell_fs + np.where(c3, kap[:, :, None] * z_s * zf3 - lam[:, :, None] * z_fs, 0.0)
+        w_s = w_s + np.where(c3, kap_z[:, :, None] * z_s * zf3**2 + 2.0 * kap[:, :, None] * zf3 * z_fs, 0.0)
+    return RecordTerms(ell=ell, ell_f=ell_f, ell_ff=ell_ff, w=w, w_f=w_f, bad=rt.bad, ell_s=ell_s, ell_fs=ell_fs, w_s=w_s)
 
 
 def data_terms(
@@ -484,6 +542,49 @@ def _eval_point(
     return dict(f=f, jac=jac, jac2=jac2, g=g, l=l, grad=grad, hess=hess, exact=exact)
 
 
+def _capped(step: np.ndarray, max_step: float) -> np.ndarray:
+    """The steps ``(n, q)`` scaled so that none moves an eta by more than ``max_step``.
+
+    >>> _capped(np.array([[4.0, -1.0], [0.5, 0.25]]), 2.0).tolist()
+    [[2.0, -0.5], [0.5, 0.25]]
+    """
+    big = np.max(np.abs(step), axis=1)
+    return step * np.minimum(1.0, max_step / np.maximum(big, 1e-300))[:, None]
+
+
+def _surrogate_objective(
+    problem: Problem, theta: np.ndarray, oinv: np.ndarray, sigmas: list[np.ndarray], e: np.ndarray, sid: np.ndarray
+) -> np.ndarray:
+    """The start-up surrogate of :func:`start_modes` at ``e`` (rows ``sid``)."""
+    f = predict(problem, theta, e, sid)
+    r, _ = _surrogate(problem, f, None, sid, sigmas)
+    return 0.5 * np.sum(r * r, axis=1) + _quad(e, oinv)
+
+
+def _gauss_newton_step(
+    problem: Problem,
+    theta: np.ndarray,
+    oinv: np.ndarray,
+    sigmas: list[np.ndarray],
+    e: np.ndarray,
+    sid: np.ndarray,
+    max_step: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The surrogate of :func:`start_modes` at ``e`` (rows ``sid``), its gradient, the
+    Gauss-Newton step capped at ``max_step`` and whether the Newton system was finite (where it
+    was not, the step is 0)."""
+    f, g = predict_jac(problem, theta, e, sid)
+    r, jr = _surrogate(problem, f, g, sid, sigmas)
+    l0 = 0.5 * np.sum(r * r, axis=1) + _quad(e, oinv)
+    grad = np.einsum("nmq,nm->nq", jr, r) + e @ oinv
+    hess = np.einsum("nmq,nmr->nqr", jr, jr) + oinv
+    ok = np.all(np.isfinite(grad), axis=1) & np.all(np.isfinite(hess), axis=(1, 2))
+    grad = np.where(ok[:, None], grad, 0.0)
+    hess = np.where(ok[:, None, None], hess, oinv)
+    step = _capped(-np.linalg.solve(hess, grad[:, :, None])[:, :, 0], max_step)
+    return l0, grad, step, ok
+
+
 def start_modes(
     problem: Problem,
     theta: np.ndarray,
@@ -513,27 +614,10 @@ def start_modes(
     oinv = np.linalg.inv(omega)
     eta = np.array(eta0, dtype=float, copy=True)
     active = np.arange(n) if subjects is None else np.asarray(subjects, dtype=int)
-
-    def objective(e: np.ndarray, sid: np.ndarray) -> np.ndarray:
-        f = predict(problem, theta, e, sid)
-        r, _ = _surrogate(problem, f, None, sid, sigmas)
-        return 0.5 * np.sum(r * r, axis=1) + _quad(e, oinv)
-
     for _ in range(max_iter):
         if active.size == 0:
             break
-        e = eta[active]
-        f, g = predict_jac(problem, theta, e, active)
-        r, jr = _surrogate(problem, f, g, active, sigmas)
-        l0 = 0.5 * np.sum(r * r, axis=1) + _quad(e, oinv)
-        grad = np.einsum("nmq,nm->nq", jr, r) + e @ oinv
-        hess = np.einsum("nmq,nmr->nqr", jr, jr) + oinv
-        ok = np.all(np.isfinite(grad), axis=1) & np.all(np.isfinite(hess), axis=(1, 2))
-        grad = np.where(ok[:, None], grad, 0.0)
-        hess = np.where(ok[:, None, None], hess, oinv)
-        step = -np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
-        big = np.max(np.abs(step), axis=1)
-        step *= np.minimum(1.0, max_step / np.maximum(big, 1e-300))[:, None]
+        l0, grad, step, ok = _gauss_newton_step(problem, theta, oinv, sigmas, eta[active], active, max_step)
         done = (np.max(np.abs(step), axis=1) < tol) | ~ok
         act = active[~done]
         st = step[~done]
@@ -546,7 +630,7 @@ def start_modes(
                 break
             trial = eta[act[pending]] + alpha[pending, None] * st[pending]
             with np.errstate(all="ignore"):
-                lt = objective(trial, act[pending])
+                lt = _surrogate_objective(problem, theta, oinv, sigmas, trial, act[pending])
             ok_t = np.isfinite(lt) & (lt <= base[pending] + 1e-4 * alpha[pending] * slope[pending])
             eta[act[pending[ok_t]]] = trial[ok_t]
             pending = pending[~ok_t]
@@ -601,6 +685,59 @@ def _surrogate(
     return r, drdf[:, :, None] * np.where((use | cens)[:, :, None], g, 0.0)
 
 
+def _no_modes(n: int, q: int, m: int, d: int) -> dict[str, np.ndarray]:
+    """The stored quantities of :func:`inner` before any accepted point (``l = inf``)."""
+    return dict(
+        l=np.full(n, np.inf),
+        hess=np.zeros((n, q, q)),
+        exact=np.full((n, q, q), np.nan),
+        f=np.zeros((n, m)),
+        g=np.zeros((n, m, q)),
+        jac=np.zeros((n, m, d)),
+        jac2=np.zeros((n, m, d, d)),
+    )
+
+
+def _armijo(l_t: np.ndarray, l_old: np.ndarray, alpha: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """Armijo condition of the trial objectives ``l_t`` against ``l_old`` along steps of
+    directional derivative ``slope`` scaled by ``alpha``, tolerant of rounding noise."""
+    return l_t <= l_old + 1e-4 * alpha * slope + 1e-12 * (1.0 + np.abs(l_old))
+
+
+def _no_decrease(l_old: np.ndarray, slope: np.ndarray, alpha: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Rejected trials along which no decrease is possible (predicted decrease at the rounding
+    level of ``l_i``, or the step vanishing): at the minimum numerically."""
+    pred_dec = -slope * alpha
+    # (initial=0.0: a model without random effects has q = 0 and nothing to reduce)
+    step_max = np.max(np.abs(step), axis=1, initial=0.0)
+    return (pred_dec < 1e-11 * (1.0 + np.abs(l_old))) | (alpha * step_max < 1e-9)
+
+
+def _backtracked_alpha(l_t: np.ndarray, l_old: np.ndarray, slope: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The step factor after a rejected trial at ``alpha``: safeguarded quadratic
+    interpolation, within ``[0.1, 0.5] alpha``.
+
+    >>> _backtracked_alpha(np.array([2.0, np.inf]), np.array([1.0, 1.0]), np.array([-1.0, -1.0]),
+    ...                    np.array([1.0, 1.0])).tolist()
+    [0.25, 0.1]
+    """
+    denom = 2.0 * (l_t - l_old - slope * alpha)
+    with np.errstate(all="ignore"):
+        a_q = np.where(np.isfinite(l_t) & (denom > 0), -slope * alpha * alpha / denom, 0.1 * alpha)
+    return np.clip(a_q, 0.1 * alpha, 0.5 * alpha)
+
+
+def _newton_step(exact: np.ndarray, hess: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Newton steps ``(n, q)`` of :func:`inner` (matrix of :func:`_modified_newton`), with the
+    gradients and whether the Newton system was finite (where it was not: gradient and step 0)."""
+    q = grad.shape[1]
+    newton = _modified_newton(exact, hess)
+    ok = np.all(np.isfinite(newton), axis=(1, 2)) & np.all(np.isfinite(grad), axis=1)
+    newton = np.where(ok[:, None, None], newton, np.eye(q))
+    grad = np.where(ok[:, None], grad, 0.0)
+    return grad, -np.linalg.solve(newton, grad[:, :, None])[:, :, 0], ok
+
+
 def inner(
     problem: Problem,
     theta: np.ndarray,
@@ -631,6 +768,10 @@ def inner(
     Newton system is not finite (overflow far from any sensible mode) stops, *not* converged.
     ``subjects``: solve for these subjects only (indices; the others keep ``l = inf`` and
     ``converged = False`` in the result). ``second_order`` is ignored (kept for compatibility).
+
+    Long by design: one batched loop whose phases (accept or restart, backtrack, Newton step)
+    update the same per-subject state arrays in place; their arithmetic is in :func:`_armijo`,
+    :func:`_no_decrease`, :func:`_backtracked_alpha`, :func:`_newton_step` and :func:`_capped`.
     """
     lay = problem.layout
     n = problem.n_subjects
@@ -639,15 +780,7 @@ def inner(
     d = lay.diff_index.size
     oinv = np.linalg.inv(omega) if q else np.zeros((0, 0))
     eta = np.array(eta0, dtype=float, copy=True)
-    out = dict(
-        l=np.full(n, np.inf),
-        hess=np.zeros((n, q, q)),
-        exact=np.full((n, q, q), np.nan),
-        f=np.zeros((n, m)),
-        g=np.zeros((n, m, q)),
-        jac=np.zeros((n, m, d)),
-        jac2=np.zeros((n, m, d, d)),
-    )
+    out = _no_modes(n, q, m, d)
     conv = np.zeros(n, dtype=bool)
     restarted = np.zeros(n, dtype=bool)
     has_point = np.zeros(n, dtype=bool)  # an accepted point exists
@@ -667,8 +800,7 @@ def inner(
         hp = has_point[active]
         l_old = out["l"][active]
         slope = np.einsum("nq,nq->n", grad_acc[active], step_acc[active])
-        armijo = l_t <= l_old + 1e-4 * alpha[active] * slope + 1e-12 * (1.0 + np.abs(l_old))
-        accept = np.isfinite(l_t) & (~hp | armijo)
+        accept = np.isfinite(l_t) & (~hp | _armijo(l_t, l_old, alpha[active], slope))
         # first evaluation not finite: restart once from 0
         first_bad = ~hp & ~np.isfinite(l_t)
         retry = active[first_bad & ~restarted[active]]
@@ -685,21 +817,10 @@ def inner(
         # rejected trials of subjects with an accepted point: halve the step
         rsel = hp & ~accept
         rej = active[rsel]
-        # no decrease possible along the step (predicted decrease at the rounding level of
-        # l_i, or the step vanishing): at the minimum numerically
         l_rej = l_old[rsel]
-        pred_dec = -slope[rsel] * alpha[rej]
-        # (initial=0.0: a model without random effects has q = 0 and nothing to reduce)
-        step_max = np.max(np.abs(step_acc[rej]), axis=1, initial=0.0)
-        tiny = (pred_dec < 1e-11 * (1.0 + np.abs(l_rej))) | (alpha[rej] * step_max < 1e-9)
+        tiny = _no_decrease(l_rej, slope[rsel], alpha[rej], step_acc[rej])
         conv[rej[tiny]] = True
-        # backtracking by safeguarded quadratic interpolation
-        lt_r = l_t[rsel]
-        a_r = alpha[rej]
-        denom = 2.0 * (lt_r - l_rej - slope[rsel] * a_r)
-        with np.errstate(all="ignore"):
-            a_q = np.where(np.isfinite(lt_r) & (denom > 0), -slope[rsel] * a_r * a_r / denom, 0.1 * a_r)
-        alpha[rej] = np.clip(a_q, 0.1 * a_r, 0.5 * a_r)
+        alpha[rej] = _backtracked_alpha(l_t[rsel], l_rej, slope[rsel], alpha[rej])
         rej = rej[~tiny]
         trial[rej] = eta[rej] + alpha[rej, None] * step_acc[rej]
         if q == 0:
@@ -707,36 +828,17 @@ def inner(
             active = retry
             continue
         # Newton step from the newly accepted points
-        grad = ev["grad"][sel]
-        newton = _modified_newton(ev["exact"][sel], ev["hess"][sel])
-        ok = np.all(np.isfinite(newton), axis=(1, 2)) & np.all(np.isfinite(grad), axis=1)
-        newton = np.where(ok[:, None, None], newton, np.eye(q))
-        grad = np.where(ok[:, None], grad, 0.0)
-        step = -np.linalg.solve(newton, grad[:, :, None])[:, :, 0]
+        grad, step, ok = _newton_step(ev["exact"][sel], ev["hess"][sel], ev["grad"][sel])
         done = (np.max(np.abs(step), axis=1) < tol) | ~ok
         conv[acc[done & ok]] = True
         go = acc[~done]
-        st = step[~done]
-        big = np.max(np.abs(st), axis=1)
-        st = st * np.minimum(1.0, max_step / np.maximum(big, 1e-300))[:, None]
+        st = _capped(step[~done], max_step)
         grad_acc[go] = grad[~done]
         step_acc[go] = st
         alpha[go] = 1.0
         trial[go] = eta[go] + st
         active = np.sort(np.concatenate([go, rej, retry]))
-    res = InnerResult(
-        eta=eta,
-        l=out["l"],
-        hess=out["hess"],
-        f=out["f"],
-        g=out["g"],
-        converged=conv & has_point,
-        iterations=it,
-        jac=out["jac"],
-        jac2=out["jac2"],
-        exact=out["exact"],
-    )
-    return res
+    return InnerResult(eta=eta, converged=conv & has_point, iterations=it, **out)
 
 
 #: A conditional mode farther than this from 0 in prior standard deviations (Mahalanobis
@@ -827,6 +929,67 @@ def subject_ofv(problem: Problem, res: InnerResult, omega: np.ndarray) -> np.nda
 
 
 # ----------------------------------------------------------------------------- gradient
+def _phi_partials(
+    rt: RecordTerms, res: InnerResult, ec: np.ndarray, valid: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces of :func:`ofv_gradient` in the individual parameters ``phi``: ``H_i^-1`` and
+    where ``H_i`` is usable (None without random effects), ``s_j = g_j' H^-1 g_j`` ``(N, M)``,
+    ``d log det H_i / d phi`` ``(N, D)`` and ``d(grad_eta l_i)/d phi`` ``(N, q, D)``."""
+    n, q = res.eta.shape
+    g = res.jac[:, :, ec]
+    jac, jac2 = res.jac, res.jac2
+    if not q:
+        d = jac.shape[2]
+        return None, None, np.zeros(rt.w.shape), np.zeros((n, d)), np.zeros((n, 0, d))
+    h = res.hess
+    h_ok = valid & np.all(np.isfinite(h), axis=(1, 2)) & (np.linalg.det(h) > 0)
+    hinv = np.linalg.inv(np.where(h_ok[:, None, None], h, np.eye(q)))
+    u = np.einsum("nqr,nmr->nmq", hinv, g)  # H^-1 g_j
+    sj = np.einsum("nmq,nmq->nm", g, u)  # g_j' H^-1 g_j
+    kg = jac2[:, :, ec, :]  # (n, M, q, D): d g_j / d phi_k
+    tk = np.einsum("nmqk,nmq->nmk", kg, u)  # u_j' dg_j/dphi_k
+    dlogdet_phi = np.einsum("nm,nmk->nk", rt.w_f * sj, jac) + 2.0 * np.einsum("nm,nmk->nk", rt.w, tk)
+    dgl_phi = np.einsum("nm,nmq,nmk->nqk", rt.ell_ff, g, jac) + np.einsum("nm,nmqk->nqk", rt.ell_f, kg)
+    return hinv, h_ok, sj, dlogdet_phi, dgl_phi
+
+
+def _omega_partials(
+    d_om: np.ndarray, oinv: np.ndarray, eta: np.ndarray, hinv: np.ndarray, n_om: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Explicit derivatives of ``F_i`` ``(N, n_om)`` and of ``grad_eta l_i`` ``(N, q, n_om)``
+    in the first ``n_om`` Omega components (``d_om``: ``dOmega/dx`` of each; part of
+    :func:`ofv_gradient`)."""
+    n, q = eta.shape
+    d_oinv = -np.einsum("qr,mrs,st->mqt", oinv, d_om, oinv)
+    df = np.zeros((n, n_om))
+    dgl = np.zeros((n, q, n_om))
+    for mi in range(n_om):
+        df[:, mi] = (
+            np.einsum("nq,qr,nr->n", eta, d_oinv[mi], eta)
+            + np.trace(oinv @ d_om[mi])
+            + np.einsum("nqr,rq->n", hinv, d_oinv[mi])
+        )
+        dgl[:, :, mi] = eta @ d_oinv[mi].T
+    return df, dgl
+
+
+def _implicit_terms(
+    res: InnerResult, dF: np.ndarray, dgl: np.ndarray, d_eta: np.ndarray, h_ok: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-subject total gradients ``(N, n_x)`` and mode sensitivities ``(N, q, n_x)`` from the
+    explicit partials ``dF``, ``dgl`` and ``d_eta = d log det H_i / d eta`` (the implicit-function
+    step of :func:`ofv_gradient`; the exact Hessian where positive definite, else ``H_i``)."""
+    q = res.eta.shape[1]
+    h = res.hess
+    a = res.exact if res.exact is not None else res.hess
+    pd_ = _is_pd(a)
+    a = np.where(pd_[:, None, None], a, np.where(h_ok[:, None, None], h, np.eye(q)))
+    wv = np.linalg.solve(a, d_eta[:, :, None])[:, :, 0]
+    grads = dF - np.einsum("nq,nqx->nx", wv, dgl)
+    sens = -np.linalg.solve(a, dgl)
+    return grads, sens
+
+
 def ofv_gradient(
     problem: Problem, x: np.ndarray, res: InnerResult
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -847,7 +1010,7 @@ def ofv_gradient(
     eta = res.eta
     rt = record_terms(problem, res.f, sid, sig, sigma_derivs=True)
     ec, tc = lay.eta_cols, lay.theta_cols
-    jac, jac2 = res.jac, res.jac2
+    jac = res.jac
     g = jac[:, :, ec]
     s_x = lay.slices()
     n_x = lay.n_x
@@ -855,22 +1018,8 @@ def ofv_gradient(
     dgl = np.zeros((n, q, n_x))  # d(grad_eta l_i)/dx at fixed eta
     # --- theta (structural parameters, phi = theta + eta)
     valid = np.isfinite(res.l)
-    if q:
-        oinv = np.linalg.inv(omega)
-        h = res.hess
-        h_ok = valid & np.all(np.isfinite(h), axis=(1, 2)) & (np.linalg.det(h) > 0)
-        hinv = np.linalg.inv(np.where(h_ok[:, None, None], h, np.eye(q)))
-        u = np.einsum("nqr,nmr->nmq", hinv, g)  # H^-1 g_j
-        sj = np.einsum("nmq,nmq->nm", g, u)  # g_j' H^-1 g_j
-        kg = jac2[:, :, ec, :]  # (n, M, q, D): d g_j / d phi_k
-        tk = np.einsum("nmqk,nmq->nmk", kg, u)  # u_j' dg_j/dphi_k
-        dlogdet_phi = np.einsum("nm,nmk->nk", rt.w_f * sj, jac) + 2.0 * np.einsum("nm,nmk->nk", rt.w, tk)
-        dgl_phi = np.einsum("nm,nmq,nmk->nqk", rt.ell_ff, g, jac) + np.einsum("nm,nmqk->nqk", rt.ell_f, kg)
-    else:
-        oinv = np.zeros((0, 0))
-        sj = np.zeros(rt.w.shape)
-        dlogdet_phi = np.zeros((n, lay.diff_index.size))
-        dgl_phi = np.zeros((n, 0, lay.diff_index.size))
+    oinv = np.linalg.inv(omega) if q else np.zeros((0, 0))
+    hinv, h_ok, sj, dlogdet_phi, dgl_phi = _phi_partials(rt, res, ec, valid)
     d2l_phi = 2.0 * np.einsum("nm,nmk->nk", rt.ell_f, jac)
     dF[:, s_x[0]] = d2l_phi[:, tc] + dlogdet_phi[:, tc]
     dgl[:, :, s_x[0]] = dgl_phi[:, :, tc]
@@ -882,16 +1031,8 @@ def ofv_gradient(
         dgl[:, :, lay.beta_slice] = dgl_phi[:, :, bc] * z[:, None, :]
     # --- Omega (log-Cholesky components)
     if q:
-        d_om = lay.omega_derivatives(x)  # (n_om, q, q)
-        d_oinv = -np.einsum("qr,mrs,st->mqt", oinv, d_om, oinv)
         om_cols = np.arange(n_x)[s_x[1]]
-        for mi, col in enumerate(om_cols):
-            dF[:, col] = (
-                np.einsum("nq,qr,nr->n", eta, d_oinv[mi], eta)
-                + np.trace(oinv @ d_om[mi])
-                + np.einsum("nqr,rq->n", hinv, d_oinv[mi])
-            )
-            dgl[:, :, col] = eta @ d_oinv[mi].T
+        dF[:, om_cols], dgl[:, :, om_cols] = _omega_partials(lay.omega_derivatives(x), oinv, eta, hinv, om_cols.size)
     # --- residual SDs (log)
     sg_cols = np.arange(n_x)[s_x[2]]
     dF[:, sg_cols] = 2.0 * rt.ell_s.sum(axis=1) + np.einsum("nm,nms->ns", sj, rt.w_s)
@@ -899,13 +1040,7 @@ def ofv_gradient(
         dgl[:, :, sg_cols] = np.einsum("nms,nmq->nqs", rt.ell_fs, g)
     # --- implicit term
     if q:
-        d_eta = dlogdet_phi[:, ec]  # d log det H / d eta
-        a = res.exact if res.exact is not None else res.hess
-        pd_ = _is_pd(a)
-        a = np.where(pd_[:, None, None], a, np.where(h_ok[:, None, None], h, np.eye(q)))
-        wv = np.linalg.solve(a, d_eta[:, :, None])[:, :, 0]
-        grads = dF - np.einsum("nq,nqx->nx", wv, dgl)
-        sens = -np.linalg.solve(a, dgl)
+        grads, sens = _implicit_terms(res, dF, dgl, dlogdet_phi[:, ec], h_ok)
     else:
         grads = dF
         sens = np.zeros((n, 0, n_x))

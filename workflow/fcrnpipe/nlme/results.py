@@ -240,6 +240,45 @@ def fit_records(fit: FitResult) -> pd.DataFrame:
     return fit.problem.records
 
 
+def _convergence_info(fit: FitResult, names: list[str]) -> dict[str, Any]:
+    """The ``convergence`` entry of :func:`summary` (``names``: of the estimated components)."""
+    opt = fit.optimizer
+    return {
+        "converged": bool(opt.get("converged", False)),
+        "optimizer": opt.get("method", ""),
+        "status": int(opt.get("status", -1)),
+        "message": opt.get("message", ""),
+        "gradient_max_abs": opt.get("gradient_max_abs", float("nan")),
+        "gradient": dict(zip(names, np.asarray(opt.get("gradient", np.full(len(names), np.nan))).tolist())),
+        "conditional_modes_converged": f"{int(fit.inner.converged.sum())}/{fit.problem.n_subjects}",
+        "grid_refits": int(opt.get("grid_refits", 0)),
+    }
+
+
+def _covariance_info(fit: FitResult, names: list[str]) -> dict[str, Any]:
+    """The ``covariance_step`` entry of :func:`summary` (``names``: of the estimated components)."""
+    cov = fit.covariance
+    if cov is None:
+        return {"status": "not run"}
+    return {
+        "status": "ok" if cov.ok else "failed",
+        "method": cov.method,
+        "message": cov.message,
+        "condition_number": cov.condition_number,
+        "boundary": [names[i] for i in cov.boundary],
+    }
+
+
+def _covariate_info(fit: FitResult) -> list[dict[str, Any]]:
+    """The ``covariates`` entry of :func:`summary`: each relation with its exponent."""
+    return [
+        {"name": r.name, "parameter": r.parameter, "covariate": r.covariate, "reference": r.reference,
+         "model": f"{r.parameter}_i = {r.parameter}_typ * ({r.covariate}_i / {r.reference:g})^{r.name}",
+         "estimated": bool(r.estimate), "exponent": float(b)}
+        for r, b in zip(fit.pm.covariates, fit.beta)
+    ]
+
+
 def summary(fit: FitResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """``fit_summary.json`` content (deterministic; no run times)."""
     p = fit.problem
@@ -250,18 +289,7 @@ def summary(fit: FitResult, extra: dict[str, Any] | None = None) -> dict[str, An
     sh_eta = eta_shrinkage(fit.eta, fit.omega)
     sh_eps = epsilon_shrinkage(d.iwres, p)
     opt = fit.optimizer
-    cov = fit.covariance
     names = lay.x_names(fit.pm)
-    if cov is None:
-        cov_info: dict[str, Any] = {"status": "not run"}
-    else:
-        cov_info = {
-            "status": "ok" if cov.ok else "failed",
-            "method": cov.method,
-            "message": cov.message,
-            "condition_number": cov.condition_number,
-            "boundary": [names[i] for i in cov.boundary],
-        }
     out = {
         "model": model.name,
         "method": fit.pm.method,
@@ -286,17 +314,8 @@ def summary(fit: FitResult, extra: dict[str, Any] | None = None) -> dict[str, An
         "n_parameters": int(fit.n_parameters),
         "iterations": int(opt.get("iterations", 0)),
         "function_evaluations": int(opt.get("function_evaluations", 0)),
-        "convergence": {
-            "converged": bool(opt.get("converged", False)),
-            "optimizer": opt.get("method", ""),
-            "status": int(opt.get("status", -1)),
-            "message": opt.get("message", ""),
-            "gradient_max_abs": opt.get("gradient_max_abs", float("nan")),
-            "gradient": dict(zip(names, np.asarray(opt.get("gradient", np.full(len(names), np.nan))).tolist())),
-            "conditional_modes_converged": f"{int(fit.inner.converged.sum())}/{p.n_subjects}",
-            "grid_refits": int(opt.get("grid_refits", 0)),
-        },
-        "covariance_step": cov_info,
+        "convergence": _convergence_info(fit, names),
+        "covariance_step": _covariance_info(fit, names),
         "shrinkage": {
             "eta_pct": dict(zip(eta_names, sh_eta.tolist())),
             "epsilon_pct": {_output_name(fit, c)[0]: v for c, v in sh_eps.items()},
@@ -304,12 +323,7 @@ def summary(fit: FitResult, extra: dict[str, Any] | None = None) -> dict[str, An
         },
     }
     if fit.pm.covariates:
-        out["covariates"] = [
-            {"name": r.name, "parameter": r.parameter, "covariate": r.covariate, "reference": r.reference,
-             "model": f"{r.parameter}_i = {r.parameter}_typ * ({r.covariate}_i / {r.reference:g})^{r.name}",
-             "estimated": bool(r.estimate), "exponent": float(b)}
-            for r, b in zip(fit.pm.covariates, fit.beta)
-        ]
+        out["covariates"] = _covariate_info(fit)
     if extra:
         out.update(extra)
     return _clean(out)

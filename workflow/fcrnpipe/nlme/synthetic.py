@@ -14,6 +14,7 @@ PK pre-dose on days 0, 7, 14, 21, at 6, 24, 48, 72, 96 h after the first and the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -55,6 +56,33 @@ class SyntheticStudy:
 
     def write(self, path) -> None:
         self.records.to_csv(path, index=False)
+
+
+def _subject_records(
+    sid: str,
+    dose: float,
+    dosing_days: Sequence[float],
+    pk_t: np.ndarray,
+    pd_t: np.ndarray,
+    y_pk: np.ndarray,
+    y_pd: np.ndarray,
+    lloq: float,
+) -> list[dict]:
+    """The records of one subject (doses of ``dose`` mg on ``dosing_days``, concentrations
+    ``y_pk`` on days ``pk_t`` -- BLQ below ``lloq`` -- and IgG ``y_pd`` on days ``pd_t``) in
+    time order, an observation before a dose at the same time (a pre-dose sample)."""
+    recs = []
+    for d in dosing_days:
+        recs.append((d, 0, dict(ID=sid, TIME=d * 24.0, AMT=dose, DV="", EVID=1, MDV=1, CMT=1, BLQ=0, LLOQ="")))
+    for j, t in enumerate(pk_t):
+        blq = bool(y_pk[j] < lloq)
+        recs.append((t, -1, dict(ID=sid, TIME=t * 24.0, AMT="", DV="" if blq else float(y_pk[j]), EVID=0,
+                                 MDV=0, CMT=2, BLQ=int(blq), LLOQ=lloq)))
+    for j, t in enumerate(pd_t):
+        recs.append((t, -1, dict(ID=sid, TIME=t * 24.0, AMT="", DV=float(y_pd[j]), EVID=0, MDV=0, CMT=3,
+                                 BLQ=0, LLOQ="")))
+    recs.sort(key=lambda r: (r[0], r[1]))
+    return [r[2] for r in recs]
 
 
 def simulate_nm_dataset(
@@ -107,19 +135,7 @@ def simulate_nm_dataset(
     ids = [str(i + 1) for i in range(n_subjects)]
     rows: list[dict] = []
     for i, sid in enumerate(ids):
-        recs = []
-        for d in dosing_days:
-            recs.append((d, 0, dict(ID=sid, TIME=d * 24.0, AMT=dose[i], DV="", EVID=1, MDV=1, CMT=1, BLQ=0, LLOQ="")))
-        for j, t in enumerate(pk_t):
-            blq = bool(y_pk[i, j] < lloq)
-            recs.append((t, -1, dict(ID=sid, TIME=t * 24.0, AMT="", DV="" if blq else float(y_pk[i, j]), EVID=0,
-                                     MDV=0, CMT=2, BLQ=int(blq), LLOQ=lloq)))
-        for j, t in enumerate(pd_t):
-            recs.append((t, -1, dict(ID=sid, TIME=t * 24.0, AMT="", DV=float(y_pd[i, j]), EVID=0, MDV=0, CMT=3,
-                                     BLQ=0, LLOQ="")))
-        # observations before a dose at the same time (pre-dose samples)
-        recs.sort(key=lambda r: (r[0], r[1]))
-        rows.extend(r[2] for r in recs)
+        rows += _subject_records(sid, dose[i], dosing_days, pk_t, pd_t, y_pk[i], y_pd[i], lloq)
     records = pd.DataFrame(rows, columns=["ID", "TIME", "AMT", "DV", "EVID", "MDV", "CMT", "BLQ", "LLOQ"])
     individual = pd.DataFrame({"ID": ids, "DOSE": dose})
     if weight is not None:
@@ -128,14 +144,12 @@ def simulate_nm_dataset(
     for est, sim in SIM_NAMES.items():
         individual[est] = ind[sim].to_numpy()
     typ = pop.typical()
-    typical = {est: float(typ[sim]) for est, sim in SIM_NAMES.items()}
     om = pop.omega2()
-    omega2 = {est: float(om.get(sim, 0.0)) for est, sim in SIM_NAMES.items()}
     return SyntheticStudy(
         records=records,
         individual=individual,
-        typical=typical,
-        omega2=omega2,
+        typical={est: float(typ[sim]) for est, sim in SIM_NAMES.items()},
+        omega2={est: float(om.get(sim, 0.0)) for est, sim in SIM_NAMES.items()},
         sigma={"pk": sd_pk, "igg": sd_igg},
         steroid=Steroid(pop.steroid_fraction, pop.steroid_decay, pop.steroid_start),
     )

@@ -139,6 +139,45 @@ def _estimates(fit: Any) -> dict[str, float]:
     return dict(zip(tab["parameter"], tab["estimate"].astype(float)))
 
 
+def _replicate_row(replicate: int, seed: int) -> dict[str, Any]:
+    """The status row of a replicate before its fits (status ok, no results yet)."""
+    return {
+        "replicate": int(replicate),
+        "seed": int(seed),
+        "status": "ok",
+        "message": "",
+        "pk_ofv": float("nan"),
+        "pk_converged": None,
+        "pd_ofv": float("nan"),
+        "pd_converged": None,
+        "restarts": 0,
+        "at_bound": "",
+        "subjects": "",
+    }
+
+
+def _pd_spec_on(pd_fit: FittedModel, pk_res: Any, pk_model: str) -> dict[str, Any]:
+    """The PD model's spec driven by the individual and typical PK of the replicate's PK fit."""
+    ind = individual_table(pk_res)
+    ind["ID"] = ind["ID"].astype(str)
+    pki, pkt = pk_for_pd(ind, pk_res.theta_natural, pk_model)
+    spec = dict(pd_fit.spec)
+    spec["pk_individual"] = {c: pki[c].tolist() for c in pki.columns}
+    spec["pk_typical"] = {k: float(v) for k, v in pkt.items()}
+    return spec
+
+
+def _check_finite(row: dict[str, Any], est: dict[str, float], pk: FittedModel | None, pd_fit: FittedModel) -> None:
+    """``FloatingPointError`` if a replicate's OFV or an estimated (not fixed) parameter is not finite."""
+    ofvs = [row["pd_ofv"]] + ([row["pk_ofv"]] if pk is not None else [])
+    if not all(math.isfinite(v) for v in ofvs):
+        raise FloatingPointError("non-finite objective function value")
+    fixed = set(pd_fit.spec.get("fixed", {})) | (set(pk.spec.get("fixed", {})) if pk is not None else set())
+    bad = sorted(k for k, v in est.items() if not math.isfinite(v) and k not in fixed)
+    if bad:
+        raise FloatingPointError(f"non-finite estimate(s): {', '.join(bad)}")
+
+
 def run_replicate(
     data: NMData,
     pk: FittedModel | None,
@@ -157,19 +196,7 @@ def run_replicate(
     stratum (:func:`fcrnpipe.nlme.simulate.subject_strata`); the replicate's subjects are
     drawn within them. The row's ``subjects`` lists the drawn IDs (``;``-separated, in
     draw order)."""
-    row: dict[str, Any] = {
-        "replicate": int(replicate),
-        "seed": int(seed),
-        "status": "ok",
-        "message": "",
-        "pk_ofv": float("nan"),
-        "pk_converged": None,
-        "pd_ofv": float("nan"),
-        "pd_converged": None,
-        "restarts": 0,
-        "at_bound": "",
-        "subjects": "",
-    }
+    row = _replicate_row(replicate, seed)
     est: dict[str, float] = {}
     notes: list[str] = []
     bounds_hit: list[str] = []
@@ -187,12 +214,7 @@ def run_replicate(
             _check_converged(pk_res, f"PK ({pk.model_name})", options)
             bounds_hit += _at_bound(pk_res, "PK")
             est.update(_estimates(pk_res))
-            ind = individual_table(pk_res)
-            ind["ID"] = ind["ID"].astype(str)
-            pki, pkt = pk_for_pd(ind, pk_res.theta_natural, pk.model_name)
-            spec = dict(pd_fit.spec)
-            spec["pk_individual"] = {c: pki[c].tolist() for c in pki.columns}
-            spec["pk_typical"] = {k: float(v) for k, v in pkt.items()}
+            spec = _pd_spec_on(pd_fit, pk_res, pk.model_name)
         else:
             spec = pd_fit.spec
         pd_res, n_restart = _fit_with_restarts(fit_fn, boot, spec, options, pd_fit, restarts)
@@ -203,13 +225,7 @@ def run_replicate(
         _check_converged(pd_res, f"{'PD' if pk is not None else 'PK/PD'} ({pd_fit.model_name})", options)
         bounds_hit += _at_bound(pd_res, "PD" if pk is not None else "PK/PD")
         est.update(_estimates(pd_res))
-        ofvs = [row["pd_ofv"]] + ([row["pk_ofv"]] if pk is not None else [])
-        if not all(math.isfinite(v) for v in ofvs):
-            raise FloatingPointError("non-finite objective function value")
-        fixed = set(pd_fit.spec.get("fixed", {})) | (set(pk.spec.get("fixed", {})) if pk is not None else set())
-        bad = sorted(k for k, v in est.items() if not math.isfinite(v) and k not in fixed)
-        if bad:
-            raise FloatingPointError(f"non-finite estimate(s): {', '.join(bad)}")
+        _check_finite(row, est, pk, pd_fit)
         row["at_bound"] = "; ".join(bounds_hit)
         if bounds_hit:
             notes.append(f"estimate(s) on the search bound: {row['at_bound']}")
@@ -296,18 +312,10 @@ def check_failed_share(info: dict[str, Any], max_failed_share: float) -> None:
         )
 
 
-def gather(
-    chunks: Sequence[pd.DataFrame],
-    population: pd.DataFrame,
-    replicates: int,
-    fixed: Sequence[str] = (),
-    exclude_at_bound: bool = True,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """All replicates (sorted), the population table with ``boot_ci_low``, ``boot_ci_high``,
-    ``boot_n_ok`` (the number of replicates the interval uses: :func:`used_replicates`)
-    added, and the bootstrap summary (counts, failed and excluded replicates)."""
+def _all_replicates(chunks: Sequence[pd.DataFrame], params: list[str], replicates: int) -> pd.DataFrame:
+    """The chunks' replicate rows, checked (each of ``1..replicates`` exactly once), sorted by
+    replicate, with a column per parameter after the status columns."""
     frames = [c for c in chunks if len(c)]
-    params = [p for p in population["parameter"]]
     if frames:
         allr = pd.concat(frames, ignore_index=True)
     else:
@@ -332,12 +340,18 @@ def gather(
     allr = allr[META_COLUMNS + params + [c for c in allr.columns if c not in META_COLUMNS + params]]
     allr["at_bound"] = allr["at_bound"].fillna("").astype(str)
     allr["subjects"] = allr["subjects"].fillna("").astype(str)
-    ok = allr["status"].astype(str) == "ok"
-    used = used_replicates(allr, exclude_at_bound)
+    return allr
+
+
+def _with_intervals(
+    population: pd.DataFrame, allr: pd.DataFrame, used: pd.Series, fixed: Sequence[str]
+) -> pd.DataFrame:
+    """``population`` with the percentile interval of each parameter over the ``used``
+    replicates (NaN for a ``fixed`` one) and the number of finite estimates behind it."""
     pop = population.copy()
     lows, highs, ns = [], [], []
     fixed_set = set(fixed)
-    for p in params:
+    for p in population["parameter"]:
         vals = pd.to_numeric(allr.loc[used, p], errors="coerce").to_numpy(dtype=float)
         n_ok = int(np.isfinite(vals).sum())
         lo, hi = (float("nan"), float("nan")) if p in fixed_set else percentile_ci(vals)
@@ -347,9 +361,16 @@ def gather(
     pop["boot_ci_low"] = round_sig(np.asarray(lows))
     pop["boot_ci_high"] = round_sig(np.asarray(highs))
     pop["boot_n_ok"] = np.asarray(ns, dtype=int)
+    return pop
+
+
+def _bootstrap_info(allr: pd.DataFrame, used: pd.Series, replicates: int, exclude_at_bound: bool) -> dict[str, Any]:
+    """The bootstrap summary of :func:`gather`: counts of ok, failed, at-bound, used,
+    restarted and not converged replicates."""
+    ok = allr["status"].astype(str) == "ok"
     failed = allr.loc[~ok, "replicate"].astype(int).tolist()
     bound = ok & (allr["at_bound"].str.strip() != "")
-    info = {
+    return {
         "replicates": int(replicates),
         "n_ok": int(ok.sum()),
         "n_failed": int((~ok).sum()),
@@ -369,4 +390,19 @@ def gather(
             for part in ("pk", "pd")
         },
     }
-    return allr, pop, info
+
+
+def gather(
+    chunks: Sequence[pd.DataFrame],
+    population: pd.DataFrame,
+    replicates: int,
+    fixed: Sequence[str] = (),
+    exclude_at_bound: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """All replicates (sorted), the population table with ``boot_ci_low``, ``boot_ci_high``,
+    ``boot_n_ok`` (the number of replicates the interval uses: :func:`used_replicates`)
+    added, and the bootstrap summary (counts, failed and excluded replicates)."""
+    allr = _all_replicates(chunks, [p for p in population["parameter"]], replicates)
+    used = used_replicates(allr, exclude_at_bound)
+    pop = _with_intervals(population, allr, used, fixed)
+    return allr, pop, _bootstrap_info(allr, used, replicates, exclude_at_bound)

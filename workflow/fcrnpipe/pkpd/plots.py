@@ -91,42 +91,9 @@ def plot_gof(
             continue
         ax.scatter(d[xc], d[yc], s=9, c=d["color"], alpha=0.75, linewidths=0, zorder=3, gid=f"points-{k}")
         if identity:
-            lo = float(min(d[xc].min(), d[yc].min()))
-            hi = float(max(d[xc].max(), d[yc].max()))
-            if log:
-                lo = max(lo, 1e-3)
-                ax.set_xscale("log")
-                ax.set_yscale("log")
-                ax.xaxis.set_major_formatter(_LOG_FMT)
-                ax.yaxis.set_major_formatter(_LOG_FMT)
-                # narrow ranges: matplotlib labels minor ticks too, and they overlap
-                ax.xaxis.set_minor_formatter(NullFormatter())
-                ax.yaxis.set_minor_formatter(NullFormatter())
-            ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, zorder=2, gid=f"identity-{k}")
-            ax.set_xlim(lo / (1.5 if log else 1.0) if log else 0, hi * 1.1)
-            ax.set_ylim(lo / (1.5 if log else 1.0) if log else 0, hi * 1.1)
+            _identity_panel(ax, d[xc], d[yc], k, log)
         else:
-            reference_line(ax, 0.0, None, color="black", ls="-")
-            reference_line(ax, 2.0, None)
-            reference_line(ax, -2.0, None)
-            lim = max(3.0, float(np.nanmax(np.abs(d[yc]))) * 1.1)
-            ax.set_ylim(-lim, lim)
-            if xc == "PRED" and log:
-                ax.set_xscale("log")
-                ax.xaxis.set_major_formatter(_LOG_FMT)
-                ax.xaxis.set_minor_formatter(NullFormatter())
-            order = np.argsort(d[xc].to_numpy(), kind="mergesort")
-            xs, ys = d[xc].to_numpy()[order], d[yc].to_numpy()[order]
-            if xs.size >= 8:  # running median trend (deciles of x)
-                edges = np.unique(np.quantile(xs, np.linspace(0, 1, 7)))
-                mids, meds = [], []
-                for a, b in zip(edges[:-1], edges[1:]):
-                    m = (xs >= a) & (xs <= b)
-                    if m.sum() >= 3:
-                        mids.append(float(np.median(xs[m])))
-                        meds.append(float(np.median(ys[m])))
-                if len(mids) >= 2:
-                    ax.plot(mids, meds, color="#ff7f0e", lw=1.4, zorder=4, gid=f"trend-{k}")
+            _residual_panel(ax, d[xc].to_numpy(), d[yc].to_numpy(), k, log and xc == "PRED")
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
         ax.grid(True, which="major")
@@ -146,6 +113,74 @@ def plot_gof(
         legend=legend,
     )
     return fig
+
+
+def _log_axes(ax: Any, x: bool, y: bool) -> None:
+    """Log scale on the x and/or y axis, plain tick labels, no minor labels (on narrow ranges
+    matplotlib labels minor ticks too, and they overlap)."""
+    if x:
+        ax.set_xscale("log")
+    if y:
+        ax.set_yscale("log")
+    if x:
+        ax.xaxis.set_major_formatter(_LOG_FMT)
+    if y:
+        ax.yaxis.set_major_formatter(_LOG_FMT)
+    if x:
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    if y:
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _identity_panel(ax: Any, x: pd.Series, y: pd.Series, k: int, log: bool) -> None:
+    """The line of identity of an observed-versus-predicted panel of :func:`plot_gof` and its
+    limits (log scales if ``log``)."""
+    lo = float(min(x.min(), y.min()))
+    hi = float(max(x.max(), y.max()))
+    if log:
+        lo = max(lo, 1e-3)
+        _log_axes(ax, True, True)
+    ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, zorder=2, gid=f"identity-{k}")
+    ax.set_xlim(lo / (1.5 if log else 1.0) if log else 0, hi * 1.1)
+    ax.set_ylim(lo / (1.5 if log else 1.0) if log else 0, hi * 1.1)
+
+
+def running_median(xs: np.ndarray, ys: np.ndarray) -> tuple[list[float], list[float]]:
+    """Running median trend of ``ys`` over ``xs`` (sorted): medians of x and y within the
+    sextiles of x that hold at least 3 points; nothing for fewer than 8 points.
+
+    >>> running_median(np.arange(24.0), np.arange(24.0) * 2)
+    ([1.5, 5.5, 9.5, 13.5, 17.5, 21.5], [3.0, 11.0, 19.0, 27.0, 35.0, 43.0])
+    >>> running_median(np.arange(7.0), np.arange(7.0))
+    ([], [])
+    """
+    mids: list[float] = []
+    meds: list[float] = []
+    if xs.size < 8:
+        return mids, meds
+    edges = np.unique(np.quantile(xs, np.linspace(0, 1, 7)))
+    for a, b in zip(edges[:-1], edges[1:]):
+        m = (xs >= a) & (xs <= b)
+        if m.sum() >= 3:
+            mids.append(float(np.median(xs[m])))
+            meds.append(float(np.median(ys[m])))
+    return mids, meds
+
+
+def _residual_panel(ax: Any, x: np.ndarray, y: np.ndarray, k: int, log_x: bool) -> None:
+    """Reference lines (0, +-2), symmetric limits and the running median trend of a residual
+    panel of :func:`plot_gof`."""
+    reference_line(ax, 0.0, None, color="black", ls="-")
+    reference_line(ax, 2.0, None)
+    reference_line(ax, -2.0, None)
+    lim = max(3.0, float(np.nanmax(np.abs(y))) * 1.1)
+    ax.set_ylim(-lim, lim)
+    if log_x:
+        _log_axes(ax, True, False)
+    order = np.argsort(x, kind="mergesort")
+    mids, meds = running_median(x[order], y[order])
+    if len(mids) >= 2:
+        ax.plot(mids, meds, color="#ff7f0e", lw=1.4, zorder=4, gid=f"trend-{k}")
 
 
 # --------------------------------------------------------------------------- individual fits
@@ -189,57 +224,17 @@ def plot_individual_fits(
         row = idm[idm["ID"] == sid].iloc[0]
         col = colors.get(row["ARMCD"], GREY)
         c = cur[cur["ID"] == sid].sort_values("TIME")
-        o = obs[obs["ID"] == sid]
-        td = c["TIME"] / 24.0
-        ipred, pred = c["IPRED"].astype(float), c["PRED"].astype(float)
-        if ep["log"]:  # no line down to the zero concentration before the first dose
-            ipred, pred = ipred.where(ipred > 0), pred.where(pred > 0)
-        ax.plot(td, ipred, color=col, lw=1.2, zorder=3, gid=f"ipred-{sid}")
-        ax.plot(td, pred, color=GREY, lw=1.0, ls="--", zorder=2, gid=f"pred-{sid}")
-        meas = o[(o["BLQ"] == 0) & o["DV"].notna()]
-        ax.plot(meas["TIME"] / 24.0, meas["DV"], ls="none", marker="o", ms=3, color=col, zorder=4, gid=f"obs-{sid}")
-        blq = o[o["BLQ"] == 1]
-        if len(blq):
-            ax.plot(blq["TIME"] / 24.0, blq["LLOQ"] / 2.0, ls="none", marker="o", ms=3.5, mfc="none", mec=col, zorder=4,
-                    gid=f"blq-{sid}")
-        if dosing is not None:
-            d = dosing[dosing["ID"].astype(str) == sid]
-            mark_dosing(ax, (d["TIME"] / 24.0).tolist())
-        if ep["log"]:
-            ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(_LOG_FMT)
-            ax.yaxis.set_minor_formatter(NullFormatter())
-            pos = pd.concat([c["IPRED"], c["PRED"], meas["DV"], blq["LLOQ"] / 2.0]).astype(float)
-            pos = pos[pos > 0]
-            if len(pos):
-                ax.set_ylim(max(float(pos.min()), float(pos.max()) * 1e-4) / 1.5, float(pos.max()) * 1.5)
-        else:
-            ax.set_ylim(bottom=0)
-        ax.set_title(f"{labels.get(row['USUBJID'], sid)} ({row['ARMCD']})", loc="left", fontsize=7.5)
-        first = float(min(td.min(), 0.0))
-        last = float(max(td.max(), 14.0))
-        ax.set_xlim(first - 0.03 * (last - first), last + 0.03 * (last - first))
-        day_axis(ax, first, last, offset=0.0)
+        d = None if dosing is None else dosing[dosing["ID"].astype(str) == sid]
+        _subject_panel(ax, c, obs[obs["ID"] == sid], d, sid, col, ep["log"],
+                       f"{labels.get(row['USUBJID'], sid)} ({row['ARMCD']})")
         if k % ncol == 0:
             ax.set_ylabel(ep["label"])
         if k >= n - ncol:
             ax.set_xlabel("Time after first dose (days)")
     if n == 0:
         no_data(axes[0])
-    legend = [
-        Line2D([], [], color=GREY, ls="none", marker="o", ms=3, label="Observed"),
-        Line2D([], [], color=GREY, lw=1.2, label="Individual prediction (IPRED)"),
-        Line2D([], [], color=GREY, lw=1.0, ls="--", label="Population prediction (PRED)"),
-        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
-    ]
-    if ep["log"]:
-        legend.insert(1, Line2D([], [], color=GREY, ls="none", marker="o", mfc="none", ms=3.5, label="BLQ (at LLOQ/2)"))
-    pred_note = (
-        "PRED: typical PK parameters (random effects 0)."
-        if cmt == 2
-        else "PRED: the subject's individual PK with the typical IgG-model parameters (as in the sequential fit); "
-        "for a simultaneous fit, typical PK and PD parameters."
-    )
+    legend = _individual_legend(ep["log"], treatment)
+    pred_note = _PRED_NOTES[2 if cmt == 2 else 3]
     add_header_footer(
         fig,
         f"Individual fits: {ep['name']}",
@@ -250,6 +245,62 @@ def plot_individual_fits(
         legend=legend,
     )
     return fig
+
+
+#: What PRED is in :func:`plot_individual_fits`, by CMT (2: PK; otherwise the PD marker).
+_PRED_NOTES = {
+    2: "PRED: typical PK parameters (random effects 0).",
+    3: "PRED: the subject's individual PK with the typical IgG-model parameters (as in the sequential fit); "
+    "for a simultaneous fit, typical PK and PD parameters.",
+}
+
+
+def _subject_panel(
+    ax: Any, c: pd.DataFrame, o: pd.DataFrame, dosing: pd.DataFrame | None, sid: str, col: str, log: bool, title: str
+) -> None:
+    """One subject's panel of :func:`plot_individual_fits`: IPRED and PRED curves ``c`` (sorted
+    by time), observations ``o`` (BLQ ones at LLOQ/2), doses, the y axis, ``title`` and the time
+    axis (at least days 0 to 14)."""
+    td = c["TIME"] / 24.0
+    ipred, pred = c["IPRED"].astype(float), c["PRED"].astype(float)
+    if log:  # no line down to the zero concentration before the first dose
+        ipred, pred = ipred.where(ipred > 0), pred.where(pred > 0)
+    ax.plot(td, ipred, color=col, lw=1.2, zorder=3, gid=f"ipred-{sid}")
+    ax.plot(td, pred, color=GREY, lw=1.0, ls="--", zorder=2, gid=f"pred-{sid}")
+    meas = o[(o["BLQ"] == 0) & o["DV"].notna()]
+    ax.plot(meas["TIME"] / 24.0, meas["DV"], ls="none", marker="o", ms=3, color=col, zorder=4, gid=f"obs-{sid}")
+    blq = o[o["BLQ"] == 1]
+    if len(blq):
+        ax.plot(blq["TIME"] / 24.0, blq["LLOQ"] / 2.0, ls="none", marker="o", ms=3.5, mfc="none", mec=col, zorder=4,
+                gid=f"blq-{sid}")
+    if dosing is not None:
+        mark_dosing(ax, (dosing["TIME"] / 24.0).tolist())
+    if log:
+        _log_axes(ax, False, True)
+        pos = pd.concat([c["IPRED"], c["PRED"], meas["DV"], blq["LLOQ"] / 2.0]).astype(float)
+        pos = pos[pos > 0]
+        if len(pos):
+            ax.set_ylim(max(float(pos.min()), float(pos.max()) * 1e-4) / 1.5, float(pos.max()) * 1.5)
+    else:
+        ax.set_ylim(bottom=0)
+    ax.set_title(title, loc="left", fontsize=7.5)
+    first = float(min(td.min(), 0.0))
+    last = float(max(td.max(), 14.0))
+    ax.set_xlim(first - 0.03 * (last - first), last + 0.03 * (last - first))
+    day_axis(ax, first, last, offset=0.0)
+
+
+def _individual_legend(log: bool, treatment: str | None) -> list[Any]:
+    """Legend of :func:`plot_individual_fits` (BLQ marker on log axes only)."""
+    legend = [
+        Line2D([], [], color=GREY, ls="none", marker="o", ms=3, label="Observed"),
+        Line2D([], [], color=GREY, lw=1.2, label="Individual prediction (IPRED)"),
+        Line2D([], [], color=GREY, lw=1.0, ls="--", label="Population prediction (PRED)"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
+    ]
+    if log:
+        legend.insert(1, Line2D([], [], color=GREY, ls="none", marker="o", mfc="none", ms=3.5, label="BLQ (at LLOQ/2)"))
+    return legend
 
 
 # ---------------------------------------------------------------------- eta distributions
@@ -280,19 +331,7 @@ def plot_eta(
         sd = math.sqrt(om2) if om2 > 0 else float("nan")
         d = individual[["ARMCD", name]].dropna()
         vals = d[name].to_numpy(dtype=float)
-        span = max(3.0 * (sd if np.isfinite(sd) else 0.0), float(np.max(np.abs(vals))) * 1.15 if vals.size else 0.1, 0.05)
-        bins = np.linspace(-span, span, 13)
-        ax.hist(vals, bins=bins, density=True, color=LIGHT_GREY, edgecolor="white", zorder=2, gid=f"hist-{name}")
-        if np.isfinite(sd) and sd > 0:
-            xs = np.linspace(-span, span, 201)
-            ax.plot(xs, np.exp(-0.5 * (xs / sd) ** 2) / (sd * math.sqrt(2 * math.pi)), color="black", lw=1.0, zorder=3,
-                    gid=f"density-{name}")
-        top = ax.get_ylim()[1]
-        jitter = np.linspace(-0.02, 0.02, max(len(vals), 1))[: len(vals)] * top
-        ax.scatter(vals, np.full(len(vals), -0.06 * top) + jitter, s=12, c=d["ARMCD"].map(colors).fillna(GREY), zorder=4,
-                   clip_on=False, linewidths=0, gid=f"strip-{name}")
-        ax.axvline(0.0, color=GREY, lw=0.6, ls=":")
-        ax.set_ylim(-0.12 * top, top)
+        _eta_distribution(ax, vals, d["ARMCD"].map(colors).fillna(GREY), sd, name)
         shr = 100.0 * (1.0 - np.std(vals, ddof=1) / sd) if vals.size > 1 and np.isfinite(sd) and sd > 0 else float("nan")
         label = name.replace("ETA_", "")
         ax.set_title(f"{part}: eta({label})", loc="left")
@@ -319,6 +358,24 @@ def plot_eta(
         legend=legend,
     )
     return fig
+
+
+def _eta_distribution(ax: Any, vals: np.ndarray, colors: pd.Series, sd: float, name: str) -> None:
+    """Histogram, N(0, ``sd``^2) density and strip (dots coloured ``colors``) of one random
+    effect's EBEs ``vals`` (a panel of :func:`plot_eta`)."""
+    span = max(3.0 * (sd if np.isfinite(sd) else 0.0), float(np.max(np.abs(vals))) * 1.15 if vals.size else 0.1, 0.05)
+    bins = np.linspace(-span, span, 13)
+    ax.hist(vals, bins=bins, density=True, color=LIGHT_GREY, edgecolor="white", zorder=2, gid=f"hist-{name}")
+    if np.isfinite(sd) and sd > 0:
+        xs = np.linspace(-span, span, 201)
+        ax.plot(xs, np.exp(-0.5 * (xs / sd) ** 2) / (sd * math.sqrt(2 * math.pi)), color="black", lw=1.0, zorder=3,
+                gid=f"density-{name}")
+    top = ax.get_ylim()[1]
+    jitter = np.linspace(-0.02, 0.02, max(len(vals), 1))[: len(vals)] * top
+    ax.scatter(vals, np.full(len(vals), -0.06 * top) + jitter, s=12, c=colors, zorder=4,
+               clip_on=False, linewidths=0, gid=f"strip-{name}")
+    ax.axvline(0.0, color=GREY, lw=0.6, ls=":")
+    ax.set_ylim(-0.12 * top, top)
 
 
 # ----------------------------------------------------------------------------------- VPC
@@ -372,28 +429,8 @@ def plot_vpc(
         x = v["time_day"].to_numpy(dtype=float)
         obs = obs_all[obs_all["STRATUM"].astype(str) == str(stratum)]
         meas = obs[(obs["BLQ"] == 0) & obs["DV"].notna()]
-        ax.scatter(meas["TIME"] / 24.0, meas["DV"], s=6, color=GREY, alpha=0.45, linewidths=0, zorder=2,
-                   gid="observations" if k == 0 else f"observations-{k}")
-        for p in levels:
-            c = _pcol(p)
-            lo, hi = v[f"sim_{c}_lo"].to_numpy(float), v[f"sim_{c}_hi"].to_numpy(float)
-            ok = np.isfinite(lo) & np.isfinite(hi)
-            tag = c[1:] if k == 0 else f"{c[1:]}-{k}"
-            ax.fill_between(x, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), color=band[p], alpha=0.55, lw=0,
-                            zorder=1, gid=f"pi-{tag}")
-            ax.plot(x, v[f"obs_{c}"], color="black" if p == mid else "#08306b", lw=1.4 if p == mid else 1.0,
-                    ls="-" if p == mid else "--", marker="o", ms=2.5, zorder=4, gid=f"observed-{c}" + ("" if k == 0 else f"-{k}"))
-        if "lloq" in v.columns and v["lloq"].notna().any():
-            reference_line(ax, float(v["lloq"].dropna().min()), "LLOQ" + (" (corrected)" if corrected else ""))
-        for r in reference:
-            reference_line(ax, float(r), f"{r:g}")
-        mark_dosing(ax, [float(d) - 1.0 for d in dosing_days])
-        if log:
-            ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(_LOG_FMT)
-            ax.yaxis.set_minor_formatter(NullFormatter())
-        else:
-            ax.set_ylim(bottom=0)
+        _vpc_panel(ax, v, meas, k, levels, band)
+        _vpc_axes(ax, v, corrected, reference, dosing_days, log)
         if x.size:
             last = max(last, float(np.nanmax(x)))
         if len(meas):
@@ -411,6 +448,54 @@ def plot_vpc(
         ax.set_xlim(-2.0, last + max(2.0, 0.03 * last))
         day_axis(ax, 0.0, last, offset=0.0)
     n_rep = int(vpc["n_replicates"].iloc[0]) if len(vpc) else 0
+    add_header_footer(
+        fig,
+        title,
+        f"Subjects in the model fit (N = {n_subjects}); {n_rep} simulated replicates of the study design",
+        _vpc_footnote(levels, corrected, stratify_on, percentile_reason),
+        data_cut,
+        legend=_vpc_legend(levels, band),
+        legend_ncols=3,
+    )
+    return fig
+
+
+def _vpc_panel(ax: Any, v: pd.DataFrame, meas: pd.DataFrame, k: int, levels: tuple[float, ...],
+               band: dict[float, str]) -> None:
+    """The observations ``meas`` (grey dots), prediction intervals (bands) and observed
+    percentiles (lines) of the ``k``-th panel of :func:`plot_vpc` (``v``: its rows, by time)."""
+    mid = levels[len(levels) // 2]
+    x = v["time_day"].to_numpy(dtype=float)
+    ax.scatter(meas["TIME"] / 24.0, meas["DV"], s=6, color=GREY, alpha=0.45, linewidths=0, zorder=2,
+               gid="observations" if k == 0 else f"observations-{k}")
+    for p in levels:
+        c = _pcol(p)
+        lo, hi = v[f"sim_{c}_lo"].to_numpy(float), v[f"sim_{c}_hi"].to_numpy(float)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        tag = c[1:] if k == 0 else f"{c[1:]}-{k}"
+        ax.fill_between(x, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), color=band[p], alpha=0.55, lw=0,
+                        zorder=1, gid=f"pi-{tag}")
+        ax.plot(x, v[f"obs_{c}"], color="black" if p == mid else "#08306b", lw=1.4 if p == mid else 1.0,
+                ls="-" if p == mid else "--", marker="o", ms=2.5, zorder=4, gid=f"observed-{c}" + ("" if k == 0 else f"-{k}"))
+
+
+def _vpc_axes(ax: Any, v: pd.DataFrame, corrected: bool, reference: Sequence[float], dosing_days: Sequence[float],
+              log: bool) -> None:
+    """Reference lines (LLOQ, ``reference``), dose marks and y scale of a panel of :func:`plot_vpc`."""
+    if "lloq" in v.columns and v["lloq"].notna().any():
+        reference_line(ax, float(v["lloq"].dropna().min()), "LLOQ" + (" (corrected)" if corrected else ""))
+    for r in reference:
+        reference_line(ax, float(r), f"{r:g}")
+    mark_dosing(ax, [float(d) - 1.0 for d in dosing_days])
+    if log:
+        _log_axes(ax, False, True)
+    else:
+        ax.set_ylim(bottom=0)
+
+
+def _vpc_legend(levels: tuple[float, ...], band: dict[float, str]) -> list[Any]:
+    """Legend of :func:`plot_vpc`: the middle percentile, the outer ones (if any), observations."""
+    mid = levels[len(levels) // 2]
     outer = [p for p in levels if p != mid]
     outer_txt = "/".join(_ordinal(p) for p in outer)
     mid_txt = "median" if mid == 50.0 else f"{_ordinal(mid)} percentile"
@@ -424,6 +509,12 @@ def plot_vpc(
         legend.append(Patch(color="#9ecae1", alpha=0.55,
                             label=f"95% PI of simulated {outer_txt} percentile{'s' if len(outer) > 1 else ''}"))
     legend.append(Line2D([], [], color=GREY, ls="none", marker="o", ms=3, alpha=0.6, label="Observations"))
+    return legend
+
+
+def _vpc_footnote(levels: tuple[float, ...], corrected: bool, stratify_on: str | None,
+                  percentile_reason: str) -> list[str]:
+    """Footnote paragraphs of :func:`plot_vpc`."""
     strata_txt = (
         f"Panels: strata by {stratify_on}{' (planned dose of the arm)' if str(stratify_on).upper() == 'DOSE' else ''}. "
         if stratify_on is not None else ""
@@ -432,24 +523,28 @@ def plot_vpc(
         "Prediction-corrected (Bergstrand et al. 2011): observed and simulated values multiplied by the bin's median "
         "population prediction over the record's own population prediction (lower bound 0). " if corrected else ""
     )
-    add_header_footer(
-        fig,
-        title,
-        f"Subjects in the model fit (N = {n_subjects}); {n_rep} simulated replicates of the study design",
-        [f"{strata_txt}{pc_txt}The {'/'.join(_ordinal(p) for p in levels)} percentiles of the observations per "
-         "nominal-time bin (lines) against the 95% prediction intervals (2.5th-97.5th percentiles over replicates) of "
-         "the same percentiles in studies simulated from the final model (new subjects, residual error, actual doses "
-         "and sampling times). Values below the LLOQ count as censored; a percentile below the LLOQ is not drawn.",
-         *([f"Percentiles {'/'.join(f'{p:g}' for p in levels)}: {percentile_reason}."] if percentile_reason else [])],
-        data_cut,
-        legend=legend,
-        legend_ncols=3,
-    )
-    return fig
+    return [f"{strata_txt}{pc_txt}The {'/'.join(_ordinal(p) for p in levels)} percentiles of the observations per "
+            "nominal-time bin (lines) against the 95% prediction intervals (2.5th-97.5th percentiles over replicates) "
+            "of the same percentiles in studies simulated from the final model (new subjects, residual error, actual "
+            "doses and sampling times). Values below the LLOQ count as censored; a percentile below the LLOQ is not "
+            "drawn.",
+            *([f"Percentiles {'/'.join(f'{p:g}' for p in levels)}: {percentile_reason}."] if percentile_reason else [])]
 
 
 # ------------------------------------------------------------------------------ regimens
 REGIMEN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def _regimen_bands(ax: Any, p: pd.DataFrame, col: str, k: int) -> None:
+    """Between-subject interval, uncertainty band of the median (if given) and median of one
+    regimen's profile ``p`` (by day; the ``k``-th panel of :func:`plot_regimens`)."""
+    ax.fill_between(p["day"], p["pct_p05"], p["pct_p95"], color=col, alpha=0.13, lw=0, zorder=1, gid=f"pi-{k}")
+    if "pct_median_lo" in p.columns:
+        ax.fill_between(p["day"], p["pct_median_lo"], p["pct_median_hi"], color=col, alpha=0.45, lw=0, zorder=2,
+                        gid=f"uband-{k}")
+    ax.plot(p["day"], p["pct_p05"], color=col, lw=0.6, ls=":", zorder=2, gid=f"pi-lo-{k}")
+    ax.plot(p["day"], p["pct_p95"], color=col, lw=0.6, ls=":", zorder=2, gid=f"pi-hi-{k}")
+    ax.plot(p["day"], p["pct_median"], color=col, lw=1.6, zorder=3, gid=f"median-{k}")
 
 
 @styled
@@ -471,14 +566,7 @@ def plot_regimens(
     for k, name in enumerate(names):
         ax = axes[k]
         col = REGIMEN_COLORS[k % len(REGIMEN_COLORS)]
-        p = profiles[profiles["regimen"] == name].sort_values("day")
-        ax.fill_between(p["day"], p["pct_p05"], p["pct_p95"], color=col, alpha=0.13, lw=0, zorder=1, gid=f"pi-{k}")
-        if "pct_median_lo" in p.columns:
-            ax.fill_between(p["day"], p["pct_median_lo"], p["pct_median_hi"], color=col, alpha=0.45, lw=0, zorder=2,
-                            gid=f"uband-{k}")
-        ax.plot(p["day"], p["pct_p05"], color=col, lw=0.6, ls=":", zorder=2, gid=f"pi-lo-{k}")
-        ax.plot(p["day"], p["pct_p95"], color=col, lw=0.6, ls=":", zorder=2, gid=f"pi-hi-{k}")
-        ax.plot(p["day"], p["pct_median"], color=col, lw=1.6, zorder=3, gid=f"median-{k}")
+        _regimen_bands(ax, profiles[profiles["regimen"] == name].sort_values("day"), col, k)
         days = sorted({float(d) - 1.0 for b in regimens[k]["doses"] for d in b["days"]})
         ax.plot(days, [1.0] * len(days), transform=ax.get_xaxis_transform(), ls="none", marker="v", ms=4.5, color=col,
                 clip_on=False, zorder=5, gid=f"doses-{k}")

@@ -191,6 +191,57 @@ def _first_finite(v: np.ndarray) -> float:
     return float(f[0]) if f.size else float("inf")
 
 
+def _corrected(
+    o: np.ndarray,
+    s: np.ndarray,
+    lim: np.ndarray,
+    lloq: np.ndarray,
+    pred: np.ndarray,
+    groups: np.ndarray,
+    lower_bound: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Prediction-corrected observed values ``o``, simulated values ``s`` and censoring limits
+    ``lim`` (``-inf`` where there is no ``lloq``), and the bin median PRED of each record."""
+    o, pred_b = prediction_correct(o, pred, groups, lower_bound)
+    s, _ = prediction_correct(s, pred, groups, lower_bound)
+    lim, _ = prediction_correct(lim, pred, groups, lower_bound)
+    return o, s, np.where(np.isfinite(lloq), lim, -np.inf), pred_b
+
+
+def _hide_below(v: np.ndarray | float, limit: float) -> np.ndarray:
+    """``v`` with values below ``limit`` (if finite) as NaN (a percentile below the LLOQ)."""
+    v = np.asarray(v, dtype=float)
+    return np.where(v < limit, np.nan, v) if np.isfinite(limit) else v
+
+
+def _percentile_columns(
+    o: np.ndarray, s: np.ndarray, levels: Sequence[float], pi: Sequence[float], limit: float
+) -> dict[str, float]:
+    """The observed percentiles ``levels`` of one bin's values ``o`` and the ``pi`` percentiles
+    over replicates of the simulated ones (``s``: ``(n_rep, n)``), NaN below ``limit``."""
+    row = {}
+    for p in levels:
+        row[f"obs_{pname(p)}"] = float(_hide_below(np.percentile(o, p), limit))
+        per_rep = np.percentile(s, p, axis=1)
+        lo, med, hi = np.percentile(per_rep, list(pi))
+        row.update(
+            {
+                f"sim_{pname(p)}_lo": float(_hide_below(lo, limit)),
+                f"sim_{pname(p)}_med": float(_hide_below(med, limit)),
+                f"sim_{pname(p)}_hi": float(_hide_below(hi, limit)),
+            }
+        )
+    return row
+
+
+def _blq_columns(o_blq: np.ndarray, s_blq: np.ndarray, pi: Sequence[float]) -> dict[str, float]:
+    """Observed % BLQ of one bin and the ``pi`` percentiles over replicates of the simulated %."""
+    frac = 100.0 * s_blq.mean(axis=1)
+    lo, med, hi = (float(v) for v in np.percentile(frac, list(pi)))
+    return {"obs_blq_pct": 100.0 * float(o_blq.mean()), "sim_blq_pct_lo": lo, "sim_blq_pct_med": med,
+            "sim_blq_pct_hi": hi}
+
+
 def vpc_summary(
     obs: pd.DataFrame,
     sim: np.ndarray,
@@ -230,11 +281,8 @@ def vpc_summary(
     pred_b = np.full(n, np.nan)
     corrected = pred is not None
     if corrected:
-        groups = _groups(strata, bins)
-        o_all, pred_b = prediction_correct(o_all, np.asarray(pred, dtype=float), groups, lower_bound)
-        s_all, _ = prediction_correct(s_all, np.asarray(pred, dtype=float), groups, lower_bound)
-        lim_rec, _ = prediction_correct(lim_rec, np.asarray(pred, dtype=float), groups, lower_bound)
-        lim_rec = np.where(np.isfinite(lloq_all), lim_rec, -np.inf)
+        o_all, s_all, lim_rec, pred_b = _corrected(o_all, s_all, lim_rec, lloq_all, np.asarray(pred, dtype=float),
+                                                   _groups(strata, bins), lower_bound)
     order = sorted(pd.unique(strata), key=lambda s: (_first_finite(svalue[strata == s]), str(s)))
     rows = []
     for stratum in order:
@@ -243,13 +291,6 @@ def vpc_summary(
         for k, b in enumerate(np.unique(bins[in_s])):
             m = in_s & (bins == b)
             limit = float(np.max(lim_rec[m])) if np.isfinite(lloq_all[m]).any() else float("nan")
-            o = o_all[m]
-            s = s_all[:, m]
-
-            def hide(v: np.ndarray | float, limit: float = limit) -> np.ndarray:
-                v = np.asarray(v, dtype=float)
-                return np.where(v < limit, np.nan, v) if np.isfinite(limit) else v
-
             row = {
                 "endpoint": endpoint,
                 "stratum": str(stratum),
@@ -262,22 +303,8 @@ def vpc_summary(
                 "lloq": limit,
                 "pred_bin": float(pred_b[m][0]) if corrected else float("nan"),
             }
-            for p in levels:
-                row[f"obs_{pname(p)}"] = float(hide(np.percentile(o, p)))
-                per_rep = np.percentile(s, p, axis=1)
-                lo, med, hi = np.percentile(per_rep, list(pi))
-                row.update(
-                    {
-                        f"sim_{pname(p)}_lo": float(hide(lo)),
-                        f"sim_{pname(p)}_med": float(hide(med)),
-                        f"sim_{pname(p)}_hi": float(hide(hi)),
-                    }
-                )
-            frac = 100.0 * s_blq_all[:, m].mean(axis=1)
-            row["obs_blq_pct"] = 100.0 * float(o_blq_all[m].mean())
-            row["sim_blq_pct_lo"], row["sim_blq_pct_med"], row["sim_blq_pct_hi"] = (
-                float(v) for v in np.percentile(frac, list(pi))
-            )
+            row.update(_percentile_columns(o_all[m], s_all[:, m], levels, pi, limit))
+            row.update(_blq_columns(o_blq_all[m], s_blq_all[:, m], pi))
             row["n_replicates"] = n_rep
             row["percentiles"] = levels_text(levels)
             row["prediction_corrected"] = bool(corrected)

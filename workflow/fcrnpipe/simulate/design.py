@@ -204,17 +204,9 @@ def _pick(rng: np.random.Generator, candidates: Sequence[int], k: int) -> list[i
     return sorted(int(i) for i in rng.choice(candidates, size=k, replace=False))
 
 
-def allocate_subjects(design: StudyDesign, rng: np.random.Generator, alb_sensitive_fraction: float) -> pd.DataFrame:
-    """One row per subject: identity, arm, site, demographics, first dose and special cases.
-
-    Columns: ``idx`` (enrolment order), USUBJID, SITEID, ARMCD, ARM, dose_mg, ATTACK, AGE,
-    SEX, height_cm, weight_kg, first_dose (datetime), withdraws, alb_sensitive, retest,
-    aqp4_missed, partial_ae.
-    """
-    n = design.n_subjects
-    low, high = design.arm_counts
-    arm_of = np.array([0] * low + [1] * high)
-    # first-dose dates spread over 2021, in enrolment order
+def _first_doses(n: int, rng: np.random.Generator) -> list[datetime]:
+    """First-dose date-times of ``n`` subjects spread over the enrolment period (09:00-10:30
+    in 5-minute steps), in enrolment order."""
     spacing = ENROLMENT_DAYS / max(n - 1, 1)
     jitter = rng.integers(0, max(1, min(int(spacing), 7)), size=n)
     minutes = rng.integers(0, 19, size=n) * 5  # 09:00-10:30 in 5-minute steps
@@ -223,22 +215,30 @@ def allocate_subjects(design: StudyDesign, rng: np.random.Generator, alb_sensiti
         for i in range(n)
     ]
     order = np.argsort(np.array(first, dtype="datetime64[m]"), kind="stable")
-    first = [first[i] for i in order]
-    sites = [SITES[i % len(SITES)] for i in rng.permutation(n)]
+    return [first[i] for i in order]
+
+
+def _subject_ids(studyid: str, sites: Sequence[str]) -> list[str]:
+    """USUBJID of each subject: study, site and the running number within the site.
+
+    >>> _subject_ids("S", ["101", "102", "101"])
+    ['S-101-001', 'S-102-001', 'S-101-002']
+    """
     counters: dict[str, int] = {}
     ids = []
     for site in sites:
         counters[site] = counters.get(site, 0) + 1
-        ids.append(f"{design.studyid}-{site}-{counters[site]:03d}")
-    n_myelitis = round_half_up(5 * n / REFERENCE_N)
-    attack = np.array(["OPTIC NEURITIS"] * n, dtype=object)
-    attack[_pick(rng, range(n), n_myelitis)] = "MYELITIS"
-    sex = np.where(rng.random(n) < 0.9, "F", "M")
-    age = np.clip(np.round(rng.normal(42.0, 12.0, n)), 18, 70).astype(int)
-    height = np.where(sex == "F", rng.normal(160.0, 6.0, n), rng.normal(171.0, 6.0, n))
-    bmi = np.clip(rng.normal(23.0, 3.0, n), 17.0, 35.0)
-    weight = bmi * (height / 100.0) ** 2
+        ids.append(f"{studyid}-{site}-{counters[site]:03d}")
+    return ids
 
+
+def _special_cases(
+    design: StudyDesign, arm_of: np.ndarray, rng: np.random.Generator, alb_sensitive_fraction: float
+) -> tuple[set[int], set[int], set[int], set[int], set[int]]:
+    """The subjects (enrolment indices) who withdraw (high-dose arm), are albumin-sensitive
+    (a fraction of each arm's stayers), have a baseline IgG retest, miss an AQP4 sample or
+    have partial AE start dates (the last-enrolled stayers)."""
+    n = design.n_subjects
     k = special_count(n)
     high_idx = [i for i in range(n) if arm_of[i] == 1]
     withdraws = set(_pick(rng, high_idx, k))
@@ -251,6 +251,32 @@ def allocate_subjects(design: StudyDesign, rng: np.random.Generator, alb_sensiti
     aqp4_missed = set(_pick(rng, stayers, k))
     # partial AE start dates: the last-enrolled subjects who stay to the end
     partial = set(stayers[-k:])
+    return withdraws, sensitive, retest, aqp4_missed, partial
+
+
+def allocate_subjects(design: StudyDesign, rng: np.random.Generator, alb_sensitive_fraction: float) -> pd.DataFrame:
+    """One row per subject: identity, arm, site, demographics, first dose and special cases.
+
+    Columns: ``idx`` (enrolment order), USUBJID, SITEID, ARMCD, ARM, dose_mg, ATTACK, AGE,
+    SEX, height_cm, weight_kg, first_dose (datetime), withdraws, alb_sensitive, retest,
+    aqp4_missed, partial_ae.
+    """
+    n = design.n_subjects
+    low, high = design.arm_counts
+    arm_of = np.array([0] * low + [1] * high)
+    first = _first_doses(n, rng)
+    sites = [SITES[i % len(SITES)] for i in rng.permutation(n)]
+    ids = _subject_ids(design.studyid, sites)
+    n_myelitis = round_half_up(5 * n / REFERENCE_N)
+    attack = np.array(["OPTIC NEURITIS"] * n, dtype=object)
+    attack[_pick(rng, range(n), n_myelitis)] = "MYELITIS"
+    sex = np.where(rng.random(n) < 0.9, "F", "M")
+    age = np.clip(np.round(rng.normal(42.0, 12.0, n)), 18, 70).astype(int)
+    height = np.where(sex == "F", rng.normal(160.0, 6.0, n), rng.normal(171.0, 6.0, n))
+    bmi = np.clip(rng.normal(23.0, 3.0, n), 17.0, 35.0)
+    weight = bmi * (height / 100.0) ** 2
+
+    withdraws, sensitive, retest, aqp4_missed, partial = _special_cases(design, arm_of, rng, alb_sensitive_fraction)
     return pd.DataFrame(
         {
             "idx": np.arange(n),

@@ -113,6 +113,38 @@ def _action(start: pd.Timestamp, last_dose: pd.Timestamp, on_treatment_end: pd.T
     return "NOT APPLICABLE"
 
 
+def _abnormal(test: str, post: pd.DataFrame, base_rows: pd.DataFrame) -> pd.Series | None:
+    """Which post-dose values of ``test`` are abnormal: albumin below grade 2; cholesterol above
+    the ULN and at least 1.2 x the last baseline value (None without a baseline value)."""
+    if test == "ALB":
+        return post["value_std"] < ALB_GRADE2
+    if base_rows.empty:
+        return None
+    base = float(base_rows["value_std"].iloc[-1])
+    return (post["value_std"] > post["uln_std"]) & (post["value_std"] >= 1.2 * base)
+
+
+def _lab_event(subject: str, test: str, s: pd.Series, post: pd.DataFrame, abnormal: pd.Series) -> tuple:
+    """The AE (a row of :data:`AE_COLUMNS`) of a subject's abnormal ``test`` values: from the
+    first abnormal value to the next normal one (ongoing if none), graded on the worst value;
+    ``s``: the subject's row of the subject table."""
+    first = post[abnormal].iloc[0]
+    after = post[post["time"] > first["time"]]
+    back = after[~abnormal.loc[after.index]]
+    end = back["time"].iloc[0].normalize() if not back.empty else pd.NaT
+    worst = post[abnormal]["value_std"]
+    if test == "ALB":
+        grade = 3 if float(worst.min()) < 20.0 else 2
+        stopped = pd.notna(s["disc_time"]) and first["time"].normalize() == pd.Timestamp(s["disc_time"]).normalize()
+        action = "DRUG WITHDRAWN" if stopped else _action(first["time"], s["last_dose"], s["treatment_end"])
+        term, decod = "hypoalbuminemia", "Hypoalbuminaemia"
+    else:
+        grade = 2 if float(worst.max()) > CHOL_GRADE2 else 1
+        action = _action(first["time"], s["last_dose"], s["treatment_end"])
+        term, decod = "increased cholesterol", "Hypercholesterolaemia"
+    return (subject, term, decod, SOC_METABOLISM, first["time"].normalize(), "", end, grade, "N", "RELATED", action)
+
+
 def lab_events(subjects: pd.DataFrame, labs: pd.DataFrame) -> pd.DataFrame:
     """Hypoalbuminaemia and hypercholesterolaemia AEs from the reported lab values.
 
@@ -132,57 +164,10 @@ def lab_events(subjects: pd.DataFrame, labs: pd.DataFrame) -> pd.DataFrame:
         post = grp[~grp["baseline"] & (grp["time"] > s["first_dose"])]
         if post.empty:
             continue
-        if test == "ALB":
-            abnormal = post["value_std"] < ALB_GRADE2
-        else:
-            if base_rows.empty:
-                continue
-            base = float(base_rows["value_std"].iloc[-1])
-            abnormal = (post["value_std"] > post["uln_std"]) & (post["value_std"] >= 1.2 * base)
-        if not abnormal.any():
+        abnormal = _abnormal(test, post, base_rows)
+        if abnormal is None or not abnormal.any():
             continue
-        first = post[abnormal].iloc[0]
-        after = post[post["time"] > first["time"]]
-        back = after[~abnormal.loc[after.index]]
-        end = back["time"].iloc[0].normalize() if not back.empty else pd.NaT
-        worst = post[abnormal]["value_std"]
-        if test == "ALB":
-            grade = 3 if float(worst.min()) < 20.0 else 2
-            stopped = pd.notna(s["disc_time"]) and first["time"].normalize() == pd.Timestamp(s["disc_time"]).normalize()
-            action = "DRUG WITHDRAWN" if stopped else _action(first["time"], s["last_dose"], s["treatment_end"])
-            rows.append(
-                (
-                    subject,
-                    "hypoalbuminemia",
-                    "Hypoalbuminaemia",
-                    SOC_METABOLISM,
-                    first["time"].normalize(),
-                    "",
-                    end,
-                    grade,
-                    "N",
-                    "RELATED",
-                    action,
-                )
-            )
-        else:
-            grade = 2 if float(worst.max()) > CHOL_GRADE2 else 1
-            action = _action(first["time"], s["last_dose"], s["treatment_end"])
-            rows.append(
-                (
-                    subject,
-                    "increased cholesterol",
-                    "Hypercholesterolaemia",
-                    SOC_METABOLISM,
-                    first["time"].normalize(),
-                    "",
-                    end,
-                    grade,
-                    "N",
-                    "RELATED",
-                    action,
-                )
-            )
+        rows.append(_lab_event(subject, test, s, post, abnormal))
     return pd.DataFrame(rows, columns=AE_COLUMNS)
 
 

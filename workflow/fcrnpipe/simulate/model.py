@@ -435,6 +435,51 @@ def simulate(
     obs_times = np.atleast_2d(np.asarray(obs_times, dtype=float))
     n = obs_times.shape[0]
     n_obs = obs_times.shape[1]
+    times, kind_obs, amounts = _event_grid(dose_times, dose_amounts, obs_times, step)
+    out = np.full((n, n_obs, len(STATES)), np.nan)
+    rows = np.arange(n)
+    y = initial_state(n)
+
+    def record(j: int) -> None:
+        k = kind_obs[:, j]
+        hit = k >= 0
+        if hit.any():
+            out[rows[hit], k[hit]] = y[hit]
+
+    record(0)
+    y[:, 0] += amounts[:, 0]
+    for j in range(times.shape[1] - 1):
+        t0 = times[:, j]
+        h = times[:, j + 1] - t0
+        if np.any(h > 0):
+            y = _rk4_step(t0, h, y, p, steroid)
+        record(j + 1)
+        y[:, 0] += amounts[:, j + 1]
+    conc = out[:, :, 1] / p["v_f"][:, None]
+    return Trajectories(conc=conc, u1=out[:, :, 2], u2=out[:, :, 3], u3=out[:, :, 4], alb_rel=out[:, :, 5])
+
+
+def _rk4_step(
+    t0: np.ndarray, h: np.ndarray, y: np.ndarray, p: Mapping[str, np.ndarray], steroid: tuple[float, float, float]
+) -> np.ndarray:
+    """One classical RK4 step of length ``h`` (per subject) from ``y`` at ``t0``."""
+    hc = h[:, None]
+    k1 = _derivs(t0, y, p, steroid)
+    k2 = _derivs(t0 + h / 2, y + hc / 2 * k1, p, steroid)
+    k3 = _derivs(t0 + h / 2, y + hc / 2 * k2, p, steroid)
+    k4 = _derivs(t0 + h, y + hc * k3, p, steroid)
+    return y + hc / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
+def _event_grid(
+    dose_times: np.ndarray, dose_amounts: np.ndarray, obs_times: np.ndarray, step: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each subject's integration grid of :func:`simulate` (regular ``step``, refined after each
+    dose, plus its observation and dose times), sorted, with the observation recorded at each
+    point (-1: none) and the amount dosed there; an observation comes before a dose at the
+    same time."""
+    n = obs_times.shape[0]
+    n_obs = obs_times.shape[1]
     t_end = float(np.nanmax(np.concatenate([obs_times.ravel(), dose_times.ravel(), [0.0]])))
     regular = np.arange(0.0, t_end + step, step)
     # events: observations first (so that at equal times they are recorded before a dose)
@@ -460,33 +505,7 @@ def simulate(
     times = np.take_along_axis(times, order, axis=1)
     kind_obs = np.take_along_axis(kind_obs, order, axis=1)
     amounts = np.take_along_axis(amounts, order, axis=1)
-
-    out = np.full((n, n_obs, len(STATES)), np.nan)
-    rows = np.arange(n)
-    y = initial_state(n)
-
-    def record(j: int) -> None:
-        k = kind_obs[:, j]
-        hit = k >= 0
-        if hit.any():
-            out[rows[hit], k[hit]] = y[hit]
-
-    record(0)
-    y[:, 0] += amounts[:, 0]
-    for j in range(times.shape[1] - 1):
-        t0 = times[:, j]
-        h = times[:, j + 1] - t0
-        if np.any(h > 0):
-            hc = h[:, None]
-            k1 = _derivs(t0, y, p, steroid)
-            k2 = _derivs(t0 + h / 2, y + hc / 2 * k1, p, steroid)
-            k3 = _derivs(t0 + h / 2, y + hc / 2 * k2, p, steroid)
-            k4 = _derivs(t0 + h, y + hc * k3, p, steroid)
-            y = y + hc / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-        record(j + 1)
-        y[:, 0] += amounts[:, j + 1]
-    conc = out[:, :, 1] / p["v_f"][:, None]
-    return Trajectories(conc=conc, u1=out[:, :, 2], u2=out[:, :, 3], u3=out[:, :, 4], alb_rel=out[:, :, 5])
+    return times, kind_obs, amounts
 
 
 def simulate_reference_ivp(

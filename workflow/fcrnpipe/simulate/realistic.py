@@ -309,6 +309,87 @@ def _columns(df: pd.DataFrame, first: list[str]) -> pd.DataFrame:
     return df[cols].fillna("").astype(str)
 
 
+def _arm_sizes(n_subjects: int, placebo_fraction: float, screen_failure_fraction: float) -> tuple[int, int, int]:
+    """Active and placebo subjects (at least two active, one placebo) and screen failures
+    (at least one) of a realistic cut.
+
+    >>> _arm_sizes(300, 0.25, 0.10), _arm_sizes(3, 0.9, 0.1)
+    ((225, 75, 30), (2, 1, 1))
+    """
+    if n_subjects < 3:
+        raise ValueError("a realistic cut needs at least 3 subjects (two active, one placebo)")
+    n_placebo = max(1, int(round(n_subjects * placebo_fraction)))
+    n_active = n_subjects - n_placebo
+    if n_active < 2:
+        n_active, n_placebo = 2, n_subjects - 2
+    return n_active, n_placebo, max(1, int(round(n_subjects * screen_failure_fraction)))
+
+
+def _dm_dates(dm: pd.DataFrame, ex: pd.DataFrame, ds: pd.DataFrame, treatment: str,
+              rng: np.random.Generator) -> pd.DataFrame:
+    """DM with the end of exposure (RFENDTC: last dose of the study drug or placebo), end of
+    participation (RFPENDTC) and a partial birth date (BRTHDTC, month drawn from ``rng``)."""
+    dosed = ex[ex["EXTRT"].isin([treatment, PLACEBO_TRT])]
+    last_dose = dosed.assign(d=dosed["EXSTDTC"].str[:10]).groupby("USUBJID")["d"].max()
+    end_part = ds[ds["DSSCAT"] == "STUDY PARTICIPATION"].set_index("USUBJID")["DSSTDTC"]
+    dm = dm.copy()
+    dm["RFENDTC"] = dm["USUBJID"].map(last_dose).fillna("")
+    dm["RFPENDTC"] = dm["USUBJID"].map(end_part).fillna(dm["RFENDTC"])
+    years = pd.to_datetime(dm["RFICDTC"]).dt.year - dm["AGE"].astype(int) - 1
+    months = rng.integers(1, 13, len(dm))
+    dm["BRTHDTC"] = years.astype(str) + "-" + pd.Series(months).map("{:02d}".format).to_numpy()
+    return dm
+
+
+def _milestones(dm: pd.DataFrame, sid: str) -> pd.DataFrame:
+    """DS protocol milestones: informed consent and randomisation of each subject."""
+    return pd.concat(
+        [
+            dm[["USUBJID"]].assign(DSDECOD="INFORMED CONSENT OBTAINED", DSSTDTC=dm["RFICDTC"]),
+            dm[["USUBJID"]].assign(DSDECOD="RANDOMIZED", DSSTDTC=dm["RFSTDTC"].str[:10]),
+        ],
+        ignore_index=True,
+    ).assign(STUDYID=sid, DOMAIN="DS", DSSCAT="", DSCAT="PROTOCOL MILESTONE", DSTERM=lambda d: d["DSDECOD"])
+
+
+def _imperial_site(vs: pd.DataFrame) -> pd.DataFrame:
+    """VS with weight in pounds and height in inches at site 102."""
+    vs = vs.copy()
+    site102 = _site(vs["USUBJID"]) == "102"
+    w = site102 & (vs["VSTESTCD"] == "WEIGHT")
+    h = site102 & (vs["VSTESTCD"] == "HEIGHT")
+    vs.loc[w, "VSORRES"] = _fmt(vs.loc[w, "VSORRES"].astype(float).to_numpy() / 0.45359237, 1).to_numpy()
+    vs.loc[w, "VSORRESU"] = "LB"
+    vs.loc[h, "VSORRES"] = _fmt(vs.loc[h, "VSORRES"].astype(float).to_numpy() / 2.54, 1).to_numpy()
+    vs.loc[h, "VSORRESU"] = "in"
+    return vs
+
+
+def _with_severity(ae: pd.DataFrame) -> pd.DataFrame:
+    """AE with the severity (AESEV) in place of the CTCAE grade (AETOXGR)."""
+    ae = ae.copy()
+    grade = ae["AETOXGR"].astype(int)
+    ae.insert(
+        ae.columns.get_loc("AETOXGR"), "AESEV", np.where(grade >= 3, "SEVERE", np.where(grade == 2, "MODERATE", "MILD"))
+    )
+    return ae.drop(columns=["AETOXGR"])
+
+
+def _cut_tables(d: Mapping[str, pd.DataFrame], active: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The exports of a realistic cut as text, sorted and numbered (``--SEQ``), with the columns
+    of the simulated study (``active``) first."""
+    return {
+        "dm": _columns(d["dm"].sort_values("USUBJID", kind="mergesort"), list(active["dm"].columns) + ["RFPENDTC", "BRTHDTC"]),
+        "ex": _columns(d["ex"].sort_values("USUBJID", kind="mergesort"), list(active["ex"].columns)),
+        "vs": _columns(_seq(d["vs"], "VSSEQ", ["USUBJID", "VSDTC", "VSTESTCD", "VSPOS"]), ["STUDYID", "DOMAIN", "USUBJID", "VSSEQ"]),
+        "lb": _columns(_seq(d["lb"], "LBSEQ", ["USUBJID", "LBDTC", "LBCAT", "LBSPEC", "LBTESTCD"]), list(active["lb"].columns)),
+        "pc": _columns(d["pc"].sort_values("USUBJID", kind="mergesort"), list(active["pc"].columns)),
+        "qs": _columns(_seq(d["qs"], "QSSEQ", ["USUBJID", "QSDTC", "QSCAT", "QSTESTCD"]), ["STUDYID", "DOMAIN", "USUBJID", "QSSEQ"]),
+        "ae": _columns(d["ae"].sort_values("USUBJID", kind="mergesort"), list(d["ae"].columns)),
+        "ds": _columns(d["ds"].sort_values(["USUBJID", "DSCAT", "DSSTDTC"], kind="mergesort"), list(active["ds"].columns)),
+    }  # fmt: skip
+
+
 def simulate_realistic(
     config: Mapping[str, Any],
     n_subjects: int = 300,
@@ -318,14 +399,8 @@ def simulate_realistic(
     screen_failure_fraction: float = 0.10,
 ) -> RealisticCut:
     """A realistic cut of ``n_subjects`` assigned subjects (plus screen failures); see the module doc."""
-    if n_subjects < 3:
-        raise ValueError("a realistic cut needs at least 3 subjects (two active, one placebo)")
+    n_active, n_placebo, n_sf = _arm_sizes(n_subjects, placebo_fraction, screen_failure_fraction)
     seed = int(config["seeds"]["simulation"] if seed is None else seed)
-    n_placebo = max(1, int(round(n_subjects * placebo_fraction)))
-    n_active = n_subjects - n_placebo
-    if n_active < 2:
-        n_active, n_placebo = 2, n_subjects - 2
-    n_sf = max(1, int(round(n_subjects * screen_failure_fraction)))
     study = config["study"]
     sid, treatment = str(study["studyid"]), str(study["treatment"])
     rng = {k: np.random.default_rng(s) for k, s in zip(("lb", "vs", "qs", "sf"), np.random.SeedSequence(seed).spawn(4))}
@@ -336,27 +411,7 @@ def simulate_realistic(
     placebo = simulate_study(pbo_cfg, n_placebo, seed=seed + 1, allocation="even", units=units, condition=False).tables
     placebo = _placebo(_renumber(placebo, PLACEBO_NUMBER_OFFSET), treatment)
     t = {d: pd.concat([active[d], placebo[d]], ignore_index=True) for d in active}
-
-    # DM: end of exposure / participation, birth date
-    ex, ds = t["ex"], t["ds"]
-    dosed = ex[ex["EXTRT"].isin([treatment, PLACEBO_TRT])]
-    last_dose = dosed.assign(d=dosed["EXSTDTC"].str[:10]).groupby("USUBJID")["d"].max()
-    end_part = ds[ds["DSSCAT"] == "STUDY PARTICIPATION"].set_index("USUBJID")["DSSTDTC"]
-    dm = t["dm"].copy()
-    dm["RFENDTC"] = dm["USUBJID"].map(last_dose).fillna("")
-    dm["RFPENDTC"] = dm["USUBJID"].map(end_part).fillna(dm["RFENDTC"])
-    years = pd.to_datetime(dm["RFICDTC"]).dt.year - dm["AGE"].astype(int) - 1
-    months = rng["sf"].integers(1, 13, len(dm))
-    dm["BRTHDTC"] = years.astype(str) + "-" + pd.Series(months).map("{:02d}".format).to_numpy()
-
-    # DS milestones
-    milestones = pd.concat(
-        [
-            dm[["USUBJID"]].assign(DSDECOD="INFORMED CONSENT OBTAINED", DSSTDTC=dm["RFICDTC"]),
-            dm[["USUBJID"]].assign(DSDECOD="RANDOMIZED", DSSTDTC=dm["RFSTDTC"].str[:10]),
-        ],
-        ignore_index=True,
-    ).assign(STUDYID=sid, DOMAIN="DS", DSSCAT="", DSCAT="PROTOCOL MILESTONE", DSTERM=lambda d: d["DSDECOD"])
+    dm = _dm_dates(t["dm"], t["ex"], t["ds"], treatment, rng["sf"])
 
     # LB, VS, QS additions at the scheduled lab visits
     visits = _lab_visits(t["lb"])
@@ -364,24 +419,8 @@ def simulate_realistic(
     titre = (lb["LBTESTCD"] == "AQP4AB") & (_site(lb["USUBJID"]) == "103") & (lb["LBORRESU"] != "")
     lb.loc[titre, "LBORRESU"] = "titer"
     dose_visits = {str(v["name"]) for v in config["visits"] if int(v["day"]) in set(study["dosing_days"])}
-    vs_core = t["vs"].copy()
-    site102 = _site(vs_core["USUBJID"]) == "102"
-    w = site102 & (vs_core["VSTESTCD"] == "WEIGHT")
-    h = site102 & (vs_core["VSTESTCD"] == "HEIGHT")
-    vs_core.loc[w, "VSORRES"] = _fmt(vs_core.loc[w, "VSORRES"].astype(float).to_numpy() / 0.45359237, 1).to_numpy()
-    vs_core.loc[w, "VSORRESU"] = "LB"
-    vs_core.loc[h, "VSORRES"] = _fmt(vs_core.loc[h, "VSORRES"].astype(float).to_numpy() / 2.54, 1).to_numpy()
-    vs_core.loc[h, "VSORRESU"] = "in"
-    vs = pd.concat([vs_core, _vitals(visits, rng["vs"], sid, dose_visits)], ignore_index=True)
+    vs = pd.concat([_imperial_site(t["vs"]), _vitals(visits, rng["vs"], sid, dose_visits)], ignore_index=True)
     qs = pd.concat([t["qs"], _questionnaire(visits, rng["qs"], sid)], ignore_index=True)
-
-    # AE: severity instead of the CTCAE grade
-    ae = t["ae"].copy()
-    grade = ae["AETOXGR"].astype(int)
-    ae.insert(
-        ae.columns.get_loc("AETOXGR"), "AESEV", np.where(grade >= 3, "SEVERE", np.where(grade == 2, "MODERATE", "MILD"))
-    )
-    ae = ae.drop(columns=["AETOXGR"])
 
     # PC: "<BLQ" at site 103
     pc = t["pc"].copy()
@@ -391,21 +430,17 @@ def simulate_realistic(
     first = pd.to_datetime(dm["RFICDTC"]).min()
     span = max(1, int((pd.to_datetime(dm["RFICDTC"]).max() - first).days))
     sf = _screen_failures(n_sf, sid, rng["sf"], first, span)
-
-    dm = pd.concat([dm, sf["dm"]], ignore_index=True)
-    ds = pd.concat([ds, milestones, sf["ds"]], ignore_index=True)
-    lb = pd.concat([lb, sf["lb"]], ignore_index=True)
-    vs = pd.concat([vs, sf["vs"]], ignore_index=True)
-    qs = pd.concat([qs, sf["qs"]], ignore_index=True)
-
-    tables = {
-        "dm": _columns(dm.sort_values("USUBJID", kind="mergesort"), list(active["dm"].columns) + ["RFPENDTC", "BRTHDTC"]),
-        "ex": _columns(t["ex"].sort_values("USUBJID", kind="mergesort"), list(active["ex"].columns)),
-        "vs": _columns(_seq(vs, "VSSEQ", ["USUBJID", "VSDTC", "VSTESTCD", "VSPOS"]), ["STUDYID", "DOMAIN", "USUBJID", "VSSEQ"]),
-        "lb": _columns(_seq(lb, "LBSEQ", ["USUBJID", "LBDTC", "LBCAT", "LBSPEC", "LBTESTCD"]), list(active["lb"].columns)),
-        "pc": _columns(pc.sort_values("USUBJID", kind="mergesort"), list(active["pc"].columns)),
-        "qs": _columns(_seq(qs, "QSSEQ", ["USUBJID", "QSDTC", "QSCAT", "QSTESTCD"]), ["STUDYID", "DOMAIN", "USUBJID", "QSSEQ"]),
-        "ae": _columns(ae.sort_values("USUBJID", kind="mergesort"), list(ae.columns)),
-        "ds": _columns(ds.sort_values(["USUBJID", "DSCAT", "DSSTDTC"], kind="mergesort"), list(active["ds"].columns)),
-    }  # fmt: skip
+    tables = _cut_tables(
+        {
+            "dm": pd.concat([dm, sf["dm"]], ignore_index=True),
+            "ex": t["ex"],
+            "vs": pd.concat([vs, sf["vs"]], ignore_index=True),
+            "lb": pd.concat([lb, sf["lb"]], ignore_index=True),
+            "pc": pc,
+            "qs": pd.concat([qs, sf["qs"]], ignore_index=True),
+            "ae": _with_severity(t["ae"]),
+            "ds": pd.concat([t["ds"], _milestones(dm, sid), sf["ds"]], ignore_index=True),
+        },
+        active,
+    )
     return RealisticCut(tables=tables, n_active=n_active, n_placebo=n_placebo, n_screen_failures=n_sf, seed=seed)

@@ -135,6 +135,81 @@ def _streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 # ----------------------------------------------------------------------------- samples
+def _assessment_rows(
+    base: dict[str, Any], v: Any, start: pd.Timestamp, retest: bool, aqp4_missed: bool
+) -> list[dict[str, Any]]:
+    """The planned lab (LB), EDSS (QS) and vital-sign (VS) observations of one visit ``v``
+    starting at ``start`` (``base``: the visit's common fields): the subject's baseline IgG
+    retest (``retest``) and missed week-3 AQP4 sample (``aqp4_missed``) included."""
+    rows: list[dict[str, Any]] = []
+    avisitn = base["avisitn"]
+    if "LAB" in v.assessments:
+        for test in CORE_TESTS:
+            rows.append(dict(base, domain="LB", test=test, time=start))
+        if retest and avisitn == 0:
+            rows.append(dict(base, domain="LB", test="IGG", time=start + pd.Timedelta(minutes=35), retest=True))
+    if "ALT" in v.assessments:
+        rows.append(dict(base, domain="LB", test="ALT", time=start))
+    if "AQP4" in v.assessments:
+        missed = aqp4_missed and avisitn == 3
+        rows.append(dict(base, domain="LB", test="AQP4AB", time=start, not_done=missed))
+    if "EDSS" in v.assessments:
+        rows.append(dict(base, domain="QS", test="EDSS", time=start + pd.Timedelta(minutes=20)))
+    for test in ("WEIGHT", "HEIGHT"):
+        if test in v.assessments:
+            rows.append(dict(base, domain="VS", test=test, time=start + pd.Timedelta(minutes=10)))
+    return rows
+
+
+def _pk_rows(
+    base: dict[str, Any],
+    v: Any,
+    start: pd.Timestamp,
+    dose_time: pd.Timestamp,
+    dose_no: int,
+    design: StudyDesign,
+    n_doses: int,
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
+    """The planned PK samples (PC) of one visit ``v``: pre-dose, post-dose at
+    :data:`PK_POST_HOURS` after ``dose_time`` (minutes of jitter drawn from ``rng``), one week
+    after the last dose and follow-up (``dose_no``: the visit's dose, 0 if none)."""
+    rows: list[dict[str, Any]] = []
+    if "PK_PRE" in v.assessments:
+        rows.append(dict(base, domain="PC", test="PC", time=start, dose_no=dose_no, pk_kind="PRE", pk_hours=0.0))
+    if "PK_POST" in v.assessments:
+        for h in PK_POST_HOURS:
+            jitter = int(rng.integers(-2, 3)) * 5 if h == 6 else int(rng.integers(-6, 7)) * 10
+            visit = base["VISIT"] if h < 24 else f"DAY {v.day + h // 24}"
+            rows.append(
+                dict(
+                    base,
+                    VISIT=visit,
+                    VISITNUM=np.nan,
+                    domain="PC",
+                    test="PC",
+                    time=dose_time + pd.Timedelta(hours=h, minutes=jitter),
+                    dose_no=dose_no,
+                    pk_kind="POST",
+                    pk_hours=float(h),
+                )
+            )
+    for kind in ("168", "FU"):
+        if f"PK_{kind}" in v.assessments:
+            rows.append(
+                dict(
+                    base,
+                    domain="PC",
+                    test="PC",
+                    time=start,
+                    dose_no=n_doses,
+                    pk_kind=kind,
+                    pk_hours=float((v.day - design.dosing_days[-1]) * 24),
+                )
+            )
+    return rows
+
+
 def planned_samples(
     design: StudyDesign, subjects: pd.DataFrame, plan: pd.DataFrame, rng: np.random.Generator
 ) -> pd.DataFrame:
@@ -160,66 +235,10 @@ def planned_samples(
             retest=False,
             not_done=False,
         )
-        start = r.start
-        if "LAB" in v.assessments:
-            for test in CORE_TESTS:
-                rows.append(dict(base, domain="LB", test=test, time=start))
-            if info.loc[r.USUBJID, "retest"] and r.avisitn == 0:
-                rows.append(dict(base, domain="LB", test="IGG", time=start + pd.Timedelta(minutes=35), retest=True))
-        if "ALT" in v.assessments:
-            rows.append(dict(base, domain="LB", test="ALT", time=start))
-        if "AQP4" in v.assessments:
-            missed = bool(info.loc[r.USUBJID, "aqp4_missed"]) and r.avisitn == 3
-            rows.append(dict(base, domain="LB", test="AQP4AB", time=start, not_done=missed))
-        if "EDSS" in v.assessments:
-            rows.append(dict(base, domain="QS", test="EDSS", time=start + pd.Timedelta(minutes=20)))
-        for test in ("WEIGHT", "HEIGHT"):
-            if test in v.assessments:
-                rows.append(dict(base, domain="VS", test=test, time=start + pd.Timedelta(minutes=10)))
+        rows += _assessment_rows(base, v, r.start, bool(info.loc[r.USUBJID, "retest"]),
+                                 bool(info.loc[r.USUBJID, "aqp4_missed"]))
         dose_no = dose_visits.index(r.avisitn) + 1 if r.avisitn in dose_visits else 0
-        if "PK_PRE" in v.assessments:
-            rows.append(dict(base, domain="PC", test="PC", time=start, dose_no=dose_no, pk_kind="PRE", pk_hours=0.0))
-        if "PK_POST" in v.assessments:
-            for h in PK_POST_HOURS:
-                jitter = int(rng.integers(-2, 3)) * 5 if h == 6 else int(rng.integers(-6, 7)) * 10
-                visit = r.VISIT if h < 24 else f"DAY {v.day + h // 24}"
-                rows.append(
-                    dict(
-                        base,
-                        VISIT=visit,
-                        VISITNUM=np.nan,
-                        domain="PC",
-                        test="PC",
-                        time=r.dose_time + pd.Timedelta(hours=h, minutes=jitter),
-                        dose_no=dose_no,
-                        pk_kind="POST",
-                        pk_hours=float(h),
-                    )
-                )
-        if "PK_168" in v.assessments:
-            rows.append(
-                dict(
-                    base,
-                    domain="PC",
-                    test="PC",
-                    time=start,
-                    dose_no=len(dose_visits),
-                    pk_kind="168",
-                    pk_hours=float((v.day - design.dosing_days[-1]) * 24),
-                )
-            )
-        if "PK_FU" in v.assessments:
-            rows.append(
-                dict(
-                    base,
-                    domain="PC",
-                    test="PC",
-                    time=start,
-                    dose_no=len(dose_visits),
-                    pk_kind="FU",
-                    pk_hours=float((v.day - design.dosing_days[-1]) * 24),
-                )
-            )
+        rows += _pk_rows(base, v, r.start, r.dose_time, dose_no, design, len(dose_visits), rng)
     out = pd.DataFrame(rows)
     out = out.sort_values(["USUBJID", "time", "domain", "test", "retest"], kind="mergesort").reset_index(drop=True)
     out["z"] = rng.standard_normal(len(out))
@@ -512,6 +531,20 @@ def simulate_study(
         pop, ed["USUBJID"].map(subj_index).to_numpy(), ed, design.n_subjects, rng["edss"], conditioned
     )
 
+    individual = _with_layer_parameters(individual, subjects, fa, titre0, ed_par)
+    samples = _observe(samples, individual, subjects, pop, factors, aq.index, aq_noise, ed.index, ed_noise)
+    tables = build_tables(design, subjects, plan, doses, samples, rng["events"], factors)
+    individual = _with_outcomes(individual, subjects, doses, stops)
+    return SimulatedStudy(
+        tables=tables, individual=individual, population=pop, design=design, seed=seed, conditioned=conditioned
+    )
+
+
+def _with_layer_parameters(
+    individual: pd.DataFrame, subjects: pd.DataFrame, fa: np.ndarray, titre0: np.ndarray, ed_par: Mapping[str, Any]
+) -> pd.DataFrame:
+    """The true individual parameters with the subject's USUBJID, arm and dose first and the
+    AQP4 (``fa``, ``titre0``) and EDSS (``ed_par``) layers' parameters added."""
     individual = individual.copy()
     individual.insert(0, "USUBJID", subjects["USUBJID"].to_numpy())
     individual.insert(1, "ARMCD", subjects["ARMCD"].to_numpy())
@@ -521,16 +554,19 @@ def simulate_study(
     individual["edss_base"] = ed_par["base"]
     individual["edss_gain"] = ed_par["gain"]
     individual["edss_late"] = ed_par["late"]
+    return individual
 
-    samples = _observe(samples, individual, subjects, pop, factors, aq.index, aq_noise, ed.index, ed_noise)
-    tables = build_tables(design, subjects, plan, doses, samples, rng["events"], factors)
+
+def _with_outcomes(
+    individual: pd.DataFrame, subjects: pd.DataFrame, doses: pd.DataFrame, stops: pd.DataFrame
+) -> pd.DataFrame:
+    """``individual`` with each subject's number of doses, withdrawal and albumin stop, sorted
+    by USUBJID."""
+    individual = individual.copy()
     individual["n_doses"] = individual["USUBJID"].map(doses.groupby("USUBJID").size()).fillna(0).astype(int).to_numpy()
     individual["withdrew"] = subjects["withdraws"].astype(int).to_numpy()
     individual["stopped_for_albumin"] = subjects["USUBJID"].isin(stops["USUBJID"]).astype(int).to_numpy()
-    individual = individual.sort_values("USUBJID", kind="mergesort").reset_index(drop=True)
-    return SimulatedStudy(
-        tables=tables, individual=individual, population=pop, design=design, seed=seed, conditioned=conditioned
-    )
+    return individual.sort_values("USUBJID", kind="mergesort").reset_index(drop=True)
 
 
 def _outcome_dates(
@@ -607,23 +643,12 @@ def _add_unscheduled(
     return out.sort_values(["USUBJID", "time", "domain", "test", "retest"], kind="mergesort").reset_index(drop=True)
 
 
-def _observe(
-    samples: pd.DataFrame,
-    individual: pd.DataFrame,
-    subjects: pd.DataFrame,
-    pop: PopulationParameters,
-    units: Factors,
-    aq_index: pd.Index,
-    aq_noise: np.ndarray,
-    ed_index: pd.Index,
-    ed_noise: np.ndarray,
-) -> pd.DataFrame:
-    """Observed values in standard units (``value``) and reported text (``result``, ``unit``, ``lloq``)."""
-    s = samples.copy()
-    ind = individual.set_index("USUBJID")
-    info = subjects.set_index("USUBJID")
-    p = {c: s["USUBJID"].map(ind[c]).to_numpy(dtype=float) for c in ind.columns if c != "ARMCD"}
-    site = s["USUBJID"].map(info["SITEID"]).to_numpy()
+def _observed_values(
+    s: pd.DataFrame, p: Mapping[str, np.ndarray], info: pd.DataFrame, pop: PopulationParameters
+) -> np.ndarray:
+    """The observed value (standard units, with residual error ``z``) of each lab, PK and
+    vital-sign sample of ``s`` (model states ``u1``, ``u2``, ``alb_rel``, ``conc``; ``p``: the
+    subject's parameters per sample; ``info``: subjects by USUBJID); NaN for the others."""
     z = s["z"].to_numpy()
     sig = pop.sigma
     value = np.full(len(s), np.nan)
@@ -641,7 +666,49 @@ def _observe(
     gain = 1.5 * np.where(t <= 0, 0.0, np.where(t < 28, t / 28.0, np.exp(-(t - 28) / 60.0)))
     value = np.where(test == "WEIGHT", weight + gain + 0.4 * z, value)
     value = np.where(test == "HEIGHT", s["USUBJID"].map(info["height_cm"]).to_numpy() + 0.5 * z, value)
-    s["value"] = value
+    return value
+
+
+def _as_reported(
+    s: pd.DataFrame, test: np.ndarray, site: np.ndarray, units: Factors
+) -> tuple[list[str], list[str], list[str], np.ndarray]:
+    """``result``, ``unit``, ``lloq`` and the standard-unit value as reported by each sample's
+    site (labs in the site's units, PK with its LLOQ, vital signs to 0.1); the AQP4 and EDSS
+    results of ``s`` kept."""
+    result = s["result"].to_list()
+    unit = s["unit"].to_list()
+    lloq = s["lloq"].to_list()
+    std_values = s["value"].to_numpy(dtype=float).copy()
+    for i, (tst, val, st) in enumerate(zip(test, std_values.tolist(), site)):
+        if tst in ("IGG", "ALB", "CHOL", "LDL", "ALT"):
+            result[i], unit[i], std_values[i] = report_lab(val, tst, st, units)
+        elif tst == "PC":
+            result[i], unit[i], lloq[i] = pk_report(val, st, units)
+        elif tst in ("WEIGHT", "HEIGHT"):
+            result[i], unit[i] = fmt_fixed(val, 1), ("kg" if tst == "WEIGHT" else "cm")
+    return result, unit, lloq, std_values
+
+
+def _observe(
+    samples: pd.DataFrame,
+    individual: pd.DataFrame,
+    subjects: pd.DataFrame,
+    pop: PopulationParameters,
+    units: Factors,
+    aq_index: pd.Index,
+    aq_noise: np.ndarray,
+    ed_index: pd.Index,
+    ed_noise: np.ndarray,
+) -> pd.DataFrame:
+    """Observed values in standard units (``value``) and reported text (``result``, ``unit``, ``lloq``)."""
+    s = samples.copy()
+    ind = individual.set_index("USUBJID")
+    info = subjects.set_index("USUBJID")
+    p = {c: s["USUBJID"].map(ind[c]).to_numpy(dtype=float) for c in ind.columns if c != "ARMCD"}
+    site = s["USUBJID"].map(info["SITEID"]).to_numpy()
+    test = s["test"].to_numpy()
+    t = s["t"].to_numpy()
+    s["value"] = _observed_values(s, p, info, pop)
     # AQP4 titres
     s["result"] = ""
     s["unit"] = ""
@@ -661,19 +728,7 @@ def _observe(
     s.loc[ed_index, "value"] = ed
     s.loc[ed_index, "result"] = [fmt_fixed(v, 1) for v in ed]
     # labs, PK and vital signs as reported
-    result = s["result"].to_list()
-    unit = s["unit"].to_list()
-    lloq = s["lloq"].to_list()
-    std_values = s["value"].to_numpy(dtype=float).copy()
-    for i, (tst, val, st) in enumerate(zip(test, std_values.tolist(), site)):
-        if tst in ("IGG", "ALB", "CHOL", "LDL", "ALT"):
-            result[i], unit[i], std_values[i] = report_lab(val, tst, st, units)
-        elif tst == "PC":
-            result[i], unit[i], lloq[i] = pk_report(val, st, units)
-        elif tst in ("WEIGHT", "HEIGHT"):
-            result[i], unit[i] = fmt_fixed(val, 1), ("kg" if tst == "WEIGHT" else "cm")
-    s["result"], s["unit"], s["lloq"] = result, unit, lloq
-    s["value_std"] = std_values
+    s["result"], s["unit"], s["lloq"], s["value_std"] = _as_reported(s, test, site, units)
     nd = s["not_done"].to_numpy()
     s.loc[nd, "result"] = ""
     s.loc[nd, "value_std"] = np.nan
