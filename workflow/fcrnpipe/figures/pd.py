@@ -69,6 +69,114 @@ def _xlim(ax: Any, days: Sequence[float], dosing_days: Sequence[float]) -> None:
 
 
 # ------------------------------------------------------------------------------------- IgG
+def _igg_pct_records(lb: pd.DataFrame) -> pd.DataFrame:
+    """The records with PCT (``100 + PCHG``, or ``100·AVAL/BASE`` when PCHG is empty) and a
+    study day (ADY as float)."""
+    if "PCHG" in lb.columns and to_float(lb["PCHG"]).notna().any():
+        lb["PCT"] = 100.0 + to_float(lb["PCHG"])
+    else:
+        require_columns(lb, ["BASE"], "ADLB")
+        lb["PCT"] = 100.0 * to_float(lb["AVAL"]) / to_float(lb["BASE"])
+    lb["ADY"] = to_float(lb["ADY"])
+    return lb[lb["PCT"].notna() & lb["ADY"].notna()]
+
+
+def _igg_summary(
+    ard: pd.DataFrame | None,
+    lb: pd.DataFrame,
+    visits: Sequence[Mapping[str, Any]] | None,
+    population_flag: str,
+    level: float,
+) -> pd.DataFrame:
+    """Mean % of baseline with CI and n by arm and nominal day: the ARD's (display rows of the
+    stats stage) when given, else of the ANL01FL records ``lb`` at visits AVISITN >= 0."""
+    if ard is not None:
+        return ard_visit_summary(ard, IGG_PCT_BY_VISIT, POPULATION_LABELS[population_flag], visits)
+    days = visit_days(visits)
+    anl = lb[flag_yes(lb["ANL01FL"]) & (to_float(lb["AVISITN"]) >= 0)].copy()
+    anl["DAY"] = nominal_day(anl["AVISITN"], days)
+    return summarise(anl[anl["DAY"].notna()], ["ARMCD", "DAY"], "PCT", level)
+
+
+def _draw_igg_arm_mean(ax: Any, s: pd.DataFrame, arm: Arm) -> None:
+    """One arm's mean with CI by nominal day (``s``: DAY, mean, ci_low, ci_high, n) and the
+    number of subjects per visit along the bottom."""
+    if not len(s):
+        return
+    yerr = np.vstack([s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]])
+    errorbar(
+        ax,
+        s["DAY"],
+        s["mean"],
+        np.nan_to_num(yerr, nan=0.0),
+        f"ci-{arm.armcd}",
+        color=arm.color,
+        lw=0,
+        elinewidth=1.0,
+        zorder=3,
+    )
+    ax.plot(
+        s["DAY"],
+        s["mean"],
+        color=arm.color,
+        lw=2.0,
+        marker="o",
+        ms=4.5,
+        mec="white",
+        mew=0.6,
+        zorder=4,
+        gid=f"mean-{arm.armcd}",
+    )
+    for day, n in zip(s["DAY"], s["n"]):
+        ax.text(
+            day,
+            0.015,
+            str(int(n)),
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=6,
+            color=GREY,
+        )
+
+
+def _igg_panel_axes(
+    ax: Any, arm: Arm, n: int, last: bool, dosing_days: Sequence[float], days: Sequence[float], ymax: float
+) -> None:
+    """One arm's panel: lines at 100%, 50% and 30% of baseline (labelled on the ``last`` panel),
+    dose marks, x range over ``days`` and the doses, the arm (with its ``n``) as title, y axis 0
+    to ``ymax`` by 20."""
+    reference_line(ax, 100.0, None, ls="-", color="#bbbbbb")
+    reference_line(ax, 50.0, "50% of baseline\n(50% reduction)" if last else None, side="outside")
+    reference_line(ax, 30.0, "30% of baseline\n(70% reduction)" if last else None, side="outside")
+    mark_dosing(ax, dosing_days)
+    _xlim(ax, days, dosing_days)
+    ax.set_title(f"{arm.label} (n = {n})", color=arm.color, loc="left")
+    ax.set_xlabel("Study day")
+    ax.yaxis.set_major_locator(MultipleLocator(20))
+    ax.set_ylim(0, ymax)
+    ax.grid(axis="y")
+
+
+def _igg_legend(level: float, treatment: str | None) -> list[Line2D]:
+    """Legend entries: individuals, the arm mean with its CI, the doses."""
+    return [
+        Line2D([], [], color=GREY, lw=0.7, alpha=0.6, label="Individual subjects"),
+        Line2D([], [], color=GREY, lw=2.0, marker="o", ms=4.5, label=f"Arm mean ({level:.0%} CI, t)"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
+    ]
+
+
+def _igg_notes(treatment: str | None) -> list[str]:
+    """The IgG figure's footnote."""
+    return [
+        "Individual values at the actual study day; means and confidence intervals of the analysis "
+        "record of each visit (ANL01FL) at the nominal visit day; numbers along the bottom: subjects "
+        "per visit; confidence intervals reaching beyond the axis are cut at its limits. Baseline: last value "
+        f"on or before the first dose. Day 1 = first {drug_name(treatment)} dose.",
+    ]
+
+
 @styled
 def plot_igg_pct_baseline(
     adlb: pd.DataFrame,
@@ -95,21 +203,8 @@ def plot_igg_pct_baseline(
     arm_list = arms_from_config(arms)
     require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL", "AVISITN", "ANL01FL"], "ADLB")
     pop = population(adsl, arm_list, population_flag)
-    lb = restrict(adlb[adlb["PARAMCD"].astype(str) == paramcd], pop)
-    if "PCHG" in lb.columns and to_float(lb["PCHG"]).notna().any():
-        lb["PCT"] = 100.0 + to_float(lb["PCHG"])
-    else:
-        require_columns(lb, ["BASE"], "ADLB")
-        lb["PCT"] = 100.0 * to_float(lb["AVAL"]) / to_float(lb["BASE"])
-    lb["ADY"] = to_float(lb["ADY"])
-    lb = lb[lb["PCT"].notna() & lb["ADY"].notna()]
-    if ard is not None:  # the means, CIs and n of the stats stage (ARD display rows)
-        summary = ard_visit_summary(ard, IGG_PCT_BY_VISIT, POPULATION_LABELS[population_flag], visits)
-    else:
-        days = visit_days(visits)
-        anl = lb[flag_yes(lb["ANL01FL"]) & (to_float(lb["AVISITN"]) >= 0)].copy()
-        anl["DAY"] = nominal_day(anl["AVISITN"], days)
-        summary = summarise(anl[anl["DAY"].notna()], ["ARMCD", "DAY"], "PCT", level)
+    lb = _igg_pct_records(restrict(adlb[adlb["PARAMCD"].astype(str) == paramcd], pop))
+    summary = _igg_summary(ard, lb, visits, population_flag, level)
     counts = arm_counts(pop[pop["USUBJID"].isin(lb["USUBJID"])], arm_list)
 
     fig = new_figure(3.0 + 3.2 * len(arm_list), 4.6)
@@ -122,76 +217,19 @@ def plot_igg_pct_baseline(
             ax.plot(
                 rows["ADY"], rows["PCT"], color=arm.color, lw=0.7, alpha=0.45, zorder=2, gid=f"individual-{usubjid}"
             )
-        s = summary[summary["ARMCD"] == arm.armcd].sort_values("DAY")
-        if len(s):
-            yerr = np.vstack([s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]])
-            errorbar(
-                ax,
-                s["DAY"],
-                s["mean"],
-                np.nan_to_num(yerr, nan=0.0),
-                f"ci-{arm.armcd}",
-                color=arm.color,
-                lw=0,
-                elinewidth=1.0,
-                zorder=3,
-            )
-            ax.plot(
-                s["DAY"],
-                s["mean"],
-                color=arm.color,
-                lw=2.0,
-                marker="o",
-                ms=4.5,
-                mec="white",
-                mew=0.6,
-                zorder=4,
-                gid=f"mean-{arm.armcd}",
-            )
-            for day, n in zip(s["DAY"], s["n"]):
-                ax.text(
-                    day,
-                    0.015,
-                    str(int(n)),
-                    transform=ax.get_xaxis_transform(),
-                    ha="center",
-                    va="bottom",
-                    fontsize=6,
-                    color=GREY,
-                )
+        _draw_igg_arm_mean(ax, summary[summary["ARMCD"] == arm.armcd].sort_values("DAY"), arm)
         if sub.empty:
             no_data(ax)
-        reference_line(ax, 100.0, None, ls="-", color="#bbbbbb")
-        last = arm is arm_list[-1]
-        reference_line(ax, 50.0, "50% of baseline\n(50% reduction)" if last else None, side="outside")
-        reference_line(ax, 30.0, "30% of baseline\n(70% reduction)" if last else None, side="outside")
-        mark_dosing(ax, dosing_days)
-        _xlim(ax, list(sub["ADY"]), dosing_days)
-        ax.set_title(f"{arm.label} (n = {counts[arm.armcd]})", color=arm.color, loc="left")
-        ax.set_xlabel("Study day")
-        ax.yaxis.set_major_locator(MultipleLocator(20))
-        ax.set_ylim(0, ymax)
-        ax.grid(axis="y")
+        _igg_panel_axes(ax, arm, counts[arm.armcd], arm is arm_list[-1], dosing_days, list(sub["ADY"]), ymax)
     axes[0].set_ylabel("Total IgG (% of baseline)")
-    handles = [
-        Line2D([], [], color=GREY, lw=0.7, alpha=0.6, label="Individual subjects"),
-        Line2D([], [], color=GREY, lw=2.0, marker="o", ms=4.5, label=f"Arm mean ({level:.0%} CI, t)"),
-        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
-    ]
-    legend_ncols = 3
     add_header_footer(
         fig,
         "Total IgG, percent of baseline over time",
         population_subtitle(population_flag, arm_list, counts),
-        [
-            "Individual values at the actual study day; means and confidence intervals of the analysis "
-            "record of each visit (ANL01FL) at the nominal visit day; numbers along the bottom: subjects "
-            "per visit; confidence intervals reaching beyond the axis are cut at its limits. Baseline: last value "
-            f"on or before the first dose. Day 1 = first {drug_name(treatment)} dose.",
-        ],
+        _igg_notes(treatment),
         data_cut,
-        legend=handles,
-        legend_ncols=legend_ncols,
+        legend=_igg_legend(level, treatment),
+        legend_ncols=3,
     )
     return fig
 
@@ -201,6 +239,79 @@ def plot_igg_pct_baseline(
 DILUTIONS: tuple[int, ...] = (10, 32, 100, 320, 1000, 3200, 10000)
 #: y position of NEGATIVE results: one half-log step below the lowest dilution.
 NEGATIVE_Y = 10.0 / math.sqrt(10.0)
+
+
+def _draw_aqp4_subjects(
+    ax: Any,
+    lb: pd.DataFrame,
+    subjects: pd.DataFrame,
+    colors: Mapping[str, str],
+    labels: Mapping[str, str],
+    offsets: np.ndarray,
+) -> list[Line2D]:
+    """One line per subject (its arm's colour, its own marker, offset vertically by the factor
+    ``offsets[i]``); returns the lines, in subject order, for the legend."""
+    handles: list[Line2D] = []
+    for i, row in enumerate(subjects.itertuples(index=False)):
+        rows = lb[lb["USUBJID"] == row.USUBJID].sort_values("ADY", kind="mergesort")
+        marker = SUBJECT_MARKERS[i % len(SUBJECT_MARKERS)]
+        (line,) = ax.plot(
+            rows["ADY"],
+            rows["Y"] * offsets[i],
+            color=colors[row.ARMCD],
+            lw=1.0,
+            marker=marker,
+            ms=4.5,
+            mec="white",
+            mew=0.5,
+            label=labels[row.USUBJID],
+            gid=f"subject-{row.USUBJID}",
+        )
+        handles.append(line)
+    return handles
+
+
+def _titre_axis(ax: Any, y: pd.Series) -> None:
+    """Log y axis with the dilution ladder (up to 1:1000, or the first dilution at or above the
+    largest titre ``y``) as ticks, the 'Negative' row below 1:10 and a grid line per dilution."""
+    ymax = float(y.max()) if len(y) else 0.0
+    upper = min([d for d in DILUTIONS if d >= ymax / 1.05] or [DILUTIONS[-1]])
+    ladder = [d for d in DILUTIONS if d <= max(1000, upper)]
+    ax.set_yscale("log")
+    ax.set_ylim(NEGATIVE_Y / 1.8, ladder[-1] * 1.8)
+    ax.yaxis.set_major_locator(FixedLocator([NEGATIVE_Y, *ladder]))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_yticklabels(["Negative\n(<1:10)"] + [f"1:{d}" for d in ladder])
+    ax.axhline(math.sqrt(NEGATIVE_Y * 10.0), color=GREY, lw=0.6, ls=":", zorder=0)
+    for d in ladder:
+        ax.axhline(d, color="#e5e5e5", lw=0.5, zorder=0)
+
+
+def _aqp4_legend(
+    ax: Any, handles: Sequence[Line2D], subjects: pd.DataFrame, arm_list: Sequence[Arm], treatment: str | None
+) -> None:
+    """Legend right of the axes: the subjects under a bold header per arm, then the doses."""
+    legend_handles: list[Any] = []
+    for arm in arm_list:
+        arm_handles = [h for h, r in zip(handles, subjects.itertuples(index=False)) if r.ARMCD == arm.armcd]
+        if arm_handles:
+            legend_handles.append(Line2D([], [], ls="none", label=f"{arm.label}:"))
+            legend_handles.extend(arm_handles)
+    legend_handles.append(Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"))
+    leg = ax.legend(handles=legend_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Subject")
+    for text in leg.get_texts():
+        if text.get_text().endswith(":"):
+            text.set_fontweight("bold")
+
+
+def _aqp4_notes(treatment: str | None) -> list[str]:
+    """The AQP4-IgG titre figure's footnote."""
+    return [
+        "Serum AQP4-IgG, cell-based assay at dilutions 1:10, 1:32, 1:100, 1:320, 1:1000; positive if "
+        "reactive at 1:10. Negative results (below 1:10) are drawn on the 'Negative' row. Lines are offset "
+        "vertically by a fixed small amount per subject so that equal titres do not hide each other. "
+        f"Day 1 = first {drug_name(treatment)} dose.",
+    ]
 
 
 @styled
@@ -244,61 +355,20 @@ def plot_aqp4_titre(
 
     fig = new_figure(8.0, 5.0)
     ax = fig.subplots()
-    handles: list[Line2D] = []
-    for i, row in enumerate(subjects.itertuples(index=False)):
-        rows = lb[lb["USUBJID"] == row.USUBJID].sort_values("ADY", kind="mergesort")
-        marker = SUBJECT_MARKERS[i % len(SUBJECT_MARKERS)]
-        (line,) = ax.plot(
-            rows["ADY"],
-            rows["Y"] * offsets[i],
-            color=colors[row.ARMCD],
-            lw=1.0,
-            marker=marker,
-            ms=4.5,
-            mec="white",
-            mew=0.5,
-            label=labels[row.USUBJID],
-            gid=f"subject-{row.USUBJID}",
-        )
-        handles.append(line)
-    ymax = float(lb["Y"].max()) if len(lb) else 0.0
-    upper = min([d for d in DILUTIONS if d >= ymax / 1.05] or [DILUTIONS[-1]])
-    ladder = [d for d in DILUTIONS if d <= max(1000, upper)]
-    ax.set_yscale("log")
-    ax.set_ylim(NEGATIVE_Y / 1.8, ladder[-1] * 1.8)
-    ax.yaxis.set_major_locator(FixedLocator([NEGATIVE_Y, *ladder]))
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.set_yticklabels(["Negative\n(<1:10)"] + [f"1:{d}" for d in ladder])
-    ax.axhline(math.sqrt(NEGATIVE_Y * 10.0), color=GREY, lw=0.6, ls=":", zorder=0)
-    for d in ladder:
-        ax.axhline(d, color="#e5e5e5", lw=0.5, zorder=0)
+    handles = _draw_aqp4_subjects(ax, lb, subjects, colors, labels, offsets)
+    _titre_axis(ax, lb["Y"])
     mark_dosing(ax, dosing_days)
     _xlim(ax, list(lb["ADY"]), dosing_days)
     if lb.empty:
         no_data(ax)
     ax.set_xlabel("Study day")
     ax.set_ylabel("AQP4-IgG titre (cell-based assay, end-point dilution)")
-    legend_handles: list[Any] = []
-    for arm in arm_list:
-        arm_handles = [h for h, r in zip(handles, subjects.itertuples(index=False)) if r.ARMCD == arm.armcd]
-        if arm_handles:
-            legend_handles.append(Line2D([], [], ls="none", label=f"{arm.label}:"))
-            legend_handles.extend(arm_handles)
-    legend_handles.append(Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"))
-    leg = ax.legend(handles=legend_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Subject")
-    for text in leg.get_texts():
-        if text.get_text().endswith(":"):
-            text.set_fontweight("bold")
+    _aqp4_legend(ax, handles, subjects, arm_list, treatment)
     add_header_footer(
         fig,
         "AQP4-IgG titre over time by subject",
         population_subtitle(population_flag, arm_list, counts, " with at least one AQP4-IgG result", total),
-        [
-            "Serum AQP4-IgG, cell-based assay at dilutions 1:10, 1:32, 1:100, 1:320, 1:1000; positive if "
-            "reactive at 1:10. Negative results (below 1:10) are drawn on the 'Negative' row. Lines are offset "
-            "vertically by a fixed small amount per subject so that equal titres do not hide each other. "
-            f"Day 1 = first {drug_name(treatment)} dose.",
-        ],
+        _aqp4_notes(treatment),
         data_cut,
     )
     return fig

@@ -69,6 +69,144 @@ LIPID_PANELS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _lab_records(
+    adlb: pd.DataFrame, pop: pd.DataFrame, codes: Sequence[str], visits: Sequence[Mapping[str, Any]] | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The population's records of the ``codes`` (ADY, AVAL and PCHG as floats), and their
+    ANL01FL records at an analysis visit with the visit's nominal day (DAY)."""
+    lb = restrict(adlb[adlb["PARAMCD"].astype(str).isin(codes)], pop)
+    lb["ADY"] = to_float(lb["ADY"])
+    lb["AVAL"] = to_float(lb["AVAL"])
+    lb["PCHG"] = to_float(lb["PCHG"]) if "PCHG" in lb.columns else np.nan
+    days = visit_days(visits)
+    anl = lb[flag_yes(lb["ANL01FL"])].copy()
+    anl["DAY"] = nominal_day(anl["AVISITN"], days)
+    return lb, anl[anl["DAY"].notna()]
+
+
+def _arm_shifts(arm_list: Sequence[Arm], step: float = 0.8) -> dict[str, float]:
+    """Horizontal offset of each arm's mean ± SD symbols (days, centred on zero)."""
+    n = len(arm_list)
+    return dict(zip([a.armcd for a in arm_list], (np.arange(n) - (n - 1) / 2) * step * 2))
+
+
+def _draw_individual_values(ax: Any, rows: pd.DataFrame, arm: Arm, code: str) -> None:
+    """Thin lines: each subject's values of one arm at the actual study day."""
+    for usubjid, ind in rows[rows["ARMCD"] == arm.armcd].groupby("USUBJID", sort=True):
+        ind = ind[ind["AVAL"].notna()].sort_values("ADY", kind="mergesort")
+        ax.plot(
+            ind["ADY"],
+            ind["AVAL"],
+            color=arm.color,
+            lw=0.5,
+            alpha=0.25,
+            zorder=1,
+            gid=f"individual-{code}-{usubjid}",
+        )
+
+
+def _draw_arm_mean_sd(ax: Any, s: pd.DataFrame, arm: Arm, shift: float, gid: str) -> None:
+    """One arm's mean ± SD by nominal day (``s``: ARMCD, DAY, mean, sd), shifted by ``shift`` days."""
+    sa = s[s["ARMCD"] == arm.armcd].sort_values("DAY")
+    if len(sa):
+        errorbar(
+            ax,
+            sa["DAY"] + shift,
+            sa["mean"],
+            sa["sd"].fillna(0.0),
+            gid,
+            color=arm.color,
+            lw=1.6,
+            marker="o",
+            ms=3.8,
+            mec="white",
+            mew=0.5,
+            elinewidth=0.9,
+            zorder=3,
+        )
+
+
+def _albumin_threshold_line(ax: Any, threshold: float, unit: str) -> None:
+    """The CTCAE grade-2 hypoalbuminaemia line, the y range extended to show it."""
+    reference_line(ax, threshold, f"CTCAE grade 2 (<{threshold:g} {unit or 'g/L'})", color="#a50f15", side="right")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, threshold - 0.08 * (hi - min(lo, threshold))), hi)
+
+
+def _lab_panel_summary(
+    ard: pd.DataFrame | None,
+    anl: pd.DataFrame,
+    value: str,
+    code: str,
+    population_flag: str,
+    visits: Sequence[Mapping[str, Any]] | None,
+) -> pd.DataFrame:
+    """Mean and SD of ``value`` by arm and nominal day: the ARD's (lab part display rows) when
+    given, else computed from the analysis records ``anl`` of ``code``."""
+    if ard is not None:
+        endpoint = LAB_FIGURE_ENDPOINTS[value].format(code)
+        return ard_visit_summary(ard, endpoint, POPULATION_LABELS[population_flag], visits)
+    return summarise(anl, ["ARMCD", "DAY"], value)
+
+
+def _draw_lab_panel(
+    ax: Any,
+    rows: pd.DataFrame,
+    s: pd.DataFrame,
+    arm_list: Sequence[Arm],
+    shift: Mapping[str, float],
+    code: str,
+    value: str,
+) -> None:
+    """One panel's data: individual lines (absolute values only) and each arm's mean ± SD."""
+    for arm in arm_list:
+        if value == "AVAL":
+            _draw_individual_values(ax, rows, arm, code)
+        _draw_arm_mean_sd(ax, s, arm, shift[arm.armcd], f"mean-{code}-{value.lower()}-{arm.armcd}")
+
+
+def _lab_panel_axes(
+    ax: Any, value: str, name: str, ylabel: str, empty: bool, dosing_days: Sequence[float], xs: np.ndarray
+) -> None:
+    """One panel's zero line (% change row), no-data note, dose marks, study-day axis over the
+    days ``xs``, labels and grid; the top row's panels carry the parameter's name as title."""
+    if value == "PCHG":
+        reference_line(ax, 0.0, None, ls="-", color="#bbbbbb")
+    if empty:
+        no_data(ax)
+    mark_dosing(ax, dosing_days)
+    day_axis(ax, float(np.nanmin(xs)), float(np.nanmax(xs)))
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y")
+    if value == "AVAL":
+        ax.set_title(name, loc="left")
+    else:
+        ax.set_xlabel("Study day")
+
+
+def _lab_legend(arm_list: Sequence[Arm], counts: Mapping[str, int], treatment: str | None) -> list[Any]:
+    """Legend entries: each arm's mean ± SD with its N, individual subjects, the doses."""
+    handles: list[Any] = [
+        Line2D([], [], color=a.color, lw=1.6, marker="o", ms=3.8, label=f"{a.label} (n = {counts[a.armcd]}), mean ± SD")
+        for a in arm_list
+    ]
+    handles += [
+        Line2D([], [], color=GREY, lw=0.5, alpha=0.5, label="Individual subjects"),
+        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
+    ]
+    return handles
+
+
+def _lab_notes(albumin_threshold: float) -> list[str]:
+    """The albumin/cholesterol figure's footnote."""
+    return [
+        "Top: absolute values (thin lines: individual values at the actual study day). Bottom: percent change "
+        "from baseline. Symbols with bars: arm mean ± SD of the analysis record of each visit (ANL01FL) at the "
+        "nominal visit day, arms shifted by ±0.8 day for legibility. Dashed red line: CTCAE v5.0 grade-2 "
+        f"hypoalbuminaemia threshold ({albumin_threshold:g} g/L).",
+    ]
+
+
 @styled
 def plot_albumin_cholesterol(
     adlb: pd.DataFrame,
@@ -94,25 +232,12 @@ def plot_albumin_cholesterol(
     arm_list = arms_from_config(arms)
     require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL", "AVISITN", "ANL01FL"], "ADLB")
     pop = population(adsl, arm_list, population_flag)
-    codes = [p for p, _ in params]
-    lb = restrict(adlb[adlb["PARAMCD"].astype(str).isin(codes)], pop)
-    lb["ADY"] = to_float(lb["ADY"])
-    lb["AVAL"] = to_float(lb["AVAL"])
-    lb["PCHG"] = to_float(lb["PCHG"]) if "PCHG" in lb.columns else np.nan
-    days = visit_days(visits)
-    anl = lb[flag_yes(lb["ANL01FL"])].copy()
-    anl["DAY"] = nominal_day(anl["AVISITN"], days)
-    anl = anl[anl["DAY"].notna()]
+    lb, anl = _lab_records(adlb, pop, [p for p, _ in params], visits)
     counts = arm_counts(pop[pop["USUBJID"].isin(lb["USUBJID"])], arm_list)
-    shift = dict(zip([a.armcd for a in arm_list], (np.arange(len(arm_list)) - (len(arm_list) - 1) / 2) * 0.8 * 2))
-
+    shift = _arm_shifts(arm_list)
     xs = np.concatenate(
-        [
-            lb["ADY"].to_numpy(dtype=float),
-            anl["DAY"].to_numpy(dtype=float),
-            np.asarray(dosing_days, dtype=float),
-            [0.0, 1.0],
-        ]
+        [lb["ADY"].to_numpy(dtype=float), anl["DAY"].to_numpy(dtype=float), np.asarray(dosing_days, dtype=float)]
+        + [[0.0, 1.0]]
     )
     fig = new_figure(10.0, 6.6)
     axes = fig.subplots(2, len(params), sharex=True, squeeze=False)
@@ -124,86 +249,20 @@ def plot_albumin_cholesterol(
             (("AVAL", f"{name} ({unit})" if unit else name), ("PCHG", f"{name}, % change from baseline"))
         ):
             ax = axes[i, j]
-            if ard is not None:  # mean and SD of the stats stage (ARD display rows of the lab part)
-                endpoint = LAB_FIGURE_ENDPOINTS[value].format(code)
-                s = ard_visit_summary(ard, endpoint, POPULATION_LABELS[population_flag], visits)
-            else:
-                s = summarise(a, ["ARMCD", "DAY"], value)
-            for arm in arm_list:
-                if i == 0:
-                    for usubjid, ind in rows[rows["ARMCD"] == arm.armcd].groupby("USUBJID", sort=True):
-                        ind = ind[ind["AVAL"].notna()].sort_values("ADY", kind="mergesort")
-                        ax.plot(
-                            ind["ADY"],
-                            ind["AVAL"],
-                            color=arm.color,
-                            lw=0.5,
-                            alpha=0.25,
-                            zorder=1,
-                            gid=f"individual-{code}-{usubjid}",
-                        )
-                sa = s[s["ARMCD"] == arm.armcd].sort_values("DAY")
-                if len(sa):
-                    x = sa["DAY"] + shift[arm.armcd]
-                    errorbar(
-                        ax,
-                        x,
-                        sa["mean"],
-                        sa["sd"].fillna(0.0),
-                        f"mean-{code}-{value.lower()}-{arm.armcd}",
-                        color=arm.color,
-                        lw=1.6,
-                        marker="o",
-                        ms=3.8,
-                        mec="white",
-                        mew=0.5,
-                        elinewidth=0.9,
-                        zorder=3,
-                    )
+            s = _lab_panel_summary(ard, a, value, code, population_flag, visits)
+            _draw_lab_panel(ax, rows, s, arm_list, shift, code, value)
             if i == 0 and code == "ALB":
-                reference_line(
-                    ax,
-                    albumin_threshold,
-                    f"CTCAE grade 2 (<{albumin_threshold:g} {unit or 'g/L'})",
-                    color="#a50f15",
-                    side="right",
-                )
-                lo, hi = ax.get_ylim()
-                ax.set_ylim(min(lo, albumin_threshold - 0.08 * (hi - min(lo, albumin_threshold))), hi)
-            if i == 1:
-                reference_line(ax, 0.0, None, ls="-", color="#bbbbbb")
-            if rows.empty:
-                no_data(ax)
-            mark_dosing(ax, dosing_days)
-            day_axis(ax, float(np.nanmin(xs)), float(np.nanmax(xs)))
-            ax.set_ylabel(label)
-            ax.grid(axis="y")
-            if i == 0:
-                ax.set_title(name, loc="left")
-            else:
-                ax.set_xlabel("Study day")
-    handles: list[Any] = [
-        Line2D([], [], color=a.color, lw=1.6, marker="o", ms=3.8, label=f"{a.label} (n = {counts[a.armcd]}), mean ± SD")
-        for a in arm_list
-    ]
-    handles += [
-        Line2D([], [], color=GREY, lw=0.5, alpha=0.5, label="Individual subjects"),
-        Line2D([], [], color="black", ls="none", marker="v", ms=4.5, label=f"{drug_title(treatment)} dose"),
-    ]
-    legend_ncols = min(4, len(handles))
+                _albumin_threshold_line(ax, albumin_threshold, unit)
+            _lab_panel_axes(ax, value, name, label, rows.empty, dosing_days, xs)
+    handles = _lab_legend(arm_list, counts, treatment)
     add_header_footer(
         fig,
         "Serum albumin, total cholesterol and LDL cholesterol over time",
         population_subtitle(population_flag, arm_list, counts),
-        [
-            "Top: absolute values (thin lines: individual values at the actual study day). Bottom: percent change "
-            "from baseline. Symbols with bars: arm mean ± SD of the analysis record of each visit (ANL01FL) at the "
-            "nominal visit day, arms shifted by ±0.8 day for legibility. Dashed red line: CTCAE v5.0 grade-2 "
-            f"hypoalbuminaemia threshold ({albumin_threshold:g} g/L).",
-        ],
+        _lab_notes(albumin_threshold),
         data_cut,
         legend=handles,
-        legend_ncols=legend_ncols,
+        legend_ncols=min(4, len(handles)),
     )
     return fig
 
@@ -225,25 +284,9 @@ def _pack_lanes(intervals: Sequence[tuple[float, float]]) -> list[int]:
     return lanes
 
 
-def swimmer_data(
-    adsl: pd.DataFrame,
-    adae: pd.DataFrame,
-    adex: pd.DataFrame,
-    arms: Sequence[Arm],
-    treatment: str,
-    population_flag: str = "SAFFL",
-    teae_only: bool = True,
-    label_days_per_char: float = 0.0,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Subjects, AEs and doses for the swimmer plot, in study days.
-
-    Subjects (arm then USUBJID order): USUBJID, ARMCD, END_DAY (last contact), EOT_DAY/EOT_REASON
-    and EOS_DAY/EOS_REASON (set only when treatment/study was discontinued). AEs: START, END
-    (AENDY, or END_DAY when ongoing), ONGOING, GRADE, SERIOUS, LABEL and LANE: events of a subject
-    whose bars (plus ``label_days_per_char`` days per label character) would overlap get
-    different lanes. Doses: USUBJID, ADY of the ``treatment`` administrations."""
-    require_columns(adsl, ["USUBJID", "ARMCD", "TRTSDT"], "ADSL")
-    pop = population(adsl, arms, population_flag)
+def _swimmer_subjects(pop: pd.DataFrame) -> pd.DataFrame:
+    """USUBJID, ARMCD, END_DAY (last contact, at least day 1), EOT_DAY/EOT_REASON and
+    EOS_DAY/EOS_REASON (set only when treatment/study was discontinued) of the population."""
     first = pop["TRTSDT"]
     end_dates = pd.concat(
         [pd.to_datetime(pop[c], errors="coerce") for c in ("LSTALVDT", "EOSDT", "TRTEDT") if c in pop.columns], axis=1
@@ -256,7 +299,13 @@ def swimmer_data(
         day = study_day(pop[date], first) if date in pop.columns else pd.Series(np.nan, index=pop.index)
         subj[f"{out}_DAY"] = day.where(disc)
         subj[f"{out}_REASON"] = pop[reason].where(disc) if reason in pop.columns else None
+    return subj
 
+
+def _swimmer_aes(
+    adae: pd.DataFrame, pop: pd.DataFrame, subj: pd.DataFrame, teae_only: bool, label_days_per_char: float
+) -> pd.DataFrame:
+    """The population's AEs (see swimmer_data) in subject, onset and AESEQ order, with lanes."""
     require_columns(adae, ["USUBJID", "AEDECOD", "ASTDY"], "ADAE")
     ae = restrict(adae, pop)
     if teae_only and "TRTEMFL" in ae.columns:
@@ -279,14 +328,41 @@ def swimmer_data(
     for usubjid, grp in ae.groupby("USUBJID", sort=False):
         ends = grp["END"] + 1.0 + (2.0 if label_days_per_char else 0.0) + grp["LABEL"].str.len() * label_days_per_char
         ae.loc[grp.index, "LANE"] = _pack_lanes(list(zip(grp["START"], ends)))
-    ae = ae.reset_index(drop=True)
+    return ae.reset_index(drop=True)
 
+
+def _swimmer_doses(adex: pd.DataFrame, pop: pd.DataFrame, treatment: str) -> pd.DataFrame:
+    """USUBJID and ADY of the population's ``treatment`` administrations, sorted."""
     require_columns(adex, ["USUBJID", "ADY"], "ADEX")
     ex = restrict(adex, pop)
     if "EXTRT" in ex.columns:
         ex = ex[ex["EXTRT"].astype(str).str.upper() == treatment.upper()]
     ex = ex.assign(ADY=to_float(ex["ADY"]))[["USUBJID", "ADY"]].dropna().sort_values(["USUBJID", "ADY"])
-    return subj.reset_index(drop=True), ae, ex.reset_index(drop=True)
+    return ex.reset_index(drop=True)
+
+
+def swimmer_data(
+    adsl: pd.DataFrame,
+    adae: pd.DataFrame,
+    adex: pd.DataFrame,
+    arms: Sequence[Arm],
+    treatment: str,
+    population_flag: str = "SAFFL",
+    teae_only: bool = True,
+    label_days_per_char: float = 0.0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Subjects, AEs and doses for the swimmer plot, in study days.
+
+    Subjects (arm then USUBJID order): USUBJID, ARMCD, END_DAY (last contact), EOT_DAY/EOT_REASON
+    and EOS_DAY/EOS_REASON (set only when treatment/study was discontinued). AEs: START, END
+    (AENDY, or END_DAY when ongoing), ONGOING, GRADE, SERIOUS, LABEL and LANE: events of a subject
+    whose bars (plus ``label_days_per_char`` days per label character) would overlap get
+    different lanes. Doses: USUBJID, ADY of the ``treatment`` administrations."""
+    require_columns(adsl, ["USUBJID", "ARMCD", "TRTSDT"], "ADSL")
+    pop = population(adsl, arms, population_flag)
+    subj = _swimmer_subjects(pop)
+    ae = _swimmer_aes(adae, pop, subj, teae_only, label_days_per_char)
+    return subj.reset_index(drop=True), ae, _swimmer_doses(adex, pop, treatment)
 
 
 #: Height of one AE lane and the gap between subjects (y units of the swimmer plot).

@@ -256,6 +256,57 @@ def header_footer_heights(
     return top, notes + legend_h
 
 
+def _draw_title(fig: Figure, title: str, sub_lines: Sequence[str], height: float) -> None:
+    """The bold title and the (wrapped) subtitle lines below it, from the top of the figure
+    (``height`` in inches)."""
+    y = 1 - 0.12 / height
+    fig.text(0.015, y, title, ha="left", va="top", fontsize=TITLE_SIZE, fontweight="bold", gid="title")
+    y -= TITLE_SIZE * 1.35 / 72 / height
+    if sub_lines:
+        fig.text(
+            0.015,
+            y,
+            "\n".join(sub_lines),
+            ha="left",
+            va="top",
+            fontsize=SUBTITLE_SIZE,
+            linespacing=1.3,
+            color=TEXT_GREY,
+            gid="subtitle",
+        )
+
+
+def _draw_footnote(fig: Figure, note_lines: Sequence[str], height: float) -> None:
+    """The (wrapped) footnote lines at the bottom of the figure (``height`` in inches)."""
+    fig.text(
+        0.015,
+        0.05 / height,
+        "\n".join(note_lines),
+        ha="left",
+        va="bottom",
+        fontsize=FOOTNOTE_SIZE,
+        linespacing=1.3,
+        color=TEXT_GREY,
+        gid="footnote",
+    )
+
+
+def _draw_figure_legend(fig: Figure, handles: Sequence[Any], ncols: int, bottom: float) -> None:
+    """A figure legend centred above the footnotes (its bottom at ``bottom``, figure
+    coordinates), outside the constrained layout."""
+    leg = fig.legend(
+        handles=list(handles),
+        loc="lower center",
+        bbox_to_anchor=(0.5, bottom),
+        ncols=ncols,
+        borderaxespad=0.0,
+        handlelength=2.2,
+        columnspacing=1.8,
+    )
+    leg.set_in_layout(False)
+    leg.set_gid("legend")
+
+
 def add_header_footer(
     fig: Figure,
     title: str,
@@ -278,45 +329,11 @@ def add_header_footer(
         width, subtitle, footnotes, data_cut, len(legend), legend_ncols
     )
     bottom_band = note_h + legend_h
-    y = 1 - 0.12 / height
-    fig.text(0.015, y, title, ha="left", va="top", fontsize=TITLE_SIZE, fontweight="bold", gid="title")
-    y -= TITLE_SIZE * 1.35 / 72 / height
-    if sub_lines:
-        fig.text(
-            0.015,
-            y,
-            "\n".join(sub_lines),
-            ha="left",
-            va="top",
-            fontsize=SUBTITLE_SIZE,
-            linespacing=1.3,
-            color=TEXT_GREY,
-            gid="subtitle",
-        )
+    _draw_title(fig, title, sub_lines, height)
     if note_lines:
-        fig.text(
-            0.015,
-            0.05 / height,
-            "\n".join(note_lines),
-            ha="left",
-            va="bottom",
-            fontsize=FOOTNOTE_SIZE,
-            linespacing=1.3,
-            color=TEXT_GREY,
-            gid="footnote",
-        )
+        _draw_footnote(fig, note_lines, height)
     if legend:
-        leg = fig.legend(
-            handles=list(legend),
-            loc="lower center",
-            bbox_to_anchor=(0.5, note_h / height),
-            ncols=legend_ncols,
-            borderaxespad=0.0,
-            handlelength=2.2,
-            columnspacing=1.8,
-        )
-        leg.set_in_layout(False)
-        leg.set_gid("legend")
+        _draw_figure_legend(fig, legend, legend_ncols, note_h / height)
     rect = (0.0, bottom_band / height, 1.0, 1 - (top_band + bottom_band) / height)
     engine = fig.get_layout_engine()
     if engine is not None and hasattr(engine, "set"):

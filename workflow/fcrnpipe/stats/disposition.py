@@ -84,6 +84,50 @@ def not_assigned_rows(adsl: pd.DataFrame, level: float = 0.95) -> list[dict[str,
     return rows
 
 
+def _enrolled_count_rows(
+    pop: pd.DataFrame,
+    arms: Sequence[str],
+    endpoint: str,
+    mask: pd.Series,
+    treatment: str,
+    level: float,
+    after_dose: bool = False,
+) -> list[dict[str, Any]]:
+    """n (%) with exact CI of the enrolled subjects ``pop[mask]`` by arm and overall; with
+    ``after_dose``, also ``n_subjects_after_dose_<k>`` for each number of doses k (``_ndose``)
+    among them."""
+    sel = pop[mask]
+    ks = sorted(set(sel["_ndose"])) if after_dose else []
+    rows: list[dict[str, Any]] = []
+    for (arm, p), (_, s) in zip(arm_groups(pop, arms), arm_groups(sel, arms)):
+        rows.extend(
+            count_rows(
+                len(s),
+                len(p),
+                endpoint=endpoint,
+                population=ENROLLED,
+                arm=arm,
+                visit="",
+                level=level,
+                denominator="enrolled subjects of the arm (ADSL)",
+            )
+        )
+        for k in ks:
+            rows.append(
+                row(
+                    endpoint,
+                    ENROLLED,
+                    arm,
+                    "",
+                    len(p),
+                    f"n_subjects_after_dose_{k}",
+                    int((s["_ndose"] == k).sum()),
+                    f"subjects whose last dose of {treatment} was dose {k} (doses received in ADEX)",
+                )
+            )
+    return rows
+
+
 def disposition(
     adsl: pd.DataFrame,
     adex: pd.DataFrame,
@@ -107,37 +151,9 @@ def disposition(
     doses = exposure_per_subject(adex, pop, treatment, placebo).set_index("USUBJID")["NDOSE"]
     pop = pop.assign(_ndose=pop["USUBJID"].map(doses).fillna(0).astype(int))
     rows: list[dict[str, Any]] = not_assigned_rows(adsl, level)
-    denominator = "enrolled subjects of the arm (ADSL)"
 
     def counts(endpoint: str, mask: pd.Series, after_dose: bool = False) -> None:
-        sel = pop[mask]
-        ks = sorted(set(sel["_ndose"])) if after_dose else []
-        for (arm, p), (_, s) in zip(arm_groups(pop, arms), arm_groups(sel, arms)):
-            rows.extend(
-                count_rows(
-                    len(s),
-                    len(p),
-                    endpoint=endpoint,
-                    population=ENROLLED,
-                    arm=arm,
-                    visit="",
-                    level=level,
-                    denominator=denominator,
-                )
-            )
-            for k in ks:
-                rows.append(
-                    row(
-                        endpoint,
-                        ENROLLED,
-                        arm,
-                        "",
-                        len(p),
-                        f"n_subjects_after_dose_{k}",
-                        int((s["_ndose"] == k).sum()),
-                        f"subjects whose last dose of {treatment} was dose {k} (doses received in ADEX)",
-                    )
-                )
+        rows.extend(_enrolled_count_rows(pop, arms, endpoint, mask, treatment, level, after_dose))
 
     counts("Disposition: enrolled", pd.Series(True, index=pop.index))
     counts("Disposition: treated", flag_yes(pop["SAFFL"]))

@@ -112,27 +112,11 @@ def titre_rows(values: np.ndarray, *, endpoint: str, population: str, arm: str, 
     ]
 
 
-def aqp4_endpoints(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
-    """AQP4-IgG titres in the PD population, by arm and overall.
-
-    ``AQP4AB: titre`` (baseline and visits: median, min, max, geometric mean of AVAL),
-    ``AQP4AB: log2 titre change from baseline`` (log2(AVAL/BASE) by visit),
-    ``AQP4AB: undetectable`` (UNDETFL = Y, n (%) with exact CI of the subjects evaluated at
-    the visit) and ``AQP4AB: time to first undetectable`` (subjects with a detectable baseline
-    titre: how many became undetectable from study day 2 on (n (%), exact CI) and the study
-    day of the first undetectable titre among them: median, min, max, no censoring model).
-    """
-    pop = population(adsl, arms, "PDFL")
-    lb = lab_records(adlb, pop, AQP4)
-    if lb.empty:
-        return frame([])
-    require_columns(lb, ["UNDETFL", "ADY"], "ADLB")
-    lb = lb.assign(_aval=to_float(lb["AVAL"]), _und=flag_yes(lb["UNDETFL"]))
-    base = baseline_records(lb, "ADLB")
-    post = post_baseline_visits(lb, "ADLB")
-    visits = [(BASELINE_VISIT, base)] + [
-        (name, post[to_float(post["AVISITN"]) == num]) for num, name in visit_order(post)
-    ]
+def _aqp4_visit_rows(
+    visits: Sequence[tuple[str, pd.DataFrame]], arms: Sequence[str], level: float
+) -> list[dict[str, Any]]:
+    """``AQP4AB: titre`` and ``AQP4AB: undetectable`` of each (visit, records) by arm and overall
+    (records with ``_aval``, the titre, and ``_und``, UNDETFL = Y)."""
     rows: list[dict[str, Any]] = []
     for visit, at in visits:
         for arm, g in arm_groups(at, arms):
@@ -151,24 +135,19 @@ def aqp4_endpoints(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], 
                 denominator="subjects with an AQP4-IgG result at the visit; undetectable = UNDETFL=Y "
                 "(below the lowest dilution)",
             )
-    base_titre = to_float(lb["BASE"])
-    log2chg = pd.Series(np.log2(lb["_aval"] / base_titre.where(base_titre > 0)), index=lb.index)
-    rows += by_visit_rows(
-        lb,
-        arms,
-        values=log2chg,
-        endpoint=f"{AQP4}: log2 titre change from baseline",
-        population=PD,
-        include_baseline=False,
-        dataset="ADLB",
-        level=level,
-        what="log2(AVAL / BASE) (titre steps of the dilution series)",
-    )
+    return rows
+
+
+def _aqp4_time_rows(lb: pd.DataFrame, base: pd.DataFrame, arms: Sequence[str], level: float) -> list[dict[str, Any]]:
+    """``AQP4AB: time to first undetectable``: of the subjects with a detectable baseline titre
+    (``base``), those undetectable from study day 2 on (n (%), exact CI) and the study day of
+    their first undetectable titre (median, min, max), by arm and overall."""
     detectable = base.loc[~base["_und"], ["USUBJID", "ARMCD"]]
     later = lb[(to_float(lb["ADY"]) >= 2) & lb["_und"]]
     first = later.assign(_ady=to_float(later["ADY"])).groupby("USUBJID")["_ady"].min()
     at_risk = detectable.assign(day=detectable["USUBJID"].map(first).astype(float))
     endpoint = f"{AQP4}: time to first undetectable"
+    rows: list[dict[str, Any]] = []
     for arm, g in arm_groups(at_risk, arms):
         rows += count_rows(
             int(g["day"].notna().sum()),
@@ -191,6 +170,45 @@ def aqp4_endpoints(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], 
             mean_ci=False,
             what="the study day of the first undetectable titre, among the subjects who became undetectable",
         )
+    return rows
+
+
+def aqp4_endpoints(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
+    """AQP4-IgG titres in the PD population, by arm and overall.
+
+    ``AQP4AB: titre`` (baseline and visits: median, min, max, geometric mean of AVAL),
+    ``AQP4AB: log2 titre change from baseline`` (log2(AVAL/BASE) by visit),
+    ``AQP4AB: undetectable`` (UNDETFL = Y, n (%) with exact CI of the subjects evaluated at
+    the visit) and ``AQP4AB: time to first undetectable`` (subjects with a detectable baseline
+    titre: how many became undetectable from study day 2 on (n (%), exact CI) and the study
+    day of the first undetectable titre among them: median, min, max, no censoring model).
+    """
+    pop = population(adsl, arms, "PDFL")
+    lb = lab_records(adlb, pop, AQP4)
+    if lb.empty:
+        return frame([])
+    require_columns(lb, ["UNDETFL", "ADY"], "ADLB")
+    lb = lb.assign(_aval=to_float(lb["AVAL"]), _und=flag_yes(lb["UNDETFL"]))
+    base = baseline_records(lb, "ADLB")
+    post = post_baseline_visits(lb, "ADLB")
+    visits = [(BASELINE_VISIT, base)] + [
+        (name, post[to_float(post["AVISITN"]) == num]) for num, name in visit_order(post)
+    ]
+    rows = _aqp4_visit_rows(visits, arms, level)
+    base_titre = to_float(lb["BASE"])
+    log2chg = pd.Series(np.log2(lb["_aval"] / base_titre.where(base_titre > 0)), index=lb.index)
+    rows += by_visit_rows(
+        lb,
+        arms,
+        values=log2chg,
+        endpoint=f"{AQP4}: log2 titre change from baseline",
+        population=PD,
+        include_baseline=False,
+        dataset="ADLB",
+        level=level,
+        what="log2(AVAL / BASE) (titre steps of the dilution series)",
+    )
+    rows += _aqp4_time_rows(lb, base, arms, level)
     return frame(rows)
 
 
@@ -359,20 +377,11 @@ def improvement_text(improvement: Mapping[str, Any] | None) -> str:
     )
 
 
-def paired_test_rows(
-    pairs: pd.DataFrame, *, endpoint: str, population: str, arm: str, visit: str, level: float = 0.95
+def _paired_mean_sd_rows(
+    p: pd.DataFrame, *, endpoint: str, population: str, arm: str, visit: str
 ) -> list[dict[str, Any]]:
-    """Paired analysis of the subjects with baseline and a value at the visit.
-
-    ``pairs`` has columns BASE, AVAL, CHG. Rows ``baseline_mean``/``_sd``, ``visit_mean``/``_sd``
-    (the same subjects), ``hodges_lehmann`` (estimate and CI of the change) and
-    ``wilcoxon_signed_rank`` (estimate = V, exact two-sided p-value). Test and CI use one
-    convention for zero changes (:data:`fcrnpipe.stats.wilcoxon.ZERO_METHOD`, Pratt) and the CI is
-    the inversion of the same exact conditional test, so ``p <= 1 - level`` exactly when the CI
-    excludes 0. The HL row carries ``ci_level`` (the achieved level; when ``level`` cannot be
-    reached with n changes, no interval and the highest attainable level) and ``ci_bounds``.
-    """
-    p = pairs.dropna(subset=["BASE", "AVAL", "CHG"])
+    """Rows ``baseline_mean``/``_sd`` and ``visit_mean``/``_sd`` of the paired subjects ``p``
+    (columns BASE and AVAL, no missing values)."""
     n = len(p)
     rows: list[dict[str, Any]] = []
     for col, name in (("BASE", "baseline"), ("AVAL", "visit")):
@@ -402,6 +411,25 @@ def paired_test_rows(
                 f"SD (n-1) of {what}, subjects with baseline and {visit}",
             )
         )
+    return rows
+
+
+def paired_test_rows(
+    pairs: pd.DataFrame, *, endpoint: str, population: str, arm: str, visit: str, level: float = 0.95
+) -> list[dict[str, Any]]:
+    """Paired analysis of the subjects with baseline and a value at the visit.
+
+    ``pairs`` has columns BASE, AVAL, CHG. Rows ``baseline_mean``/``_sd``, ``visit_mean``/``_sd``
+    (the same subjects), ``hodges_lehmann`` (estimate and CI of the change) and
+    ``wilcoxon_signed_rank`` (estimate = V, exact two-sided p-value). Test and CI use one
+    convention for zero changes (:data:`fcrnpipe.stats.wilcoxon.ZERO_METHOD`, Pratt) and the CI is
+    the inversion of the same exact conditional test, so ``p <= 1 - level`` exactly when the CI
+    excludes 0. The HL row carries ``ci_level`` (the achieved level; when ``level`` cannot be
+    reached with n changes, no interval and the highest attainable level) and ``ci_bounds``.
+    """
+    p = pairs.dropna(subset=["BASE", "AVAL", "CHG"])
+    n = len(p)
+    rows = _paired_mean_sd_rows(p, endpoint=endpoint, population=population, arm=arm, visit=visit)
     d = p["CHG"].to_numpy(float)
     hl = hodges_lehmann(d, level, ZERO_METHOD)
     rows.append(
@@ -425,6 +453,57 @@ def paired_test_rows(
         rows.append(
             row(endpoint, population, arm, visit, n, "wilcoxon_signed_rank", t.statistic, t.method, p_value=t.p_value)
         )
+    return rows
+
+
+def _edss_paired_analyses(
+    post: pd.DataFrame, order: Sequence[tuple[float, str]], arms: Sequence[str], primary_visit: float, level: float
+) -> list[dict[str, Any]]:
+    """:func:`paired_test_rows` at the primary visit and at the last post-baseline visit with
+    data (``order``: the visits of ``post`` as (AVISITN, AVISIT)), by arm and overall."""
+    tests = sorted({float(primary_visit)} | ({order[-1][0]} if order else set()))
+    names = dict(order)
+    rows: list[dict[str, Any]] = []
+    for num in tests:
+        if num not in names:
+            continue
+        at = post[to_float(post["AVISITN"]) == num]
+        for arm, g in arm_groups(at, arms):
+            rows += paired_test_rows(
+                g[["BASE", "AVAL", "CHG"]],
+                endpoint=f"{EDSS}: change from baseline",
+                population=SAFETY,
+                arm=arm,
+                visit=names[num],
+                level=level,
+            )
+    return rows
+
+
+def _edss_improved_rows(
+    post: pd.DataFrame,
+    order: Sequence[tuple[float, str]],
+    arms: Sequence[str],
+    improvement: Mapping[str, Any] | None,
+    level: float,
+) -> list[dict[str, Any]]:
+    """``EDSS: improved``: CRIT1FL = Y n (%) with exact CI of the subjects with a change at each
+    post-baseline visit, by arm and overall."""
+    crit = improvement_text(improvement)
+    rows: list[dict[str, Any]] = []
+    for num, name in order:
+        at = post[(to_float(post["AVISITN"]) == num) & post["CHG"].notna()]
+        for arm, g in arm_groups(at, arms):
+            rows += count_rows(
+                int(flag_yes(g["CRIT1FL"]).sum()),
+                len(g),
+                endpoint=f"{EDSS}: improved",
+                population=SAFETY,
+                arm=arm,
+                visit=name,
+                level=level,
+                denominator=f"subjects with baseline and an EDSS at the visit; {crit}",
+            )
     return rows
 
 
@@ -466,35 +545,8 @@ def edss_endpoints(
     )
     post = post_baseline_visits(qs, "ADEDSS")
     order = visit_order(post)
-    tests = sorted({float(primary_visit)} | ({order[-1][0]} if order else set()))
-    names = dict(order)
-    for num in tests:
-        if num not in names:
-            continue
-        at = post[to_float(post["AVISITN"]) == num]
-        for arm, g in arm_groups(at, arms):
-            rows += paired_test_rows(
-                g[["BASE", "AVAL", "CHG"]],
-                endpoint=f"{EDSS}: change from baseline",
-                population=SAFETY,
-                arm=arm,
-                visit=names[num],
-                level=level,
-            )
-    crit = improvement_text(improvement)
-    for num, name in order:
-        at = post[(to_float(post["AVISITN"]) == num) & post["CHG"].notna()]
-        for arm, g in arm_groups(at, arms):
-            rows += count_rows(
-                int(flag_yes(g["CRIT1FL"]).sum()),
-                len(g),
-                endpoint=f"{EDSS}: improved",
-                population=SAFETY,
-                arm=arm,
-                visit=name,
-                level=level,
-                denominator=f"subjects with baseline and an EDSS at the visit; {crit}",
-            )
+    rows += _edss_paired_analyses(post, order, arms, primary_visit, level)
+    rows += _edss_improved_rows(post, order, arms, improvement, level)
     return frame(rows)
 
 

@@ -45,6 +45,7 @@ differences at the requested 95%; always >= the requested level).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -286,6 +287,71 @@ def _pieces(d: np.ndarray, alpha: float, zero_method: str) -> list[_Piece]:
     return out
 
 
+def _hl_head(m: int, n: int, level: float, zero_method: str) -> str:
+    """The first sentence of the Hodges-Lehmann method text: the estimate and how the CI is built."""
+    alpha = 1.0 - level
+    return (
+        f"Hodges-Lehmann estimate = median of the {m} Walsh averages of the {n} differences (zeros included); "
+        f"{level_pct(level)} CI = the shifts theta not rejected (two-sided p > {alpha:.4g}) by the same exact "
+        f"conditional signed-rank test applied to d - theta ({_ZERO_TEXT[zero_method]}), so p <= {alpha:.4g} for "
+        "theta = 0 exactly when 0 is outside the CI"
+    )
+
+
+def _hl_not_attainable(
+    n: int,
+    estimate: float,
+    level: float,
+    max_level: float,
+    any_accepted: bool,
+    ties: bool,
+    zero_method: str,
+    head: str,
+) -> HodgesLehmannResult:
+    """The result without an interval: every shift rejected (``any_accepted`` False: only for
+    levels below 1 - p at the estimate), or no shift rejectable at ``level`` with n subjects
+    (the highest attainable level ``max_level`` is given)."""
+    nan = math.nan
+    alpha = 1.0 - level
+    if not any_accepted:
+        method = f"{head}; every shift is rejected at this level: no interval"
+        achieved = nan
+    else:
+        method = (
+            f"{head}; {level_pct(level)} CI not attainable: with n = {n} the smallest attainable two-sided p-value "
+            f"is {1.0 - max_level:.4g} (> {alpha:.4g}), so no shift is rejected and no interval is given; "
+            f"highest attainable confidence level {100.0 * max_level:.2f}%"
+        )
+        achieved = max_level
+    return HodgesLehmannResult(
+        n, estimate, nan, nan, False, False, level, achieved, max_level, False, True, ties, zero_method, method
+    )
+
+
+def _hl_ci_text(
+    head: str, ci_low: float, ci_high: float, low_included: bool, high_included: bool, achieved: float, ties: bool
+) -> str:
+    """The method text of an attained interval: the CI with its brackets and the achieved level."""
+    bounds = ("[" if low_included else "(") + ("]" if high_included else ")")
+    return (
+        f"{head}; CI {bounds[0]}{ci_low:.6g}, {ci_high:.6g}{bounds[1]} ('[' / ']': limit included, "
+        f"'(' / ')': limit excluded); achieved confidence level {100.0 * achieved:.2f}% (minimum over theta of the "
+        "exact conditional coverage)"
+        + ("; ties/zeros among the differences: mid-ranks" if ties else "; no ties: the classical exact interval")
+    )
+
+
+def _hl_gaps_text(span: Sequence[_Piece], alpha: float) -> str:
+    """The method text's note on the rejected shifts inside the reported interval (``span``: the
+    pieces from the first to the last non-rejected one)."""
+    gaps = [pc for pc in span if not pc.p > alpha]
+    where = ", ".join(f"{pc.lo:.6g}" if pc.point else f"({pc.lo:.6g}, {pc.hi:.6g})" for pc in gaps)
+    return (
+        "; the non-rejected shifts do not form one interval: smallest interval containing them, "
+        f"rejected inside: {where}"
+    )
+
+
 def hodges_lehmann(diffs: object, level: float = 0.95, zero_method: str = ZERO_METHOD) -> HodgesLehmannResult:
     """Hodges-Lehmann estimate of the pseudo-median of ``diffs`` and its test-inversion CI.
 
@@ -316,46 +382,17 @@ def hodges_lehmann(diffs: object, level: float = 0.95, zero_method: str = ZERO_M
     max_level = 1.0 - min(pc.p for pc in pieces)
     accepted = [k for k, pc in enumerate(pieces) if pc.p > alpha]
     attainable = bool(accepted) and not (pieces[0].p > alpha or pieces[-1].p > alpha)
-    lvl = level_pct(level)
-    head = (
-        f"Hodges-Lehmann estimate = median of the {m} Walsh averages of the {n} differences (zeros included); "
-        f"{lvl} CI = the shifts theta not rejected (two-sided p > {alpha:.4g}) by the same exact conditional "
-        f"signed-rank test applied to d - theta ({_ZERO_TEXT[zero_method]}), so p <= {alpha:.4g} for theta = 0 "
-        "exactly when 0 is outside the CI"
-    )
+    head = _hl_head(m, n, level, zero_method)
     if not attainable:
-        if not accepted:  # every shift rejected: only possible for levels below 1 - p at the estimate
-            method = f"{head}; every shift is rejected at this level: no interval"
-            achieved = nan
-        else:
-            method = (
-                f"{head}; {lvl} CI not attainable: with n = {n} the smallest attainable two-sided p-value is "
-                f"{1.0 - max_level:.4g} (> {alpha:.4g}), so no shift is rejected and no interval is given; "
-                f"highest attainable confidence level {100.0 * max_level:.2f}%"
-            )
-            achieved = max_level
-        return HodgesLehmannResult(
-            n, estimate, nan, nan, False, False, level, achieved, max_level, False, True, ties, zero_method, method
-        )
+        return _hl_not_attainable(n, estimate, level, max_level, bool(accepted), ties, zero_method, head)
     first, last = pieces[accepted[0]], pieces[accepted[-1]]
     connected = all(pc.p > alpha for pc in pieces[accepted[0] : accepted[-1] + 1])
     ci_low, low_included = (first.lo, True) if first.point else (first.lo, False)
     ci_high, high_included = (last.hi, True) if last.point else (last.hi, False)
     achieved = 1.0 - max(pc.size for pc in pieces)
-    bounds = ("[" if low_included else "(") + ("]" if high_included else ")")
-    method = (
-        f"{head}; CI {bounds[0]}{ci_low:.6g}, {ci_high:.6g}{bounds[1]} ('[' / ']': limit included, "
-        f"'(' / ')': limit excluded); achieved confidence level {100.0 * achieved:.2f}% (minimum over theta of the "
-        "exact conditional coverage)"
-        + ("; ties/zeros among the differences: mid-ranks" if ties else "; no ties: the classical exact interval")
-    )
+    method = _hl_ci_text(head, ci_low, ci_high, low_included, high_included, achieved, ties)
     if not connected:
-        gaps = [pc for pc in pieces[accepted[0] : accepted[-1] + 1] if not pc.p > alpha]
-        where = ", ".join(f"{pc.lo:.6g}" if pc.point else f"({pc.lo:.6g}, {pc.hi:.6g})" for pc in gaps)
-        method += (
-            "; the non-rejected shifts do not form one interval: smallest interval containing them, "
-            f"rejected inside: {where}"
-        )
+        method += _hl_gaps_text(pieces[accepted[0] : accepted[-1] + 1], alpha)
     return HodgesLehmannResult(
         n=n,
         estimate=estimate,

@@ -289,14 +289,19 @@ def count_block(
     """n (%) and, if ``ci``, the exact CI of the percentage."""
     grid.add(label, "n (%)", F.n_pct, ["n_subjects", "percent"], vals, indent)
     if ci:
-        grid.add(
-            label,
-            f"{level_pct(level)} CI (%)",
-            lambda v: F.interval(v, 1, "percent_ci_low", "percent_ci_high"),
-            ["percent_ci_low", "percent_ci_high"],
-            vals,
-            indent,
-        )
+        percent_ci_row(grid, label, vals, level, indent)
+
+
+def percent_ci_row(grid: Grid, label: str, vals: Mapping[str, Values], level: float = 0.95, indent: int = 1) -> None:
+    """The row of the exact CI of a percentage (``percent_ci_low``, ``percent_ci_high``)."""
+    grid.add(
+        label,
+        f"{level_pct(level)} CI (%)",
+        lambda v: F.interval(v, 1, "percent_ci_low", "percent_ci_high"),
+        ["percent_ci_low", "percent_ci_high"],
+        vals,
+        indent,
+    )
 
 
 def footnotes(population: str, methods: Sequence[str], abbreviations: Sequence[str]) -> list[str]:

@@ -27,6 +27,7 @@ from fcrnpipe.tables.core import (
     build_table,
     continuous_block,
     ep_values,
+    percent_ci_row,
     set_counts,
 )
 from fcrnpipe.units import UNIT_TABLE, load_unit_table
@@ -253,6 +254,47 @@ def cholesterol_table(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: ArmsArg, **k
     return lab_param_table("cholesterol", "Total and LDL cholesterol by visit", adsl, adlb, arms, params, **kw)
 
 
+def _proportion_by_visit(grid: Grid, section: str, ep: pd.DataFrame, endpoint: str, level: float) -> None:
+    """A section of a responder ``endpoint`` by visit: n/N (%) and the CI of the percentage."""
+    grid.section(section)
+    for visit in _visits_of(ep, endpoint):
+        vals = ep_values(ep, endpoint, visit)
+        label = F.visit_label(visit)
+        grid.add(label, "n/N (%)", F.n_of_n_pct, ["n_subjects", "n", "percent"], vals)
+        percent_ci_row(grid, label, vals, level)
+
+
+def _aqp4_titre_section(grid: Grid, ep: pd.DataFrame) -> None:
+    """The titre by visit: n, median, range and geometric mean."""
+    titre = f"{AQP4}: titre"
+    grid.section("AQP4-IgG titre (reciprocal dilution)")
+    for visit in _visits_of(ep, titre):
+        vals = ep_values(ep, titre, visit)
+        label = F.visit_label(visit)
+        grid.add(label, "n", lambda v: F.count(v.get("n")), ["n"], vals)
+        grid.add(label, "Median", lambda v: F.rnd(v.get("median"), 1), ["median"], vals)
+        grid.add(label, "Min, Max", lambda v: F.min_max(v, 0), ["min", "max"], vals)
+        grid.add(label, "Geometric mean", lambda v: F.rnd(v.get("geometric_mean"), 1), ["geometric_mean"], vals)
+
+
+def _aqp4_time_section(grid: Grid, ep: pd.DataFrame) -> None:
+    """Time to the first undetectable titre, when the ARD has it: subjects who became
+    undetectable and the median and range of the study day."""
+    tte = f"{AQP4}: time to first undetectable"
+    if not (ep["endpoint"] == tte).any():
+        return
+    grid.section("Time to first undetectable AQP4-IgG (subjects with a detectable baseline titre)")
+    vals = ep_values(ep, tte)
+    grid.add("Became undetectable", "n/N (%)", F.n_of_n_pct, ["n_subjects", "n", "percent"], vals)
+    day = ep_values(ep, tte, "", "day_")
+    grid.add(
+        "Study day of the first undetectable titre", "Median", lambda v: F.rnd(v.get("median"), 1), ["median"], day
+    )
+    grid.add(
+        "Study day of the first undetectable titre", "Min, Max", lambda v: F.min_max(v, 0), ["min", "max"], day
+    )
+
+
 def aqp4_table(
     adsl: pd.DataFrame,
     adlb: pd.DataFrame,
@@ -270,43 +312,15 @@ def aqp4_table(
         ard = ard_of(analysis_set_rows(adsl, codes), aqp4_endpoints(adsl, adlb, codes, level))
     ep = ard_endpoints(ard, [f"{AQP4}: "], D.POPULATION_LABELS["PDFL"])
     grid = Grid(arm_columns(arms, set_counts(ard, "PDFL", codes), overall_label))
-    titre, undet = f"{AQP4}: titre", f"{AQP4}: undetectable"
-    grid.section("AQP4-IgG titre (reciprocal dilution)")
-    for visit in _visits_of(ep, titre):
-        vals = ep_values(ep, titre, visit)
-        label = F.visit_label(visit)
-        grid.add(label, "n", lambda v: F.count(v.get("n")), ["n"], vals)
-        grid.add(label, "Median", lambda v: F.rnd(v.get("median"), 1), ["median"], vals)
-        grid.add(label, "Min, Max", lambda v: F.min_max(v, 0), ["min", "max"], vals)
-        grid.add(label, "Geometric mean", lambda v: F.rnd(v.get("geometric_mean"), 1), ["geometric_mean"], vals)
-    grid.section("Undetectable AQP4-IgG (below the lowest dilution)")
-    for visit in _visits_of(ep, undet):
-        vals = ep_values(ep, undet, visit)
-        label = F.visit_label(visit)
-        grid.add(label, "n/N (%)", F.n_of_n_pct, ["n_subjects", "n", "percent"], vals)
-        grid.add(
-            label,
-            f"{level_pct(level)} CI (%)",
-            lambda v: F.interval(v, 1, "percent_ci_low", "percent_ci_high"),
-            ["percent_ci_low", "percent_ci_high"],
-            vals,
-        )
+    _aqp4_titre_section(grid, ep)
+    _proportion_by_visit(
+        grid, "Undetectable AQP4-IgG (below the lowest dilution)", ep, f"{AQP4}: undetectable", level
+    )
     chg = f"{AQP4}: log2 titre change from baseline"
     grid.section("Change from baseline in log2 titre (dilution steps)")
     for visit in _visits_of(ep, chg):
         continuous_block(grid, F.visit_label(visit), ep_values(ep, chg, visit), 1, False, level)
-    tte = f"{AQP4}: time to first undetectable"
-    if (ep["endpoint"] == tte).any():
-        grid.section("Time to first undetectable AQP4-IgG (subjects with a detectable baseline titre)")
-        vals = ep_values(ep, tte)
-        grid.add("Became undetectable", "n/N (%)", F.n_of_n_pct, ["n_subjects", "n", "percent"], vals)
-        day = ep_values(ep, tte, "", "day_")
-        grid.add(
-            "Study day of the first undetectable titre", "Median", lambda v: F.rnd(v.get("median"), 1), ["median"], day
-        )
-        grid.add(
-            "Study day of the first undetectable titre", "Min, Max", lambda v: F.min_max(v, 0), ["min", "max"], day
-        )
+    _aqp4_time_section(grid, ep)
     return build_table(
         "aqp4",
         "AQP4-IgG titres by visit",
@@ -322,6 +336,72 @@ def aqp4_table(
         ["AQP4-IgG", "CI", "SD", "Min", "Max", "NE"],
         data_cut,
         "Visit",
+    )
+
+
+def _edss_paired_section(grid: Grid, label: str, vals: Any, level: float) -> None:
+    """The paired analysis of baseline to one visit (``label``): subjects, baseline, visit and
+    change means, Hodges-Lehmann estimate with its CI and achieved level, Wilcoxon p."""
+    grid.section(f"Paired analysis: baseline to {label} (subjects with both)")
+    grid.add("Subjects", "n", lambda v: F.count(v.get("n")), ["n"], vals)
+    grid.add(
+        "Baseline",
+        "Mean (SD)",
+        lambda v: F.mean_sd(v, 2, "baseline_mean", "baseline_sd"),
+        ["baseline_mean", "baseline_sd"],
+        vals,
+    )
+    grid.add(
+        label,
+        "Mean (SD)",
+        lambda v: F.mean_sd(v, 2, "visit_mean", "visit_sd"),
+        ["visit_mean", "visit_sd"],
+        vals,
+    )
+    grid.add("Change", "Mean (SD)", lambda v: F.mean_sd(v, 2), ["mean", "sd"], vals)
+    grid.add(
+        "Change",
+        f"Hodges-Lehmann ({level_pct(level)} CI)",
+        lambda v: F.est_ci_bounds(v, 2, "hodges_lehmann"),
+        [
+            "hodges_lehmann",
+            "hodges_lehmann_ci_low",
+            "hodges_lehmann_ci_high",
+            "hodges_lehmann_ci_low_included",
+            "hodges_lehmann_ci_high_included",
+        ],
+        vals,
+    )
+    grid.add(
+        "Change",
+        "Achieved CI level",
+        lambda v: F.ci_level(v, "hodges_lehmann", level),
+        ["hodges_lehmann_ci_level"],
+        vals,
+    )
+    grid.add(
+        "Change",
+        "Wilcoxon signed-rank p",
+        lambda v: F.p_value(v.get("wilcoxon_signed_rank_p")),
+        ["wilcoxon_signed_rank", "wilcoxon_signed_rank_p"],
+        vals,
+    )
+
+
+def _edss_footnote(primary_visit: float, improvement: Mapping[str, Any] | None, level: float) -> str:
+    """The EDSS table's footnote: key visit, the exact Wilcoxon test and Hodges-Lehmann CI,
+    the achieved level, the CIs and the improvement criterion."""
+    return (
+        f"Key efficacy time point: analysis visit AVISITN {primary_visit:g}; the last post-baseline visit with data is "
+        "also tested. Wilcoxon signed-rank test (two-sided) of the change: exact p-value from the permutation "
+        "distribution of the observed mid-ranks (ties kept; conditional exact test); zero changes ranked with the "
+        "others and then left out of the sign permutation (Pratt). Hodges-Lehmann estimate = median of the Walsh "
+        f"averages; its {level_pct(level)} CI = the shifts not rejected by the same exact test, so p <= "
+        f"{1 - level:.2g} exactly when the CI excludes 0; [ ] limit included, ( ) limit excluded. Achieved CI "
+        "level: the coverage the interval guarantees (minimum over the shift of the exact conditional coverage); "
+        "with too few subjects (n <= 5 for 95%) no shift can be rejected, no CI is given and the highest "
+        f"attainable level is shown. {level_pct(level)} CI of the mean: t-distribution. Improvement: "
+        f"{improvement_text(improvement)}; n/N: N = subjects with baseline and the visit; CI: Clopper-Pearson exact."
     )
 
 
@@ -360,80 +440,14 @@ def edss_table(
         if ((ep["endpoint"] == chg) & (ep["visit"] == v) & (ep["statistic"] == "hodges_lehmann")).any()
     ]
     for visit in tested:
-        vals = ep_values(ep, chg, visit)
-        grid.section(f"Paired analysis: baseline to {F.visit_label(visit)} (subjects with both)")
-        grid.add("Subjects", "n", lambda v: F.count(v.get("n")), ["n"], vals)
-        grid.add(
-            "Baseline",
-            "Mean (SD)",
-            lambda v: F.mean_sd(v, 2, "baseline_mean", "baseline_sd"),
-            ["baseline_mean", "baseline_sd"],
-            vals,
-        )
-        grid.add(
-            F.visit_label(visit),
-            "Mean (SD)",
-            lambda v: F.mean_sd(v, 2, "visit_mean", "visit_sd"),
-            ["visit_mean", "visit_sd"],
-            vals,
-        )
-        grid.add("Change", "Mean (SD)", lambda v: F.mean_sd(v, 2), ["mean", "sd"], vals)
-        grid.add(
-            "Change",
-            f"Hodges-Lehmann ({level_pct(level)} CI)",
-            lambda v: F.est_ci_bounds(v, 2, "hodges_lehmann"),
-            [
-                "hodges_lehmann",
-                "hodges_lehmann_ci_low",
-                "hodges_lehmann_ci_high",
-                "hodges_lehmann_ci_low_included",
-                "hodges_lehmann_ci_high_included",
-            ],
-            vals,
-        )
-        grid.add(
-            "Change",
-            "Achieved CI level",
-            lambda v: F.ci_level(v, "hodges_lehmann", level),
-            ["hodges_lehmann_ci_level"],
-            vals,
-        )
-        grid.add(
-            "Change",
-            "Wilcoxon signed-rank p",
-            lambda v: F.p_value(v.get("wilcoxon_signed_rank_p")),
-            ["wilcoxon_signed_rank", "wilcoxon_signed_rank_p"],
-            vals,
-        )
-    grid.section("Improved (CRIT1FL = Y)")
-    for visit in _visits_of(ep, "EDSS: improved"):
-        vals = ep_values(ep, "EDSS: improved", visit)
-        label = F.visit_label(visit)
-        grid.add(label, "n/N (%)", F.n_of_n_pct, ["n_subjects", "n", "percent"], vals)
-        grid.add(
-            label,
-            f"{level_pct(level)} CI (%)",
-            lambda v: F.interval(v, 1, "percent_ci_low", "percent_ci_high"),
-            ["percent_ci_low", "percent_ci_high"],
-            vals,
-        )
+        _edss_paired_section(grid, F.visit_label(visit), ep_values(ep, chg, visit), level)
+    _proportion_by_visit(grid, "Improved (CRIT1FL = Y)", ep, "EDSS: improved", level)
     return build_table(
         "edss",
         "EDSS by visit and change from baseline",
         "SAFFL",
         grid,
-        [
-            f"Key efficacy time point: analysis visit AVISITN {primary_visit:g}; the last post-baseline visit with data is "
-            "also tested. Wilcoxon signed-rank test (two-sided) of the change: exact p-value from the permutation "
-            "distribution of the observed mid-ranks (ties kept; conditional exact test); zero changes ranked with the "
-            "others and then left out of the sign permutation (Pratt). Hodges-Lehmann estimate = median of the Walsh "
-            f"averages; its {level_pct(level)} CI = the shifts not rejected by the same exact test, so p <= "
-            f"{1 - level:.2g} exactly when the CI excludes 0; [ ] limit included, ( ) limit excluded. Achieved CI "
-            "level: the coverage the interval guarantees (minimum over the shift of the exact conditional coverage); "
-            "with too few subjects (n <= 5 for 95%) no shift can be rejected, no CI is given and the highest "
-            f"attainable level is shown. {level_pct(level)} CI of the mean: t-distribution. Improvement: "
-            f"{improvement_text(improvement)}; n/N: N = subjects with baseline and the visit; CI: Clopper-Pearson exact."
-        ],
+        [_edss_footnote(primary_visit, improvement, level)],
         ["EDSS", "CI", "SD", "Min", "Max", "NE"],
         data_cut,
         "Visit",

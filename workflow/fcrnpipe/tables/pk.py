@@ -3,7 +3,7 @@ PK/PD stages' results files)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -70,6 +70,83 @@ def nca_reason_notes(reasons: pd.DataFrame) -> list[str]:
     return notes
 
 
+#: A statistic row of a table: its label, its formatter of one arm's numbers, the numbers it shows.
+StatRow = tuple[str, Callable[[Mapping[str, Any]], str], list[str]]
+
+
+def _nca_stat_rows(counts_cols: Sequence[str], excluded: bool) -> list[StatRow]:
+    """The statistic rows of each parameter: n, geometric mean (CV%), mean (SD), median, range,
+    then the counts of missing and flagged values the summary has (``counts_cols``)."""
+    stat_rows: list[StatRow] = [
+        ("n", lambda v: F.count(v.get("n")), ["n"]),
+        (
+            "Geometric mean (CV%)",
+            lambda v: (
+                F.NE if F.is_missing(v.get("geomean")) else f"{F.sig(v['geomean'])} ({F.rnd(v.get('geocv_pct'), 1)})"
+            ),
+            ["geomean", "geocv_pct"],
+        ),
+        (
+            "Mean (SD)",
+            lambda v: F.NE if F.is_missing(v.get("mean")) else f"{F.sig(v['mean'])} ({F.sig(v.get('sd'))})",
+            ["mean", "sd"],
+        ),
+        ("Median", lambda v: F.sig(v.get("median")), ["median"]),
+        (
+            "Min, Max",
+            lambda v: F.NE if F.is_missing(v.get("min")) else f"{F.sig(v['min'])}, {F.sig(v.get('max'))}",
+            ["min", "max"],
+        ),
+    ]
+    count_labels = (("n_missing", "Not estimable (n)"), ("n_flagged", "Excluded (n)" if excluded else "Flagged (n)"))
+    for col, label in count_labels:
+        if col in counts_cols:
+            stat_rows.append((label, lambda v, c=col: F.count(v.get(c)), [col]))
+    return stat_rows
+
+
+def _nca_body(grid: Grid, s: pd.DataFrame, stat_rows: Sequence[StatRow], counts_cols: Sequence[str]) -> None:
+    """A section per interval, in it each parameter (NCA order) with its statistic rows; rows
+    missing (or, for counts, zero) for every arm are left out."""
+    from fcrnpipe.nca.core import PARAMETERS
+
+    rank = {p: i for i, p in enumerate(PARAMETERS)}
+    numbers = NCA_SUMMARY_COLUMNS[4:] + list(counts_cols)
+    for interval in sorted(set(s["interval"]), key=str):
+        grid.section(f"Interval: {interval}")
+        block = s[s["interval"] == interval]
+        params = sorted(set(zip(block["parameter"], block["unit"])), key=lambda pu: (rank.get(pu[0], 999), pu))
+        for param, unit in params:
+            rows = block[(block["parameter"] == param) & (block["unit"] == unit)]
+            vals = {
+                r["ARMCD"]: {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in numbers}
+                for _, r in rows.iterrows()
+            }
+            label = f"{param} ({unit})" if unit and unit != "1" else param
+            for stat, fmt, keys in stat_rows:
+                cells = [v.get(k) for v in vals.values() for k in keys]
+                if all(F.is_missing(x) or (x == 0 and set(keys) <= set(counts_cols)) for x in cells):
+                    continue
+                grid.add(label, stat, fmt, keys, vals)
+
+
+def _nca_footnotes(acceptance: str, reasons: pd.DataFrame | None) -> list[str]:
+    """The NCA table's footnotes: the methods (with the acceptance rules), then why values are
+    missing."""
+    return [
+        "NCA per subject and dosing interval (pk/nca.csv); geometric CV% = 100·sqrt(exp(s²) - 1), s = SD of the "
+        f"log values; {', '.join(sorted(MEDIAN_RANGE_ONLY))} by median and range only. Values with 3 significant "
+        "figures. tau = the actual dosing interval (to the subject's next dose; nominal after the last dose), "
+        "AUCtau over it, Cavg = AUCtau/tau, Ctrough = the concentration observed at its end (pre-dose sample of "
+        "the next dose); Rac = AUC after the last dose / AUC after the first dose over the same time after each "
+        "dose (the shorter of the two intervals). AUCinf, AUCinf_pred and AUCpext are single-dose parameters "
+        "(first-dose interval only). t_half, AUCinf and CL/F need lambda_z: with weekly dosing lambda_z can only "
+        "be estimated when at least 3 concentrations after Cmax fall within the dosing interval."
+        + (f" Acceptance: {acceptance}." if acceptance else ""),
+        *nca_reason_notes(reasons if reasons is not None else pd.DataFrame()),
+    ]
+
+
 def nca_summary_table(
     summary: pd.DataFrame,
     arms: ArmsArg,
@@ -113,68 +190,14 @@ def nca_summary_table(
         return {c: (*key, NCA_STATISTICS[c], "estimate") for c in numbers}
 
     s, trace = numbers_from_ard(s, ard, sources)
-    stat_rows = [
-        ("n", lambda v: F.count(v.get("n")), ["n"]),
-        (
-            "Geometric mean (CV%)",
-            lambda v: (
-                F.NE if F.is_missing(v.get("geomean")) else f"{F.sig(v['geomean'])} ({F.rnd(v.get('geocv_pct'), 1)})"
-            ),
-            ["geomean", "geocv_pct"],
-        ),
-        (
-            "Mean (SD)",
-            lambda v: F.NE if F.is_missing(v.get("mean")) else f"{F.sig(v['mean'])} ({F.sig(v.get('sd'))})",
-            ["mean", "sd"],
-        ),
-        ("Median", lambda v: F.sig(v.get("median")), ["median"]),
-        (
-            "Min, Max",
-            lambda v: F.NE if F.is_missing(v.get("min")) else f"{F.sig(v['min'])}, {F.sig(v.get('max'))}",
-            ["min", "max"],
-        ),
-    ]
-    count_labels = (("n_missing", "Not estimable (n)"), ("n_flagged", "Excluded (n)" if excluded else "Flagged (n)"))
-    for col, label in count_labels:
-        if col in counts_cols:
-            stat_rows.append((label, lambda v, c=col: F.count(v.get(c)), [col]))
-    from fcrnpipe.nca.core import PARAMETERS
-
-    rank = {p: i for i, p in enumerate(PARAMETERS)}
-    for interval in sorted(set(s["interval"]), key=str):
-        grid.section(f"Interval: {interval}")
-        block = s[s["interval"] == interval]
-        params = sorted(set(zip(block["parameter"], block["unit"])), key=lambda pu: (rank.get(pu[0], 999), pu))
-        for param, unit in params:
-            rows = block[(block["parameter"] == param) & (block["unit"] == unit)]
-            vals = {
-                r["ARMCD"]: {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in NCA_SUMMARY_COLUMNS[4:] + counts_cols}
-                for _, r in rows.iterrows()
-            }
-            label = f"{param} ({unit})" if unit and unit != "1" else param
-            for stat, fmt, keys in stat_rows:
-                cells = [v.get(k) for v in vals.values() for k in keys]
-                if all(F.is_missing(x) or (x == 0 and set(keys) <= set(counts_cols)) for x in cells):
-                    continue
-                grid.add(label, stat, fmt, keys, vals)
+    _nca_body(grid, s, _nca_stat_rows(counts_cols, excluded), counts_cols)
     data = s[NCA_SUMMARY_COLUMNS + counts_cols]
     return build_table(
         "nca_summary",
         f"Non-compartmental PK parameters of {drug_name(treatment)} by dose",
         "PKFL",
         grid,
-        [
-            "NCA per subject and dosing interval (pk/nca.csv); geometric CV% = 100·sqrt(exp(s²) - 1), s = SD of the "
-            f"log values; {', '.join(sorted(MEDIAN_RANGE_ONLY))} by median and range only. Values with 3 significant "
-            "figures. tau = the actual dosing interval (to the subject's next dose; nominal after the last dose), "
-            "AUCtau over it, Cavg = AUCtau/tau, Ctrough = the concentration observed at its end (pre-dose sample of "
-            "the next dose); Rac = AUC after the last dose / AUC after the first dose over the same time after each "
-            "dose (the shorter of the two intervals). AUCinf, AUCinf_pred and AUCpext are single-dose parameters "
-            "(first-dose interval only). t_half, AUCinf and CL/F need lambda_z: with weekly dosing lambda_z can only "
-            "be estimated when at least 3 concentrations after Cmax fall within the dosing interval."
-            + (f" Acceptance: {acceptance}." if acceptance else ""),
-            *nca_reason_notes(reasons if reasons is not None else pd.DataFrame()),
-        ],
+        _nca_footnotes(acceptance, reasons),
         ["CV", "SD", "Min", "Max", "NE"],
         data_cut,
         "Parameter",
@@ -190,6 +213,69 @@ KIND_TITLES = {
     "iiv": "Inter-individual variability",
     "residual": "Residual error",
 }
+
+
+def _pkpd_columns(has_boot: bool) -> list[Column]:
+    """Estimate, SE, RSE, 95% CI, the bootstrap CI (``has_boot``) and the unit."""
+    cols = [
+        Column("estimate", "Estimate"),
+        Column("se", "SE"),
+        Column("rse_pct", "RSE (%)"),
+        Column("ci", "95% CI"),
+    ]
+    if has_boot:
+        cols.append(Column("boot_ci", "Bootstrap 95% CI"))
+    cols.append(Column("unit", "Unit"))
+    return cols
+
+
+def _sig_interval(lo: float, hi: float) -> str:
+    """``(lo, hi)`` with 3 significant figures, NE when either limit is missing."""
+    return F.NE if F.is_missing(lo) or F.is_missing(hi) else f"({F.sig(lo)}, {F.sig(hi)})"
+
+
+def _pkpd_part_rows(grid: Grid, q: pd.DataFrame, part: str, has_boot: bool) -> None:
+    """One model part's parameters (``q``), a section per kind (fixed, IIV, residual, others),
+    titled with the part and its models."""
+    models = ", ".join(m for m in dict.fromkeys(q["model"]) if m)
+    prefix = f"{part} model ({models}): " if part and models else (f"{part}: " if part else "")
+    kinds = sorted(set(q["kind"]), key=lambda k: (list(KIND_TITLES).index(k) if k in KIND_TITLES else 9, k))
+    keys = ("estimate", "se", "rse_pct", "ci_low", "ci_high") + (("boot_ci_low", "boot_ci_high") if has_boot else ())
+    for kind in kinds:
+        grid.section(prefix + KIND_TITLES.get(kind, kind.capitalize()))
+        for _, r in q[q["kind"] == kind].iterrows():
+            v = {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in keys}
+            cells = {
+                "estimate": F.sig(v["estimate"]),
+                "se": F.sig(v["se"]),
+                "rse_pct": F.rnd(v["rse_pct"], 1),
+                "ci": _sig_interval(v["ci_low"], v["ci_high"]),
+                "unit": str(r["unit"]),
+            }
+            if has_boot:
+                cells["boot_ci"] = _sig_interval(v["boot_ci_low"], v["boot_ci_high"])
+            grid.rows.append(Row(str(r["parameter"]), "", cells, 1))
+
+
+def _pkpd_footnotes(params: pd.DataFrame, has_boot: bool) -> list[str]:
+    """The estimation method, the bootstrap (with its successful replicates) and abbreviations."""
+    footnotes = [
+        "Estimates of the final population PK/PD model (nonlinear mixed effects, FOCE-I); SE from the "
+        "estimator's covariance step; RSE = 100·SE/|estimate|; 95% CI from the SE on the estimation scale "
+        "(log scale for log-normal parameters). NE = not estimated (fixed in the model or covariance step "
+        "unavailable). Values with 3 significant figures.",
+    ]
+    if has_boot:
+        n_ok = D.to_float(params["boot_n_ok"]).max() if "boot_n_ok" in params.columns else float("nan")
+        n_txt = "" if F.is_missing(n_ok) else f" over {int(n_ok)} successful replicates"
+        footnotes.append(
+            f"Bootstrap 95% CI: 2.5th-97.5th percentiles of the estimates refitted on subject resamples{n_txt} "
+            "(failed replicates and those with an estimate on the refit's search bound are reported in "
+            "pkpd/bootstrap.csv and pkpd/fit_summary.json)."
+        )
+    footnotes.append("Abbreviations: CI = confidence interval; IIV = inter-individual variability; "
+                     "RSE = relative standard error; SE = standard error.")
+    return footnotes
 
 
 def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "", ard: pd.DataFrame | None = None) -> Table:
@@ -213,15 +299,7 @@ def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "", ard: pd.D
 
     params, trace = numbers_from_ard(params.reset_index(drop=True), ard, sources)
     has_boot = {"boot_ci_low", "boot_ci_high"} <= set(params.columns)
-    cols = [
-        Column("estimate", "Estimate"),
-        Column("se", "SE"),
-        Column("rse_pct", "RSE (%)"),
-        Column("ci", "95% CI"),
-    ]
-    if has_boot:
-        cols.append(Column("boot_ci", "Bootstrap 95% CI"))
-    cols.append(Column("unit", "Unit"))
+    cols = _pkpd_columns(has_boot)
     grid = Grid(cols)
     p = params.assign(kind=D.text(params["kind"]).str.lower(), unit=D.text(params["unit"]))
     if "part" in p.columns:
@@ -230,46 +308,9 @@ def pkpd_parameters_table(params: pd.DataFrame, *, data_cut: str = "", ard: pd.D
     else:
         p = p.assign(part="", model="")
         parts = [""]
-
-    def interval(lo: float, hi: float) -> str:
-        return F.NE if F.is_missing(lo) or F.is_missing(hi) else f"({F.sig(lo)}, {F.sig(hi)})"
-
     for part in parts:
-        q = p[p["part"] == part]
-        models = ", ".join(m for m in dict.fromkeys(q["model"]) if m)
-        prefix = f"{part} model ({models}): " if part and models else (f"{part}: " if part else "")
-        kinds = sorted(set(q["kind"]), key=lambda k: (list(KIND_TITLES).index(k) if k in KIND_TITLES else 9, k))
-        for kind in kinds:
-            grid.section(prefix + KIND_TITLES.get(kind, kind.capitalize()))
-            for _, r in q[q["kind"] == kind].iterrows():
-                keys = ("estimate", "se", "rse_pct", "ci_low", "ci_high") + (("boot_ci_low", "boot_ci_high") if has_boot else ())
-                v = {k: D.to_float(pd.Series([r[k]])).iloc[0] for k in keys}
-                cells = {
-                    "estimate": F.sig(v["estimate"]),
-                    "se": F.sig(v["se"]),
-                    "rse_pct": F.rnd(v["rse_pct"], 1),
-                    "ci": interval(v["ci_low"], v["ci_high"]),
-                    "unit": str(r["unit"]),
-                }
-                if has_boot:
-                    cells["boot_ci"] = interval(v["boot_ci_low"], v["boot_ci_high"])
-                grid.rows.append(Row(str(r["parameter"]), "", cells, 1))
-    footnotes = [
-        "Estimates of the final population PK/PD model (nonlinear mixed effects, FOCE-I); SE from the "
-        "estimator's covariance step; RSE = 100·SE/|estimate|; 95% CI from the SE on the estimation scale "
-        "(log scale for log-normal parameters). NE = not estimated (fixed in the model or covariance step "
-        "unavailable). Values with 3 significant figures.",
-    ]
-    if has_boot:
-        n_ok = D.to_float(params["boot_n_ok"]).max() if "boot_n_ok" in params.columns else float("nan")
-        n_txt = "" if F.is_missing(n_ok) else f" over {int(n_ok)} successful replicates"
-        footnotes.append(
-            f"Bootstrap 95% CI: 2.5th-97.5th percentiles of the estimates refitted on subject resamples{n_txt} "
-            "(failed replicates and those with an estimate on the refit's search bound are reported in "
-            "pkpd/bootstrap.csv and pkpd/fit_summary.json)."
-        )
-    footnotes.append("Abbreviations: CI = confidence interval; IIV = inter-individual variability; "
-                     "RSE = relative standard error; SE = standard error.")
+        _pkpd_part_rows(grid, p[p["part"] == part], part, has_boot)
+    footnotes = _pkpd_footnotes(params, has_boot)
     out_cols = POPPK_COLUMNS + [c for c in ("boot_ci_low", "boot_ci_high", "boot_n_ok", "part", "model")
                                 if c in params.columns]
     return Table(

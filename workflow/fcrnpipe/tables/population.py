@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 from fcrnpipe.labels import drug_name
@@ -87,6 +90,85 @@ def demographics_table(
 
 
 # ------------------------------------------------------------------- disposition, exposure
+def _screening_rows(grid: Grid, ep: pd.DataFrame, screened: Mapping[str, Any]) -> None:
+    """Screened subjects, those not assigned to an arm and, indented, their reasons."""
+    grid.add("Screened", "n", lambda v: F.count(v.get("n_subjects")), ["n_subjects"], screened)
+    grid.add(
+        "Not assigned to an arm (not in the analysis sets)",
+        "n (%)",
+        F.n_pct,
+        ["n_subjects", "percent"],
+        ep_values(ep, "Disposition: not assigned to an arm"),
+    )
+    prefix = "Disposition: not assigned to an arm: "
+    for endpoint in sorted({e for e in ep["endpoint"] if e.startswith(prefix)}):
+        grid.add(F.sentence(endpoint[len(prefix) :]), "n (%)", F.n_pct, ["n_subjects", "percent"], ep_values(ep, endpoint), 1)
+
+
+def _after_dose_numbers(vals: Mapping[str, Any]) -> list[int]:
+    """The k of the ``n_subjects_after_dose_k`` numbers any arm has, sorted."""
+    return sorted(
+        {
+            int(s.rsplit("_", 1)[1])
+            for v in vals.values()
+            for s in v
+            if s.startswith("n_subjects_after_dose_") and s.rsplit("_", 1)[1].isdigit()
+        }
+    )
+
+
+def _disposition_level_section(grid: Grid, ep: pd.DataFrame, stem: str) -> None:
+    """One disposition level (``stem``: treatment or participation): completed, discontinued by
+    reason (each by the subject's last dose), ongoing."""
+    grid.section(f"Study {stem}")
+    grid.add(
+        f"Completed {stem}",
+        "n (%)",
+        F.n_pct,
+        ["n_subjects", "percent"],
+        ep_values(ep, f"Disposition: completed {stem}"),
+    )
+    grid.add(
+        f"Discontinued {stem}",
+        "n (%)",
+        F.n_pct,
+        ["n_subjects", "percent"],
+        ep_values(ep, f"Disposition: discontinued {stem}"),
+    )
+    prefix = f"Disposition: discontinued {stem}: "
+    for endpoint in sorted({e for e in ep["endpoint"] if e.startswith(prefix)}):
+        vals = ep_values(ep, endpoint)
+        reason = F.sentence(endpoint[len(prefix) :])
+        grid.add(reason, "n (%)", F.n_pct, ["n_subjects", "percent"], vals, 2)
+        for k in _after_dose_numbers(vals):
+            key = f"n_subjects_after_dose_{k}"
+            label = "before the first dose" if k == 0 else f"after dose {k}"
+            grid.add(f"{reason}: {label}", "n", lambda v, key=key: F.count(v.get(key)), [key], vals, 3)
+    grid.add(
+        f"Ongoing ({stem})",
+        "n (%)",
+        F.n_pct,
+        ["n_subjects", "percent"],
+        ep_values(ep, f"Disposition: ongoing {stem}"),
+    )
+
+
+def _disposition_notes(treatment: str, screened: bool) -> list[str]:
+    """The disposition table's footnotes (the screening note when DM has screen failures)."""
+    notes = [
+        "Treatment disposition from ADSL EOTSTT/DCTREAS (study-treatment disposition record), study disposition from "
+        "EOSSTT/DCSREAS (study-participation record); ongoing = no disposition record. 'After dose k' = the subject's "
+        f"last dose of {drug_name(treatment)} was dose k."
+    ]
+    if screened:
+        notes.append(
+            "Screened = every subject of DM; not assigned to an arm = ARMCD SCRNFAIL/NOTASSGN or ARMNRS (reason as "
+            "in DM ARM/ARMNRS), percentages of the screened subjects; these subjects are in no analysis set and no "
+            "other row."
+        )
+    return notes
+
+
 def disposition_table(
     adsl: pd.DataFrame,
     adex: pd.DataFrame,
@@ -110,17 +192,7 @@ def disposition_table(
     grid.section("Subjects")
     screened = ep_values(ep, "Disposition: screened")
     if screened:
-        grid.add("Screened", "n", lambda v: F.count(v.get("n_subjects")), ["n_subjects"], screened)
-        grid.add(
-            "Not assigned to an arm (not in the analysis sets)",
-            "n (%)",
-            F.n_pct,
-            ["n_subjects", "percent"],
-            ep_values(ep, "Disposition: not assigned to an arm"),
-        )
-        prefix = "Disposition: not assigned to an arm: "
-        for endpoint in sorted({e for e in ep["endpoint"] if e.startswith(prefix)}):
-            grid.add(F.sentence(endpoint[len(prefix) :]), "n (%)", F.n_pct, ["n_subjects", "percent"], ep_values(ep, endpoint), 1)
+        _screening_rows(grid, ep, screened)
     grid.add(
         "Enrolled", "n", lambda v: F.count(v.get("n_subjects")), ["n_subjects"], ep_values(ep, "Disposition: enrolled")
     )
@@ -132,56 +204,8 @@ def disposition_table(
         ep_values(ep, "Disposition: treated"),
     )
     for stem, _, _ in LEVELS:
-        grid.section(f"Study {stem}")
-        grid.add(
-            f"Completed {stem}",
-            "n (%)",
-            F.n_pct,
-            ["n_subjects", "percent"],
-            ep_values(ep, f"Disposition: completed {stem}"),
-        )
-        grid.add(
-            f"Discontinued {stem}",
-            "n (%)",
-            F.n_pct,
-            ["n_subjects", "percent"],
-            ep_values(ep, f"Disposition: discontinued {stem}"),
-        )
-        prefix = f"Disposition: discontinued {stem}: "
-        for endpoint in sorted({e for e in ep["endpoint"] if e.startswith(prefix)}):
-            vals = ep_values(ep, endpoint)
-            reason = F.sentence(endpoint[len(prefix) :])
-            grid.add(reason, "n (%)", F.n_pct, ["n_subjects", "percent"], vals, 2)
-            ks = sorted(
-                {
-                    int(s.rsplit("_", 1)[1])
-                    for v in vals.values()
-                    for s in v
-                    if s.startswith("n_subjects_after_dose_") and s.rsplit("_", 1)[1].isdigit()
-                }
-            )
-            for k in ks:
-                key = f"n_subjects_after_dose_{k}"
-                label = "before the first dose" if k == 0 else f"after dose {k}"
-                grid.add(f"{reason}: {label}", "n", lambda v, key=key: F.count(v.get(key)), [key], vals, 3)
-        grid.add(
-            f"Ongoing ({stem})",
-            "n (%)",
-            F.n_pct,
-            ["n_subjects", "percent"],
-            ep_values(ep, f"Disposition: ongoing {stem}"),
-        )
-    notes = [
-        "Treatment disposition from ADSL EOTSTT/DCTREAS (study-treatment disposition record), study disposition from "
-        "EOSSTT/DCSREAS (study-participation record); ongoing = no disposition record. 'After dose k' = the subject's "
-        f"last dose of {drug_name(treatment)} was dose k."
-    ]
-    if screened:
-        notes.append(
-            "Screened = every subject of DM; not assigned to an arm = ARMCD SCRNFAIL/NOTASSGN or ARMNRS (reason as "
-            "in DM ARM/ARMNRS), percentages of the screened subjects; these subjects are in no analysis set and no "
-            "other row."
-        )
+        _disposition_level_section(grid, ep, stem)
+    notes = _disposition_notes(treatment, bool(screened))
     return build_table(
         "disposition",
         "Subject disposition",

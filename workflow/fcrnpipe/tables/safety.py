@@ -155,6 +155,75 @@ def _term_frame(ard: pd.DataFrame, codes: Sequence[str], scale: Any) -> tuple[pd
     return out, pd.DataFrame(trace, columns=TRACE_COLUMNS)
 
 
+def _grade_columns(
+    arms: ArmsArg, codes: Sequence[str], counts: Mapping[str, int], overall_label: str, scale: Any
+) -> list[Column]:
+    """Two columns per arm and overall: all grades and grade >= 3 (all severities and severe on
+    the severity scale)."""
+    labels = {str(a["armcd"]): str(a["label"]) for a in arms} | {D.OVERALL: overall_label}
+    column_labels = (
+        (("all", "All grades"), ("ge3", "Grade ≥ 3"))
+        if scale.name == "grade"
+        else (("all", "All severities"), ("ge3", "Severe"))
+    )
+    return [Column(f"{k}|{g}", gl, None, labels[k], counts[k]) for k in [*codes, D.OVERALL] for g, gl in column_labels]
+
+
+def _grade_cells(sel: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """The cells of one term's row: n and % per arm, all grades and grade >= 3."""
+    out: dict[str, dict[str, float]] = {}
+    for r in sel.itertuples(index=False):
+        out[f"{r.arm}|all"] = {"n_subjects": r.n_subjects, "percent": r.percent}
+        out[f"{r.arm}|ge3"] = {"n_subjects": r.ge3_n_subjects, "percent": r.ge3_percent}
+    return out
+
+
+def _soc_pt_rows(grid: Grid, terms: pd.DataFrame) -> None:
+    """Subjects with any TEAE, then each SOC and, indented, its PTs, by decreasing overall
+    frequency, then alphabetically (``terms``: :func:`_term_frame`)."""
+    any_teae = _grade_cells(terms[terms["soc"] == ""])
+    grid.add("Subjects with at least one TEAE", "n (%)", F.n_pct, ["n_subjects", "percent"], any_teae, 0)
+    terms = terms[terms["soc"] != ""]
+    overall = terms[terms["arm"] == D.OVERALL].set_index(["soc", "pt"])["n_subjects"]
+    socs = sorted({s for s in terms["soc"]}, key=lambda s: (-overall.get((s, ""), 0), s))
+    for soc in socs:
+        grid.add(
+            soc,
+            "n (%)",
+            F.n_pct,
+            ["n_subjects", "percent"],
+            _grade_cells(terms[(terms["soc"] == soc) & (terms["pt"] == "")]),
+            1,
+        )
+        pts = sorted(
+            {p for s, p in zip(terms["soc"], terms["pt"]) if s == soc and p},
+            key=lambda p: (-overall.get((soc, p), 0), p),
+        )
+        for pt in pts:
+            grid.add(
+                pt,
+                "n (%)",
+                F.n_pct,
+                ["n_subjects", "percent"],
+                _grade_cells(terms[(terms["soc"] == soc) & (terms["pt"] == pt)]),
+                2,
+            )
+
+
+def _soc_pt_footnote(scale: Any) -> str:
+    """How subjects are counted (at their maximum grade or severity) and the order of the terms."""
+    intensity = (
+        "maximum CTCAE grade"
+        if scale.name == "grade"
+        else "maximum severity (AESEV: mild, moderate, severe; the AE export has no CTCAE grade)"
+    )
+    return (
+        f"A subject with several events of the same SOC or PT is counted once, at the {intensity} of those "
+        "events. SOCs and PTs by decreasing overall frequency, then alphabetically. Terms as coded in ADAE "
+        "(AEBODSYS, AEDECOD)."
+    )
+
+
 def teae_soc_pt_table(
     adsl: pd.DataFrame | None,
     adae: pd.DataFrame,
@@ -176,72 +245,19 @@ def teae_soc_pt_table(
              ard_from_endpoints(ae_display_part(adsl, adae, codes), "display")],
             ignore_index=True,
         )
-    counts = set_counts(ard, "SAFFL", codes)
     all_terms, trace = _term_frame(ard, codes, scale)
-    terms = all_terms
-    labels = {str(a["armcd"]): str(a["label"]) for a in arms} | {D.OVERALL: overall_label}
-    column_labels = (
-        (("all", "All grades"), ("ge3", "Grade ≥ 3"))
-        if scale.name == "grade"
-        else (("all", "All severities"), ("ge3", "Severe"))
-    )
-    columns = [Column(f"{k}|{g}", gl, None, labels[k], counts[k]) for k in [*codes, D.OVERALL] for g, gl in column_labels]
-    grid = Grid(columns)
-
-    def cells(sel: pd.DataFrame) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {}
-        for r in sel.itertuples(index=False):
-            out[f"{r.arm}|all"] = {"n_subjects": r.n_subjects, "percent": r.percent}
-            out[f"{r.arm}|ge3"] = {"n_subjects": r.ge3_n_subjects, "percent": r.ge3_percent}
-        return out
-
-    grid.add(
-        "Subjects with at least one TEAE", "n (%)", F.n_pct, ["n_subjects", "percent"], cells(terms[terms["soc"] == ""]), 0
-    )
-    terms = terms[terms["soc"] != ""]
-    overall = terms[terms["arm"] == D.OVERALL].set_index(["soc", "pt"])["n_subjects"]
-    socs = sorted({s for s in terms["soc"]}, key=lambda s: (-overall.get((s, ""), 0), s))
-    for soc in socs:
-        grid.add(
-            soc,
-            "n (%)",
-            F.n_pct,
-            ["n_subjects", "percent"],
-            cells(terms[(terms["soc"] == soc) & (terms["pt"] == "")]),
-            1,
-        )
-        pts = sorted(
-            {p for s, p in zip(terms["soc"], terms["pt"]) if s == soc and p},
-            key=lambda p: (-overall.get((soc, p), 0), p),
-        )
-        for pt in pts:
-            grid.add(
-                pt,
-                "n (%)",
-                F.n_pct,
-                ["n_subjects", "percent"],
-                cells(terms[(terms["soc"] == soc) & (terms["pt"] == pt)]),
-                2,
-            )
+    grid = Grid(_grade_columns(arms, codes, set_counts(ard, "SAFFL", codes), overall_label, scale))
+    _soc_pt_rows(grid, all_terms)
     grade_cols = [f"n_subjects_{scale.statistic}_{g}" for g in scale.levels]
     data = all_terms[["soc", "pt", "arm", "N", "n_subjects", "percent", "n_events", *grade_cols]]
     data = data.astype({c: "int64" for c in ["N", "n_subjects", "n_events", *grade_cols]})
     trace = trace[trace["column"].isin(data.columns)].reset_index(drop=True)
-    intensity = (
-        "maximum CTCAE grade"
-        if scale.name == "grade"
-        else "maximum severity (AESEV: mild, moderate, severe; the AE export has no CTCAE grade)"
-    )
     return build_table(
         "teae_soc_pt",
         "Treatment-emergent adverse events by system organ class and preferred term",
         "SAFFL",
         grid,
-        [
-            f"A subject with several events of the same SOC or PT is counted once, at the {intensity} of those "
-            "events. SOCs and PTs by decreasing overall frequency, then alphabetically. Terms as coded in ADAE "
-            "(AEBODSYS, AEDECOD)."
-        ],
+        [_soc_pt_footnote(scale)],
         ["TEAE", "SOC", "PT", "CTCAE", "N"],
         data_cut,
         label_header="System organ class / preferred term",
@@ -283,6 +299,39 @@ def _shift_data(ard: pd.DataFrame, grading: Mapping[str, str], codes: Sequence[s
     return data, pd.DataFrame(trace, columns=TRACE_COLUMNS)
 
 
+def _shift_columns(
+    arms: ArmsArg, codes: Sequence[str], counts: Mapping[str, int], overall_label: str, grades: Sequence[Any]
+) -> list[Column]:
+    """A column per worst post-baseline grade (and Total) under each arm and overall."""
+    labels = {str(a["armcd"]): str(a["label"]) for a in arms} | {D.OVERALL: overall_label}
+    return [
+        Column(f"{k}|{g}", f"Grade {g}" if g != "Total" else "Total", None, labels[k], counts[k])
+        for k in [*codes, D.OVERALL]
+        for g in grades
+    ]
+
+
+def _shift_section(
+    grid: Grid, est: pd.DataFrame, endpoint: str, title: str, block: pd.DataFrame, grades: Sequence[Any]
+) -> None:
+    """One graded parameter: a row per baseline grade (and Total) with the ARD's ``endpoint``
+    estimates (``est``) of each arm of ``block`` and worst grade, traced to their ARD rows."""
+    safety = D.POPULATION_LABELS["SAFFL"]
+    grid.section(title)
+    value = {(a, st): v for a, st, v in zip(*(est.loc[est["endpoint"] == endpoint, c] for c in ("arm", "statistic", "value")))}
+    for b in grades:
+        vals: dict[str, dict[str, Any]] = {}
+        for arm in dict.fromkeys(block["arm"]):
+            for w in grades:
+                stat = f"shift_{str(b).lower()}_to_{str(w).lower()}"
+                vals[f"{arm}|{w}"] = {
+                    "n": value.get((arm, stat), math.nan),
+                    SOURCE: {"n": (endpoint, safety, arm, "", stat, "estimate")},
+                }
+        label = f"Baseline grade {b}" if b != "Total" else "Total (evaluable)"
+        grid.add(label, "n", lambda v: F.count(v.get("n")), ["n"], vals, 1)
+
+
 def lab_shift_table(
     adsl: pd.DataFrame | None,
     adlb: pd.DataFrame | None,
@@ -311,33 +360,13 @@ def lab_shift_table(
     data, trace = _shift_data(ard, grading, codes)
     if data.empty:
         raise UserError(f"ADLB: none of the graded parameters {', '.join(sorted(grading.values()))} is present")
-    counts = set_counts(ard, "SAFFL", codes)
     top = int(data["worst_grade"].max())
-    labels = {str(a["armcd"]): str(a["label"]) for a in arms} | {D.OVERALL: overall_label}
     grades = [*range(top + 1), "Total"]
-    columns = [
-        Column(f"{k}|{g}", f"Grade {g}" if g != "Total" else "Total", None, labels[k], counts[k])
-        for k in [*codes, D.OVERALL]
-        for g in grades
-    ]
-    grid = Grid(columns)
+    grid = Grid(_shift_columns(arms, codes, set_counts(ard, "SAFFL", codes), overall_label, grades))
     safety = D.POPULATION_LABELS["SAFFL"]
     est = ard[(ard["population"] == safety) & (ard["component"] == "estimate")]
     for (term, paramcd), block in data.groupby(["term", "PARAMCD"], sort=True):
-        grid.section(f"{term} ({paramcd})")
-        endpoint = f"{paramcd}: CTCAE shift ({term})"
-        value = {(a, st): v for a, st, v in zip(*(est.loc[est["endpoint"] == endpoint, c] for c in ("arm", "statistic", "value")))}
-        for b in [*range(top + 1), "Total"]:
-            vals: dict[str, dict[str, Any]] = {}
-            for arm in dict.fromkeys(block["arm"]):
-                for w in grades:
-                    stat = f"shift_{str(b).lower()}_to_{str(w).lower()}"
-                    vals[f"{arm}|{w}"] = {
-                        "n": value.get((arm, stat), math.nan),
-                        SOURCE: {"n": (endpoint, safety, arm, "", stat, "estimate")},
-                    }
-            label = f"Baseline grade {b}" if b != "Total" else "Total (evaluable)"
-            grid.add(label, "n", lambda v: F.count(v.get("n")), ["n"], vals, 1)
+        _shift_section(grid, est, f"{paramcd}: CTCAE shift ({term})", f"{term} ({paramcd})", block, grades)
     return build_table(
         "lab_shift",
         "Shift from baseline CTCAE grade to worst post-baseline grade",

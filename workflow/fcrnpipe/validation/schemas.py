@@ -754,11 +754,9 @@ def plausibility_failures(
     return failure_rows(file, rows, result, "plausibility", values, value_messages(result, values, errors))
 
 
-def dm_failures(df: pd.DataFrame, file: str) -> pd.DataFrame:
-    """DM frame rules: ARMCD/ARM/RFSTDTC required for assigned subjects; RFSTDTC <= RFENDTC;
-    the ``not_assigned`` and ``identifier_dropped`` notices."""
+def _dm_required_failures(df: pd.DataFrame, file: str, unassigned: pd.Series) -> list[pd.DataFrame]:
+    """``required_value`` errors: ARMCD, ARM or RFSTDTC empty for a subject assigned to an arm."""
     parts = []
-    unassigned = not_assigned(df)
     for col in ("ARMCD", "ARM", "RFSTDTC"):
         if col in df.columns:
             missing = df[col].isna() & ~unassigned
@@ -766,40 +764,54 @@ def dm_failures(df: pd.DataFrame, file: str) -> pd.DataFrame:
                 rows = _rows_with(df, missing)
                 msg = f"{col} is empty; a value is required (empty only for subjects not assigned to an arm: ARMCD SCRNFAIL/NOTASSGN or ARMNRS)"
                 parts.append(failure_rows(file, rows, col, "required_value", "", msg))
-    if {"RFSTDTC", "RFENDTC"} <= set(df.columns):
-        a = iso_frame(df["RFSTDTC"])
-        b = iso_frame(df["RFENDTC"])
-        bad = a["first"].notna() & b["last"].notna() & (a["first"] > b["last"])
-        if bad.any():
-            rows = _rows_with(df, bad)
-            errors = "before RFSTDTC " + df.loc[rows, "RFSTDTC"].astype(str) + "; RFENDTC must be on or after RFSTDTC"
-            values = df.loc[rows, "RFENDTC"]
-            parts.append(
-                failure_rows(file, rows, "RFENDTC", "date_order", values, value_messages("RFENDTC", values, errors))
-            )
+    return parts
+
+
+def _dm_date_order_failures(df: pd.DataFrame, file: str) -> list[pd.DataFrame]:
+    """``date_order`` errors: RFENDTC before RFSTDTC (earliest start after latest end for
+    partial dates)."""
+    if not {"RFSTDTC", "RFENDTC"} <= set(df.columns):
+        return []
+    a = iso_frame(df["RFSTDTC"])
+    b = iso_frame(df["RFENDTC"])
+    bad = a["first"].notna() & b["last"].notna() & (a["first"] > b["last"])
+    if not bad.any():
+        return []
+    rows = _rows_with(df, bad)
+    errors = "before RFSTDTC " + df.loc[rows, "RFSTDTC"].astype(str) + "; RFENDTC must be on or after RFSTDTC"
+    values = df.loc[rows, "RFENDTC"]
+    return [failure_rows(file, rows, "RFENDTC", "date_order", values, value_messages("RFENDTC", values, errors))]
+
+
+def _dm_not_assigned_notice(df: pd.DataFrame, file: str, unassigned: pd.Series) -> list[pd.DataFrame]:
+    """The ``not_assigned`` notice: how many subjects are not assigned to an arm, by ARMCD (or
+    ARMNRS when ARMCD is empty)."""
     n = int(unassigned.sum())
-    if n:
-        codes = (
-            _upper(df.loc[unassigned, "ARMCD"]).fillna("") if "ARMCD" in df.columns else pd.Series("", index=df.index)
-        )
-        if "ARMNRS" in df.columns:
-            codes = codes.where(codes != "", _upper(df.loc[unassigned, "ARMNRS"]).fillna(""))
-        counts = codes.value_counts().sort_index()
-        listed = ", ".join(f"{c or '(empty)'}: {k}" for c, k in counts.items())
-        parts.append(
-            make_failures(
-                [
-                    {
-                        "file": file,
-                        "column": "ARMCD",
-                        "check": "not_assigned",
-                        "value": str(n),
-                        "message": f"{n} subject(s) not assigned to an arm ({listed}) stay in DM and leave the "
-                        "analysis sets; they are counted in the disposition table",
-                    }
-                ]
-            )
-        )
+    if not n:
+        return []
+    codes = _upper(df.loc[unassigned, "ARMCD"]).fillna("") if "ARMCD" in df.columns else pd.Series("", index=df.index)
+    if "ARMNRS" in df.columns:
+        codes = codes.where(codes != "", _upper(df.loc[unassigned, "ARMNRS"]).fillna(""))
+    counts = codes.value_counts().sort_index()
+    listed = ", ".join(f"{c or '(empty)'}: {k}" for c, k in counts.items())
+    notice = {
+        "file": file,
+        "column": "ARMCD",
+        "check": "not_assigned",
+        "value": str(n),
+        "message": f"{n} subject(s) not assigned to an arm ({listed}) stay in DM and leave the "
+        "analysis sets; they are counted in the disposition table",
+    }
+    return [make_failures([notice])]
+
+
+def dm_failures(df: pd.DataFrame, file: str) -> pd.DataFrame:
+    """DM frame rules: ARMCD/ARM/RFSTDTC required for assigned subjects; RFSTDTC <= RFENDTC;
+    the ``not_assigned`` and ``identifier_dropped`` notices."""
+    unassigned = not_assigned(df)
+    parts = _dm_required_failures(df, file, unassigned)
+    parts += _dm_date_order_failures(df, file)
+    parts += _dm_not_assigned_notice(df, file, unassigned)
     if "BRTHDTC" in df.columns:
         parts.append(
             make_failures(
