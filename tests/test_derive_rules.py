@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cutfactory import make_valid_cut, valid_cut_frames, write_cut
+from conftest import ADAM, copy_run
+from cutfactory import valid_cut_frames, write_cut
 from pipeline import planned_jobs, snakemake
-
-ADAM = ["adsl", "adex", "adlb", "adpc", "adedss", "adae"]
 
 
 def _targets(res):
@@ -16,10 +15,8 @@ def _targets(res):
 
 
 @pytest.mark.e2e
-def test_e2e_derive_stage_runs_and_reruns_only_what_changed(tmp_path):
-    raw = make_valid_cut(tmp_path / "raw")
-    res = tmp_path / "results"
-    snakemake("--cores", "2", *_targets(res), results=res, raw=raw)
+def test_e2e_derive_stage_runs_and_reruns_only_what_changed(valid_cut_run, tmp_path):
+    raw, res = copy_run(valid_cut_run, tmp_path)  # the session's run of the stage (--cores 2)
     adsl = pd.read_csv(res / "adam" / "adsl.csv", dtype=str, keep_default_na=False)
     assert adsl["USUBJID"].tolist() == ["BATO-101-001", "BATO-101-002", "BATO-102-003"]
     assert adsl["TRTSDTM"].tolist()[0] == "2022-03-01T09:00:00" and adsl["SAFFL"].tolist() == ["Y"] * 3
