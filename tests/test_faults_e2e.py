@@ -20,7 +20,7 @@ import psutil
 import pytest
 import yaml
 
-from pipeline import FAST_CONFIG, ROOT, SNAKEMAKE
+from pipeline import ROOT, snakemake_cmd, snakemake_env
 
 pytestmark = pytest.mark.e2e
 
@@ -47,10 +47,11 @@ def copied_run(reference_run, tmp_path):
 def _run_killing_chunks(raw: Path, results: Path, kills: int) -> tuple[subprocess.CompletedProcess, int]:
     """Run the pipeline; SIGKILL the first ``kills`` bootstrap-chunk processes it starts."""
     # the removed chunk is named as a target: Snakemake does not rebuild a missing intermediate
-    # file on its own while the files made from it are up to date
-    cmd = [SNAKEMAKE, "all", str(results / CHUNK), "--cores", "2", "--configfile", str(ROOT / "config" / "config.yaml"), str(FAST_CONFIG),
-           "--config", f"results_dir={results}", f"logs_dir={results.parent / 'logs'}", f"raw_dir={raw}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # file on its own while the files made from it are up to date; the gathered result is the
+    # other target (what is made from it, e.g. the regimen simulation, is not what is tested)
+    cmd = snakemake_cmd(str(results / CHUNK), str(results / GATHERED), "--cores", "2", results=results, raw=raw)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=snakemake_env())
     killed: set[int] = set()
     deadline = time.time() + 900
     try:

@@ -7,19 +7,13 @@ temporary folder so that tests can rewrite exports without touching the reposito
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import signal
-import subprocess
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import copy_cut as _copy_cut
-from pipeline import FAST_CONFIG, LEDGER, ROOT, SNAKEMAKE, planned_jobs, snakemake, tree_hashes
+from pipeline import LEDGER, planned_jobs, snakemake, tree_hashes
 
 pytestmark = pytest.mark.e2e
 
@@ -147,43 +141,23 @@ def test_corrected_ae_export_reruns_only_the_ae_closure_and_reports_the_change(r
     assert (res / "provenance" / "inputs" / f"{first['raw_inputs']['ae.csv']}.csv").is_file()
 
 
-def _start(results: Path, raw: Path, cores: str = "1") -> subprocess.Popen:
-    cmd = [SNAKEMAKE, "--cores", cores, "--configfile", str(ROOT / "config" / "config.yaml"), str(FAST_CONFIG),
-           "--config", f"results_dir={results}", f"logs_dir={results.parent / 'logs'}", f"raw_dir={raw}"]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-
-
-def test_killed_one_core_run_resumes_to_the_bytes_of_the_clean_two_core_run(reference_run, tmp_path):
+def test_killed_one_core_run_resumes_to_the_bytes_of_the_clean_two_core_run(reference_run, killed_run):
     """A ``--cores 1`` run, SIGKILLed mid-DAG, ``--unlock``, resumed with ``--cores 1``
     (``--rerun-incomplete`` from the profile): every output has the same bytes as the session's
     clean ``--cores 2`` run -- so neither the number of cores nor an interruption changes a
     result. A concurrent second run in the same folder is refused by Snakemake's lock.
-    (One run instead of a separate clean ``--cores 1`` run: the resume does almost the whole DAG.)"""
-    raw = _copy_cut(tmp_path / "raw")  # pristine: the AE test rewrites the session cut
-    res = tmp_path / "killed" / "results"
-    first = _start(res, raw)
-    try:
-        deadline = time.time() + 300
-        while not (res / "adam" / "adsl.parquet").exists():
-            assert first.poll() is None, first.stdout.read()
-            assert time.time() < deadline, "the run did not reach the derive stage"
-            time.sleep(0.2)
-        # a second run in the same directory on the same outputs is refused by Snakemake's lock
-        second = snakemake("--cores", "1", results=res, raw=raw, check=False)
-        assert second.returncode != 0
-        assert "cannot be locked" in second.stdout + second.stderr
-        # kill the first run in the middle of the DAG
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(timeout=60)
-    finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
-    assert not (res / "stats" / "endpoints.csv").exists(), "the run finished before it was killed"
+    (One run instead of a separate clean ``--cores 1`` run: the resume does almost the whole DAG.
+    It runs in the background from the start of the session: ``killed_run``, tests/pipeline.py.)"""
+    # a second run in the same directory on the same outputs is refused by Snakemake's lock
+    second = killed_run["locked"]
+    assert second.returncode != 0
+    assert "cannot be locked" in second.stdout, second.stdout[-3000:]
+    assert killed_run["first_alive_after_second"], "the first run ended before it was killed"
+    assert not killed_run["finished_before_kill"], "the run finished before it was killed"
     # the stale lock of a killed run is removed with --unlock; --rerun-incomplete is in the profile
-    snakemake("--unlock", results=res, raw=raw)
-    snakemake("--cores", "1", results=res, raw=raw)
-    a, b = reference_run["hashes"], tree_hashes(res, LEDGER)
+    for step in ("unlock", "resume"):
+        assert killed_run[step].returncode == 0, killed_run[step].stdout[-3000:]
+    a, b = reference_run["hashes"], tree_hashes(killed_run["results"], LEDGER)
     differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
     assert not differing, f"the resumed --cores 1 run differs from the clean --cores 2 run: {differing}"
     assert len(b) > 80

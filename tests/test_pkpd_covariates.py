@@ -171,11 +171,13 @@ def test_covariate_pool_is_the_datasets_subjects():
 
 # ----------------------------------------------------------------------------- pipeline
 @pytest.mark.e2e
-def test_pipeline_fits_the_configured_relations(tmp_path):
+def test_pipeline_fits_the_configured_relations(request, tmp_path):
     """The rules pass config ``pkpd.covariates`` to the PK and PD fits: on the reference study
     (baseline weights 43.6-70.9 kg) with WT on CL (fixed 0.75, reference 70) and on V (estimated,
     reference: the median weight), both PK candidates carry the relations, the chosen fit
-    reports ``WT_on_V`` with an SE, and the IgG fit (no parameter named) has none."""
+    reports ``WT_on_V`` with an SE, and the IgG fit (no parameter named) has none. (The
+    validation and ADaM of the session's reference run are reused if there is one.)"""
+    from conftest import seed_from_reference_run
     from pipeline import FAST_CONFIG, ROOT, snakemake
 
     cov = tmp_path / "covariates.yaml"
@@ -183,7 +185,7 @@ def test_pipeline_fits_the_configured_relations(tmp_path):
                    "    - {parameter: CL, covariate: WT, reference: 70, exponent: 0.75}\n"
                    "    - {parameter: V, covariate: WT, reference: median, exponent: 1.0, estimate: true}\n",
                    encoding="utf-8")
-    results = tmp_path / "results"
+    results = seed_from_reference_run(request, tmp_path / "results", ("validation", "adam"))
     targets = [str(results / "pkpd" / "pd" / "fit.json")]
     snakemake("--cores", "2", *targets, "--configfile", str(ROOT / "config" / "config.yaml"), str(FAST_CONFIG),
               str(cov), results=results, fast=False)

@@ -6,43 +6,17 @@ Validation passes with notices for the records the analysis does not use; the pi
 the report; the placebo arm is in the safety and PD outputs but not in PK/NCA or the PK/PD model;
 the screen failures are counted in the disposition table and are in no analysis set; BRTHDTC is
 written nowhere. The run uses the fast test config with a lighter PK/PD layer (one PK candidate,
-no bootstrap) so that it costs about as much as the validation e2e tests.
+no bootstrap) so that it costs about as much as the validation e2e tests. It is the session
+fixture ``realistic_run`` (tests/conftest.py, tests/pipeline.py: RealisticRun), started in the
+background when collection ends.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
-import yaml
-
-from pipeline import ROOT, snakemake
 
 pytestmark = pytest.mark.e2e
-
-SUBJECTS = 6
-#: Lighter than tests/data/fast_config.yaml: the PK/PD model is not what this test is about.
-LIGHT_PKPD = ROOT / "tests" / "data" / "light_pkpd_config.yaml"
-
-
-@pytest.fixture(scope="module")
-def realistic_run(tmp_path_factory):
-    from fcrnpipe.simulate import write_raw
-    from fcrnpipe.simulate.realistic import config_overlay, simulate_realistic
-
-    base = tmp_path_factory.mktemp("realistic")
-    with open(ROOT / "config" / "config.yaml", encoding="utf-8") as fh:
-        config = yaml.safe_load(fh)
-    cut = simulate_realistic(config, SUBJECTS, seed=11)
-    raw = base / "raw"
-    write_raw(cut.tables, raw)
-    overlay = base / "study_config.yaml"
-    overlay.write_text(yaml.safe_dump(config_overlay(config, "realistic test cut"), sort_keys=False), encoding="utf-8")
-    results = base / "results"
-    args = ("--configfile", str(ROOT / "config" / "config.yaml"), str(LIGHT_PKPD), str(overlay))
-    proc = snakemake("--cores", "2", *args, results=results, raw=raw, fast=False)
-    report = snakemake("--cores", "1", *args, "--report", str(results / "report.html"), results=results, raw=raw,
-                       fast=False)  # fmt: skip
-    return {"base": base, "raw": raw, "results": results, "cut": cut, "proc": proc, "report": report}
 
 
 def test_validation_passes_with_notices_for_the_unused_records(realistic_run):

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from cutfactory import DOMAINS, SUBJECTS, make_valid_cut, valid_cut_frames, write_cut
 
-from conftest import REFERENCE_RAW, ROOT, VENV_BIN
+from conftest import REFERENCE_RAW, ROOT, VENV_BIN, copy_run
+from pipeline import LOCK_CHECK_DONE
 from fcrnpipe.errors import UserError, ValidationFailed
 from fcrnpipe.validation import (
     build_report,
@@ -262,6 +263,7 @@ def _snakemake(raw, work, *extra, gates=True, cores=1):
         "--",
         *_targets(res, gates),
     ]
+    LOCK_CHECK_DONE.wait()  # (tests/pipeline.py)
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
@@ -290,11 +292,8 @@ def _assert_clean_failure(proc, res):
 
 
 @pytest.mark.e2e
-def test_e2e_good_cut_rerun_closure_and_failure_keeps_other_results(tmp_path):
-    raw = make_valid_cut(tmp_path / "raw")
-    res = tmp_path / "results"
-    proc = _snakemake(raw, tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_e2e_good_cut_rerun_closure_and_failure_keeps_other_results(valid_cut_run, tmp_path):
+    raw, res = copy_run(valid_cut_run, tmp_path)  # the session's run of validation and derive (passed)
     assert (res / "validation" / "failures.csv").read_text() == "file,row,column,check,severity,value,message\n"
     assert "PASS: all 8 exports" in (res / "validation" / "report.html").read_text()
     ae_before = (res / "validation" / "ae.parquet").read_bytes()
@@ -395,7 +394,7 @@ def test_e2e_malformed_files(tmp_path):
     qs = (raw / "qs.csv").read_text().replace("WEEK 1", "SEMAINE 1 \u00e9t\u00e9", 1)
     (raw / "qs.csv").write_bytes(qs.encode("latin-1"))  # Latin-1 file
     res = tmp_path / "results"
-    proc = _snakemake(raw, tmp_path, "--keep-going")
+    proc = _snakemake(raw, tmp_path, "--keep-going", cores=2)  # every gate runs: the order does not matter
     messages = _assert_clean_failure(proc, res)
     named = sorted(re.search(r"Validation failed for (\w+\.csv)", m).group(1) for m in messages)
     assert named == ["dm.csv", "ex.csv", "lb.csv", "pc.csv", "qs.csv", "vs.csv"]
