@@ -31,9 +31,19 @@ def snakemake_cmd(
     raw: Path | None = None,
     fast: bool = True,
     extra_config: tuple[str, ...] = (),
+    lock: bool = False,
 ) -> list[str]:
-    """The ``snakemake`` command line of :func:`snakemake` (results/logs under ``results``'s parent)."""
+    """The ``snakemake`` command line of :func:`snakemake` (results/logs under ``results``'s parent).
+
+    ``--nolock`` unless ``lock``: every test run has its own results folder, but all share the
+    working directory's ``.snakemake/locks``, and a locking run that ends deletes that whole
+    folder (Snakemake's ``persistence._delete_locks``), so a locking run beside another one can
+    fail writing its lock file. Only the killed run's lock check locks (``KilledRun``); with
+    ``--nolock`` a run neither writes nor deletes locks.
+    """
     cmd = [SNAKEMAKE, *args]
+    if not lock and "--unlock" not in args:
+        cmd.append("--nolock")
     if fast:
         cmd += ["--configfile", str(ROOT / "config" / "config.yaml"), str(FAST_CONFIG)]
     cmd += ["--config", f"results_dir={results}", f"logs_dir={results.parent / 'logs'}"]
@@ -213,7 +223,7 @@ class KilledRun(BackgroundRun):
     def _run(self) -> None:
         where = {"results": self.results, "raw": self.raw}
         try:
-            first = self._popen("--cores", "1", log="first", **where)
+            first = self._popen("--cores", "1", log="first", lock=True, **where)
         except BaseException:
             LOCK_CHECK_DONE.set()
             raise
@@ -225,7 +235,7 @@ class KilledRun(BackgroundRun):
                                        + (self.base / "first.log").read_text()[-3000:])
                 time.sleep(0.2)
             # a second run in the same directory on the same outputs, while the first runs
-            self.observed["locked"] = self._call("--cores", "1", log="second", timeout=600, **where)
+            self.observed["locked"] = self._call("--cores", "1", log="second", timeout=600, lock=True, **where)
             self.observed["first_alive_after_second"] = first.poll() is None
         finally:
             self._kill(first)  # the first run, killed in the middle of the DAG

@@ -255,6 +255,7 @@ def _snakemake(raw, work, *extra, gates=True, cores=1):
         str(SNAKEMAKE),
         "--cores",
         str(cores),
+        "--nolock",  # (tests/pipeline.py snakemake_cmd)
         *extra,
         "--config",
         f"raw_dir={raw}",
