@@ -403,3 +403,19 @@ def test_pk_figure_draws_the_ard_geometric_means(tmp_path):
     for label, f in (("ard", with_ard), ("direct", direct)):
         F.save(f, tmp_path / f"{label}.png", tmp_path / f"{label}.svg")
     assert (tmp_path / "ard.svg").read_bytes() == (tmp_path / "direct.svg").read_bytes()
+
+
+def test_results_parts_dispatch_on_the_part_and_refuse_an_unknown_one():
+    """Rule stats_results: the part wildcard picks the conversion (pk_nca: NCA summary, pkpd:
+    population parameters); an unknown part is an error naming the known ones."""
+    from fcrnpipe.stats.pk import RESULTS_PARTS, nca_summary_rows, pkpd_parameter_rows, results_part_rows
+
+    params = pd.DataFrame(
+        [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
+        columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
+    )
+    pd.testing.assert_frame_equal(results_part_rows("pkpd", params), pkpd_parameter_rows(params))
+    assert results_part_rows("pkpd", params)["endpoint"].eq("PK/PD model: CL").any()
+    assert RESULTS_PARTS == {"pk_nca": nca_summary_rows, "pkpd": pkpd_parameter_rows}
+    with pytest.raises(ValueError, match="unknown results part 'pk'; known: pk_nca, pkpd"):
+        results_part_rows("pk", params)

@@ -224,11 +224,25 @@ def pkpd_parameter_rows(params: pd.DataFrame) -> pd.DataFrame:
     return frame(rows)
 
 
+#: ARD part (rule ``stats_results``, wildcard ``part``) -> the conversion of its stage's results
+#: file into display rows: ``pk_nca`` from ``pk/nca_summary.csv``, ``pkpd`` from
+#: ``pkpd/population_parameters.csv``
+RESULTS_PARTS = {"pk_nca": nca_summary_rows, "pkpd": pkpd_parameter_rows}
+
+
+def results_part_rows(part: str, results: pd.DataFrame) -> pd.DataFrame:
+    """The display rows of ARD part ``part`` (a key of :data:`RESULTS_PARTS`) from its results file."""
+    if part not in RESULTS_PARTS:
+        raise ValueError(f"unknown results part {part!r}; known: {', '.join(RESULTS_PARTS)}")
+    return RESULTS_PARTS[part](results)
+
+
 __all__ = [
     "NCA_STATISTICS",
     "PKPD_NUMBERS",
     "PK_GEOMETRIC_MEAN",
     "PK_SUBJECTS",
+    "RESULTS_PARTS",
     "geometric_mean",
     "geometric_means",
     "nca_endpoint",
@@ -239,4 +253,5 @@ __all__ = [
     "pkpd_endpoint",
     "pkpd_parameter_rows",
     "prepare_concentrations",
+    "results_part_rows",
 ]
