@@ -17,12 +17,6 @@ FAST_CONFIG = ROOT / "tests" / "data" / "fast_config.yaml"
 REFERENCE_RAW = ROOT / "resources" / "reference_study" / "raw"
 #: The run ledger is the only output allowed to differ between two runs of the same inputs.
 LEDGER = ("provenance/runs.jsonl",)
-#: Set once no lock check is pending. Any Snakemake run that ends removes every lock of the
-#: working directory (snakemake/persistence/file.py deletes .snakemake/locks), so while the
-#: background KilledRun checks that a second run is refused by the first run's lock, no other
-#: run may start (and so end): :func:`snakemake` and the other background runs wait for this.
-LOCK_CHECK_DONE = threading.Event()
-LOCK_CHECK_DONE.set()
 
 
 def snakemake_cmd(
@@ -73,7 +67,6 @@ def snakemake(
     environment variables (e.g. ``OPENBLAS_CORETYPE``).
     """
     cmd = snakemake_cmd(*args, results=results, raw=raw, fast=fast, extra_config=extra_config)
-    LOCK_CHECK_DONE.wait()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=snakemake_env(env))
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -121,7 +114,6 @@ class BackgroundRun:
     """
 
     name = "background run"
-    checks_lock = False
 
     def __init__(self, base: Path):
         self.base = base
@@ -148,8 +140,6 @@ class BackgroundRun:
             self.error = traceback.format_exc()
 
     def _popen(self, *args: str, log: str, **kw) -> subprocess.Popen:
-        if not self.checks_lock:
-            LOCK_CHECK_DONE.wait()
         with self._lock:
             if self._stopped:
                 raise RuntimeError("stopped at the end of the session")
@@ -205,7 +195,6 @@ class KilledRun(BackgroundRun):
     """
 
     name = "killed run"
-    checks_lock = True
 
     def __init__(self, base: Path, raw: Path = REFERENCE_RAW):
         import shutil
@@ -216,17 +205,10 @@ class KilledRun(BackgroundRun):
         shutil.copytree(raw, self.raw)
         self.observed["results"] = self.results
 
-    def start(self) -> KilledRun:
-        LOCK_CHECK_DONE.clear()  # until _run has checked the lock (set there, also on failure)
-        return super().start()  # type: ignore[return-value]
-
     def _run(self) -> None:
         where = {"results": self.results, "raw": self.raw}
-        try:
-            first = self._popen("--cores", "1", log="first", lock=True, **where)
-        except BaseException:
-            LOCK_CHECK_DONE.set()
-            raise
+        # the only locking runs of a session: every other test run has --nolock (snakemake_cmd)
+        first = self._popen("--cores", "1", log="first", lock=True, **where)
         deadline = time.time() + 600
         try:
             while not (self.results / "adam" / "adsl.parquet").exists():
@@ -240,7 +222,6 @@ class KilledRun(BackgroundRun):
         finally:
             self._kill(first)  # the first run, killed in the middle of the DAG
             first.log.close()  # type: ignore[attr-defined]
-            LOCK_CHECK_DONE.set()
         self.observed["finished_before_kill"] = (self.results / "stats" / "endpoints.csv").exists()
         self.observed["unlock"] = self._call("--unlock", log="unlock", timeout=600, **where)
         self.observed["resume"] = self._call("--cores", "1", log="resume", **where)

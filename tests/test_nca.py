@@ -778,9 +778,6 @@ def test_nca_rule_end_to_end(two_dose_study, tmp_path):
         str(VENV_BIN / "snakemake"), "--cores", "1", "--nolock", "--allowed-rules", "nca",
         "--config", f"results_dir={res}", f"logs_dir={tmp_path / 'logs'}", "--", *targets,
     ]  # fmt: skip
-    from pipeline import LOCK_CHECK_DONE
-
-    LOCK_CHECK_DONE.wait()  # (tests/pipeline.py)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     nca = pd.read_csv(res / "pk" / "nca.csv", keep_default_na=False, na_values=[""])

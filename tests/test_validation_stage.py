@@ -12,7 +12,6 @@ import pytest
 from cutfactory import DOMAINS, SUBJECTS, make_valid_cut, valid_cut_frames, write_cut
 
 from conftest import REFERENCE_RAW, ROOT, VENV_BIN, copy_run
-from pipeline import LOCK_CHECK_DONE
 from fcrnpipe.errors import UserError, ValidationFailed
 from fcrnpipe.validation import (
     build_report,
@@ -264,7 +263,6 @@ def _snakemake(raw, work, *extra, gates=True, cores=1):
         "--",
         *_targets(res, gates),
     ]
-    LOCK_CHECK_DONE.wait()  # (tests/pipeline.py)
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
