@@ -81,3 +81,29 @@ def test_a_table_adapter_reads_its_inputs_and_gets_the_data_cut(tmp_path):
     table = build_table(_job("pkpd_parameters", "table", {"parameters": str(path), "ard": [str(part)]}, {}))
     assert table.data_cut == "cut 7"
     assert table.data.iloc[0]["parameter"] == "CL" and table.data.iloc[0]["estimate"] == 0.2
+
+
+@pytest.mark.parametrize("kind, name", [("table", "lab_shift"), ("figure", "albumin_cholesterol")])
+def test_the_ctcae_table_a_table_or_figure_reads_is_validated(tmp_path, kind, name):
+    """lab_shift and albumin_cholesterol read ctcae.csv with the validated loader
+    (derive.grading.load_ctcae): a broken user table is a UserError naming file, row, column and
+    rule, not a traceback from inside the builder."""
+    import shutil
+
+    from fcrnpipe.errors import UserError
+    from fcrnpipe.figures.registry import build_figure
+    from fcrnpipe.tables.registry import build_table
+
+    ctcae = tmp_path / "ctcae.csv"
+    shutil.copy(ROOT / "resources" / "ctcae.csv", ctcae)
+    lines = ctcae.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("grade")] = "two"
+    ctcae.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
+    missing = str(tmp_path / "not_read.parquet")
+    inputs = {"ctcae": str(ctcae), "adsl": missing, "adlb": missing, "ard": [missing]}
+    params = {"arms": [], "grading": {}, "albumin_paramcd": "ALB", "treatment": "X", "dosing_days": [], "visits": []}
+    build = build_table if kind == "table" else build_figure
+    with pytest.raises(UserError, match=r"ctcae\.csv, row 1, column grade: .two. is not an integer 1-5 \(rule grade\)"):
+        build(_job(name, kind, inputs, params))

@@ -45,7 +45,8 @@ FIGURES = {
                 "hypoalbuminaemia", "ALB"
             ),
         },
-        _FIG_CODE,
+        # ctcae.csv read with derive.grading.load_ctcae
+        lib_code("figures", "labels", "frames", "stats", "derive", "resource_tables"),
     ),
     "pk_conc_time": Spec(
         "PK",

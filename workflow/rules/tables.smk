@@ -33,7 +33,8 @@ TABLES = {
         "Safety",
         {**_LAB, "ctcae": resource("ctcae.csv")},
         {**_ARMS_TRT, "grading": config["lab_grading"]},
-        _ARD_CODE,
+        # ctcae.csv read with derive.grading.load_ctcae
+        lib_code(*_CODE, "derive", "resource_tables"),
     ),
     "albumin": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _ARD_CODE),
     "cholesterol": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _ARD_CODE),

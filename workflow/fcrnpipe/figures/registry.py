@@ -14,9 +14,9 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-import pandas as pd
 from matplotlib.figure import Figure
 
+from fcrnpipe.derive.grading import load_ctcae
 from fcrnpipe.figures.disposition import plot_disposition_flow
 from fcrnpipe.figures.pd import plot_aqp4_titre, plot_edss_paired, plot_igg_pct_baseline
 from fcrnpipe.figures.pk import plot_pk_conc_time
@@ -49,7 +49,7 @@ def edss_paired(i: Any, p: Any) -> Figure:
 
 
 def albumin_cholesterol(i: Any, p: Any) -> Figure:
-    threshold = ctcae_threshold(pd.read_csv(i.ctcae, dtype=str), p.albumin_paramcd, 2)
+    threshold = ctcae_threshold(load_ctcae(i.ctcae), p.albumin_paramcd, 2)
     return plot_albumin_cholesterol(
         read_parquet(i.adlb), read_parquet(i.adsl), p.arms, p.dosing_days, p.visits, albumin_threshold=threshold,
         data_cut=p.data_cut, treatment=p.treatment, ard=read_ard(i.ard),

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from fcrnpipe import tables
+from fcrnpipe.derive.grading import load_ctcae
 from fcrnpipe.findings import load_findings
 from fcrnpipe.nca import AcceptanceRules, missing_reasons
 from fcrnpipe.stats import ctcae_max_grades, read_ard
@@ -73,8 +74,8 @@ def teae_soc_pt(i: Any, p: Any) -> Table:
 
 
 def lab_shift(i: Any, p: Any) -> Table:
+    max_grades = ctcae_max_grades(load_ctcae(i.ctcae))  # the user's resource table first
     adsl, adlb = read_parquet(i.adsl), read_parquet(i.adlb)
-    max_grades = ctcae_max_grades(pd.read_csv(i.ctcae))
     return tables.lab_shift_table(adsl, adlb, p.arms, p.grading, max_grades, **_ard(i, p, "treatment"))
 
 
