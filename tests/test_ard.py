@@ -168,7 +168,7 @@ def _tables(adam, ard):
 
 
 #: Numeric columns of a table's CSV that are coordinates (labels), not reported numbers.
-COORDINATES = {"lab_shift": {"baseline_grade", "worst_grade"}}
+COORDINATES = {"lab_shift": {"baseline_grade", "worst_grade"}, "published_vs_reproduced": {"holds"}}
 
 
 def assert_traced_to_the_ard(table, ard: pd.DataFrame) -> None:
@@ -419,3 +419,46 @@ def test_results_parts_dispatch_on_the_part_and_refuse_an_unknown_one():
     assert RESULTS_PARTS == {"pk_nca": nca_summary_rows, "pkpd": pkpd_parameter_rows}
     with pytest.raises(ValueError, match="unknown results part 'pk'; known: pk_nca, pkpd"):
         results_part_rows("pk", params)
+
+
+def _published(ard: pd.DataFrame, visits):
+    """The published-vs-reproduced table of an ARD (whose endpoint rows are stats/endpoints.csv)."""
+    from test_stats_published import DOSING_DAYS
+
+    from fcrnpipe.stats import published_comparison
+    from fcrnpipe.tables import published_table
+
+    published, values = published_comparison(endpoints_from_ard(ard), ARMS_CFG, visits, DOSING_DAYS)
+    return published_table(published, values)
+
+
+def test_every_reproduced_number_of_published_vs_reproduced_is_one_ard_row(study, config):
+    """Each number the reproduced values show is a row of the table's CSV (column ``value``) with
+    the key of its ARD row: joined to the ARD it has the same value; an altered ARD value is what
+    the reproduced text and the CSV show (nothing is recomputed)."""
+    _, _, ard = study
+    t = _published(ard, config["visits"])
+    assert_traced_to_the_ard(t, ard)
+    data = t.data
+    assert list(data.columns[:6]) == ["finding", "source", "published", "reproduced", "criterion", "holds"]
+    assert list(data.columns[6:]) == ["value", *ARD_KEY]
+    # every finding is in the CSV once or once per number, in the order of the HTML rows
+    assert list(dict.fromkeys(data["finding"])) == [r.label for r in t.rows]
+    # a finding with a reproduced value read at least one number from the ARD
+    shown = data[data["reproduced"] != "not available"]
+    assert shown.groupby("finding", sort=False)["value"].count().min() >= 1
+    week1 = data[data["finding"] == "Mean total IgG reduction at week 1 (680 mg)"]
+    assert week1["component"].tolist() == ["estimate", "n"]
+    key = tuple(week1.iloc[0][ARD_KEY])
+    assert key == ("IGG: percent change from baseline", "PD (PDFL=Y)", "BATO680", "WEEK 1", "mean", "estimate")
+    n = int(week1.iloc[1]["value"])
+    assert week1.iloc[0]["reproduced"] == f"{-week1.iloc[0]['value']:.1f}% reduction (n = {n})"
+
+    altered = _published(_altered(ard, key, -61.04), config["visits"])
+    row = altered.data[altered.data["finding"] == "Mean total IgG reduction at week 1 (680 mg)"]
+    assert row["value"].tolist()[0] == -61.04 and row["reproduced"].tolist()[0] == f"61.0% reduction (n = {n})"
+    aqp4 = ("AQP4AB: undetectable", "PD (PDFL=Y)", "Overall", "WEEK 3", "n_subjects", "n")
+    altered = _published(_altered(ard, aqp4, 11), config["visits"]).data
+    assert altered.loc[altered["finding"] == "AQP4-IgG undetectable at WEEK 3", "reproduced"].iloc[0].endswith(
+        " of 11 evaluated"
+    )

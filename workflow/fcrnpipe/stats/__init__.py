@@ -16,7 +16,7 @@ from fcrnpipe.stats.descriptive import ENDPOINT_COLUMNS, OVERALL, describe
 from fcrnpipe.stats.disposition import disposition, disposition_part, exposure, exposure_per_subject
 from fcrnpipe.stats.efficacy import aqp4_endpoints, edss_endpoints, igg_endpoints, pd_part
 from fcrnpipe.stats.gather import gather_endpoints
-from fcrnpipe.stats.published import PUBLISHED_COLUMNS, published_vs_reproduced
+from fcrnpipe.stats.published import PUBLISHED_COLUMNS, published_comparison, published_vs_reproduced
 from fcrnpipe.stats.safety import ae_part, ctcae_max_grades, lab_part, teae_by_term, teae_overview
 from fcrnpipe.stats.wilcoxon import hodges_lehmann, signed_rank_test, walsh_averages
 
@@ -45,6 +45,7 @@ __all__ = [
     "lab_part",
     "part_ard",
     "pd_part",
+    "published_comparison",
     "published_vs_reproduced",
     "read_ard",
     "signed_rank_test",

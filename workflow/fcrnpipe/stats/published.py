@@ -21,10 +21,13 @@ from typing import Any
 import pandas as pd
 
 from fcrnpipe.findings import Finding, evaluate, load_findings
+from fcrnpipe.stats.ard import ARD_KEY
 from fcrnpipe.stats.descriptive import ENDPOINT_COLUMNS, OVERALL, frame
 
 PUBLISHED_COLUMNS = ["finding", "source", "published", "reproduced", "criterion", "holds"]
-
+#: Columns of the reproduced numbers (:func:`published_comparison`): the finding, the number as
+#: the endpoints give it (unrounded) and the key of the ARD row it is.
+VALUE_COLUMNS = ["finding", "value", *ARD_KEY]
 
 
 @functools.cache
@@ -53,18 +56,42 @@ IGG_PCHG = "IGG: percent change from baseline"
 
 
 class _Lookup:
-    """Estimates of an endpoints table by (endpoint, arm, visit, statistic)."""
+    """Estimates of an endpoints table by (endpoint, arm, visit, statistic); every number read
+    (:meth:`est`, :meth:`n`, :meth:`p`) is recorded with its ARD key until :meth:`take`."""
 
     def __init__(self, endpoints: pd.DataFrame) -> None:
         self.df = endpoints
         self.index = {(r.endpoint, r.arm, r.visit, r.statistic): r for r in endpoints.itertuples(index=False)}
+        self.read: dict[tuple[str, ...], float] = {}
 
     def get(self, endpoint: str, arm: str, visit: str, statistic: str) -> Any | None:
         return self.index.get((endpoint, arm, visit, statistic))
 
+    def _record(self, r: Any, component: str, value: float) -> float:
+        self.read[(r.endpoint, r.population, r.arm, r.visit, r.statistic, component)] = value
+        return value
+
     def est(self, endpoint: str, arm: str, visit: str, statistic: str) -> float:
         r = self.get(endpoint, arm, visit, statistic)
-        return float(r.estimate) if r is not None else math.nan
+        return self._record(r, "estimate", float(r.estimate)) if r is not None else math.nan
+
+    def n(self, endpoint: str, arm: str, visit: str, statistic: str) -> int | None:
+        """The subjects the statistic is computed on (ARD component ``n``), None without the row."""
+        r = self.get(endpoint, arm, visit, statistic)
+        return int(self._record(r, "n", float(r.n))) if r is not None else None
+
+    def p(self, endpoint: str, arm: str, visit: str, statistic: str) -> float:
+        r = self.get(endpoint, arm, visit, statistic)
+        return self._record(r, "p_value", float(r.p_value)) if r is not None else math.nan
+
+    def row_estimate(self, r: Any) -> float:
+        """The estimate of an endpoint row ``r`` (recorded)."""
+        return self._record(r, "estimate", float(r.estimate))
+
+    def take(self) -> dict[tuple[str, ...], float]:
+        """The numbers read since the last call, by ARD key (in reading order)."""
+        read, self.read = self.read, {}
+        return read
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -86,8 +113,11 @@ def _high_dose_arm(arms: Sequence[Mapping[str, Any]], dose_mg: float = 680.0) ->
     return exact[0] if exact else max(arms, key=lambda a: float(a["dose_mg"]))
 
 
-def _row(finding: str, source: str, published: str, reproduced: str, criterion: str, holds: bool) -> dict[str, Any]:
-    """One row of the comparison (columns :data:`PUBLISHED_COLUMNS`)."""
+def _row(
+    finding: str, source: str, published: str, reproduced: str, criterion: str, holds: bool, ep: _Lookup
+) -> dict[str, Any]:
+    """One row of the comparison (columns :data:`PUBLISHED_COLUMNS`) and, under ``_values``, the
+    numbers ``ep`` read for it (by ARD key)."""
     return {
         "finding": finding,
         "source": source,
@@ -95,6 +125,7 @@ def _row(finding: str, source: str, published: str, reproduced: str, criterion: 
         "reproduced": reproduced,
         "criterion": criterion,
         "holds": bool(holds),
+        "_values": ep.take(),
     }
 
 
@@ -126,6 +157,7 @@ def _enrolment_rows(c: _Context) -> list[dict[str, Any]]:
             "; ".join(f"{k}: {_fmt(v, 0)}" for k, v in counts.items()),
             f"enrolled subjects per arm equal the published numbers ({expected})",
             len(by_dose) == len(counts) and evaluate(f.check, by_dose),
+            c.ep,
         )
     ]
 
@@ -136,16 +168,17 @@ def _igg_reduction_rows(c: _Context) -> list[dict[str, Any]]:
     for wk, f in ((1, c.fd["igg_week1"]), (3, c.fd["igg_week3"])):
         visit = c.name.get(float(wk), f"WEEK {wk}")
         mean = c.ep.est(IGG_PCHG, c.hi, visit, "mean")
-        r = c.ep.get(IGG_PCHG, c.hi, visit, "mean")
-        available = r is not None and not math.isnan(mean)
+        n = c.ep.n(IGG_PCHG, c.hi, visit, "mean")
+        available = n is not None and not math.isnan(mean)
         rows.append(
             _row(
                 f"Mean total IgG reduction at week {wk} ({c.hi_label})",
                 f.source,
                 f.published_text(),
-                f"{_fmt(-mean, 1)}% reduction (n = {r.n})" if available else NOT_AVAILABLE,
+                f"{_fmt(-mean, 1)}% reduction (n = {n})" if available else NOT_AVAILABLE,
                 f"mean PCHG at {visit} ({c.hi}) < {float(f.check['value']):g}",
                 evaluate(f.check, mean),
+                c.ep,
             )
         )
     return rows
@@ -162,6 +195,7 @@ def _igg_nadir_rows(c: _Context, dosing_days: Sequence[int]) -> list[dict[str, A
     at_last = float("nan")
     if post:
         low, at = min(post)
+        low = c.ep.est(IGG_PCHG, c.hi, at, "mean")
         at_last = c.ep.est(IGG_PCHG, c.hi, last_visit, "mean")
         reproduced = f"largest mean reduction at {at} ({_fmt(-low, 1)}%); {last_visit}: {_fmt(-at_last, 1)}%"
     else:
@@ -177,6 +211,7 @@ def _igg_nadir_rows(c: _Context, dosing_days: Sequence[int]) -> list[dict[str, A
             f"visits, or within {float(f.check['value']):g} percentage point of it (weekly visits cannot place "
             "the nadir more precisely)",
             at is not None and (at == last_visit or evaluate(f.check, at_last - low)),
+            c.ep,
         )
     ]
 
@@ -195,6 +230,7 @@ def _igg_followup_rows(c: _Context, followup_avisitn: float) -> list[dict[str, A
             f"{_fmt(fu, 1)}% of baseline" if not math.isnan(fu) else NOT_AVAILABLE,
             f"{lo:g} <= mean (100 + PCHG) at {fu_visit} ({c.hi}) <= {up:g}",
             evaluate(f.check, fu),
+            c.ep,
         )
     ]
 
@@ -204,7 +240,11 @@ def _aqp4_rows(c: _Context) -> list[dict[str, Any]]:
     f = c.fd["aqp4_undetectable_week3"]
     w3 = c.name.get(3.0, "WEEK 3")
     r = c.ep.get("AQP4AB: undetectable", OVERALL, w3, "n_subjects")
-    k, n = (int(r.estimate), int(r.n)) if r is not None else (None, None)
+    k, n = (None, None)
+    if r is not None:
+        k, n = int(c.ep.est("AQP4AB: undetectable", OVERALL, w3, "n_subjects")), c.ep.n(
+            "AQP4AB: undetectable", OVERALL, w3, "n_subjects"
+        )
     return [
         _row(
             f"AQP4-IgG undetectable at {w3}",
@@ -213,6 +253,7 @@ def _aqp4_rows(c: _Context) -> list[dict[str, Any]]:
             f"{k} of {n} evaluated" if r is not None else NOT_AVAILABLE,
             f"UNDETFL=Y in exactly {f.check['k']} of {f.check['n']} subjects evaluated at {w3} (all arms)",
             evaluate(f.check, (k, n)),
+            c.ep,
         )
     ]
 
@@ -228,11 +269,11 @@ def _edss_rows(c: _Context, primary_visit: float) -> list[dict[str, Any]]:
         "change": ("mean", "sd"),
     }
     r = c.ep.get(chg, OVERALL, pv, "mean")
-    n_pairs = int(r.n) if r is not None else 0
     label = {"baseline": "EDSS at baseline", "week 4": f"EDSS at {pv}", "change": f"EDSS change from baseline to {pv}"}
     rows = []
     for key, f in zip(stats, (c.fd["edss_baseline"], c.fd["edss_week4"], c.fd["edss_change"])):
         m, s = (c.ep.est(chg, OVERALL, pv, stat) for stat in stats[key])
+        n_pairs = c.ep.n(chg, OVERALL, pv, "mean") if r is not None else 0
         ck = f.check
         pm, ps = float(ck["mean"]), float(ck["sd"])
         rows.append(
@@ -244,19 +285,24 @@ def _edss_rows(c: _Context, primary_visit: float) -> list[dict[str, Any]]:
                 f"|mean - {_signed(pm)}| <= {float(ck['mean_tolerance']):g} and |SD - {ps:g}| <= "
                 f"{float(ck['sd_tolerance']):g} (all arms, subjects with baseline and {pv})",
                 evaluate(ck, (m, s)),
+                c.ep,
             )
         )
     f = c.fd["edss_wilcoxon"]
     t = c.ep.get(chg, OVERALL, pv, "wilcoxon_signed_rank")
-    p = float(t.p_value) if t is not None else math.nan
+    p = c.ep.p(chg, OVERALL, pv, "wilcoxon_signed_rank")
     rows.append(
         _row(
             f"EDSS change to {pv}: Wilcoxon signed-rank p-value",
             f.source,
             f.published_text(),
-            f"p = {p:.4g} (exact, n = {t.n}, V = {float(t.estimate):g})" if t is not None else NOT_AVAILABLE,
+            f"p = {p:.4g} (exact, n = {c.ep.n(chg, OVERALL, pv, 'wilcoxon_signed_rank')}, "
+            f"V = {c.ep.est(chg, OVERALL, pv, 'wilcoxon_signed_rank'):g})"
+            if t is not None
+            else NOT_AVAILABLE,
             f"exact two-sided p < {float(f.check['value']):g} (all arms)",
             evaluate(f.check, p),
+            c.ep,
         )
     )
     return rows
@@ -268,7 +314,7 @@ def _disposition_rows(c: _Context) -> list[dict[str, Any]]:
     wd = []
     for stem in ("treatment", "study"):
         e = c.ep.get(f"Disposition: discontinued {stem}: WITHDRAWAL BY SUBJECT", OVERALL, "", "n_subjects_after_dose_1")
-        wd.append((stem, int(e.estimate) if e is not None else 0))
+        wd.append((stem, int(c.ep.row_estimate(e)) if e is not None else 0))
     n_wd = wd[0][1] if wd[0][1] else wd[1][1]
     f = c.fd["withdrawal_after_first_dose"]
     rows = [
@@ -280,6 +326,7 @@ def _disposition_rows(c: _Context) -> list[dict[str, Any]]:
             f"{f.check['value']} subject discontinued treatment (else study) with reason WITHDRAWAL BY SUBJECT "
             "after dose 1",
             evaluate(f.check, n_wd),
+            c.ep,
         )
     ]
     e = c.endpoints
@@ -289,7 +336,7 @@ def _disposition_rows(c: _Context) -> list[dict[str, Any]]:
         & (e["arm"] == OVERALL)
         & (e["statistic"] == "n_subjects")
     ]
-    n_alb = int(disc["estimate"].sum())
+    n_alb = int(sum(c.ep.row_estimate(r) for r in disc.itertuples(index=False)))
     f = c.fd["discontinued_hypoalbuminaemia"]
     rows.append(
         _row(
@@ -300,6 +347,7 @@ def _disposition_rows(c: _Context) -> list[dict[str, Any]]:
             f"{f.check['value']} subjects with a TEAE whose PT contains 'albumin' leading to discontinuation "
             "(DISCFL=Y, all arms)",
             evaluate(f.check, n_alb),
+            c.ep,
         )
     )
     return rows
@@ -319,6 +367,7 @@ def _safety_rows(c: _Context) -> list[dict[str, Any]]:
             f"fatal TEAE: {_fmt(death_ae, 0)}; study discontinuation for death: {death_ds:.0f}",
             f"{f.check['value']} subjects with a fatal TEAE and {f.check['value']} discontinuing the study for DEATH",
             evaluate(f.check, death_ae) and evaluate(f.check, death_ds),
+            c.ep,
         )
     ]
     f = c.fd["serious_aes"]
@@ -331,6 +380,7 @@ def _safety_rows(c: _Context) -> list[dict[str, Any]]:
             f"{_fmt(sae, 0)} subject(s) with a serious TEAE",
             f"{f.check['value']} subjects with AESER=Y among the TEAEs",
             evaluate(f.check, sae),
+            c.ep,
         )
     )
     f = c.fd["cholesterol_week4"]
@@ -345,12 +395,13 @@ def _safety_rows(c: _Context) -> list[dict[str, Any]]:
             f"{'+' if chol >= 0 else ''}{_fmt(chol, 1)}%" if not math.isnan(chol) else NOT_AVAILABLE,
             f"{lo:g} <= mean PCHG of CHOL at {w4} <= {up:g} (all arms)",
             evaluate(f.check, chol),
+            c.ep,
         )
     )
     return rows
 
 
-def published_vs_reproduced(
+def published_comparison(
     endpoints: pd.DataFrame,
     arms: Sequence[Mapping[str, Any]],
     visits: Sequence[Mapping[str, Any]],
@@ -358,8 +409,9 @@ def published_vs_reproduced(
     primary_visit: float = 4,
     followup_avisitn: float = 12,
     findings: Mapping[str, Finding] | None = None,
-) -> pd.DataFrame:
-    """Each published finding, the pipeline's value and whether the finding holds.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each published finding, the pipeline's value and whether the finding holds, and the
+    numbers the reproduced values show.
 
     ``endpoints`` is ``results/stats/endpoints.csv``; ``arms``, ``visits``, ``dosing_days`` and
     ``primary_visit`` come from the config (``study.arms``, ``visits``, ``study.dosing_days``,
@@ -367,8 +419,11 @@ def published_vs_reproduced(
     680 mg); AQP4-IgG, EDSS, disposition, AE and cholesterol findings use all subjects
     (``Overall``). A finding whose endpoint is missing is reported as not available and does
     not hold. ``findings``: :func:`fcrnpipe.findings.load_findings` (default: the shipped
-    ``resources/published_findings.yaml``). Columns :data:`PUBLISHED_COLUMNS`, one row per
-    finding, from one function per group of findings.
+    ``resources/published_findings.yaml``). First frame: columns :data:`PUBLISHED_COLUMNS`, one
+    row per finding, from one function per group of findings. Second frame (columns
+    :data:`VALUE_COLUMNS`): every endpoint number a finding's ``reproduced`` text and criterion
+    read, as the endpoints give it (unrounded), with the key of its ARD row, in finding order
+    (a finding that read none has no row).
     """
     endpoints = frame(endpoints[ENDPOINT_COLUMNS].to_dict("records")) if len(endpoints) else frame([])
     high = _high_dose_arm(arms)
@@ -392,4 +447,18 @@ def published_vs_reproduced(
         *_disposition_rows(c),
         *_safety_rows(c),
     ]
-    return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
+    values = [(r["finding"], v, *key) for r in rows for key, v in r.pop("_values").items()]
+    return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS), pd.DataFrame(values, columns=VALUE_COLUMNS)
+
+
+def published_vs_reproduced(
+    endpoints: pd.DataFrame,
+    arms: Sequence[Mapping[str, Any]],
+    visits: Sequence[Mapping[str, Any]],
+    dosing_days: Sequence[int],
+    primary_visit: float = 4,
+    followup_avisitn: float = 12,
+    findings: Mapping[str, Finding] | None = None,
+) -> pd.DataFrame:
+    """The findings of :func:`published_comparison` (columns :data:`PUBLISHED_COLUMNS`)."""
+    return published_comparison(endpoints, arms, visits, dosing_days, primary_visit, followup_avisitn, findings)[0]

@@ -8,21 +8,54 @@ import pandas as pd
 
 from fcrnpipe.findings import Finding
 from fcrnpipe.stats import descriptive as D
-from fcrnpipe.stats.published import PUBLISHED_COLUMNS, default_findings
+from fcrnpipe.stats.ard import ARD_KEY
+from fcrnpipe.stats.published import PUBLISHED_COLUMNS, VALUE_COLUMNS, default_findings
 from fcrnpipe.tables.core import (
+    TRACE_COLUMNS,
     Column,
     Row,
     Table,
 )
 
 
+def published_data(published: pd.DataFrame, values: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table's CSV: per finding (columns :data:`PUBLISHED_COLUMNS`) one row per number its
+    reproduced value shows (``value``, unrounded, and the key of its ARD row; one row without a
+    number when it shows none), and the :attr:`Table.trace` of those numbers."""
+    cols = [*PUBLISHED_COLUMNS, *VALUE_COLUMNS[1:]]
+    if values is None:
+        values = pd.DataFrame(columns=VALUE_COLUMNS)
+    D.require_columns(values, VALUE_COLUMNS, "published_vs_reproduced values")
+    by_finding = {f: g for f, g in values.groupby("finding", sort=False)}
+    records: list[dict] = []
+    for r in published[PUBLISHED_COLUMNS].to_dict("records"):
+        g = by_finding.get(r["finding"])
+        numbers = g[VALUE_COLUMNS[1:]].to_dict("records") if g is not None else [{"value": float("nan")}]
+        records += [{**r, **v} for v in numbers]
+    data = pd.DataFrame(records, columns=cols)
+    data["value"] = data["value"].astype(float)
+    for c in ARD_KEY:
+        data[c] = data[c].fillna("").astype(str)
+    traced = data[data["endpoint"] != ""]
+    trace = pd.DataFrame(
+        [(i, "value", *k) for i, *k in zip(traced.index, *(traced[c] for c in ARD_KEY))], columns=TRACE_COLUMNS
+    )
+    return data, trace
+
+
 # ------------------------------------------------------------------- published vs reproduced
 def published_table(
-    published: pd.DataFrame, *, data_cut: str = "", findings: Mapping[str, Finding] | None = None
+    published: pd.DataFrame,
+    values: pd.DataFrame | None = None,
+    *,
+    data_cut: str = "",
+    findings: Mapping[str, Finding] | None = None,
 ) -> Table:
     """The published findings next to the reproduced values (``tables/published_vs_reproduced``);
     ``findings`` (default: the shipped ``resources/published_findings.yaml``) give the tolerances
-    quoted in the footnotes."""
+    quoted in the footnotes. ``values``: the numbers each reproduced value shows with their ARD
+    keys (:func:`fcrnpipe.stats.published.published_comparison`): the CSV has one row per number
+    (:func:`published_data`), each traced to its ARD row (:attr:`Table.trace`)."""
     edss = (findings if findings is not None else default_findings())["edss_baseline"].check
     D.require_columns(published, PUBLISHED_COLUMNS, "published_vs_reproduced")
     cols = [
@@ -48,6 +81,7 @@ def published_table(
         for _, r in published.iterrows()
     ]
     n_hold = int(published["holds"].astype(bool).sum())
+    data, trace = published_data(published, values)
     return Table(
         name="published_vs_reproduced",
         title="Published findings of the reference study and the values reproduced by this pipeline",
@@ -64,8 +98,9 @@ def published_table(
             f"{float(edss['sd_tolerance']):g} of the published value (published to one decimal); "
             "counts must match exactly; IgG and cholesterol targets as stated in the criterion.",
         ],
-        data=published[PUBLISHED_COLUMNS].reset_index(drop=True),
+        data=data,
         data_cut=data_cut,
         label_header="Finding",
         stat_header="",
+        trace=trace,
     )

@@ -21,7 +21,7 @@ from fcrnpipe.derive.grading import load_ctcae
 from fcrnpipe.findings import load_findings
 from fcrnpipe.nca import AcceptanceRules, missing_reasons
 from fcrnpipe.stats import ctcae_max_grades, read_ard
-from fcrnpipe.stats.published import published_vs_reproduced as compare_with_published
+from fcrnpipe.stats.published import published_comparison
 from fcrnpipe.tableio import read_parquet
 from fcrnpipe.tables import Table
 
@@ -105,10 +105,10 @@ def edss(i: Any, p: Any) -> Table:
 
 def published_vs_reproduced(i: Any, p: Any) -> Table:
     findings = load_findings(i.findings)
-    published = compare_with_published(
+    published, values = published_comparison(
         _read_csv(i.endpoints), p.arms, p.visits, p.dosing_days, p.primary_visit, findings=findings
     )
-    return tables.published_table(published, data_cut=p.data_cut, findings=findings)
+    return tables.published_table(published, values, data_cut=p.data_cut, findings=findings)
 
 
 def nca_summary(i: Any, p: Any) -> Table:
