@@ -325,7 +325,10 @@ def test_published_table(config):
     assert cell(t, "Subjects enrolled by dose group", "", "holds") == "Yes"
     assert cell(t, "Deaths", "", "holds") == "No"
     assert t.footnotes[0] == f"1 of {len(pub)} findings hold."
-    assert list(t.data.columns) == ["finding", "source", "published", "reproduced", "criterion", "holds"]
+    assert list(t.data.columns) == ["finding", "source", "published", "reproduced", "criterion", "holds", "value",
+                                    "endpoint", "population", "arm", "visit", "statistic", "component"]  # fmt: skip
+    # without numbers: one row per finding, no value, nothing traced
+    assert len(t.data) == len(pub) and t.data["value"].isna().all() and t.trace.empty
 
 
 # ----------------------------------------------------------------------------- rendering
