@@ -299,13 +299,14 @@ def test_albumin_cholesterol_figure_draws_the_ard_mean_and_sd(tmp_path):
     from test_figures import ARMS, CUT, DOSING, VISITS, make_adlb, make_adsl
 
     from fcrnpipe import figures as F
-    from fcrnpipe.stats.safety import LAB_FIGURE_ENDPOINTS, lab_figure_rows
+    from fcrnpipe.stats.safety import LAB_FIGURE_ENDPOINTS, lab_figure_count_rows, lab_figure_rows
 
     adsl, adlb = make_adsl(), make_adlb()
     name = {float(v["avisitn"]): v["name"] for v in VISITS}
     adlb = adlb.assign(AVISIT=adlb["AVISITN"].map(lambda n: name.get(float(n), "") if pd.notna(n) else ""))
     codes = [a["armcd"] for a in ARMS]
-    ard = part_ard(frame([]), frame(lab_figure_rows(adsl, adlb, codes)), codes, VISITS)
+    rows = lab_figure_rows(adsl, adlb, codes) + lab_figure_count_rows(adsl, adlb, codes)
+    ard = part_ard(frame([]), frame(rows), codes, VISITS)
     assert {LAB_FIGURE_ENDPOINTS[c].format(p) for c in ("AVAL", "PCHG") for p in ("ALB", "CHOL", "LDL")} <= set(
         ard["endpoint"]
     )
@@ -462,3 +463,94 @@ def test_every_reproduced_number_of_published_vs_reproduced_is_one_ard_row(study
     assert altered.loc[altered["finding"] == "AQP4-IgG undetectable at WEEK 3", "reproduced"].iloc[0].endswith(
         " of 11 evaluated"
     )
+
+
+def _figure_texts(fig) -> str:
+    """Every text of a figure (titles, subtitles, tick labels, legends, footnotes)."""
+    from matplotlib.text import Text
+
+    return "\n".join(t.get_text() for t in fig.findobj(Text))
+
+
+def _count_key(endpoint: str, population: str, arm: str, component: str = "estimate") -> tuple[str, ...]:
+    return (endpoint, population, arm, "", "n_subjects", component)
+
+
+def test_igg_figure_subject_counts_are_the_ard_rows():
+    """The IgG figure's subtitle (N, n per arm) and panel titles show the PD part's ``IGG:
+    subjects with a result`` rows: the toy's counts, and an altered ARD count is what it shows."""
+    from test_figures import ARMS, CUT, DOSING, VISITS, make_adlb, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.efficacy import IGG_FIGURE_SUBJECTS, pd_display_part
+
+    adsl, adlb = make_adsl(), make_adlb()
+    name = {float(v["avisitn"]): v["name"] for v in VISITS}
+    adlb = adlb.assign(AVISIT=adlb["AVISITN"].map(lambda n: name.get(float(n), "") if pd.notna(n) else ""))
+    codes = [a["armcd"] for a in ARMS]
+    ard = part_ard(frame([]), pd_display_part(adsl, adlb, codes), codes, VISITS)
+    pd_label = "PD (PDFL=Y)"
+    n = {a: ard.set_index(ARD_KEY).loc[_count_key(IGG_FIGURE_SUBJECTS, pd_label, a), "value"] for a in [*codes, "Overall"]}
+    assert n == {"BATO340": 1, "BATO680": 2, "Overall": 3}  # ST-02-004 is not in the PD set
+    direct = _figure_texts(F.plot_igg_pct_baseline(adlb, adsl, ARMS, DOSING, VISITS, data_cut=CUT))
+    assert "PD analysis set (N = 3): Batoclimab 340 mg n = 1; Batoclimab 680 mg n = 2" in direct
+    altered = _altered(ard, _count_key(IGG_FIGURE_SUBJECTS, pd_label, "BATO680"), 41)
+    altered = _altered(altered, _count_key(IGG_FIGURE_SUBJECTS, pd_label, "Overall"), 42)
+    fig = F.plot_igg_pct_baseline(adlb, adsl, ARMS, DOSING, VISITS, data_cut=CUT, ard=altered)
+    texts = _figure_texts(fig)
+    assert "PD analysis set (N = 42): Batoclimab 340 mg n = 1; Batoclimab 680 mg n = 41" in texts
+    assert fig.axes[1].get_title(loc="left") == "Batoclimab 680 mg (n = 41)"
+    with pytest.raises(UserError, match=IGG_FIGURE_SUBJECTS):
+        F.plot_igg_pct_baseline(adlb, adsl, ARMS, DOSING, VISITS, data_cut=CUT, ard=ard[ard["endpoint"] != IGG_FIGURE_SUBJECTS])
+
+
+def test_albumin_cholesterol_figure_subject_counts_are_the_ard_rows():
+    """Subtitle and legend of the albumin/cholesterol figure: the lab part's ``ALB/CHOL/LDL:
+    subjects with a result`` rows."""
+    from test_figures import ARMS, CUT, DOSING, VISITS, make_adlb, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.safety import lab_figure_count_rows, lab_figure_rows, lab_figure_subjects
+
+    adsl, adlb = make_adsl(), make_adlb()
+    name = {float(v["avisitn"]): v["name"] for v in VISITS}
+    adlb = adlb.assign(AVISIT=adlb["AVISITN"].map(lambda n: name.get(float(n), "") if pd.notna(n) else ""))
+    codes = [a["armcd"] for a in ARMS]
+    ard = part_ard(frame([]), frame(lab_figure_rows(adsl, adlb, codes) + lab_figure_count_rows(adsl, adlb, codes)), codes, VISITS)
+    endpoint, safety = lab_figure_subjects(), "Safety (SAFFL=Y)"
+    assert endpoint == "ALB/CHOL/LDL: subjects with a result"
+    direct = _figure_texts(F.plot_albumin_cholesterol(adlb, adsl, ARMS, DOSING, VISITS, data_cut=CUT))
+    assert "Safety analysis set (N = 3): Batoclimab 340 mg n = 1; Batoclimab 680 mg n = 2" in direct
+    altered = _altered(ard, _count_key(endpoint, safety, "BATO340"), 17)
+    altered = _altered(altered, _count_key(endpoint, safety, "Overall"), 19)
+    texts = _figure_texts(F.plot_albumin_cholesterol(adlb, adsl, ARMS, DOSING, VISITS, data_cut=CUT, ard=altered))
+    assert "Safety analysis set (N = 19): Batoclimab 340 mg n = 17; Batoclimab 680 mg n = 2" in texts
+    assert "Batoclimab 340 mg (n = 17), mean ± SD" in texts
+
+
+def test_edss_figure_subject_counts_are_the_ard_rows():
+    """Subtitle, axis labels (n per group) and the footnote's subjects without both assessments of
+    the EDSS paired figure: the EDSS part's ``EDSS: subjects with baseline and primary visit``
+    rows (estimate: with both; n: the analysis set)."""
+    from test_figures import ARMS, CUT, make_adedss, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.efficacy import EDSS_PAIRED_SUBJECTS, edss_display_part
+
+    adsl, adedss = make_adsl(), make_adedss()
+    codes = [a["armcd"] for a in ARMS]
+    ard = part_ard(frame([]), edss_display_part(adsl, adedss, codes, 4), codes)
+    safety = "Safety (SAFFL=Y)"
+    direct = _figure_texts(F.plot_edss_paired(adedss, adsl, ARMS, 4, data_cut=CUT))
+    assert "with EDSS at baseline and Week 4 (N = 2): Batoclimab 340 mg n = 1; Batoclimab 680 mg n = 1" in direct
+    assert "1 subject(s) of the analysis set without both assessments are not shown." in direct
+    altered = _altered(ard, _count_key(EDSS_PAIRED_SUBJECTS, safety, "BATO680"), 5)
+    altered = _altered(altered, _count_key(EDSS_PAIRED_SUBJECTS, safety, "Overall"), 6)
+    altered = _altered(altered, _count_key(EDSS_PAIRED_SUBJECTS, safety, "Overall", "n"), 10)
+    fig = F.plot_edss_paired(adedss, adsl, ARMS, 4, data_cut=CUT, ard=altered)
+    texts = _figure_texts(fig)
+    assert "with EDSS at baseline and Week 4 (N = 6): Batoclimab 340 mg n = 1; Batoclimab 680 mg n = 5" in texts
+    assert "4 subject(s) of the analysis set without both assessments are not shown." in texts
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["Baseline\n(n = 1)", "Week 4\n(n = 1)", "Baseline\n(n = 5)", "Week 4\n(n = 5)",
+                     "Baseline\n(n = 6)", "Week 4\n(n = 6)"]  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,8 +11,8 @@ import pandas as pd
 
 from fcrnpipe import frames
 from fcrnpipe.errors import UserError
-from fcrnpipe.stats.ard import endpoints_from_ard
-from fcrnpipe.stats.descriptive import OVERALL, describe, sentence_case  # noqa: F401 (used by the figure modules)
+from fcrnpipe.stats.ard import DISPLAY, ard_from_endpoints, endpoints_from_ard
+from fcrnpipe.stats.descriptive import OVERALL, describe, frame, sentence_case  # noqa: F401 (used by the figure modules)
 from fcrnpipe.figures.style import Arm
 
 #: Population flags of ADSL and how figures name them.
@@ -167,6 +167,27 @@ def ard_arm_counts(
     if not c:
         raise UserError(f"ARD: no '{endpoint}' rows for the population {population}")
     return {a.armcd: c.get(a.armcd, 0) for a in arms}, c.get(OVERALL, 0)
+
+
+def ard_count_n(ard: pd.DataFrame, endpoint: str, population: str) -> int:
+    """The ``n`` component (subjects of the population) of the ``Overall`` row of one ARD count
+    endpoint (statistic ``n_subjects``); UserError without that row."""
+    sel = ard[
+        (ard["endpoint"] == endpoint)
+        & (ard["population"] == population)
+        & (ard["arm"] == OVERALL)
+        & (ard["statistic"] == "n_subjects")
+        & (ard["component"] == "n")
+    ]
+    if sel.empty:
+        raise UserError(f"ARD: no '{endpoint}' row for {OVERALL} of the population {population}")
+    return int(sel["value"].iloc[0])
+
+
+def display_ard(ard: pd.DataFrame | None, rows: Callable[[], Iterable[Mapping[str, Any]]]) -> pd.DataFrame:
+    """``ard`` (the stats stage's part), or without one the display rows ``rows()`` computes (the
+    stats stage's function) as ARD rows: a figure called without the ARD shows the same numbers."""
+    return ard if ard is not None else ard_from_endpoints(frame(rows()), DISPLAY)
 
 
 def summarise(df: pd.DataFrame, by: list[str], value: str, level: float = 0.95) -> pd.DataFrame:

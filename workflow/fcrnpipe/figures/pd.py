@@ -14,20 +14,23 @@ from matplotlib.ticker import FixedLocator, MultipleLocator, NullLocator
 
 from fcrnpipe.labels import drug_name, drug_title
 from fcrnpipe.stats.descriptive import OVERALL, POPULATION_LABELS
-from fcrnpipe.stats.ard import DISPLAY, ard_from_endpoints
-from fcrnpipe.stats.descriptive import frame
 from fcrnpipe.stats.efficacy import (
     AQP4_FIGURE_SUBJECTS,
     EDSS_PAIRED,
+    EDSS_PAIRED_SUBJECTS,
+    IGG_FIGURE_SUBJECTS,
     IGG_PCT_BY_VISIT,
     aqp4_figure_rows,
     aqp4_plotted,
+    edss_pair_count_rows,
     edss_pairs,
+    igg_figure_rows,
 )
 from fcrnpipe.figures.common import (
     ard_arm_counts,
+    ard_count_n,
     ard_visit_summary,
-    arm_counts,
+    display_ard,
     dodge,
     flag_yes,
     nominal_day,
@@ -199,13 +202,18 @@ def plot_igg_pct_baseline(
     post-baseline analysis visit (AVISITN >= 0), drawn at the visit's nominal day
     (``visits`` from config; 7·AVISITN + 1 without it), with the number of subjects per visit
     along the bottom. Reference lines at 50% and 30% of baseline; triangles mark the doses.
+    The subjects per arm (subtitle, panel titles) are the ARD's ``IGG: subjects with a result``
+    (PD part); without ``ard``, computed by the stats stage's function first.
     """
     arm_list = arms_from_config(arms)
     require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL", "AVISITN", "ANL01FL"], "ADLB")
     pop = population(adsl, arm_list, population_flag)
     lb = _igg_pct_records(restrict(adlb[adlb["PARAMCD"].astype(str) == paramcd], pop))
     summary = _igg_summary(ard, lb, visits, population_flag, level)
-    counts = arm_counts(pop[pop["USUBJID"].isin(lb["USUBJID"])], arm_list)
+    counts, total = ard_arm_counts(
+        display_ard(ard, lambda: igg_figure_rows(adsl, adlb, [a.armcd for a in arm_list], population_flag)),
+        IGG_FIGURE_SUBJECTS, POPULATION_LABELS[population_flag], arm_list,
+    )  # fmt: skip
 
     fig = new_figure(3.0 + 3.2 * len(arm_list), 4.6)
     axes = fig.subplots(1, len(arm_list), sharey=True, squeeze=False)[0]
@@ -225,7 +233,7 @@ def plot_igg_pct_baseline(
     add_header_footer(
         fig,
         "Total IgG, percent of baseline over time",
-        population_subtitle(population_flag, arm_list, counts),
+        population_subtitle(population_flag, arm_list, counts, total=total),
         _igg_notes(treatment),
         data_cut,
         legend=_igg_legend(level, treatment),
@@ -345,10 +353,10 @@ def plot_aqp4_titre(
     negative = flag_yes(lb["UNDETFL"]) if "UNDETFL" in lb.columns else pd.Series(False, index=lb.index)
     lb["Y"] = np.where(negative, NEGATIVE_Y, to_float(lb["AVAL"]))
     subjects = pop[pop["USUBJID"].isin(lb["USUBJID"])]
-    if ard is None:
-        rows = aqp4_figure_rows(adsl, adlb, [a.armcd for a in arm_list], population_flag)
-        ard = ard_from_endpoints(frame(rows), DISPLAY)
-    counts, total = ard_arm_counts(ard, AQP4_FIGURE_SUBJECTS, POPULATION_LABELS[population_flag], arm_list)
+    counts, total = ard_arm_counts(
+        display_ard(ard, lambda: aqp4_figure_rows(adsl, adlb, [a.armcd for a in arm_list], population_flag)),
+        AQP4_FIGURE_SUBJECTS, POPULATION_LABELS[population_flag], arm_list,
+    )  # fmt: skip
     colors = {a.armcd: a.color for a in arm_list}
     labels = short_ids(subjects["USUBJID"])
     offsets = 10 ** dodge(len(subjects), min(0.03, 0.2 / max(1, len(subjects) - 1)))
@@ -493,9 +501,11 @@ def _draw_edss_group(
     group: tuple[Arm, pd.DataFrame, bool],
     summary: Mapping[tuple[str, str], float] | None,
     visit_name: str,
+    n: int,
 ) -> tuple[list[float], list[str]]:
     """Group ``g`` at x = 3g (baseline) and 3g + 1 (follow-up): each subject's pair spread by
-    fixed offsets (arms only), the mean ± SD and the group's label; returns its x ticks and labels."""
+    fixed offsets (arms only), the mean ± SD and the group's label; returns its x ticks and labels
+    (with the group's ``n`` subjects)."""
     arm, df, individual = group
     x0, x1 = 3.0 * g, 3.0 * g + 1.0
     df = df.sort_values(["BASELINE", "FOLLOWUP", "USUBJID"], kind="mergesort")
@@ -527,7 +537,7 @@ def _draw_edss_group(
         color=arm.color,
         fontsize=8,
     )
-    return [x0, x1], [f"Baseline\n(n = {len(df)})", f"{visit_name}\n(n = {len(df)})"]
+    return [x0, x1], [f"Baseline\n(n = {n})", f"{visit_name}\n(n = {n})"]
 
 
 @styled
@@ -548,22 +558,29 @@ def plot_edss_paired(
     by fixed offsets ordered by (baseline, follow-up, USUBJID) so tied scores stay visible.
     Diamonds with bars: arm mean ± SD (and the overall group when there are several arms); from
     the ARD when ``ard`` (the EDSS part's display rows ``EDSS: paired baseline and primary
-    visit``) is given.
+    visit``) is given. The subjects per arm (subtitle, axis labels) and those of the analysis set
+    without both values (footnote) are the ARD's ``EDSS: subjects with baseline and primary
+    visit`` (EDSS part); without ``ard``, computed by the stats stage's function first.
     """
     summary = _edss_ard_summary(ard, population_flag)
     arm_list = arms_from_config(arms)
     pop = population(adsl, arm_list, population_flag)
     pairs = edss_pairs(restrict(adedss, pop), primary_visit).merge(pop[["USUBJID", "ARMCD"]], on="USUBJID")
     visit_name = _edss_visit_name(adedss, primary_visit)
-    counts = arm_counts(pop[pop["USUBJID"].isin(pairs["USUBJID"])], arm_list)
-    all_counts = arm_counts(pop, arm_list)
+    count_ard = display_ard(
+        ard, lambda: edss_pair_count_rows(adsl, adedss, [a.armcd for a in arm_list], primary_visit, population_flag)
+    )
+    population_label = POPULATION_LABELS[population_flag]
+    counts, total = ard_arm_counts(count_ard, EDSS_PAIRED_SUBJECTS, population_label, arm_list)
+    missing = ard_count_n(count_ard, EDSS_PAIRED_SUBJECTS, population_label) - total
     groups = _edss_groups(pairs, arm_list, overall)
+    group_n = [counts[a.armcd] for a in arm_list] + [total] * (len(groups) - len(arm_list))
 
     fig = new_figure(2.2 + 2.1 * len(groups), 4.8)
     ax = fig.subplots()
     ticks, ticklabels = [], []
     for g, group in enumerate(groups):
-        t, labels = _draw_edss_group(ax, g, group, summary if ard is not None else None, visit_name)
+        t, labels = _draw_edss_group(ax, g, group, summary if ard is not None else None, visit_name, group_n[g])
         ticks += t
         ticklabels += labels
     if pairs.empty:
@@ -579,8 +596,8 @@ def plot_edss_paired(
     add_header_footer(
         fig,
         f"EDSS at baseline and {visit_name}, paired by subject",
-        population_subtitle(population_flag, arm_list, counts, f" with EDSS at baseline and {visit_name}"),
-        _edss_notes(visit_name, sum(all_counts.values()) - sum(counts.values())),
+        population_subtitle(population_flag, arm_list, counts, f" with EDSS at baseline and {visit_name}", total),
+        _edss_notes(visit_name, missing),
         data_cut,
         legend=_edss_legend(),
         legend_ncols=2,

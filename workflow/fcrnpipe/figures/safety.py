@@ -15,10 +15,12 @@ from matplotlib.patches import Patch, Rectangle
 from fcrnpipe.labels import drug_name, drug_title
 from fcrnpipe.errors import UserError
 from fcrnpipe.stats.descriptive import POPULATION_LABELS
-from fcrnpipe.stats.safety import LAB_FIGURE_ENDPOINTS, ae_scale
+from fcrnpipe.stats.safety import LAB_FIGURE_ENDPOINTS, ae_scale, lab_figure_count_rows, lab_figure_subjects
 from fcrnpipe.figures.common import (
+    ard_arm_counts,
     ard_visit_summary,
     arm_counts,
+    display_ard,
     flag_yes,
     nominal_day,
     population,
@@ -228,12 +230,18 @@ def plot_albumin_cholesterol(
     lab part's display rows, is given), at the visit's nominal day
     (arms shifted by a fixed ±0.8 day so the bars do not overlap); thin lines in the top row are
     the individual values at the actual study day. Albumin panel: CTCAE grade-2 threshold.
+    The subjects per arm (subtitle, legend) are the ARD's ``ALB/CHOL/LDL: subjects with a result``
+    (lab part); without ``ard``, computed by the stats stage's function first.
     """
     arm_list = arms_from_config(arms)
     require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL", "AVISITN", "ANL01FL"], "ADLB")
     pop = population(adsl, arm_list, population_flag)
     lb, anl = _lab_records(adlb, pop, [p for p, _ in params], visits)
-    counts = arm_counts(pop[pop["USUBJID"].isin(lb["USUBJID"])], arm_list)
+    codes = [p for p, _ in params]
+    counts, total = ard_arm_counts(
+        display_ard(ard, lambda: lab_figure_count_rows(adsl, adlb, [a.armcd for a in arm_list], codes, population_flag)),
+        lab_figure_subjects(codes), POPULATION_LABELS[population_flag], arm_list,
+    )  # fmt: skip
     shift = _arm_shifts(arm_list)
     xs = np.concatenate(
         [lb["ADY"].to_numpy(dtype=float), anl["DAY"].to_numpy(dtype=float), np.asarray(dosing_days, dtype=float)]
@@ -258,7 +266,7 @@ def plot_albumin_cholesterol(
     add_header_footer(
         fig,
         "Serum albumin, total cholesterol and LDL cholesterol over time",
-        population_subtitle(population_flag, arm_list, counts),
+        population_subtitle(population_flag, arm_list, counts, total=total),
         _lab_notes(albumin_threshold),
         data_cut,
         legend=handles,

@@ -250,6 +250,28 @@ def igg_pct_by_visit_rows(
     )
 
 
+#: Display endpoint of the ARD counted by the IgG figure (figures/igg_pct_baseline).
+IGG_FIGURE_SUBJECTS = f"{IGG}: subjects with a result"
+
+
+def igg_figure_rows(
+    adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], flag: str = "PDFL"
+) -> list[dict[str, Any]]:
+    """Display rows ``IGG: subjects with a result`` (PD population, or that of ``flag``): the
+    subjects with at least one total IgG record the IgG figure draws (a % of baseline,
+    :func:`pct_of_baseline_figure`, and a study day ADY), by arm and overall; n = the subjects
+    of the population in the arm. The figure's subtitle and panel titles show them."""
+    require_columns(adlb, ["USUBJID", "PARAMCD", "ADY", "AVAL"], "ADLB")
+    pop = population(adsl, arms, flag)
+    lb = restrict(adlb[text(adlb["PARAMCD"]) == IGG], pop)
+    if len(lb):
+        lb = lb[pct_of_baseline_figure(lb).notna() & to_float(lb["ADY"]).notna()]
+    return subject_count_rows(
+        lb, pop, arms, endpoint=IGG_FIGURE_SUBJECTS, population=POPULATION_LABELS[flag],
+        what="at least one total IgG % of baseline with a study day",
+    )  # fmt: skip
+
+
 #: Display endpoint of the ARD counted by the AQP4-IgG figure (figures/aqp4_titre).
 AQP4_FIGURE_SUBJECTS = f"{AQP4}: subjects with a result"
 
@@ -278,9 +300,15 @@ def aqp4_figure_rows(
 
 def pd_display_part(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
     """Display rows of rule ``stats_pd`` (ARD ``analysis_type = display``): the IgG figure's
-    means by visit (:func:`igg_pct_by_visit_rows`), the AQP4-IgG figure's subjects per arm
-    (:func:`aqp4_figure_rows`)."""
-    return frame([*igg_pct_by_visit_rows(adsl, adlb, arms, level), *aqp4_figure_rows(adsl, adlb, arms)])
+    means by visit (:func:`igg_pct_by_visit_rows`) and subjects per arm (:func:`igg_figure_rows`),
+    the AQP4-IgG figure's subjects per arm (:func:`aqp4_figure_rows`)."""
+    return frame(
+        [
+            *igg_pct_by_visit_rows(adsl, adlb, arms, level),
+            *igg_figure_rows(adsl, adlb, arms),
+            *aqp4_figure_rows(adsl, adlb, arms),
+        ]
+    )
 
 
 def pd_part(
@@ -358,12 +386,36 @@ def edss_paired_rows(
     return rows
 
 
+#: Display endpoint of the ARD counted by the EDSS paired figure (figures/edss_paired).
+EDSS_PAIRED_SUBJECTS = f"{EDSS}: subjects with baseline and primary visit"
+
+
+def edss_pair_count_rows(
+    adsl: pd.DataFrame, adedss: pd.DataFrame, arms: Sequence[str], primary_visit: float, flag: str = "SAFFL"
+) -> list[dict[str, Any]]:
+    """Display rows ``EDSS: subjects with baseline and primary visit`` (safety population, or
+    that of ``flag``): the subjects with both EDSS values (:func:`edss_pairs`), by arm and
+    overall; n = the subjects of the population in the arm (those without both: n - estimate).
+    The EDSS paired figure's subtitle, axis labels and footnote show them."""
+    pop = population(adsl, arms, flag)
+    pairs = edss_pairs(restrict(adedss, pop), int(primary_visit))
+    return subject_count_rows(
+        pairs, pop, arms, endpoint=EDSS_PAIRED_SUBJECTS, population=POPULATION_LABELS[flag],
+        what=f"an EDSS at baseline and at the primary visit (AVISITN = {primary_visit:g})",
+    )  # fmt: skip
+
+
 def edss_display_part(
     adsl: pd.DataFrame, adedss: pd.DataFrame, arms: Sequence[str], primary_visit: float, level: float = 0.95
 ) -> pd.DataFrame:
     """Display rows of rule ``stats_edss`` (ARD ``analysis_type = display``): the EDSS paired
-    figure's mean ± SD (:func:`edss_paired_rows`)."""
-    return frame(edss_paired_rows(adsl, adedss, arms, primary_visit, level))
+    figure's mean ± SD (:func:`edss_paired_rows`) and subjects per arm (:func:`edss_pair_count_rows`)."""
+    return frame(
+        [
+            *edss_paired_rows(adsl, adedss, arms, primary_visit, level),
+            *edss_pair_count_rows(adsl, adedss, arms, primary_visit),
+        ]
+    )
 
 
 def improvement_text(improvement: Mapping[str, Any] | None) -> str:

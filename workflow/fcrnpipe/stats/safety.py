@@ -29,6 +29,7 @@ from fcrnpipe.stats.descriptive import (
     require_columns,
     restrict,
     row,
+    subject_count_rows,
     text,
     to_float,
     visit_summary_rows,
@@ -591,6 +592,27 @@ def lab_figure_rows(
     return rows
 
 
+def lab_figure_subjects(params: Sequence[str] = LAB_PARAMS) -> str:
+    """Display endpoint of the ARD counted by the albumin/cholesterol figure: ``ALB/CHOL/LDL:
+    subjects with a result``."""
+    return f"{'/'.join(params)}: subjects with a result"
+
+
+def lab_figure_count_rows(
+    adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], params: Sequence[str] = LAB_PARAMS, flag: str = "SAFFL"
+) -> list[dict[str, Any]]:
+    """Display rows :func:`lab_figure_subjects` (safety population, or that of ``flag``): the
+    subjects with at least one record of ``params``, by arm and overall; n = the subjects of the
+    population in the arm. The albumin/cholesterol figure's subtitle and legend show them."""
+    require_columns(adlb, ["USUBJID", "PARAMCD"], "ADLB")
+    pop = population(adsl, arms, flag)
+    lb = restrict(adlb[text(adlb["PARAMCD"]).isin(list(params))], pop)
+    return subject_count_rows(
+        lb, pop, arms, endpoint=lab_figure_subjects(params), population=POPULATION_LABELS[flag],
+        what=f"at least one record of {', '.join(params)}",
+    )  # fmt: skip
+
+
 def lab_display_part(
     adsl: pd.DataFrame,
     adlb: pd.DataFrame,
@@ -600,13 +622,15 @@ def lab_display_part(
 ) -> pd.DataFrame:
     """Display rows of rule ``stats_lab`` (ARD ``analysis_type = display``): the totals of the
     CTCAE shift tables (:func:`shift_total_rows`) on the grade grid of all graded parameters, and
-    the albumin/cholesterol figure's summaries by visit (:func:`lab_figure_rows`)."""
+    the albumin/cholesterol figure's summaries by visit (:func:`lab_figure_rows`) and subjects
+    per arm (:func:`lab_figure_count_rows`)."""
     shifts = shift_tables(adsl, adlb, arms, grading, max_grades)
     top = max((int(c["worst_grade"].max()) for _, _, c in shifts if len(c)), default=0)
     rows: list[dict[str, Any]] = []
     for term, paramcd, counts in shifts:
         rows += shift_total_rows(counts, shift_endpoint(paramcd, term), top)
     rows += lab_figure_rows(adsl, adlb, arms)
+    rows += lab_figure_count_rows(adsl, adlb, arms)
     return frame(rows)
 
 
