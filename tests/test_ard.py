@@ -48,16 +48,20 @@ from fcrnpipe.tables import (
 )
 
 NAN = math.nan
-#: as pk/nca_summary.csv (with the counts of missing values)
+#: as pk/nca_summary.csv (with the counts of missing values and why)
+LZ = "lambda_z not estimable: 2 positive concentrations after Tmax, 3 needed"
 NCA_SUMMARY = pd.DataFrame(
     [
-        ["BATO340", "first dose", "Cmax", "mg/L", 2, 123.456, 25.04, 125.0, 20.0, 125.0, 110.9, 139.1, 0, 0],
-        ["BATO680", "first dose", "Cmax", "mg/L", 3, 300.0, 10.0, 301.0, 30.0, 299.0, 270.0, 334.0, 0, 0],
-        ["BATO340", "first dose", "Tmax", "h", 2, NAN, NAN, NAN, NAN, 72.0, 48.0, 96.0, 0, 0],
-        ["BATO680", "first dose", "t_half", "h", 1, 20.0, NAN, 20.0, NAN, 20.0, 20.0, 20.0, 2, 1],
+        ["BATO340", "first dose", "Cmax", "mg/L", 2, 123.456, 25.04, 125.0, 20.0, 125.0, 110.9, 139.1, 0, 0, ""],
+        ["BATO680", "first dose", "Cmax", "mg/L", 3, 300.0, 10.0, 301.0, 30.0, 299.0, 270.0, 334.0, 0, 0, ""],
+        ["BATO340", "first dose", "Tmax", "h", 2, NAN, NAN, NAN, NAN, 72.0, 48.0, 96.0, 0, 0, ""],
+        ["BATO340", "first dose", "t_half", "h", 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 2, 0,
+         f"not estimable: {LZ} (1); not estimable: no positive concentration (1)"],
+        ["BATO680", "first dose", "t_half", "h", 1, 20.0, NAN, 20.0, NAN, 20.0, 20.0, 20.0, 2, 1,
+         f"not estimable: {LZ} (2); excluded: lambda_z_span < 2; adjusted R^2 < 0.9 (1)"],
     ],
     columns=["ARMCD", "interval", "parameter", "unit", "n", "geomean", "geocv_pct", "mean", "sd", "median", "min",
-             "max", "n_missing", "n_flagged"],
+             "max", "n_missing", "n_flagged", "notes"],
 )  # fmt: skip
 GRADING = {"hypoalbuminaemia": "ALB", "hypercholesterolaemia": "CHOL"}
 #: as resources/ctcae.csv: different grade grids, so the table pads the albumin grid
@@ -554,3 +558,43 @@ def test_edss_figure_subject_counts_are_the_ard_rows():
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks == ["Baseline\n(n = 1)", "Week 4\n(n = 1)", "Baseline\n(n = 5)", "Week 4\n(n = 5)",
                      "Baseline\n(n = 6)", "Week 4\n(n = 6)"]  # fmt: skip
+
+
+def test_nca_footnote_counts_are_the_ard_rows(study):
+    """The NCA table's footnote "not estimable in k of n profiles" reads k and n from the pk_nca
+    part's Overall rows (per reason, from the summary's notes): t_half, first dose: 3 of 6
+    profiles with the lambda_z reason (1 + 2), 1 with no positive concentration, 1 excluded for
+    two acceptance rules; profiles = n + n_missing + excluded over the arms = 2 + 4 = 6."""
+    _, _, ard = study
+    t = nca_summary_table(NCA_SUMMARY, ARMS_CFG, ard=ard)
+    note = (
+        f"first dose, t_half: not estimable in 3 of 6 profiles: {LZ}; not estimable in 1 of 6 profiles: no positive "
+        "concentration; excluded in 1 of 6 profiles: lambda_z_span < 2; adjusted R^2 < 0.9."
+    )
+    assert note in t.footnotes
+    rows = ard[(ard["endpoint"] == "NCA: t_half") & (ard["arm"] == "Overall") & (ard["component"] == "estimate")]
+    assert dict(zip(rows["statistic"], rows["value"])) == {
+        "n_profiles": 6, f"n_missing: {LZ}": 3, "n_missing: no positive concentration": 1,
+        "n_excluded: lambda_z_span < 2; adjusted R^2 < 0.9": 1,
+    }  # fmt: skip
+    # the footnote shows the ARD's numbers: altered k and n are what it prints
+    key = ("NCA: t_half", "PK (PKFL=Y)", "Overall", "first dose", f"n_missing: {LZ}", "estimate")
+    altered = _altered(ard, key, 5)
+    altered = _altered(altered, ("NCA: t_half", "PK (PKFL=Y)", "Overall", "first dose", "n_profiles", "estimate"), 9)
+    notes = nca_summary_table(NCA_SUMMARY, ARMS_CFG, ard=altered).footnotes
+    assert any(f"not estimable in 5 of 9 profiles: {LZ}; not estimable in 1 of 9 profiles" in n for n in notes)
+    # without reason rows (an ARD from a summary without notes) the footnote says nothing
+    bare = nca_summary_table(NCA_SUMMARY, ARMS_CFG, ard=ard[~ard["statistic"].str.contains(": ")])
+    assert not any("profiles" in n for n in bare.footnotes)
+
+
+def test_nca_notes_read_back_exactly():
+    from fcrnpipe.nca.summary import parse_notes
+
+    notes = f"not estimable: {LZ} (4); excluded: lambda_z_span < 2; adjusted R^2 < 0.9 (1); flagged, summarised: x (2)"
+    assert parse_notes(notes) == [
+        ("not estimable", LZ, 4), ("excluded", "lambda_z_span < 2; adjusted R^2 < 0.9", 1), ("flagged", "x", 2)
+    ]  # fmt: skip
+    assert parse_notes("") == [] and parse_notes(NAN) == []
+    with pytest.raises(UserError, match="nca_summary.csv: notes"):
+        parse_notes("not estimable: no count")

@@ -68,7 +68,6 @@ TABLES = {
         "PK",
         {
             "summary": res("pk/nca_summary.csv"),
-            "nca": res("pk/nca.csv"),
             **ard_input("pk_nca", "disposition"),
         },
         {

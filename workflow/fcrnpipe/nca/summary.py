@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -93,6 +94,28 @@ def _counts(reasons: pd.Series) -> list[tuple[str, int]]:
     return sorted(((str(k), int(v)) for k, v in vc.items()), key=lambda kv: (-kv[1], kv[0]))
 
 
+#: The words of a note of :func:`summarise_nca` (``notes``) -> the kind of :func:`missing_reasons`.
+NOTE_KINDS = {"not estimable": "not estimable", "excluded": "excluded", "flagged, summarised": "flagged"}
+_KIND_WORDS = "|".join(re.escape(k) for k in NOTE_KINDS)
+_NOTE = re.compile(rf"({_KIND_WORDS}): (.*?) \((\d+)\)(?=; (?:{_KIND_WORDS}): |$)")
+
+
+def format_note(words: str, reason: str, count: int) -> str:
+    """One note of the ``notes`` column: ``"not estimable: <reason> (<count>)"``."""
+    return f"{words}: {reason} ({count})"
+
+
+def parse_notes(notes: str) -> list[tuple[str, str, int]]:
+    """The (kind, reason, count) of each note of a ``notes`` cell of :func:`summarise_nca`
+    (kinds as :func:`missing_reasons`: ``not estimable``, ``excluded``, ``flagged``); a cell that
+    does not read back exactly is a :class:`UserError`."""
+    notes = "" if notes is None or (isinstance(notes, float) and math.isnan(notes)) else str(notes)
+    found = [(m.group(1), m.group(2), int(m.group(3))) for m in _NOTE.finditer(notes)]
+    if "; ".join(format_note(*f) for f in found) != notes:
+        raise UserError(f"pk/nca_summary.csv: notes {notes!r} are not '<kind>: <reason> (<n>)' joined by '; '")
+    return [(NOTE_KINDS[w], r, k) for w, r, k in found]
+
+
 def summarise_nca(nca_long: pd.DataFrame, adsl: pd.DataFrame, exclude_flagged: bool = True) -> pd.DataFrame:
     """Descriptive statistics per arm (ADSL.ARMCD), interval and parameter.
 
@@ -113,9 +136,9 @@ def summarise_nca(nca_long: pd.DataFrame, adsl: pd.DataFrame, exclude_flagged: b
         stats_ = describe(v[use], median_range_only=parameter in MEDIAN_RANGE_ONLY)
         missing = g[~np.isfinite(v)]
         flagged = g[g["_flag"]]
-        notes = [f"not estimable: {r} ({k})" for r, k in _counts(missing["_na"].replace("", "not estimable"))]
+        notes = [format_note("not estimable", r, k) for r, k in _counts(missing["_na"].replace("", "not estimable"))]
         verb = "excluded" if exclude_flagged else "flagged, summarised"
-        notes += [f"{verb}: {r} ({k})" for r, k in _counts(flagged["_ex"])]
+        notes += [format_note(verb, r, k) for r, k in _counts(flagged["_ex"])]
         rows.append(
             {
                 "ARMCD": arm,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fcrnpipe.nca.summary import parse_notes
 from fcrnpipe.stats.descriptive import OVERALL, POPULATION_LABELS, flag_yes, frame, population, require_columns
 from fcrnpipe.stats.descriptive import restrict, row, subject_count_rows, text, to_float
 
@@ -144,6 +145,50 @@ def nca_endpoint(parameter: str) -> str:
     return f"{NCA}: {parameter}"
 
 
+#: ARD statistic of the profiles (all arms) whose value is missing from the statistics for one
+#: reason, by kind of :func:`fcrnpipe.nca.missing_reasons`: ``n_missing: <reason>`` ...
+NCA_REASON_STATISTICS = {"not estimable": "n_missing", "excluded": "n_excluded", "flagged": "n_flagged"}
+NCA_PROFILES = "n_profiles"
+
+
+def nca_reason_statistic(kind: str, reason: str) -> str:
+    """ARD statistic of the profiles of one missing-value kind and reason: ``n_missing: <reason>``."""
+    return f"{NCA_REASON_STATISTICS[kind]}: {reason}"
+
+
+def nca_reason_rows(summary: pd.DataFrame) -> list[dict[str, Any]]:
+    """Display rows of why NCA values are missing, over all arms (arm ``Overall``), per interval
+    and parameter: ``n_profiles`` (the profiles: n + n_missing + the excluded ones) and, per kind
+    and reason of the ``notes`` (:func:`fcrnpipe.nca.summary.parse_notes`), the profiles
+    concerned (:func:`nca_reason_statistic`; n = the profiles), in the order of
+    :func:`fcrnpipe.nca.missing_reasons` (kind, decreasing count, reason). The NCA table's
+    footnotes ("not estimable in k of n profiles") show them. None without ``notes``."""
+    if "notes" not in summary.columns or "n_missing" not in summary.columns:
+        return []
+    profiles: dict[tuple[str, str], int] = {}
+    counts: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
+    n, n_missing = to_float(summary["n"]).fillna(0), to_float(summary["n_missing"]).fillna(0)
+    for i, (interval, param, notes) in enumerate(zip(text(summary["interval"]), text(summary["parameter"]), summary["notes"])):
+        reasons = parse_notes(notes)
+        excluded = sum(k for kind, _, k in reasons if kind == "excluded")
+        key = (interval, param)
+        profiles[key] = profiles.get(key, 0) + int(n.iloc[i]) + int(n_missing.iloc[i]) + excluded
+        by_reason = counts.setdefault(key, {})
+        for kind, reason, k in reasons:
+            by_reason[(kind, reason)] = by_reason.get((kind, reason), 0) + k
+    rank = {k: i for i, k in enumerate(NCA_REASON_STATISTICS)}
+    rows: list[dict[str, Any]] = []
+    for (interval, param), total in sorted(profiles.items()):
+        endpoint = nca_endpoint(param)
+        rows.append(row(endpoint, PK, OVERALL, interval, total, NCA_PROFILES, total,
+                        f"profiles of the interval with {param}, all arms (NCA stage, pk/nca_summary.csv)"))  # fmt: skip
+        ordered = sorted(counts[(interval, param)].items(), key=lambda kv: (rank[kv[0][0]], -kv[1], kv[0][1]))
+        for (kind, reason), k in ordered:
+            method = f"profiles whose {param} is {kind}: {reason}, all arms (NCA stage, notes of pk/nca_summary.csv)"
+            rows.append(row(endpoint, PK, OVERALL, interval, total, nca_reason_statistic(kind, reason), k, method))
+    return rows
+
+
 def nca_summary_rows(summary: pd.DataFrame) -> pd.DataFrame:
     """``pk/nca_summary.csv`` (the NCA's statistics by arm, interval and parameter) as display
     rows (rule ``stats_results`` -> ``stats/parts/pk_nca.csv``): endpoint ``NCA: <parameter>``,
@@ -162,7 +207,7 @@ def nca_summary_rows(summary: pd.DataFrame) -> pd.DataFrame:
             method = f"{_NCA_METHODS[stat]} of {param} ({unit}) over the profiles of the arm (NCA stage, pk/nca_summary.csv)"
             rows.append(row(nca_endpoint(param), PK, arm, interval, 0 if math.isnan(n) else int(n), stat,
                             values[c].iloc[i], method))  # fmt: skip
-    return frame(rows)
+    return frame(rows + nca_reason_rows(summary))
 
 
 PKPD_MODEL = "PK/PD model"

@@ -9,11 +9,23 @@ from typing import Any
 import pandas as pd
 
 from fcrnpipe.labels import drug_name
-from fcrnpipe.nca.summary import MEDIAN_RANGE_ONLY
+from fcrnpipe.nca.summary import MEDIAN_RANGE_ONLY, REASON_COLUMNS
 from fcrnpipe.stats import descriptive as D
 from fcrnpipe.tables import format as F
 from fcrnpipe.stats.demographics import ANALYSIS_SET, analysis_set_rows
-from fcrnpipe.stats.pk import NCA_STATISTICS, PK, PKPD_NUMBERS, PKPD_POPULATION, nca_endpoint, nca_summary_rows, pkpd_endpoint, pkpd_parameter_rows
+from fcrnpipe.stats.pk import (
+    NCA,
+    NCA_PROFILES,
+    NCA_REASON_STATISTICS,
+    NCA_STATISTICS,
+    PK,
+    PKPD_NUMBERS,
+    PKPD_POPULATION,
+    nca_endpoint,
+    nca_summary_rows,
+    pkpd_endpoint,
+    pkpd_parameter_rows,
+)
 from fcrnpipe.tables.core import (
     ArmsArg,
     Column,
@@ -45,6 +57,30 @@ NCA_SUMMARY_COLUMNS = [
 ]
 #: Counts of values missing from the statistics (``pk/nca_summary.csv``; older files lack them).
 NCA_SUMMARY_COUNTS = ["n_missing", "n_flagged"]
+
+
+def nca_reasons(ard: pd.DataFrame) -> pd.DataFrame:
+    """Why NCA values are missing, from the ARD (the pk_nca part's ``Overall`` rows of
+    :func:`fcrnpipe.stats.pk.nca_reason_rows`): columns :data:`~fcrnpipe.nca.summary.REASON_COLUMNS`
+    as :func:`fcrnpipe.nca.missing_reasons`, ``n`` = the reason row's estimate, ``n_profiles`` =
+    the ``n_profiles`` row's estimate; sorted by interval, parameter, kind, decreasing n, reason."""
+    sel = ard[
+        ard["endpoint"].astype(str).str.startswith(f"{NCA}: ")
+        & (ard["population"] == PK)
+        & (ard["arm"] == D.OVERALL)
+        & (ard["component"] == "estimate")
+    ]
+    profiles = {(e, v): int(x) for e, v, s, x in zip(sel["endpoint"], sel["visit"], sel["statistic"], sel["value"])
+                if s == NCA_PROFILES}  # fmt: skip
+    kinds = {stat: kind for kind, stat in NCA_REASON_STATISTICS.items()}
+    rank = {k: i for i, k in enumerate(NCA_REASON_STATISTICS)}
+    rows = []
+    for e, v, s, x in zip(sel["endpoint"], sel["visit"], sel["statistic"], sel["value"]):
+        stat, sep, reason = str(s).partition(": ")
+        if sep and stat in kinds:
+            rows.append((str(v), str(e)[len(NCA) + 2 :], kinds[stat], reason, int(x), profiles.get((e, v), 0)))
+    rows.sort(key=lambda r: (r[0], r[1], rank[r[2]], -r[4], r[3]))
+    return pd.DataFrame(rows, columns=REASON_COLUMNS).astype({"n": "int64", "n_profiles": "int64"})
 
 
 def nca_reason_notes(reasons: pd.DataFrame) -> list[str]:
@@ -151,7 +187,6 @@ def nca_summary_table(
     summary: pd.DataFrame,
     arms: ArmsArg,
     adsl: pd.DataFrame | None = None,
-    reasons: pd.DataFrame | None = None,
     *,
     data_cut: str = "",
     acceptance: str = "",
@@ -167,8 +202,9 @@ def nca_summary_table(
     Header N = PK population per arm: the ARD's ``Analysis set`` rows (disposition part), else
     computed from ``adsl`` when given. Statistics that are missing for every arm (e.g. geometric
     mean of Tmax) are not shown. Rows "Not estimable (n)" and "Excluded (n)" appear where values
-    are missing from the statistics, and the footnotes say why (``reasons`` =
-    :func:`fcrnpipe.nca.missing_reasons` of ``pk/nca.csv``); ``acceptance`` describes the
+    are missing from the statistics, and the footnotes say why and in how many of how many
+    profiles (:func:`nca_reasons`: the ARD's reason rows, from the summary's ``notes``);
+    ``acceptance`` describes the
     acceptance rules (:meth:`fcrnpipe.nca.AcceptanceRules.describe`), ``excluded`` whether
     flagged values were left out of the statistics (else the row says "Flagged (n)").
     """
@@ -197,7 +233,7 @@ def nca_summary_table(
         f"Non-compartmental PK parameters of {drug_name(treatment)} by dose",
         "PKFL",
         grid,
-        _nca_footnotes(acceptance, reasons),
+        _nca_footnotes(acceptance, nca_reasons(ard)),
         ["CV", "SD", "Min", "Max", "NE"],
         data_cut,
         "Parameter",

@@ -19,7 +19,7 @@ import pandas as pd
 from fcrnpipe import tables
 from fcrnpipe.derive.grading import load_ctcae
 from fcrnpipe.findings import load_findings
-from fcrnpipe.nca import AcceptanceRules, missing_reasons
+from fcrnpipe.nca import AcceptanceRules
 from fcrnpipe.stats import ctcae_max_grades, read_ard
 from fcrnpipe.stats.published import published_comparison
 from fcrnpipe.tableio import read_parquet
@@ -113,9 +113,8 @@ def published_vs_reproduced(i: Any, p: Any) -> Table:
 
 def nca_summary(i: Any, p: Any) -> Table:
     rules = AcceptanceRules.from_config(p.acceptance)
-    reasons = missing_reasons(_read_csv(i.nca), exclude_flagged=rules.exclude)
     return tables.nca_summary_table(
-        _read_csv(i.summary), p.arms, None, reasons, treatment=p.treatment,
+        _read_csv(i.summary), p.arms, None, treatment=p.treatment,
         data_cut=p.data_cut, acceptance=rules.describe(), excluded=rules.exclude, ard=read_ard(i.ard),
     )
 
