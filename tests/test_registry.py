@@ -107,3 +107,27 @@ def test_the_ctcae_table_a_table_or_figure_reads_is_validated(tmp_path, kind, na
     build = build_table if kind == "table" else build_figure
     with pytest.raises(UserError, match=r"ctcae\.csv, row 1, column grade: .two. is not an integer 1-5 \(rule grade\)"):
         build(_job(name, kind, inputs, params))
+
+
+@pytest.mark.parametrize("name", ["albumin", "cholesterol", "igg"])
+def test_the_units_table_a_lab_table_reads_is_validated(tmp_path, name):
+    """The laboratory tables read their decimals from units.csv with the validated loader
+    (units.load_unit_table): a broken user table is a UserError naming file, row, column and rule,
+    not a traceback or silently wrong decimals."""
+    import shutil
+
+    from fcrnpipe.errors import UserError
+    from fcrnpipe.tables.registry import build_table
+
+    units = tmp_path / "units.csv"
+    shutil.copy(ROOT / "resources" / "units.csv", units)
+    lines = units.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[2].split(",")
+    cells[header.index("decimals")] = "1.5"
+    units.write_text("\n".join([lines[0], lines[1], ",".join(cells), *lines[3:]]) + "\n", encoding="utf-8")
+    missing = str(tmp_path / "not_read.parquet")
+    inputs = {"units": str(units), "adsl": missing, "adlb": missing, "ard": [missing]}
+    params = {"arms": [], "overall_label": "Overall", "treatment": "X"}
+    with pytest.raises(UserError, match=r"units\.csv, row 2, column decimals: .1\.5. is not a non-negative integer"):
+        build_table(_job(name, "table", inputs, params))

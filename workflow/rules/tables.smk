@@ -15,6 +15,8 @@ _ARMS = {"arms": TABLE_ARMS, "overall_label": config["study"]["overall_label"]}
 _ARMS_TRT = {**_ARMS, **_TRT}
 _CODE = ("tables", "stats", "labels", "frames")
 _ARD_CODE = lib_code(*_CODE)
+# units.csv read with units.load_unit_table
+_UNITS_CODE = lib_code(*_CODE, "units", "resource_tables")
 _DISPOSITION = {**adam("adsl"), **ard_input("disposition")}
 _ADEX = {**adam("adsl", "adex"), **ard_input("disposition")}
 _ADAE = {**adam("adsl", "adae"), **ard_input("ae", "disposition")}
@@ -36,9 +38,9 @@ TABLES = {
         # ctcae.csv read with derive.grading.load_ctcae
         lib_code(*_CODE, "derive", "resource_tables"),
     ),
-    "albumin": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _ARD_CODE),
-    "cholesterol": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _ARD_CODE),
-    "igg": Spec("PD", {**_PD, **_UNITS}, _ARMS, _ARD_CODE),
+    "albumin": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _UNITS_CODE),
+    "cholesterol": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _UNITS_CODE),
+    "igg": Spec("PD", {**_PD, **_UNITS}, _ARMS, _UNITS_CODE),
     "aqp4": Spec("PD", _PD, _ARMS, _ARD_CODE),
     "edss": Spec(
         "Efficacy",

@@ -24,6 +24,7 @@ from fcrnpipe.stats import ctcae_max_grades, read_ard
 from fcrnpipe.stats.published import published_comparison
 from fcrnpipe.tableio import read_parquet
 from fcrnpipe.tables import Table
+from fcrnpipe.units import load_unit_table
 
 Adapter = Callable[[Any, Any], Table]
 
@@ -45,8 +46,10 @@ def _ard(i: Any, p: Any, *names: str) -> dict[str, Any]:
 
 
 def _lab_decimals(i: Any) -> dict[str, Any]:
-    """Keyword argument ``decimals`` of a lab table: the decimals of each unit of ``units.csv``."""
-    return {"decimals": tables.lab_decimals(pd.read_csv(i.units))}
+    """Keyword argument ``decimals`` of a lab table: the decimals of each test of ``units.csv``,
+    read with the validated loader (:func:`fcrnpipe.units.load_unit_table`: a broken table is a
+    UserError naming file, row, column and rule)."""
+    return {"decimals": tables.lab_decimals(load_unit_table(i.units))}
 
 
 def demographics(i: Any, p: Any) -> Table:
@@ -80,18 +83,21 @@ def lab_shift(i: Any, p: Any) -> Table:
 
 
 def albumin(i: Any, p: Any) -> Table:
+    decimals = _lab_decimals(i)  # the user's resource table first
     adsl, adlb = read_parquet(i.adsl), read_parquet(i.adlb)
-    return tables.albumin_table(adsl, adlb, p.arms, **_lab_decimals(i), **_ard(i, p, "treatment"))
+    return tables.albumin_table(adsl, adlb, p.arms, **decimals, **_ard(i, p, "treatment"))
 
 
 def cholesterol(i: Any, p: Any) -> Table:
+    decimals = _lab_decimals(i)  # the user's resource table first
     adsl, adlb = read_parquet(i.adsl), read_parquet(i.adlb)
-    return tables.cholesterol_table(adsl, adlb, p.arms, **_lab_decimals(i), **_ard(i, p, "treatment"))
+    return tables.cholesterol_table(adsl, adlb, p.arms, **decimals, **_ard(i, p, "treatment"))
 
 
 def igg(i: Any, p: Any) -> Table:
+    decimals = _lab_decimals(i)  # the user's resource table first
     adsl, adlb = read_parquet(i.adsl), read_parquet(i.adlb)
-    return tables.igg_table(adsl, adlb, p.arms, **_lab_decimals(i), **_ard(i, p))
+    return tables.igg_table(adsl, adlb, p.arms, **decimals, **_ard(i, p))
 
 
 def aqp4(i: Any, p: Any) -> Table:
