@@ -83,26 +83,28 @@ def test_a_table_adapter_reads_its_inputs_and_gets_the_data_cut(tmp_path):
     assert table.data.iloc[0]["parameter"] == "CL" and table.data.iloc[0]["estimate"] == 0.2
 
 
+def _broken_resource(tmp_path, name: str, row: int, column: str, value: str) -> str:
+    """A copy of ``resources/<name>`` whose data row ``row`` (1 = first) has ``value`` in ``column``."""
+    path = tmp_path / name
+    lines = (ROOT / "resources" / name).read_text(encoding="utf-8").splitlines()
+    cells = lines[row].split(",")
+    cells[lines[0].split(",").index(column)] = value
+    path.write_text("\n".join([*lines[:row], ",".join(cells), *lines[row + 1 :]]) + "\n", encoding="utf-8")
+    return str(path)
+
+
 @pytest.mark.parametrize("kind, name", [("table", "lab_shift"), ("figure", "albumin_cholesterol")])
 def test_the_ctcae_table_a_table_or_figure_reads_is_validated(tmp_path, kind, name):
     """lab_shift and albumin_cholesterol read ctcae.csv with the validated loader
     (derive.grading.load_ctcae): a broken user table is a UserError naming file, row, column and
     rule, not a traceback from inside the builder."""
-    import shutil
-
     from fcrnpipe.errors import UserError
     from fcrnpipe.figures.registry import build_figure
     from fcrnpipe.tables.registry import build_table
 
-    ctcae = tmp_path / "ctcae.csv"
-    shutil.copy(ROOT / "resources" / "ctcae.csv", ctcae)
-    lines = ctcae.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split(",")
-    cells = lines[1].split(",")
-    cells[header.index("grade")] = "two"
-    ctcae.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
+    ctcae = _broken_resource(tmp_path, "ctcae.csv", 1, "grade", "two")
     missing = str(tmp_path / "not_read.parquet")
-    inputs = {"ctcae": str(ctcae), "adsl": missing, "adlb": missing, "ard": [missing]}
+    inputs = {"ctcae": ctcae, "adsl": missing, "adlb": missing, "ard": [missing]}
     params = {"arms": [], "grading": {}, "albumin_paramcd": "ALB", "treatment": "X", "dosing_days": [], "visits": []}
     build = build_table if kind == "table" else build_figure
     with pytest.raises(UserError, match=r"ctcae\.csv, row 1, column grade: .two. is not an integer 1-5 \(rule grade\)"):
@@ -114,20 +116,12 @@ def test_the_units_table_a_lab_table_reads_is_validated(tmp_path, name):
     """The laboratory tables read their decimals from units.csv with the validated loader
     (units.load_unit_table): a broken user table is a UserError naming file, row, column and rule,
     not a traceback or silently wrong decimals."""
-    import shutil
-
     from fcrnpipe.errors import UserError
     from fcrnpipe.tables.registry import build_table
 
-    units = tmp_path / "units.csv"
-    shutil.copy(ROOT / "resources" / "units.csv", units)
-    lines = units.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split(",")
-    cells = lines[2].split(",")
-    cells[header.index("decimals")] = "1.5"
-    units.write_text("\n".join([lines[0], lines[1], ",".join(cells), *lines[3:]]) + "\n", encoding="utf-8")
+    units = _broken_resource(tmp_path, "units.csv", 2, "decimals", "1.5")
     missing = str(tmp_path / "not_read.parquet")
-    inputs = {"units": str(units), "adsl": missing, "adlb": missing, "ard": [missing]}
+    inputs = {"units": units, "adsl": missing, "adlb": missing, "ard": [missing]}
     params = {"arms": [], "overall_label": "Overall", "treatment": "X"}
     with pytest.raises(UserError, match=r"units\.csv, row 2, column decimals: .1\.5. is not a non-negative integer"):
         build_table(_job(name, "table", inputs, params))

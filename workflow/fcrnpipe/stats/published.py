@@ -451,14 +451,7 @@ def published_comparison(
     return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS), pd.DataFrame(values, columns=VALUE_COLUMNS)
 
 
-def published_vs_reproduced(
-    endpoints: pd.DataFrame,
-    arms: Sequence[Mapping[str, Any]],
-    visits: Sequence[Mapping[str, Any]],
-    dosing_days: Sequence[int],
-    primary_visit: float = 4,
-    followup_avisitn: float = 12,
-    findings: Mapping[str, Finding] | None = None,
-) -> pd.DataFrame:
-    """The findings of :func:`published_comparison` (columns :data:`PUBLISHED_COLUMNS`)."""
-    return published_comparison(endpoints, arms, visits, dosing_days, primary_visit, followup_avisitn, findings)[0]
+def published_vs_reproduced(*args: Any, **kwargs: Any) -> pd.DataFrame:
+    """The findings of :func:`published_comparison` (same arguments; columns
+    :data:`PUBLISHED_COLUMNS`), without the numbers."""
+    return published_comparison(*args, **kwargs)[0]
