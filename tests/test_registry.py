@@ -70,7 +70,7 @@ def test_a_table_adapter_reads_its_inputs_and_gets_the_data_cut(tmp_path):
         [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
         columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
     ).to_csv(path, index=False)
-    # its numbers come from the ARD part pkpd (rule stats_results), written as that rule does
+    # its numbers come from the ARD part pkpd (rule stats_part), written as that rule does
     from fcrnpipe.stats import part_ard
     from fcrnpipe.stats.descriptive import frame
     from fcrnpipe.stats.pk import pkpd_parameter_rows
@@ -107,3 +107,47 @@ def test_the_ctcae_table_a_table_or_figure_reads_is_validated(tmp_path, kind, na
     build = build_table if kind == "table" else build_figure
     with pytest.raises(UserError, match=r"ctcae\.csv, row 1, column grade: .two. is not an integer 1-5 \(rule grade\)"):
         build(_job(name, kind, inputs, params))
+
+
+def stats_part_names() -> list[str]:
+    """The parts of the STATS_PARTS dict of workflow/rules/stats.smk (one ``    "<part>": Job(``
+    line per entry)."""
+    text = (ROOT / "workflow" / "rules" / "stats.smk").read_text(encoding="utf-8")
+    block = re.search(r"^STATS_PARTS = {\n(.*?)^}\n", text, re.S | re.M)
+    assert block, "no STATS_PARTS dict in stats.smk"
+    return re.findall(r'^    "(\w+)": Job\(', block.group(1), re.M)
+
+
+def test_stats_rule_and_adapters_list_the_same_parts():
+    from fcrnpipe.stats.registry import PARTS
+
+    assert stats_part_names() == ["ae", "lab", "disposition", "pd", "edss", "pk", "pk_nca", "pkpd"]
+    assert list(PARTS) == stats_part_names()
+
+
+def _part_job(part: str, inputs: dict, params: dict):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(wildcards=SimpleNamespace(part=part), input=SimpleNamespace(**inputs),
+                           params=SimpleNamespace(arms=["A"], visits=[], part=params))
+
+
+def test_a_stats_part_adapter_reads_its_input_and_an_unknown_part_is_refused(tmp_path):
+    """pkpd: the population parameters at the job's input -> display rows only (estimate 0.2 and
+    its CI 0.18-0.22 as written); an unknown part is an error naming the known ones."""
+    import pandas as pd
+
+    from fcrnpipe.stats.registry import build_part
+
+    path = tmp_path / "population_parameters.csv"
+    pd.DataFrame(
+        [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
+        columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
+    ).to_csv(path, index=False)
+    ard = build_part(_part_job("pkpd", {"results": str(path)}, {}))
+    assert set(ard["analysis_type"]) == {"display"}
+    cl = ard[(ard["endpoint"] == "PK/PD model: CL") & (ard["statistic"] == "estimate")]
+    assert dict(zip(cl["component"], cl["value"]))["estimate"] == 0.2
+    assert {"ci_low": 0.18, "ci_high": 0.22}.items() <= dict(zip(cl["component"], cl["value"])).items()
+    with pytest.raises(ValueError, match="unknown stats part 'adcm'; known: ae, lab, disposition, pd, edss, pk, pk_nca, pkpd"):
+        build_part(_part_job("adcm", {}, {}))

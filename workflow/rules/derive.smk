@@ -4,10 +4,7 @@
 # it). DERIVE: dataset -> inputs, params (exactly the config values it uses).
 
 # arms without their plotting colour
-DERIVE_ARMS = [
-    {k: arm[k] for k in ("armcd", "label", "dose_mg")}
-    for arm in config["study"]["arms"]
-]
+DERIVE_ARMS = [{k: arm[k] for k in ("armcd", "label", "dose_mg")} for arm in config["study"]["arms"]]
 
 
 _BASELINE = {
@@ -19,7 +16,7 @@ _CENSORING = config["censoring"]
 
 # dataset -> inputs, params (besides the library code hash)
 DERIVE = {
-    "adsl": (
+    "adsl": Job(
         {**validated("dm", "ex", "ds", "vs", "lb", "pc", "qs"), **_UNITS},
         {
             "arms": DERIVE_ARMS,
@@ -31,8 +28,8 @@ DERIVE = {
             **_QSTESTCD,
         },
     ),
-    "adex": (validated("dm", "ex"), {"arms": DERIVE_ARMS, **_TRT, **_PLACEBO}),
-    "adlb": (
+    "adex": Job(validated("dm", "ex"), {"arms": DERIVE_ARMS, **_TRT, **_PLACEBO}),
+    "adlb": Job(
         {
             **adam("adsl"),
             **validated("lb"),
@@ -47,7 +44,7 @@ DERIVE = {
             "titre_censoring": config["censoring"]["titre"],
         },
     ),
-    "adpc": (
+    "adpc": Job(
         {**adam("adsl", "adex"), **validated("pc"), **_UNITS},
         {
             "visits": config["visits"],
@@ -58,7 +55,7 @@ DERIVE = {
             "pk_analyte": config["study"]["pk_analyte"],
         },
     ),
-    "adedss": (
+    "adedss": Job(
         {**adam("adsl"), **validated("qs")},
         {
             "visits": config["visits"],
@@ -67,7 +64,7 @@ DERIVE = {
             **_QSTESTCD,
         },
     ),
-    "adae": (
+    "adae": Job(
         {**adam("adsl"), **validated("ae")},
         {
             "related_terms": config["ae"]["related_terms"],
@@ -102,6 +99,4 @@ for _name, (_input, _params) in DERIVE.items():
     _derive_rule(_name, _input, _params)
 
 
-TARGETS["derive"] = [
-    res(f"adam/{name}.{ext}") for name in DERIVE for ext in ("parquet", "csv")
-]
+TARGETS["derive"] = [res(f"adam/{name}.{ext}") for name in DERIVE for ext in ("parquet", "csv")]

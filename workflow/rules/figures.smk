@@ -41,9 +41,7 @@ FIGURES = {
             **_ARMS_ALL,
             **_DOSING,
             "visits": config["visits"],
-            "albumin_paramcd": config.get("lab_grading", {}).get(
-                "hypoalbuminaemia", "ALB"
-            ),
+            "albumin_paramcd": config.get("lab_grading", {}).get("hypoalbuminaemia", "ALB"),
         },
         # ctcae.csv read with derive.grading.load_ctcae
         lib_code("figures", "labels", "frames", "stats", "derive", "resource_tables"),
@@ -54,9 +52,7 @@ FIGURES = {
         {"arms": DOSED_ARMS, **_DOSING, **_TRT},
         _FIG_CODE,
     ),
-    "ae_swimmer": Spec(
-        "Safety", adam("adae", "adsl", "adex"), {**_ARMS_ALL, **_TRT}, _FIG_CODE
-    ),
+    "ae_swimmer": Spec("Safety", adam("adae", "adsl", "adex"), {**_ARMS_ALL, **_TRT}, _FIG_CODE),
     "disposition_flow": Spec(
         "Study population",
         ard_input("disposition"),
@@ -93,6 +89,4 @@ rule figure:
         "../../scripts/figure.py"
 
 
-TARGETS["figures"] = expand(
-    res("figures/{name}.{ext}"), name=FIGURES, ext=["png", "svg"]
-)
+TARGETS["figures"] = expand(res("figures/{name}.{ext}"), name=FIGURES, ext=["png", "svg"])

@@ -7,10 +7,7 @@
 # Inputs and params are per job: a change to one table's reruns only that table.
 
 # arm code, label and dose only: an arm colour change does not rerun the tables
-TABLE_ARMS = [
-    {"armcd": a["armcd"], "label": a["label"], "dose_mg": a["dose_mg"]}
-    for a in config["study"]["arms"]
-]
+TABLE_ARMS = [{"armcd": a["armcd"], "label": a["label"], "dose_mg": a["dose_mg"]} for a in config["study"]["arms"]]
 _ARMS = {"arms": TABLE_ARMS, "overall_label": config["study"]["overall_label"]}
 _ARMS_TRT = {**_ARMS, **_TRT}
 _CODE = ("tables", "stats", "labels", "frames")
@@ -23,9 +20,7 @@ _PD = {**adam("adsl", "adlb"), **ard_input("pd", "disposition")}
 
 TABLES = {
     "demographics": Spec("Study population", _DISPOSITION, _ARMS_TRT, _ARD_CODE),
-    "disposition": Spec(
-        "Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE
-    ),
+    "disposition": Spec("Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE),
     "exposure": Spec("Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE),
     "teae_overview": Spec("Safety", _ADAE, _ARMS_TRT, _ARD_CODE),
     "teae_soc_pt": Spec("Safety", _ADAE, _ARMS_TRT, _ARD_CODE),

@@ -41,9 +41,7 @@ rule validation_report:
         failures=expand(res("validation/checks/{domain}.failures.csv"), domain=DOMAINS),
     output:
         failures=res("validation/failures.csv"),
-        html=reported(
-            "validation/report.html", "validation", "Data quality", "Validation report"
-        ),
+        html=reported("validation/report.html", "validation", "Data quality", "Validation report"),
     log:
         logf("validation/validation_report.log"),
     benchmark:
@@ -83,9 +81,7 @@ rule validated:
         runtime=5,
     params:
         code=lib_code("validation", "rawio", "units", "keys", "resource_tables"),
-        failures=lambda wildcards, input: os.path.join(
-            os.path.dirname(input.report), "failures.csv"
-        ),
+        failures=lambda wildcards, input: os.path.join(os.path.dirname(input.report), "failures.csv"),
     script:
         "../../scripts/validation_gate.py"
 
