@@ -151,3 +151,20 @@ def test_a_stats_part_adapter_reads_its_input_and_an_unknown_part_is_refused(tmp
     assert {"ci_low": 0.18, "ci_high": 0.22}.items() <= dict(zip(cl["component"], cl["value"])).items()
     with pytest.raises(ValueError, match="unknown stats part 'adcm'; known: ae, lab, disposition, pd, edss, pk, pk_nca, pkpd"):
         build_part(_part_job("adcm", {}, {}))
+
+
+def test_pkpd_plot_registry_names_the_plots_of_the_rule():
+    """rule pkpd_plot (workflow/rules/pkpd.smk: gof and individual fits per endpoint, ETA
+    distributions) and fcrnpipe.pkpd.registry list the same plots; an unknown one is refused."""
+    from types import SimpleNamespace
+
+    from fcrnpipe.pkpd.registry import PLOTS, build_plot
+
+    text = (ROOT / "workflow" / "rules" / "pkpd.smk").read_text(encoding="utf-8")
+    assert 'PKPD_ENDPOINTS = ["pk", "igg"]' in text
+    assert re.findall(r'^    \*\*\{f"(\w+)_\{e\}": Job\(', text, re.M) == ["gof", "individual_fits"]
+    assert re.findall(r'^    "(\w+)": Job\(', text, re.M) == ["eta_distributions"]
+    assert list(PLOTS) == ["gof_pk", "gof_igg", "individual_fits_pk", "individual_fits_igg", "eta_distributions"]
+    job = SimpleNamespace(wildcards=SimpleNamespace(name="vpc_pk"))
+    with pytest.raises(ValueError, match="unknown PK/PD plot 'vpc_pk'; known: gof_pk, gof_igg, "):
+        build_plot(job)

@@ -19,6 +19,8 @@ PKPD_FIT_FILES = {
 PKPD_CANDIDATE = {key: res(f"pkpd/candidates/{{candidate}}/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_PK = {key: res(f"pkpd/pk/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_PD = {key: res(f"pkpd/pd/{name}") for key, name in PKPD_FIT_FILES.items()}
+# the modelling dataset and its subject ids (output of pkpd_nm_dataset, named inputs of the fits)
+_NM = {"dataset": res("pkpd/nm_dataset.csv"), "id_map": res("pkpd/nm_id_map.csv")}
 _PK_IN = {f"pk_{key}": path for key, path in PKPD_PK.items()}
 _PD_IN = {f"pd_{key}": path for key, path in PKPD_PD.items()}
 PKPD_BOOT_REPLICATES = PKPD["bootstrap"]["replicates"]
@@ -44,8 +46,7 @@ rule pkpd_nm_dataset:
     input:
         **adam("adsl", "adex", "adpc", "adlb"),
     output:
-        dataset=res("pkpd/nm_dataset.csv"),
-        id_map=res("pkpd/nm_id_map.csv"),
+        **_NM,
     log:
         logf("pkpd/nm_dataset.log"),
     benchmark:
@@ -116,8 +117,7 @@ rule pkpd_select_pk:
 rule pkpd_fit_pd:
     input:
         **_PK_IN,
-        dataset=res("pkpd/nm_dataset.csv"),
-        id_map=res("pkpd/nm_id_map.csv"),
+        **_NM,
     output:
         **PKPD_PD,
         individual_all=res("pkpd/individual_parameters.csv"),
@@ -233,73 +233,45 @@ rule pkpd_vpc:
         "../../scripts/pkpd_vpc.py"
 
 
-rule pkpd_gof:
+# the diagnostic plots of the final model, one job each (rule pkpd_plot, wildcard {name}):
+# results/pkpd/figures/<name>.png (in the report) and .svg; PKPD_PLOTS: name -> inputs, params
+# (besides the code hash, arms and data cut); adapter fcrnpipe.pkpd.registry, caption the name's
+# branch of workflow/report/pkpd_plot.rst
+_GOF = {"predictions": res("pkpd/predictions.csv"), "pk_summary": PKPD_PK["summary"], "pd_summary": PKPD_PD["summary"]}
+_FITS = {**_NM, "pk_fit": PKPD_PK["fit"], "pd_fit": PKPD_PD["fit"]}
+PKPD_PLOTS = {
+    **{f"gof_{e}": Job(_GOF, _TRT) for e in PKPD_ENDPOINTS},
+    **{f"individual_fits_{e}": Job(_FITS, _TRT) for e in PKPD_ENDPOINTS},
+    "eta_distributions": Job(
+        {
+            "individual": res("pkpd/individual_parameters.csv"),
+            "pk_population": PKPD_PK["population"],
+            "pd_population": PKPD_PD["population"],
+            "pd_summary": PKPD_PD["summary"],
+        },
+        {},
+    ),
+}
+
+
+rule pkpd_plot:
     input:
-        predictions=res("pkpd/predictions.csv"),
-        pk_summary=PKPD_PK["summary"],
-        pd_summary=PKPD_PD["summary"],
+        unpack(lambda wc: PKPD_PLOTS[wc.name].input),
     output:
-        **figure_files("pkpd/figures/gof_{endpoint}", "pkpd_gof", "PK/PD model"),
+        **figure_files("pkpd/figures/{name}", "pkpd_plot", "PK/PD model"),
     log:
-        logf("pkpd/gof_{endpoint}.log"),
+        logf("pkpd/{name}.log"),
     benchmark:
-        bench("pkpd/gof_{endpoint}.tsv")
+        bench("pkpd/{name}.tsv")
     wildcard_constraints:
-        endpoint="|".join(PKPD_ENDPOINTS),
+        name="|".join(PKPD_PLOTS),
     conda:
         CONDA_ENV
     params:
         **_PKPD_PLOT,
-        **_TRT,
+        plot=lambda wc: PKPD_PLOTS[wc.name].params,
     script:
-        "../../scripts/pkpd_gof.py"
-
-
-rule pkpd_individual_fits:
-    input:
-        dataset=res("pkpd/nm_dataset.csv"),
-        id_map=res("pkpd/nm_id_map.csv"),
-        pk_fit=PKPD_PK["fit"],
-        pd_fit=PKPD_PD["fit"],
-    output:
-        **figure_files(
-            "pkpd/figures/individual_fits_{endpoint}",
-            "pkpd_individual_fits",
-            "PK/PD model",
-        ),
-    log:
-        logf("pkpd/individual_fits_{endpoint}.log"),
-    benchmark:
-        bench("pkpd/individual_fits_{endpoint}.tsv")
-    wildcard_constraints:
-        endpoint="|".join(PKPD_ENDPOINTS),
-    conda:
-        CONDA_ENV
-    params:
-        **_PKPD_PLOT,
-        **_TRT,
-    script:
-        "../../scripts/pkpd_individual_fits.py"
-
-
-rule pkpd_eta:
-    input:
-        individual=res("pkpd/individual_parameters.csv"),
-        pk_population=PKPD_PK["population"],
-        pd_population=PKPD_PD["population"],
-        pd_summary=PKPD_PD["summary"],
-    output:
-        **figure_files("pkpd/figures/eta_distributions", "pkpd_eta", "PK/PD model"),
-    log:
-        logf("pkpd/eta.log"),
-    benchmark:
-        bench("pkpd/eta.tsv")
-    conda:
-        CONDA_ENV
-    params:
-        **_PKPD_PLOT,
-    script:
-        "../../scripts/pkpd_eta.py"
+        "../../scripts/pkpd_plot.py"
 
 
 # the simulated trials draw their population parameters from the bootstrap replicates when
@@ -311,8 +283,7 @@ PKPD_REGIMEN_BOOTSTRAP = PKPD["regimen_simulation"]["uncertainty"] == "bootstrap
 rule pkpd_regimen_simulation:
     input:
         **({"bootstrap": res("pkpd/bootstrap.csv")} if PKPD_REGIMEN_BOOTSTRAP else {}),
-        dataset=res("pkpd/nm_dataset.csv"),
-        id_map=res("pkpd/nm_id_map.csv"),
+        **_NM,
         predictions=res("pkpd/predictions.csv"),
         pk_fit=PKPD_PK["fit"],
         pd_fit=PKPD_PD["fit"],
@@ -353,8 +324,7 @@ rule pkpd_regimen_simulation:
 _PKPD_FILES = """nm_dataset.csv nm_id_map.csv model_selection.csv population_parameters.csv
 individual_parameters.csv predictions.csv fit_summary.json bootstrap.csv regimen_simulation.csv
 regimen_profiles.csv pd_reproduction.csv"""
-_PKPD_FIGURES = ["eta_distributions", "regimen_simulation"]
-_PKPD_FIGURES += expand("{n}_{e}", n=["vpc", "gof", "individual_fits"], e=PKPD_ENDPOINTS)
+_PKPD_FIGURES = ["regimen_simulation", *PKPD_PLOTS, *expand("vpc_{e}", e=PKPD_ENDPOINTS)]
 TARGETS["pkpd"] = [
     *expand(res("pkpd/{name}"), name=_PKPD_FILES.split()),
     *expand(res("pkpd/vpc_{endpoint}.csv"), endpoint=PKPD_ENDPOINTS),
