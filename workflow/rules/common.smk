@@ -111,20 +111,12 @@ def resource(name):
 
 def reported(path, caption, category, subcategory):
     """results/<path>, shown in the report with caption workflow/report/<caption>.rst."""
-    return report(
-        res(path),
-        caption=f"../report/{caption}.rst",
-        category=category,
-        subcategory=subcategory,
-    )
+    return report(res(path), caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
 
 
 def figure_files(stem, caption, category, subcategory="Figures"):
     """Named outputs of a figure: png (in the report) and svg, results/<stem>.png/.svg."""
-    return {
-        "png": reported(f"{stem}.png", caption, category, subcategory),
-        "svg": res(f"{stem}.svg"),
-    }
+    return {"png": reported(f"{stem}.png", caption, category, subcategory), "svg": res(f"{stem}.svg")}
 
 
 class Spec(NamedTuple):
@@ -149,3 +141,4 @@ class Job(NamedTuple):
 _TRT = {"treatment": config["study"]["treatment"]}
 _PLACEBO = {"placebo": config["study"].get("placebo", "PLACEBO")}
 _UNITS = {"units": resource("units.csv")}
+_EDSS = {k: config["edss"][k] for k in ("primary_visit", "improvement")}

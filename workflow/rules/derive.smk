@@ -7,10 +7,7 @@
 DERIVE_ARMS = [{k: arm[k] for k in ("armcd", "label", "dose_mg")} for arm in config["study"]["arms"]]
 
 
-_BASELINE = {
-    "baseline_rule": config["baseline"]["rule"],
-    "same_day": config["baseline"]["same_day"],
-}
+_BASELINE = {"baseline_rule": config["baseline"]["rule"], "same_day": config["baseline"]["same_day"]}
 _QSTESTCD = {"qstestcd": config["edss"].get("qstestcd", "EDSS")}
 _CENSORING = config["censoring"]
 
@@ -57,19 +54,11 @@ DERIVE = {
     ),
     "adedss": Job(
         {**adam("adsl"), **validated("qs")},
-        {
-            "visits": config["visits"],
-            "improvement": config["edss"]["improvement"],
-            **_BASELINE,
-            **_QSTESTCD,
-        },
+        {"visits": config["visits"], "improvement": config["edss"]["improvement"], **_BASELINE, **_QSTESTCD},
     ),
     "adae": Job(
         {**adam("adsl"), **validated("ae")},
-        {
-            "related_terms": config["ae"]["related_terms"],
-            "teae_window_days": config["ae"]["teae_window_days"],
-        },
+        {"related_terms": config["ae"]["related_terms"], "teae_window_days": config["ae"]["teae_window_days"]},
     ),
 }
 # A function, not a loop body: Snakemake evaluates a rule's script path again when the job runs,

@@ -6,12 +6,7 @@
 
 _ARMS_ALL = {"arms": config["study"]["arms"]}
 _DOSING = {"dosing_days": config["study"]["dosing_days"]}
-_OVERALL = {
-    "overall": {
-        "label": config["study"]["overall_label"],
-        "color": config["study"]["overall_color"],
-    }
-}
+_OVERALL = {"overall": {"label": config["study"]["overall_label"], "color": config["study"]["overall_color"]}}
 _FIG_CODE = lib_code("figures", "labels", "frames", "stats")
 
 FIGURES = {

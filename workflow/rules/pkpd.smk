@@ -178,11 +178,7 @@ rule pkpd_bootstrap_gather:
         selection=res("pkpd/model_selection.csv"),
         dataset=res("pkpd/nm_dataset.csv"),
     output:
-        population=reported(
-            "pkpd/population_parameters.csv",
-            "pkpd_population_parameters",
-            *PKPD_RESULTS,
-        ),
+        population=reported("pkpd/population_parameters.csv", "pkpd_population_parameters", *PKPD_RESULTS),
         summary=res("pkpd/fit_summary.json"),
         bootstrap=res("pkpd/bootstrap.csv"),
     log:
@@ -289,12 +285,7 @@ rule pkpd_regimen_simulation:
         pd_fit=PKPD_PD["fit"],
     output:
         **figure_files("pkpd/figures/regimen_simulation", "pkpd_regimen_simulation", "PK/PD model"),
-        table=reported(
-            "pkpd/regimen_simulation.csv",
-            "pkpd_regimen_table",
-            "PK/PD model",
-            "Regimen simulation",
-        ),
+        table=reported("pkpd/regimen_simulation.csv", "pkpd_regimen_table", "PK/PD model", "Regimen simulation"),
         profiles=res("pkpd/regimen_profiles.csv"),
         reproduction=reported("pkpd/pd_reproduction.csv", "pkpd_reproduction", *PKPD_RESULTS),
     log:

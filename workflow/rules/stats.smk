@@ -11,15 +11,11 @@ _STATS = {
     "arms": [a["armcd"] for a in config["study"]["arms"]],
     "visits": config["visits"],
 }
-_EDSS = {k: config["edss"][k] for k in ("primary_visit", "improvement")}
 
 STATS_PARTS = {
     # endpoint parts (also display rows: the numbers only tables and figures show)
     "ae": Job(adam("adsl", "adae"), {}),
-    "lab": Job(
-        {**adam("adsl", "adlb"), "ctcae": resource("ctcae.csv")},
-        {"grading": config["lab_grading"]},
-    ),
+    "lab": Job({**adam("adsl", "adlb"), "ctcae": resource("ctcae.csv")}, {"grading": config["lab_grading"]}),
     # also analysis sets, demographics, the disposition flow's counts
     "disposition": Job(adam("adsl", "adex"), {**_TRT, **_PLACEBO}),
     "pd": Job(adam("adsl", "adlb"), {}),  # IgG, AQP4-IgG
@@ -56,12 +52,7 @@ rule stats_endpoints:
     input:
         parts=stats_parts(ENDPOINT_PARTS),
     output:
-        endpoints=reported(
-            "stats/endpoints.csv",
-            "stats_endpoints",
-            "Endpoint statistics",
-            "Endpoints",
-        ),
+        endpoints=reported("stats/endpoints.csv", "stats_endpoints", "Endpoint statistics", "Endpoints"),
     log:
         logf("stats/stats_endpoints.log"),
     benchmark:

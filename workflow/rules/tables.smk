@@ -38,19 +38,12 @@ TABLES = {
     "edss": Spec(
         "Efficacy",
         {**adam("adsl", "adedss"), **ard_input("edss", "disposition")},
-        {
-            **_ARMS_TRT,
-            "primary_visit": config["edss"]["primary_visit"],
-            "improvement": config["edss"]["improvement"],
-        },
+        {**_ARMS_TRT, **_EDSS},
         _ARD_CODE,
     ),
     "published_vs_reproduced": Spec(
         "Published vs reproduced",
-        {
-            "endpoints": res("stats/endpoints.csv"),
-            "findings": resource("published_findings.yaml"),
-        },
+        {"endpoints": res("stats/endpoints.csv"), "findings": resource("published_findings.yaml")},
         {
             "arms": TABLE_ARMS,
             "visits": config["visits"],
@@ -61,11 +54,7 @@ TABLES = {
     ),
     "nca_summary": Spec(
         "PK",
-        {
-            "summary": res("pk/nca_summary.csv"),
-            "nca": res("pk/nca.csv"),
-            **ard_input("pk_nca", "disposition"),
-        },
+        {"summary": res("pk/nca_summary.csv"), "nca": res("pk/nca.csv"), **ard_input("pk_nca", "disposition")},
         {
             **_TRT,
             "arms": [a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
