@@ -130,8 +130,8 @@ class Spec(NamedTuple):
 
 
 class Job(NamedTuple):
-    """An entry of a registry (DERIVE, STATS_PARTS): named inputs and params (besides the code
-    hash and the params every entry has)."""
+    """An entry of a registry (DERIVE, STATS_PARTS, PKPD_PLOTS): named inputs and params (besides
+    the code hash and the params every entry of it has)."""
 
     input: dict
     params: dict
