@@ -94,7 +94,7 @@ def study(tmp_path_factory):
     endpoints = gather_endpoints(parts.values(), codes, visits)
     # as the pipeline: each stats rule writes its part's ARD, stats_endpoints gathers them
     part_ards = [part_ard(p, displays.get(k), codes, visits) for k, p in parts.items()]
-    # the display-only parts of the PK and PK/PD stages' results (rule stats_results)
+    # the display-only parts of the PK and PK/PD stages' results (rule stats_part: pk_nca, pkpd)
     part_ards += [part_ard(frame([]), nca_summary_rows(NCA_SUMMARY), codes, visits)]
     part_ards += [part_ard(frame([]), pkpd_parameter_rows(PKPD_PARAMETERS), codes, visits)]
     ard = gather_ard(part_ards, codes, visits)
@@ -411,7 +411,7 @@ def test_pk_figure_draws_the_ard_geometric_means(tmp_path):
 
 
 def test_results_parts_dispatch_on_the_part_and_refuse_an_unknown_one():
-    """Rule stats_results: the part wildcard picks the conversion (pk_nca: NCA summary, pkpd:
+    """Rule stats_part (pk_nca, pkpd): the part wildcard picks the conversion (pk_nca: NCA summary, pkpd:
     population parameters); an unknown part is an error naming the known ones."""
     from fcrnpipe.stats.pk import RESULTS_PARTS, nca_summary_rows, pkpd_parameter_rows, results_part_rows
 

@@ -93,7 +93,7 @@ def test_every_rule_declares_log_benchmark_and_conda():
             if f"\n{indent}    {directive}" not in body:
                 missing.append(f"{file}: rule {name} has no {directive}")
     assert not missing, "\n".join(missing)
-    assert {"table", "figure", 'f"derive_{_name}"', "stats_ae"} <= set(names)  # the parser sees them
+    assert {"table", "figure", 'f"derive_{_name}"', "stats_part"} <= set(names)  # the parser sees them
 
 
 def test_rules_made_in_a_loop_are_made_by_a_function():

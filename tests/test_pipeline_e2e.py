@@ -114,12 +114,14 @@ def test_corrected_ae_export_reruns_only_the_ae_closure_and_reports_the_change(r
     dry = snakemake("--cores", "2", "-n", results=res, raw=raw)
     planned = planned_jobs(dry)
     assert planned.get("check_domain") == 1 and planned.get("validated") == 1
-    assert planned.get("derive_adae") == 1 and planned.get("stats_ae") == 1 and "provenance" in planned
-    # the generic rules `table` and `figure` rerun only the tables and figures of the AE closure
+    assert planned.get("derive_adae") == 1 and planned.get("stats_part") == 1 and "provenance" in planned
+    # the generic rules `stats_part`, `table` and `figure` rerun only the part, tables and figures of
+    # the AE closure
+    assert set(re.findall(r"wildcards: part=(\w+)", dry.stdout)) == {"ae"}
     assert set(re.findall(r"wildcards: name=(\w+)", dry.stdout)) == {
         "teae_overview", "teae_soc_pt", "published_vs_reproduced", "ae_swimmer"}
     untouched = [r for r in planned if r.startswith(("derive_adsl", "derive_adlb", "derive_adpc", "nca", "fit_",
-                                                      "pkpd", "bootstrap", "vpc", "stats_pd", "stats_lab"))]
+                                                      "pkpd", "bootstrap", "vpc"))]
     assert not untouched, f"jobs outside the AE closure would rerun: {untouched}"
     before = tree_hashes(res, LEDGER)
     snakemake("--cores", "2", results=res, raw=raw)

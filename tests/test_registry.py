@@ -70,7 +70,7 @@ def test_a_table_adapter_reads_its_inputs_and_gets_the_data_cut(tmp_path):
         [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
         columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
     ).to_csv(path, index=False)
-    # its numbers come from the ARD part pkpd (rule stats_results), written as that rule does
+    # its numbers come from the ARD part pkpd (rule stats_part), written as that rule does
     from fcrnpipe.stats import part_ard
     from fcrnpipe.stats.descriptive import frame
     from fcrnpipe.stats.pk import pkpd_parameter_rows
@@ -125,3 +125,64 @@ def test_the_units_table_a_lab_table_reads_is_validated(tmp_path, name):
     params = {"arms": [], "overall_label": "Overall", "treatment": "X"}
     with pytest.raises(UserError, match=r"units\.csv, row 2, column decimals: .1\.5. is not a non-negative integer"):
         build_table(_job(name, "table", inputs, params))
+
+
+def stats_part_names() -> list[str]:
+    """The parts of the STATS_PARTS dict of workflow/rules/stats.smk (one ``    "<part>": Job(``
+    line per entry)."""
+    text = (ROOT / "workflow" / "rules" / "stats.smk").read_text(encoding="utf-8")
+    block = re.search(r"^STATS_PARTS = {\n(.*?)^}\n", text, re.S | re.M)
+    assert block, "no STATS_PARTS dict in stats.smk"
+    return re.findall(r'^    "(\w+)": Job\(', block.group(1), re.M)
+
+
+def test_stats_rule_and_adapters_list_the_same_parts():
+    from fcrnpipe.stats.registry import PARTS
+
+    assert stats_part_names() == ["ae", "lab", "disposition", "pd", "edss", "pk", "pk_nca", "pkpd"]
+    assert list(PARTS) == stats_part_names()
+
+
+def _part_job(part: str, inputs: dict, params: dict):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(wildcards=SimpleNamespace(part=part), input=SimpleNamespace(**inputs),
+                           params=SimpleNamespace(arms=["A"], visits=[], part=params))
+
+
+def test_a_stats_part_adapter_reads_its_input_and_an_unknown_part_is_refused(tmp_path):
+    """pkpd: the population parameters at the job's input -> display rows only (estimate 0.2 and
+    its CI 0.18-0.22 as written); an unknown part is an error naming the known ones."""
+    import pandas as pd
+
+    from fcrnpipe.stats.registry import build_part
+
+    path = tmp_path / "population_parameters.csv"
+    pd.DataFrame(
+        [["CL", 0.2, 0.01, 5.0, 0.18, 0.22, "L/day", "fixed"]],
+        columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
+    ).to_csv(path, index=False)
+    ard = build_part(_part_job("pkpd", {"results": str(path)}, {}))
+    assert set(ard["analysis_type"]) == {"display"}
+    cl = ard[(ard["endpoint"] == "PK/PD model: CL") & (ard["statistic"] == "estimate")]
+    assert dict(zip(cl["component"], cl["value"]))["estimate"] == 0.2
+    assert {"ci_low": 0.18, "ci_high": 0.22}.items() <= dict(zip(cl["component"], cl["value"])).items()
+    with pytest.raises(ValueError, match="unknown stats part 'adcm'; known: ae, lab, disposition, pd, edss, pk, pk_nca, pkpd"):
+        build_part(_part_job("adcm", {}, {}))
+
+
+def test_pkpd_plot_registry_names_the_plots_of_the_rule():
+    """rule pkpd_plot (workflow/rules/pkpd.smk: gof and individual fits per endpoint, ETA
+    distributions) and fcrnpipe.pkpd.registry list the same plots; an unknown one is refused."""
+    from types import SimpleNamespace
+
+    from fcrnpipe.pkpd.registry import PLOTS, build_plot
+
+    text = (ROOT / "workflow" / "rules" / "pkpd.smk").read_text(encoding="utf-8")
+    assert 'PKPD_ENDPOINTS = ["pk", "igg"]' in text
+    assert re.findall(r'^    \*\*\{f"(\w+)_\{e\}": Job\(', text, re.M) == ["gof", "individual_fits"]
+    assert re.findall(r'^    "(\w+)": Job\(', text, re.M) == ["eta_distributions"]
+    assert list(PLOTS) == ["gof_pk", "gof_igg", "individual_fits_pk", "individual_fits_igg", "eta_distributions"]
+    job = SimpleNamespace(wildcards=SimpleNamespace(name="vpc_pk"))
+    with pytest.raises(ValueError, match="unknown PK/PD plot 'vpc_pk'; known: gof_pk, gof_igg, "):
+        build_plot(job)

@@ -29,7 +29,7 @@ class _Snakemake:
 
 
 def test_there_are_captions():
-    assert len(CAPTIONS) >= 16
+    assert len(CAPTIONS) >= 14
 
 
 def _registry_names(kind: str) -> list[str]:
@@ -38,9 +38,16 @@ def _registry_names(kind: str) -> list[str]:
     return rule_names(kind)
 
 
+def _pkpd_plot_names() -> list[str]:
+    from fcrnpipe.pkpd.registry import PLOTS
+
+    return list(PLOTS)
+
+
 @pytest.mark.parametrize(
     "template,name",
-    [("table.rst", n) for n in _registry_names("table")] + [("figure.rst", n) for n in _registry_names("figure")],
+    [("table.rst", n) for n in _registry_names("table")] + [("figure.rst", n) for n in _registry_names("figure")]
+    + [("pkpd_plot.rst", n) for n in _pkpd_plot_names()],
 )
 def test_every_table_and_figure_has_its_caption(template: str, name: str, config):
     """The generic rules' caption templates (one branch per name, selected by the wildcard
@@ -52,6 +59,17 @@ def test_every_table_and_figure_has_its_caption(template: str, name: str, config
 
 def test_a_name_without_a_caption_would_be_caught(config):
     assert "No caption for table nope" in _render("table.rst", config, name="nope")
+    assert "No caption for PK/PD plot nope" in _render("pkpd_plot.rst", config, name="nope")
+
+
+def test_pkpd_plot_captions_name_their_endpoint(config):
+    assert _render("pkpd_plot.rst", config, name="gof_pk").startswith(
+        "Goodness-of-fit plots of the final model for batoclimab concentrations (PK model)")
+    assert _render("pkpd_plot.rst", config, name="gof_igg").startswith(
+        "Goodness-of-fit plots of the final model for total IgG (IgG turnover model)")
+    assert _render("pkpd_plot.rst", config, name="individual_fits_igg").startswith(
+        "Individual fits of the final model for total IgG (data cut")
+    assert _render("pkpd_plot.rst", config, name="eta_distributions").startswith("Distributions of the random effects")
 
 
 @pytest.mark.parametrize("path", CAPTIONS, ids=lambda p: p.name)

@@ -378,6 +378,14 @@ def _run_script(root, name, tmp_path, inputs, outputs, params, wildcards=None):
     runpy.run_path(str(root / "scripts" / f"{name}.py"), init_globals={"snakemake": smk}, run_name="__main__")
 
 
+def _run_part(root, part, tmp_path, inputs, output, params):
+    """Run the generic stats script for ARD part ``part`` as rule ``stats_part`` would: the part's
+    params under ``part``, arms and visits beside them (workflow/rules/stats.smk)."""
+    shared = {k: params[k] for k in ("arms", "visits")}
+    own = {k: v for k, v in params.items() if k not in shared}
+    _run_script(root, "stats_part", tmp_path, inputs, {"part": output}, {**shared, "part": own}, wildcards={"part": part})
+
+
 def _run_table(root, name, tmp_path, inputs, outputs, params):
     """Run the generic table script for table ``name`` as rule ``table`` would: the table's
     params under ``table``, the data cut beside them (workflow/rules/tables.smk)."""
@@ -415,10 +423,8 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
     }
     (tmp_path / "parts").mkdir()
     for part, (inputs, extra) in parts.items():
-        outputs = {"part": str(tmp_path / "parts" / f"{part}.csv")}
-        _run_script(
-            root, f"stats_{part}", tmp_path, inputs, outputs, {"arms": arm_codes, "visits": config["visits"], **extra}
-        )
+        output = str(tmp_path / "parts" / f"{part}.csv")
+        _run_part(root, part, tmp_path, inputs, output, {"arms": arm_codes, "visits": config["visits"], **extra})
     endpoints = str(tmp_path / "endpoints.csv")
     _run_script(
         root,
@@ -507,8 +513,7 @@ def test_rule_scripts_on_the_toy_study(root, config, tmp_path, toy):
         columns=["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"],
     ).to_csv(params_csv, index=False)
     pkpd_part = str(tmp_path / "parts" / "pkpd.csv")
-    _run_script(root, "stats_results_part", tmp_path, {"results": str(params_csv)}, {"part": pkpd_part},
-                {"arms": arm_codes, "visits": config["visits"]}, wildcards={"part": "pkpd"})  # fmt: skip
+    _run_part(root, "pkpd", tmp_path, {"results": str(params_csv)}, pkpd_part, {"arms": arm_codes, "visits": config["visits"]})
     _run_table(
         root,
         "pkpd_parameters",
@@ -558,11 +563,10 @@ def test_nca_summary_script(root, tmp_path, toy):
     out = {"csv": str(tmp_path / "nca.csv"), "html": str(tmp_path / "nca.html")}
     parts = {"pk_nca": str(tmp_path / "part_pk_nca.csv"), "disposition": str(tmp_path / "part_disposition.csv")}
     codes = [a["armcd"] for a in ARMS_CFG]
-    _run_script(root, "stats_results_part", tmp_path, {"results": str(summary)}, {"part": parts["pk_nca"]},
-                {"arms": codes, "visits": []}, wildcards={"part": "pk_nca"})  # fmt: skip
+    _run_part(root, "pk_nca", tmp_path, {"results": str(summary)}, parts["pk_nca"], {"arms": codes, "visits": []})
     write_table(toy["adex"], tmp_path / "adex.parquet")
-    _run_script(root, "stats_disposition", tmp_path, {"adsl": str(tmp_path / "adsl.parquet"), "adex": str(tmp_path / "adex.parquet")},
-                {"part": parts["disposition"]}, {"arms": codes, "visits": [], "treatment": "BATOCLIMAB", "placebo": "PLACEBO"})  # fmt: skip
+    _run_part(root, "disposition", tmp_path, {"adsl": str(tmp_path / "adsl.parquet"), "adex": str(tmp_path / "adex.parquet")},
+              parts["disposition"], {"arms": codes, "visits": [], "treatment": "BATOCLIMAB", "placebo": "PLACEBO"})  # fmt: skip
     _run_table(
         root,
         "nca_summary",

@@ -16,9 +16,7 @@ RESOURCES = config["resources_dir"]
 # passes it on to remote (e.g. Slurm) jobs.
 _LIB = os.path.join(workflow.basedir, "workflow")
 if _LIB not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in [_LIB, os.environ.get("PYTHONPATH", "")] if p
-    )
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [_LIB, os.environ.get("PYTHONPATH", "")] if p)
 
 
 envvars:
@@ -73,16 +71,12 @@ RUN = {}
 
 def record_run(outcome, log):
     """Append this run (outcome "success" or "failure") to the run ledger."""
-    _prov.record_run(
-        outcome, log, config, RUN.get("start"), RES, RAW, DOMAINS, workflow.basedir
-    )
+    _prov.record_run(outcome, log, config, RUN.get("start"), RES, RAW, DOMAINS, workflow.basedir)
 
 
 def all_stage_outputs(wildcards):
     """Every stage's targets except the provenance stage's own (its rule's input)."""
-    return sorted(
-        {p for stage, paths in TARGETS.items() if stage != "provenance" for p in paths}
-    )
+    return sorted({p for stage, paths in TARGETS.items() if stage != "provenance" for p in paths})
 
 
 def first_dir(files):
@@ -90,9 +84,14 @@ def first_dir(files):
     return os.path.dirname(files if isinstance(files, str) else files[0])
 
 
+def stats_parts(parts):
+    """The ARD parts results/stats/parts/<part>.csv, in this order."""
+    return expand(res("stats/parts/{part}.csv"), part=parts)
+
+
 def ard_input(*parts):
-    """Named input `ard`: the ARD parts results/stats/parts/<part>.csv, in this order."""
-    return {"ard": expand(res("stats/parts/{part}.csv"), part=parts)}
+    """Named input `ard`: the ARD parts, in this order."""
+    return {"ard": stats_parts(parts)}
 
 
 def adam(*domains):
@@ -112,20 +111,12 @@ def resource(name):
 
 def reported(path, caption, category, subcategory):
     """results/<path>, shown in the report with caption workflow/report/<caption>.rst."""
-    return report(
-        res(path),
-        caption=f"../report/{caption}.rst",
-        category=category,
-        subcategory=subcategory,
-    )
+    return report(res(path), caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
 
 
 def figure_files(stem, caption, category, subcategory="Figures"):
     """Named outputs of a figure: png (in the report) and svg, results/<stem>.png/.svg."""
-    return {
-        "png": reported(f"{stem}.png", caption, category, subcategory),
-        "svg": res(f"{stem}.svg"),
-    }
+    return {"png": reported(f"{stem}.png", caption, category, subcategory), "svg": res(f"{stem}.svg")}
 
 
 class Spec(NamedTuple):
@@ -138,7 +129,16 @@ class Spec(NamedTuple):
     code: str
 
 
-# params and inputs several registries share (derive, tables, figures)
+class Job(NamedTuple):
+    """An entry of a registry (DERIVE, STATS_PARTS, PKPD_PLOTS): named inputs and params (besides
+    the code hash and the params every entry of it has)."""
+
+    input: dict
+    params: dict
+
+
+# params and inputs several registries share (derive, stats, tables, figures)
 _TRT = {"treatment": config["study"]["treatment"]}
 _PLACEBO = {"placebo": config["study"].get("placebo", "PLACEBO")}
 _UNITS = {"units": resource("units.csv")}
+_EDSS = {k: config["edss"][k] for k in ("primary_visit", "improvement")}

@@ -4,22 +4,16 @@
 # it). DERIVE: dataset -> inputs, params (exactly the config values it uses).
 
 # arms without their plotting colour
-DERIVE_ARMS = [
-    {k: arm[k] for k in ("armcd", "label", "dose_mg")}
-    for arm in config["study"]["arms"]
-]
+DERIVE_ARMS = [{k: arm[k] for k in ("armcd", "label", "dose_mg")} for arm in config["study"]["arms"]]
 
 
-_BASELINE = {
-    "baseline_rule": config["baseline"]["rule"],
-    "same_day": config["baseline"]["same_day"],
-}
+_BASELINE = {"baseline_rule": config["baseline"]["rule"], "same_day": config["baseline"]["same_day"]}
 _QSTESTCD = {"qstestcd": config["edss"].get("qstestcd", "EDSS")}
 _CENSORING = config["censoring"]
 
 # dataset -> inputs, params (besides the library code hash)
 DERIVE = {
-    "adsl": (
+    "adsl": Job(
         {**validated("dm", "ex", "ds", "vs", "lb", "pc", "qs"), **_UNITS},
         {
             "arms": DERIVE_ARMS,
@@ -31,8 +25,8 @@ DERIVE = {
             **_QSTESTCD,
         },
     ),
-    "adex": (validated("dm", "ex"), {"arms": DERIVE_ARMS, **_TRT, **_PLACEBO}),
-    "adlb": (
+    "adex": Job(validated("dm", "ex"), {"arms": DERIVE_ARMS, **_TRT, **_PLACEBO}),
+    "adlb": Job(
         {
             **adam("adsl"),
             **validated("lb"),
@@ -47,7 +41,7 @@ DERIVE = {
             "titre_censoring": config["censoring"]["titre"],
         },
     ),
-    "adpc": (
+    "adpc": Job(
         {**adam("adsl", "adex"), **validated("pc"), **_UNITS},
         {
             "visits": config["visits"],
@@ -58,21 +52,13 @@ DERIVE = {
             "pk_analyte": config["study"]["pk_analyte"],
         },
     ),
-    "adedss": (
+    "adedss": Job(
         {**adam("adsl"), **validated("qs")},
-        {
-            "visits": config["visits"],
-            "improvement": config["edss"]["improvement"],
-            **_BASELINE,
-            **_QSTESTCD,
-        },
+        {"visits": config["visits"], "improvement": config["edss"]["improvement"], **_BASELINE, **_QSTESTCD},
     ),
-    "adae": (
+    "adae": Job(
         {**adam("adsl"), **validated("ae")},
-        {
-            "related_terms": config["ae"]["related_terms"],
-            "teae_window_days": config["ae"]["teae_window_days"],
-        },
+        {"related_terms": config["ae"]["related_terms"], "teae_window_days": config["ae"]["teae_window_days"]},
     ),
 }
 # A function, not a loop body: Snakemake evaluates a rule's script path again when the job runs,
@@ -102,6 +88,4 @@ for _name, (_input, _params) in DERIVE.items():
     _derive_rule(_name, _input, _params)
 
 
-TARGETS["derive"] = [
-    res(f"adam/{name}.{ext}") for name in DERIVE for ext in ("parquet", "csv")
-]
+TARGETS["derive"] = [res(f"adam/{name}.{ext}") for name in DERIVE for ext in ("parquet", "csv")]

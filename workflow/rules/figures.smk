@@ -6,12 +6,7 @@
 
 _ARMS_ALL = {"arms": config["study"]["arms"]}
 _DOSING = {"dosing_days": config["study"]["dosing_days"]}
-_OVERALL = {
-    "overall": {
-        "label": config["study"]["overall_label"],
-        "color": config["study"]["overall_color"],
-    }
-}
+_OVERALL = {"overall": {"label": config["study"]["overall_label"], "color": config["study"]["overall_color"]}}
 _FIG_CODE = lib_code("figures", "labels", "frames", "stats")
 
 FIGURES = {
@@ -41,9 +36,7 @@ FIGURES = {
             **_ARMS_ALL,
             **_DOSING,
             "visits": config["visits"],
-            "albumin_paramcd": config.get("lab_grading", {}).get(
-                "hypoalbuminaemia", "ALB"
-            ),
+            "albumin_paramcd": config.get("lab_grading", {}).get("hypoalbuminaemia", "ALB"),
         },
         # ctcae.csv read with derive.grading.load_ctcae
         lib_code("figures", "labels", "frames", "stats", "derive", "resource_tables"),
@@ -54,9 +47,7 @@ FIGURES = {
         {"arms": DOSED_ARMS, **_DOSING, **_TRT},
         _FIG_CODE,
     ),
-    "ae_swimmer": Spec(
-        "Safety", adam("adae", "adsl", "adex"), {**_ARMS_ALL, **_TRT}, _FIG_CODE
-    ),
+    "ae_swimmer": Spec("Safety", adam("adae", "adsl", "adex"), {**_ARMS_ALL, **_TRT}, _FIG_CODE),
     "disposition_flow": Spec(
         "Study population",
         ard_input("disposition"),
@@ -93,6 +84,4 @@ rule figure:
         "../../scripts/figure.py"
 
 
-TARGETS["figures"] = expand(
-    res("figures/{name}.{ext}"), name=FIGURES, ext=["png", "svg"]
-)
+TARGETS["figures"] = expand(res("figures/{name}.{ext}"), name=FIGURES, ext=["png", "svg"])

@@ -4,9 +4,7 @@
 
 rule nca:
     input:
-        adpc=res("adam/adpc.parquet"),
-        adex=res("adam/adex.parquet"),
-        adsl=res("adam/adsl.parquet"),
+        **adam("adpc", "adex", "adsl"),
     output:
         nca=res("pk/nca.csv"),
         summary=reported("pk/nca_summary.csv", "nca_summary", "PK", "NCA"),
@@ -26,8 +24,4 @@ rule nca:
         "../../scripts/nca.py"
 
 
-TARGETS["pk"] = [
-    res("pk/nca.csv"),
-    res("pk/nca_summary.csv"),
-    res("pk/dose_proportionality.csv"),
-]
+TARGETS["pk"] = rules.nca.output

@@ -14,16 +14,23 @@ PKPD_FIT_FILES = {
 }
 
 
-# the files of the chosen PK fit (pkpd/pk/) and of the PD (or simultaneous) fit (pkpd/pd/)
+# the files of a PK candidate's fit (pkpd/candidates/<candidate>/), of the chosen PK fit (pkpd/pk/)
+# and of the PD (or simultaneous) fit (pkpd/pd/); the last two also as named inputs pk_<key>, pd_<key>
+PKPD_CANDIDATE = {key: res(f"pkpd/candidates/{{candidate}}/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_PK = {key: res(f"pkpd/pk/{name}") for key, name in PKPD_FIT_FILES.items()}
 PKPD_PD = {key: res(f"pkpd/pd/{name}") for key, name in PKPD_FIT_FILES.items()}
+# the modelling dataset and its subject ids (output of pkpd_nm_dataset, named inputs of the fits)
+_NM = {"dataset": res("pkpd/nm_dataset.csv"), "id_map": res("pkpd/nm_id_map.csv")}
+_PK_IN = {f"pk_{key}": path for key, path in PKPD_PK.items()}
+_PD_IN = {f"pd_{key}": path for key, path in PKPD_PD.items()}
 PKPD_BOOT_REPLICATES = PKPD["bootstrap"]["replicates"]
 PKPD_RESULTS = ("PK/PD model", "Model results")  # report category, subcategory
 # library fingerprints: estimator/model edits rerun the fits; figure-style edits only the plots
 PKPD_FIT_CODE = lib_code("pkpd", "nlme", "models", "frames")
-PKPD_PLOT_CODE = lib_code(
-    "pkpd", "nlme", "models", "figures", "stats", "labels", "findings", "frames"
-)
+PKPD_PLOT_CODE = lib_code("pkpd", "nlme", "models", "figures", "stats", "labels", "findings", "frames")
+# params shared by the fits, and by the diagnostic plots of the final model
+_PKPD_FIT = {"blq_method": PKPD["blq_method"], "limits": PKPD["limits"], "covariates": PKPD.get("covariates", [])}
+_PKPD_PLOT = {"code": PKPD_PLOT_CODE, "arms": DOSED_ARMS, "data_cut": config["data_cut"]}
 
 
 scattergather:
@@ -37,13 +44,9 @@ PKPD_ARMS = [{k: arm[k] for k in ("armcd", "label", "dose_mg")} for arm in DOSED
 
 rule pkpd_nm_dataset:
     input:
-        adsl=res("adam/adsl.parquet"),
-        adex=res("adam/adex.parquet"),
-        adpc=res("adam/adpc.parquet"),
-        adlb=res("adam/adlb.parquet"),
+        **adam("adsl", "adex", "adpc", "adlb"),
     output:
-        dataset=res("pkpd/nm_dataset.csv"),
-        id_map=res("pkpd/nm_id_map.csv"),
+        **_NM,
     log:
         logf("pkpd/nm_dataset.log"),
     benchmark:
@@ -64,10 +67,7 @@ rule pkpd_fit_pk:
     input:
         dataset=res("pkpd/nm_dataset.csv"),
     output:
-        **{
-            key: res(f"pkpd/candidates/{{candidate}}/{name}")
-            for key, name in PKPD_FIT_FILES.items()
-        },
+        **PKPD_CANDIDATE,
     log:
         logf("pkpd/fit_pk_{candidate}.log"),
     benchmark:
@@ -80,21 +80,16 @@ rule pkpd_fit_pk:
         mem_mb=2000,
         runtime=60,
     params:
+        **_PKPD_FIT,
         code=PKPD_FIT_CODE,
         residual_error=PKPD["residual_error"]["pk"],
-        blq_method=PKPD["blq_method"],
-        limits=PKPD["limits"],
-        covariates=PKPD.get("covariates", []),
     script:
         "../../scripts/pkpd_fit_pk.py"
 
 
 rule pkpd_select_pk:
     input:
-        summaries=expand(
-            res("pkpd/candidates/{candidate}/fit_summary.json"),
-            candidate=PKPD["pk_candidates"],
-        ),
+        summaries=expand(PKPD_CANDIDATE["summary"], candidate=PKPD["pk_candidates"]),
         fits=expand(
             res("pkpd/candidates/{candidate}/{name}"),
             candidate=PKPD["pk_candidates"],
@@ -102,9 +97,7 @@ rule pkpd_select_pk:
         ),
     output:
         **PKPD_PK,
-        selection=reported(
-            "pkpd/model_selection.csv", "pkpd_model_selection", *PKPD_RESULTS
-        ),
+        selection=reported("pkpd/model_selection.csv", "pkpd_model_selection", *PKPD_RESULTS),
     log:
         logf("pkpd/select_pk.log"),
     benchmark:
@@ -123,9 +116,8 @@ rule pkpd_select_pk:
 
 rule pkpd_fit_pd:
     input:
-        **{f"pk_{key}": path for key, path in PKPD_PK.items()},
-        dataset=res("pkpd/nm_dataset.csv"),
-        id_map=res("pkpd/nm_id_map.csv"),
+        **_PK_IN,
+        **_NM,
     output:
         **PKPD_PD,
         individual_all=res("pkpd/individual_parameters.csv"),
@@ -140,22 +132,20 @@ rule pkpd_fit_pd:
         mem_mb=2000,
         runtime=120,
     params:
+        **_PKPD_FIT,
         code=PKPD_FIT_CODE,
         fit_mode=PKPD["fit_mode"],
         pd_model=PKPD["pd_model"],
         steroid=PKPD["steroid_suppression"],
         residual_error=PKPD["residual_error"],
-        blq_method=PKPD["blq_method"],
-        limits=PKPD["limits"],
-        covariates=PKPD.get("covariates", []),
     script:
         "../../scripts/pkpd_fit_pd.py"
 
 
 rule pkpd_bootstrap_chunk:
     input:
-        **{f"pk_{key}": path for key, path in PKPD_PK.items()},
-        **{f"pd_{key}": path for key, path in PKPD_PD.items()},
+        **_PK_IN,
+        **_PD_IN,
         dataset=res("pkpd/nm_dataset.csv"),
     output:
         res("pkpd/bootstrap/chunk_{scatteritem}.csv"),
@@ -168,8 +158,7 @@ rule pkpd_bootstrap_chunk:
     resources:
         mem_mb=2000,
         # minutes: the chunk's share of the replicates, PK + PD refit each
-        runtime=lambda wc: 15
-        + 10 * -(-PKPD_BOOT_REPLICATES // int(wc.scatteritem.split("-of-")[1])),
+        runtime=lambda wc: 15 + 10 * -(-PKPD_BOOT_REPLICATES // int(wc.scatteritem.split("-of-")[1])),
     params:
         code=PKPD_FIT_CODE,
         replicates=PKPD["bootstrap"]["replicates"],
@@ -183,17 +172,13 @@ rule pkpd_bootstrap_chunk:
 
 rule pkpd_bootstrap_gather:
     input:
-        **{f"pk_{key}": path for key, path in PKPD_PK.items()},
-        **{f"pd_{key}": path for key, path in PKPD_PD.items()},
+        **_PK_IN,
+        **_PD_IN,
         chunks=gather.pkpd_bootstrap(res("pkpd/bootstrap/chunk_{scatteritem}.csv")),
         selection=res("pkpd/model_selection.csv"),
         dataset=res("pkpd/nm_dataset.csv"),
     output:
-        population=reported(
-            "pkpd/population_parameters.csv",
-            "pkpd_population_parameters",
-            *PKPD_RESULTS,
-        ),
+        population=reported("pkpd/population_parameters.csv", "pkpd_population_parameters", *PKPD_RESULTS),
         summary=res("pkpd/fit_summary.json"),
         bootstrap=res("pkpd/bootstrap.csv"),
     log:
@@ -244,112 +229,65 @@ rule pkpd_vpc:
         "../../scripts/pkpd_vpc.py"
 
 
-rule pkpd_gof:
+# the diagnostic plots of the final model, one job each (rule pkpd_plot, wildcard {name}):
+# results/pkpd/figures/<name>.png (in the report) and .svg; PKPD_PLOTS: name -> inputs, params
+# (besides the code hash, arms and data cut); adapter fcrnpipe.pkpd.registry, caption the name's
+# branch of workflow/report/pkpd_plot.rst
+_GOF = {"predictions": res("pkpd/predictions.csv"), "pk_summary": PKPD_PK["summary"], "pd_summary": PKPD_PD["summary"]}
+_FITS = {**_NM, "pk_fit": PKPD_PK["fit"], "pd_fit": PKPD_PD["fit"]}
+PKPD_PLOTS = {
+    **{f"gof_{e}": Job(_GOF, _TRT) for e in PKPD_ENDPOINTS},
+    **{f"individual_fits_{e}": Job(_FITS, _TRT) for e in PKPD_ENDPOINTS},
+    "eta_distributions": Job(
+        {
+            "individual": res("pkpd/individual_parameters.csv"),
+            "pk_population": PKPD_PK["population"],
+            "pd_population": PKPD_PD["population"],
+            "pd_summary": PKPD_PD["summary"],
+        },
+        {},
+    ),
+}
+
+
+rule pkpd_plot:
     input:
-        predictions=res("pkpd/predictions.csv"),
-        pk_summary=PKPD_PK["summary"],
-        pd_summary=PKPD_PD["summary"],
+        unpack(lambda wc: PKPD_PLOTS[wc.name].input),
     output:
-        **figure_files("pkpd/figures/gof_{endpoint}", "pkpd_gof", "PK/PD model"),
+        **figure_files("pkpd/figures/{name}", "pkpd_plot", "PK/PD model"),
     log:
-        logf("pkpd/gof_{endpoint}.log"),
+        logf("pkpd/{name}.log"),
     benchmark:
-        bench("pkpd/gof_{endpoint}.tsv")
+        bench("pkpd/{name}.tsv")
     wildcard_constraints:
-        endpoint="|".join(PKPD_ENDPOINTS),
+        name="|".join(PKPD_PLOTS),
     conda:
         CONDA_ENV
     params:
-        code=PKPD_PLOT_CODE,
-        treatment=config["study"]["treatment"],
-        arms=DOSED_ARMS,
-        data_cut=config["data_cut"],
+        **_PKPD_PLOT,
+        plot=lambda wc: PKPD_PLOTS[wc.name].params,
     script:
-        "../../scripts/pkpd_gof.py"
-
-
-rule pkpd_individual_fits:
-    input:
-        dataset=res("pkpd/nm_dataset.csv"),
-        id_map=res("pkpd/nm_id_map.csv"),
-        pk_fit=PKPD_PK["fit"],
-        pd_fit=PKPD_PD["fit"],
-    output:
-        **figure_files(
-            "pkpd/figures/individual_fits_{endpoint}",
-            "pkpd_individual_fits",
-            "PK/PD model",
-        ),
-    log:
-        logf("pkpd/individual_fits_{endpoint}.log"),
-    benchmark:
-        bench("pkpd/individual_fits_{endpoint}.tsv")
-    wildcard_constraints:
-        endpoint="|".join(PKPD_ENDPOINTS),
-    conda:
-        CONDA_ENV
-    params:
-        code=PKPD_PLOT_CODE,
-        treatment=config["study"]["treatment"],
-        arms=DOSED_ARMS,
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/pkpd_individual_fits.py"
-
-
-rule pkpd_eta:
-    input:
-        individual=res("pkpd/individual_parameters.csv"),
-        pk_population=PKPD_PK["population"],
-        pd_population=PKPD_PD["population"],
-        pd_summary=PKPD_PD["summary"],
-    output:
-        **figure_files("pkpd/figures/eta_distributions", "pkpd_eta", "PK/PD model"),
-    log:
-        logf("pkpd/eta.log"),
-    benchmark:
-        bench("pkpd/eta.tsv")
-    conda:
-        CONDA_ENV
-    params:
-        code=PKPD_PLOT_CODE,
-        arms=DOSED_ARMS,
-        data_cut=config["data_cut"],
-    script:
-        "../../scripts/pkpd_eta.py"
+        "../../scripts/pkpd_plot.py"
 
 
 # the simulated trials draw their population parameters from the bootstrap replicates when
 # the pipeline runs a bootstrap (pkpd.regimen_simulation.uncertainty: bootstrap), else from the
 # covariance step
-PKPD_REGIMEN_BOOTSTRAP = (
-    PKPD["regimen_simulation"]["uncertainty"] == "bootstrap"
-    and PKPD_BOOT_REPLICATES > 0
-)
+PKPD_REGIMEN_BOOTSTRAP = PKPD["regimen_simulation"]["uncertainty"] == "bootstrap" and PKPD_BOOT_REPLICATES > 0
 
 
 rule pkpd_regimen_simulation:
     input:
         **({"bootstrap": res("pkpd/bootstrap.csv")} if PKPD_REGIMEN_BOOTSTRAP else {}),
-        dataset=res("pkpd/nm_dataset.csv"),
-        id_map=res("pkpd/nm_id_map.csv"),
+        **_NM,
         predictions=res("pkpd/predictions.csv"),
         pk_fit=PKPD_PK["fit"],
         pd_fit=PKPD_PD["fit"],
     output:
-        **figure_files(
-            "pkpd/figures/regimen_simulation", "pkpd_regimen_simulation", "PK/PD model"
-        ),
-        table=reported(
-            "pkpd/regimen_simulation.csv",
-            "pkpd_regimen_table",
-            "PK/PD model",
-            "Regimen simulation",
-        ),
+        **figure_files("pkpd/figures/regimen_simulation", "pkpd_regimen_simulation", "PK/PD model"),
+        table=reported("pkpd/regimen_simulation.csv", "pkpd_regimen_table", "PK/PD model", "Regimen simulation"),
         profiles=res("pkpd/regimen_profiles.csv"),
-        reproduction=reported(
-            "pkpd/pd_reproduction.csv", "pkpd_reproduction", *PKPD_RESULTS
-        ),
+        reproduction=reported("pkpd/pd_reproduction.csv", "pkpd_reproduction", *PKPD_RESULTS),
     log:
         logf("pkpd/regimen_simulation.log"),
     benchmark:
@@ -377,10 +315,7 @@ rule pkpd_regimen_simulation:
 _PKPD_FILES = """nm_dataset.csv nm_id_map.csv model_selection.csv population_parameters.csv
 individual_parameters.csv predictions.csv fit_summary.json bootstrap.csv regimen_simulation.csv
 regimen_profiles.csv pd_reproduction.csv"""
-_PKPD_FIGURES = ["eta_distributions", "regimen_simulation"]
-_PKPD_FIGURES += expand(
-    "{n}_{e}", n=["vpc", "gof", "individual_fits"], e=PKPD_ENDPOINTS
-)
+_PKPD_FIGURES = ["regimen_simulation", *PKPD_PLOTS, *expand("vpc_{e}", e=PKPD_ENDPOINTS)]
 TARGETS["pkpd"] = [
     *expand(res("pkpd/{name}"), name=_PKPD_FILES.split()),
     *expand(res("pkpd/vpc_{endpoint}.csv"), endpoint=PKPD_ENDPOINTS),

@@ -11,9 +11,7 @@ rule provenance:
     output:
         manifest=res("provenance/manifest.csv"),
         changes=res("provenance/data_changes.csv"),
-        html=reported(
-            "provenance/provenance.html", "provenance", "Provenance", "Run record"
-        ),
+        html=reported("provenance/provenance.html", "provenance", "Provenance", "Run record"),
     log:
         logf("provenance/provenance.log"),
     benchmark:
@@ -26,9 +24,7 @@ rule provenance:
         store=res(f"provenance/{_prov.INPUT_STORE}"),
         # folders from the job's own files (no hard-coded prefixes: works without a shared FS)
         raw_dir=lambda wildcards, input: first_dir(input.raw),
-        results_dir=lambda wildcards, output: os.path.dirname(
-            os.path.dirname(output.manifest)
-        ),
+        results_dir=lambda wildcards, output: os.path.dirname(os.path.dirname(output.manifest)),
         domains=DOMAINS,
         data_cut=config["data_cut"],
         config=config,

@@ -1,141 +1,37 @@
-# Stage rules: stats (docs/architecture.md). One job per ARD part, each writing its share of
-# the analysis results dataset to results/stats/parts/<part>.csv: stats_ae (ADSL, ADAE),
-# stats_lab (ADSL, ADLB), stats_disposition (ADSL, ADEX: also analysis sets, demographics, the
-# disposition flow's counts), stats_pd (ADSL, ADLB: IgG, AQP4-IgG), stats_edss (ADSL, ADEDSS);
-# display-only: stats_pk (ADSL, ADPC) and stats_results (pk_nca: pk/nca_summary.csv, pkpd:
-# pkpd/population_parameters.csv). stats_endpoints gathers the endpoint parts into
-# endpoints.csv (not waiting for the PK/PD fits); stats_ard gathers every part into ard.csv.
+# Stage rules: stats (docs/architecture.md). One job per ARD part, rule `stats_part` with wildcard
+# {part}, each writing its share of the analysis results dataset to results/stats/parts/<part>.csv.
+# STATS_PARTS: part -> named inputs, params (besides the code hash, arms and visits); the adapter
+# is fcrnpipe.stats.registry. Inputs and params are per job: a change to one part's reruns only
+# that part. stats_endpoints gathers the endpoint parts into endpoints.csv (not waiting for the
+# PK/PD fits); stats_ard gathers every part into ard.csv.
 
-STATS_PARTS = ["ae", "lab", "disposition", "pd", "edss"]
-ARD_PARTS = STATS_PARTS + ["pk", "pk_nca", "pkpd"]
 # only the arm codes: a change of an arm's label or colour does not rerun the statistics
-STATS_ARMS = [a["armcd"] for a in config["study"]["arms"]]
 _STATS = {
     "code": lib_code("stats", "frames"),
-    "arms": STATS_ARMS,
+    "arms": [a["armcd"] for a in config["study"]["arms"]],
     "visits": config["visits"],
 }
 
-
-rule stats_ae:
-    input:
-        **adam("adsl", "adae"),
-    output:
-        part=res("stats/parts/ae.csv"),
-    log:
-        logf("stats/stats_ae.log"),
-    benchmark:
-        bench("stats/stats_ae.tsv")
-    conda:
-        CONDA_ENV
-    params:
-        **_STATS,
-    script:
-        "../../scripts/stats_ae.py"
-
-
-rule stats_lab:
-    input:
-        **adam("adsl", "adlb"),
-        ctcae=resource("ctcae.csv"),
-    output:
-        part=res("stats/parts/lab.csv"),
-    log:
-        logf("stats/stats_lab.log"),
-    benchmark:
-        bench("stats/stats_lab.tsv")
-    conda:
-        CONDA_ENV
-    params:
-        **_STATS,
-        grading=config["lab_grading"],
-    script:
-        "../../scripts/stats_lab.py"
-
-
-rule stats_disposition:
-    input:
-        **adam("adsl", "adex"),
-    output:
-        part=res("stats/parts/disposition.csv"),
-    log:
-        logf("stats/stats_disposition.log"),
-    benchmark:
-        bench("stats/stats_disposition.tsv")
-    conda:
-        CONDA_ENV
-    params:
-        **_STATS,
-        treatment=config["study"]["treatment"],
-        placebo=config["study"].get("placebo", "PLACEBO"),
-    script:
-        "../../scripts/stats_disposition.py"
-
-
-rule stats_pd:
-    input:
-        **adam("adsl", "adlb"),
-    output:
-        part=res("stats/parts/pd.csv"),
-    log:
-        logf("stats/stats_pd.log"),
-    benchmark:
-        bench("stats/stats_pd.tsv")
-    conda:
-        CONDA_ENV
-    params:
-        **_STATS,
-    script:
-        "../../scripts/stats_pd.py"
-
-
-rule stats_edss:
-    input:
-        **adam("adsl", "adedss"),
-    output:
-        part=res("stats/parts/edss.csv"),
-    log:
-        logf("stats/stats_edss.log"),
-    benchmark:
-        bench("stats/stats_edss.tsv")
-    conda:
-        CONDA_ENV
-    params:
-        **_STATS,
-        primary_visit=config["edss"]["primary_visit"],
-        improvement=config["edss"]["improvement"],
-    script:
-        "../../scripts/stats_edss.py"
-
-
-rule stats_pk:
-    input:
-        adsl=res("adam/adsl.parquet"),
-        adpc=res("adam/adpc.parquet"),
-    output:
-        part=res("stats/parts/pk.csv"),
-    log:
-        logf("stats/stats_pk.log"),
-    benchmark:
-        bench("stats/stats_pk.tsv")
-    conda:
-        CONDA_ENV
-    params:
-        **_STATS,
-    script:
-        "../../scripts/stats_pk.py"
-
-
-# part -> the PK or PK/PD stage's results file it holds in the ARD's long format
-STATS_RESULTS = {
-    "pk_nca": "pk/nca_summary.csv",
-    "pkpd": "pkpd/population_parameters.csv",
+STATS_PARTS = {
+    # endpoint parts (also display rows: the numbers only tables and figures show)
+    "ae": Job(adam("adsl", "adae"), {}),
+    "lab": Job({**adam("adsl", "adlb"), "ctcae": resource("ctcae.csv")}, {"grading": config["lab_grading"]}),
+    # also analysis sets, demographics, the disposition flow's counts
+    "disposition": Job(adam("adsl", "adex"), {**_TRT, **_PLACEBO}),
+    "pd": Job(adam("adsl", "adlb"), {}),  # IgG, AQP4-IgG
+    "edss": Job(adam("adsl", "adedss"), _EDSS),
+    # display-only: the PK figure's summaries, the PK and PK/PD stages' results in long format
+    "pk": Job(adam("adsl", "adpc"), {}),
+    # reads the summary's notes back with fcrnpipe.nca.summary.parse_notes: an nca edit reruns it
+    "pk_nca": Job({"results": res("pk/nca_summary.csv")}, {"nca_code": lib_code("nca")}),
+    "pkpd": Job({"results": res("pkpd/population_parameters.csv")}, {}),
 }
+ENDPOINT_PARTS = ["ae", "lab", "disposition", "pd", "edss"]
 
 
-rule stats_results:
+rule stats_part:
     input:
-        results=lambda wc: res(STATS_RESULTS[wc.part]),
+        unpack(lambda wc: STATS_PARTS[wc.part].input),
     output:
         part=res("stats/parts/{part}.csv"),
     log:
@@ -143,25 +39,21 @@ rule stats_results:
     benchmark:
         bench("stats/stats_{part}.tsv")
     wildcard_constraints:
-        part="|".join(STATS_RESULTS),
+        part="|".join(STATS_PARTS),
     conda:
         CONDA_ENV
     params:
         **_STATS,
+        part=lambda wc: STATS_PARTS[wc.part].params,
     script:
-        "../../scripts/stats_results_part.py"
+        "../../scripts/stats_part.py"
 
 
 rule stats_endpoints:
     input:
-        parts=expand(res("stats/parts/{part}.csv"), part=STATS_PARTS),
+        parts=stats_parts(ENDPOINT_PARTS),
     output:
-        endpoints=reported(
-            "stats/endpoints.csv",
-            "stats_endpoints",
-            "Endpoint statistics",
-            "Endpoints",
-        ),
+        endpoints=reported("stats/endpoints.csv", "stats_endpoints", "Endpoint statistics", "Endpoints"),
     log:
         logf("stats/stats_endpoints.log"),
     benchmark:
@@ -178,7 +70,7 @@ rule stats_endpoints:
 
 rule stats_ard:
     input:
-        parts=expand(res("stats/parts/{part}.csv"), part=ARD_PARTS),
+        parts=stats_parts(STATS_PARTS),
     output:
         ard=res("stats/ard.csv"),
     log:
@@ -190,9 +82,7 @@ rule stats_ard:
     resources:
         runtime=5,
     params:
-        code=lib_code("stats", "frames"),
-        arms=STATS_ARMS,
-        visits=config["visits"],
+        **_STATS,
     script:
         "../../scripts/stats_ard.py"
 

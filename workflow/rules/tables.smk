@@ -7,10 +7,7 @@
 # Inputs and params are per job: a change to one table's reruns only that table.
 
 # arm code, label and dose only: an arm colour change does not rerun the tables
-TABLE_ARMS = [
-    {"armcd": a["armcd"], "label": a["label"], "dose_mg": a["dose_mg"]}
-    for a in config["study"]["arms"]
-]
+TABLE_ARMS = [{"armcd": a["armcd"], "label": a["label"], "dose_mg": a["dose_mg"]} for a in config["study"]["arms"]]
 _ARMS = {"arms": TABLE_ARMS, "overall_label": config["study"]["overall_label"]}
 _ARMS_TRT = {**_ARMS, **_TRT}
 _CODE = ("tables", "stats", "labels", "frames")
@@ -25,9 +22,7 @@ _PD = {**adam("adsl", "adlb"), **ard_input("pd", "disposition")}
 
 TABLES = {
     "demographics": Spec("Study population", _DISPOSITION, _ARMS_TRT, _ARD_CODE),
-    "disposition": Spec(
-        "Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE
-    ),
+    "disposition": Spec("Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE),
     "exposure": Spec("Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE),
     "teae_overview": Spec("Safety", _ADAE, _ARMS_TRT, _ARD_CODE),
     "teae_soc_pt": Spec("Safety", _ADAE, _ARMS_TRT, _ARD_CODE),
@@ -45,19 +40,12 @@ TABLES = {
     "edss": Spec(
         "Efficacy",
         {**adam("adsl", "adedss"), **ard_input("edss", "disposition")},
-        {
-            **_ARMS_TRT,
-            "primary_visit": config["edss"]["primary_visit"],
-            "improvement": config["edss"]["improvement"],
-        },
+        {**_ARMS_TRT, **_EDSS},
         _ARD_CODE,
     ),
     "published_vs_reproduced": Spec(
         "Published vs reproduced",
-        {
-            "endpoints": res("stats/endpoints.csv"),
-            "findings": resource("published_findings.yaml"),
-        },
+        {"endpoints": res("stats/endpoints.csv"), "findings": resource("published_findings.yaml")},
         {
             "arms": TABLE_ARMS,
             "visits": config["visits"],
@@ -68,10 +56,7 @@ TABLES = {
     ),
     "nca_summary": Spec(
         "PK",
-        {
-            "summary": res("pk/nca_summary.csv"),
-            **ard_input("pk_nca", "disposition"),
-        },
+        {"summary": res("pk/nca_summary.csv"), **ard_input("pk_nca", "disposition")},
         {
             **_TRT,
             "arms": [a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],

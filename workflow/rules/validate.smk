@@ -5,6 +5,8 @@
 # Priorities (100 > 90 > 80) run the checks, report and gates before any downstream job.
 from fcrnpipe.validation import UNIT_DOMAINS, export_name, study_params
 
+VALIDATION_CODE = lib_code("validation", "rawio", "units", "keys", "resource_tables")
+
 
 rule check_domain:
     input:
@@ -27,7 +29,7 @@ rule check_domain:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("validation", "rawio", "units", "keys", "resource_tables"),
+        code=VALIDATION_CODE,
         expected=lambda w: os.path.join(RAW, f"{w.domain}.csv"),
         # only the config values this domain's checks use (see study_params)
         study=lambda w: study_params(config, w.domain),
@@ -41,9 +43,7 @@ rule validation_report:
         failures=expand(res("validation/checks/{domain}.failures.csv"), domain=DOMAINS),
     output:
         failures=res("validation/failures.csv"),
-        html=reported(
-            "validation/report.html", "validation", "Data quality", "Validation report"
-        ),
+        html=reported("validation/report.html", "validation", "Data quality", "Validation report"),
     log:
         logf("validation/validation_report.log"),
     benchmark:
@@ -52,7 +52,7 @@ rule validation_report:
     conda:
         CONDA_ENV
     params:
-        code=lib_code("validation", "rawio", "units", "keys", "resource_tables"),
+        code=VALIDATION_CODE,
         domains=DOMAINS,
         files={d: export_name(d, raw_file(d) or None) for d in DOMAINS},
         data_cut=config["data_cut"],
@@ -82,10 +82,8 @@ rule validated:
     resources:
         runtime=5,
     params:
-        code=lib_code("validation", "rawio", "units", "keys", "resource_tables"),
-        failures=lambda wildcards, input: os.path.join(
-            os.path.dirname(input.report), "failures.csv"
-        ),
+        code=VALIDATION_CODE,
+        failures=lambda wildcards, input: os.path.join(os.path.dirname(input.report), "failures.csv"),
     script:
         "../../scripts/validation_gate.py"
 
