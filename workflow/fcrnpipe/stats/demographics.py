@@ -1,6 +1,6 @@
 """Analysis-set sizes and demographics: ``display`` rows of the ARD (numbers only tables show).
 
-Written by rule ``stats_disposition`` to ``stats/parts/disposition.csv``; they go into
+Written by job ``stats_part`` (part=disposition) to ``stats/parts/disposition.csv``; they go into
 ``stats/ard.csv`` with ``analysis_type = display`` and not into ``stats/endpoints.csv``.
 """
 
@@ -101,7 +101,7 @@ def demographics_rows(
 
 
 def disposition_display_part(adsl: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
-    """Display rows of rule ``stats_disposition``: analysis-set sizes, demographics and the
+    """Display rows of job ``stats_part`` (part=disposition): analysis-set sizes, demographics and the
     disposition flow figure's counts (:func:`~fcrnpipe.stats.disposition.disposition_flow_rows`)."""
     return frame(
         [*analysis_set_rows(adsl, arms), *demographics_rows(adsl, arms, "SAFFL", level), *disposition_flow_rows(adsl, arms)]

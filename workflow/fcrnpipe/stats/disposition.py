@@ -305,7 +305,7 @@ def disposition_part(
     level: float = 0.95,
     placebo: str = "PLACEBO",
 ) -> pd.DataFrame:
-    """Disposition and exposure endpoints (rule ``stats_disposition``)."""
+    """Disposition and exposure endpoints (job ``stats_part`` (part=disposition))."""
     return frame(
         [
             *disposition(adsl, adex, arms, treatment, level, placebo).to_dict("records"),

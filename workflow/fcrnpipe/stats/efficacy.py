@@ -299,7 +299,7 @@ def aqp4_figure_rows(
 
 
 def pd_display_part(adsl: pd.DataFrame, adlb: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
-    """Display rows of rule ``stats_pd`` (ARD ``analysis_type = display``): the IgG figure's
+    """Display rows of job ``stats_part`` (part=pd) (ARD ``analysis_type = display``): the IgG figure's
     means by visit (:func:`igg_pct_by_visit_rows`) and subjects per arm (:func:`igg_figure_rows`),
     the AQP4-IgG figure's subjects per arm (:func:`aqp4_figure_rows`)."""
     return frame(
@@ -318,7 +318,7 @@ def pd_part(
     followup_avisitn: float = FOLLOWUP_AVISITN,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """PD endpoints (rule ``stats_pd``): total IgG and AQP4-IgG."""
+    """PD endpoints (job ``stats_part`` (part=pd)): total IgG and AQP4-IgG."""
     return frame(
         [
             *igg_endpoints(adsl, adlb, arms, followup_avisitn, level).to_dict("records"),
@@ -408,7 +408,7 @@ def edss_pair_count_rows(
 def edss_display_part(
     adsl: pd.DataFrame, adedss: pd.DataFrame, arms: Sequence[str], primary_visit: float, level: float = 0.95
 ) -> pd.DataFrame:
-    """Display rows of rule ``stats_edss`` (ARD ``analysis_type = display``): the EDSS paired
+    """Display rows of job ``stats_part`` (part=edss) (ARD ``analysis_type = display``): the EDSS paired
     figure's mean ± SD (:func:`edss_paired_rows`) and subjects per arm (:func:`edss_pair_count_rows`)."""
     return frame(
         [

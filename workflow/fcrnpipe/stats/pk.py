@@ -1,4 +1,4 @@
-"""The PK concentration-time figure's summaries (rule ``stats_pk``: ADSL + ADPC ->
+"""The PK concentration-time figure's summaries (job ``stats_part`` (part=pk): ADSL + ADPC ->
 ``stats/parts/pk.csv``, display rows of the ARD).
 
 ``PK concentration: geometric mean by nominal time`` (PK population, by arm and nominal time
@@ -88,7 +88,7 @@ def nominal_day(label: str) -> float:
 def pk_display_part(
     adsl: pd.DataFrame, adpc: pd.DataFrame, arms: Sequence[str], flag: str = "PKFL"
 ) -> pd.DataFrame:
-    """Display rows of rule ``stats_pk`` (see the module docstring), population ``flag``."""
+    """Display rows of job ``stats_part`` (part=pk) (see the module docstring), population ``flag``."""
     pop = population(adsl, arms, flag)
     pc = restrict(prepare_concentrations(adpc), pop)
     label = POPULATION_LABELS[flag]
@@ -191,7 +191,7 @@ def nca_reason_rows(summary: pd.DataFrame) -> list[dict[str, Any]]:
 
 def nca_summary_rows(summary: pd.DataFrame) -> pd.DataFrame:
     """``pk/nca_summary.csv`` (the NCA's statistics by arm, interval and parameter) as display
-    rows (rule ``stats_results`` -> ``stats/parts/pk_nca.csv``): endpoint ``NCA: <parameter>``,
+    rows (job ``stats_part`` -> ``stats/parts/pk_nca.csv``): endpoint ``NCA: <parameter>``,
     PK population, arm = ARMCD, visit = the dosing interval, one statistic per column of
     :data:`NCA_STATISTICS` (n = the subjects with a value), values as in the file."""
     require_columns(summary, ["ARMCD", "interval", "parameter", "unit", "n"], "pk/nca_summary.csv")
@@ -234,7 +234,7 @@ def pkpd_endpoint(parameter: str, part: str = "") -> str:
 
 
 def pkpd_parameter_rows(params: pd.DataFrame) -> pd.DataFrame:
-    """``pkpd/population_parameters.csv`` as display rows (rule ``stats_results`` ->
+    """``pkpd/population_parameters.csv`` as display rows (job ``stats_part`` ->
     ``stats/parts/pkpd.csv``): per parameter (endpoint :func:`pkpd_endpoint`, population
     :data:`PKPD_POPULATION`, arm Overall) the statistics ``estimate`` (with the covariance-step
     CI), ``se``, ``rse_pct`` and, when the file has them, ``bootstrap_percentile_ci`` (the
@@ -269,7 +269,7 @@ def pkpd_parameter_rows(params: pd.DataFrame) -> pd.DataFrame:
     return frame(rows)
 
 
-#: ARD part (rule ``stats_results``, wildcard ``part``) -> the conversion of its stage's results
+#: ARD part (rule ``stats_part``, wildcard ``part``) -> the conversion of its stage's results
 #: file into display rows: ``pk_nca`` from ``pk/nca_summary.csv``, ``pkpd`` from
 #: ``pkpd/population_parameters.csv``
 RESULTS_PARTS = {"pk_nca": nca_summary_rows, "pkpd": pkpd_parameter_rows}

@@ -288,7 +288,7 @@ def teae_any_counts(ae: pd.DataFrame, pop: pd.DataFrame, arms: Sequence[str]) ->
 
 
 def ae_display_part(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
-    """Display rows of rule ``stats_ae`` (ARD ``analysis_type = display``) for the TEAE by SOC/PT
+    """Display rows of job ``stats_part`` (part=ae) (ARD ``analysis_type = display``) for the TEAE by SOC/PT
     table: ``TEAE: any`` subjects at their maximum grade (``n_subjects_max_grade_<g>``; severity:
     ``n_subjects_max_severity_<g>``), and for any TEAE, each SOC and each SOC/PT the subjects whose
     maximum grade is >= 3 (severity: severe): ``max_grade_ge_3_n_subjects``/``_percent``."""
@@ -319,7 +319,7 @@ def ae_display_part(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str],
 
 
 def ae_part(adsl: pd.DataFrame, adae: pd.DataFrame, arms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
-    """All AE endpoints (rule ``stats_ae``): overview and SOC/PT counts."""
+    """All AE endpoints (job ``stats_part`` (part=ae)): overview and SOC/PT counts."""
     return frame(
         [
             *teae_overview(adsl, adae, arms, level).to_dict("records"),
@@ -620,7 +620,7 @@ def lab_display_part(
     grading: Mapping[str, str],
     max_grades: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
-    """Display rows of rule ``stats_lab`` (ARD ``analysis_type = display``): the totals of the
+    """Display rows of job ``stats_part`` (part=lab) (ARD ``analysis_type = display``): the totals of the
     CTCAE shift tables (:func:`shift_total_rows`) on the grade grid of all graded parameters, and
     the albumin/cholesterol figure's summaries by visit (:func:`lab_figure_rows`) and subjects
     per arm (:func:`lab_figure_count_rows`)."""
@@ -650,7 +650,7 @@ def lab_part(
     params: Sequence[str] = LAB_PARAMS,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Laboratory safety endpoints (rule ``stats_lab``), safety population.
+    """Laboratory safety endpoints (job ``stats_part`` (part=lab)), safety population.
 
     For each of ``params`` present in ADLB: value, change and % change by visit and the
     nadir/peak (:data:`LAB_EXTREME`); for each ``term -> PARAMCD`` of ``grading``
