@@ -560,6 +560,33 @@ def test_edss_figure_subject_counts_are_the_ard_rows():
                      "Baseline\n(n = 6)", "Week 4\n(n = 6)"]  # fmt: skip
 
 
+def test_swimmer_figure_subject_counts_are_the_ard_rows():
+    """The AE swimmer figure's subtitle (N, n per arm) shows the disposition part's ``Analysis
+    set`` rows of the safety set: the toy's counts (ST-02-004 has SAFFL = N), and altered ARD
+    counts are what it prints; without the rows of the safety set, a UserError."""
+    from test_figures import ARMS, CUT, make_adae, make_adex, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.demographics import ANALYSIS_SET, disposition_display_part
+
+    adsl, adae, adex = make_adsl(), make_adae(), make_adex()
+    codes = [a["armcd"] for a in ARMS]
+    demographics = adsl.assign(AGE=[40, 35, 52, 61], SEX=["F", "F", "M", "F"])  # the part's demographics need them
+    ard = part_ard(frame([]), disposition_display_part(demographics, codes), codes)
+    safety = "Safety (SAFFL=Y)"
+    n = {a: ard.set_index(ARD_KEY).loc[_count_key(ANALYSIS_SET, safety, a), "value"] for a in [*codes, "Overall"]}
+    assert n == {"BATO340": 1, "BATO680": 2, "Overall": 3}
+    subtitle = "Safety analysis set (N = 3): Batoclimab 340 mg n = 1; Batoclimab 680 mg n = 2"
+    assert subtitle in _figure_texts(F.plot_ae_swimmer(adae, adsl, adex, ARMS, data_cut=CUT))
+    assert subtitle in _figure_texts(F.plot_ae_swimmer(adae, adsl, adex, ARMS, data_cut=CUT, ard=ard))
+    altered = _altered(ard, _count_key(ANALYSIS_SET, safety, "BATO340"), 23)
+    altered = _altered(altered, _count_key(ANALYSIS_SET, safety, "Overall"), 25)
+    texts = _figure_texts(F.plot_ae_swimmer(adae, adsl, adex, ARMS, data_cut=CUT, ard=altered))
+    assert "Safety analysis set (N = 25): Batoclimab 340 mg n = 23; Batoclimab 680 mg n = 2" in texts
+    with pytest.raises(UserError, match=ANALYSIS_SET):
+        F.plot_ae_swimmer(adae, adsl, adex, ARMS, data_cut=CUT, ard=ard[ard["population"] != safety])
+
+
 def test_nca_footnote_counts_are_the_ard_rows(study):
     """The NCA table's footnote "not estimable in k of n profiles" reads k and n from the pk_nca
     part's Overall rows (per reason, from the summary's notes): t_half, first dose: 3 of 6

@@ -47,7 +47,12 @@ FIGURES = {
         {"arms": DOSED_ARMS, **_DOSING, **_TRT},
         _FIG_CODE,
     ),
-    "ae_swimmer": Spec("Safety", adam("adae", "adsl", "adex"), {**_ARMS_ALL, **_TRT}, _FIG_CODE),
+    "ae_swimmer": Spec(
+        "Safety",
+        {**adam("adae", "adsl", "adex"), **ard_input("disposition")},
+        {**_ARMS_ALL, **_TRT},
+        _FIG_CODE,
+    ),
     "disposition_flow": Spec(
         "Study population",
         ard_input("disposition"),

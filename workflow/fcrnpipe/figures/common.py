@@ -58,12 +58,6 @@ def restrict(df: pd.DataFrame, pop: pd.DataFrame) -> pd.DataFrame:
     return out.merge(pop[["USUBJID", "ARMCD"]], on="USUBJID", how="left", validate="many_to_one")
 
 
-def arm_counts(pop: pd.DataFrame, arms: Sequence[Arm]) -> dict[str, int]:
-    """Subjects per arm (every configured arm, 0 when absent)."""
-    counts = pop["ARMCD"].astype(str).value_counts()
-    return {a.armcd: int(counts.get(a.armcd, 0)) for a in arms}
-
-
 def n_text(arms: Sequence[Arm], counts: Mapping[str, int]) -> str:
     """``"Batoclimab 340 mg n = 2; Batoclimab 680 mg n = 7"``."""
     return "; ".join(f"{a.label} n = {counts.get(a.armcd, 0)}" for a in arms)

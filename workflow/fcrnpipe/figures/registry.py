@@ -66,7 +66,7 @@ def pk_conc_time(i: Any, p: Any) -> Figure:
 def ae_swimmer(i: Any, p: Any) -> Figure:
     return plot_ae_swimmer(
         read_parquet(i.adae), read_parquet(i.adsl), read_parquet(i.adex), p.arms, treatment=p.treatment,
-        data_cut=p.data_cut,
+        data_cut=p.data_cut, ard=read_ard(i.ard),
     )
 
 

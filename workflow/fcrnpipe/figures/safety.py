@@ -14,12 +14,12 @@ from matplotlib.patches import Patch, Rectangle
 
 from fcrnpipe.labels import drug_name, drug_title
 from fcrnpipe.errors import UserError
+from fcrnpipe.stats.demographics import ANALYSIS_SET, analysis_set_rows
 from fcrnpipe.stats.descriptive import POPULATION_LABELS
 from fcrnpipe.stats.safety import LAB_FIGURE_ENDPOINTS, ae_scale, lab_figure_count_rows, lab_figure_subjects
 from fcrnpipe.figures.common import (
     ard_arm_counts,
     ard_visit_summary,
-    arm_counts,
     display_ard,
     flag_yes,
     nominal_day,
@@ -582,6 +582,7 @@ def plot_ae_swimmer(
     treatment: str = "BATOCLIMAB",
     data_cut: str = "",
     population_flag: str = "SAFFL",
+    ard: pd.DataFrame | None = None,
 ) -> Figure:
     """Adverse-event swimmer plot: one bar per subject from the first dose to the last contact.
 
@@ -589,8 +590,15 @@ def plot_ae_swimmer(
     CTCAE grade and labelled with the preferred term (overlapping AEs in stacked lanes; an arrow
     marks an AE ongoing at the last contact), treatment discontinuation (×) and study withdrawal
     (■). Subjects ordered by arm (config order) then USUBJID, arms under a header row.
+    The subjects per arm and N of the subtitle are the ARD's ``Analysis set`` rows of the
+    population (disposition part's display rows); without ``ard``, computed by the stats stage's
+    function first.
     """
     arm_list = arms_from_config(arms)
+    counts, n_set = ard_arm_counts(
+        display_ard(ard, lambda: analysis_set_rows(adsl, [a.armcd for a in arm_list], (population_flag,))),
+        ANALYSIS_SET, POPULATION_LABELS[population_flag], arm_list,
+    )  # fmt: skip
     subj, ae, ex = swimmer_data(adsl, adae, adex, arm_list, treatment, population_flag)
     # second pass: lanes that keep the preferred-term labels clear of the next bar
     fig_w = 9.5
@@ -612,7 +620,7 @@ def plot_ae_swimmer(
     add_header_footer(
         fig,
         "Adverse events over time by subject (swimmer plot)",
-        population_subtitle(population_flag, arm_list, arm_counts(subj, arm_list)),
+        population_subtitle(population_flag, arm_list, counts, total=n_set),
         _swimmer_notes(subj, labels, scale),
         data_cut,
         legend=_swimmer_legend(scale, treatment),
