@@ -54,3 +54,11 @@ def test_reference_fit_target_is_the_first_fits_cpu_time(bench):
     rows[0]["notes"] = PK_NOTES.replace("(cpu 1.34 s", "(cpu 0.98 s")
     (what, value, ok), = bench.check_targets(rows)
     assert value == "0.98 s" and ok is True
+
+
+def test_bootstrap_replicate_target_is_cpu_time(bench):
+    notes = "cpu 12.8 s; 10 replicates, 10 ok; 2.43 s per replicate (cpu 1.16 s)"
+    (what, value, ok), = bench.check_targets([_row("ref_bootstrap", 26.85, notes)])
+    assert "CPU time" in what and value == "1.16 s" and ok is True
+    (what, value, ok), = bench.check_targets([_row("ref_bootstrap", 26.85, notes.replace("(cpu 1.16", "(cpu 2.05"))])
+    assert value == "2.05 s" and ok is False
