@@ -31,7 +31,11 @@ fresh process, ``ref_pk_fit`` (``sc1cmt_mm``, covariance step included), ``ref_p
 (``igg_turnover`` on that run's individual PK) and ``ref_bootstrap`` (replicates 1-10 of the
 default bootstrap, each a PK + PD refit, as ``pkpd_bootstrap_chunk`` runs them; the notes give
 the CPU time per replicate). The fit times in the notes (``fit``) exclude the imports; the
-wall time is the whole process.
+wall time is the whole process. The worker fits twice: the second fit's CPU time, subtracted
+from the first's, gives the one-off start-up a process pays at its first fit (numba's runtime
+and the compiled kernel loaded from its cache). The Theoph ratio, the reference fit targets
+and the bootstrap replicate compare CPU time (on a shared machine the wall time also counts
+the waits for a core).
 
 Plus ``validation`` (issue #9), for each of ``--validation-sizes`` (default 150 and 300 subjects):
 ``realistic_cut`` writes a realistic data cut (``scripts/simulate_study.py --realistic``: placebo
@@ -228,13 +232,20 @@ def work_ref_fit(part: str, workdir: Path) -> dict[str, Any]:
     data = read_nm_dataset(workdir / "pkpd" / "nm_dataset.csv")
     spec = json.loads((workdir / "pkpd" / part / "fit.json").read_text())["spec"]
     pm = build_population_model(spec)
-    c0, t0 = _cpu(), time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        res = nlme_fit(data, pm, F.fit_options(None, F.FINAL_FIT_OPTIONS))
-    t1, c1 = time.perf_counter(), _cpu()
+    cpu, wall, fits = [], [], []
+    for _ in range(2):  # the second fit, same process: without the one-off start-up of the first
+        c0, t0 = _cpu(), time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FitWarning)
+            fits.append(nlme_fit(data, pm, F.fit_options(None, F.FINAL_FIT_OPTIONS)))
+        wall.append(time.perf_counter() - t0)
+        cpu.append(_cpu() - c0)
+    # start-up: what only the first fit of a process pays (numba's runtime and the compiled
+    # kernel loaded from its cache); the notes and the status are the first fit's
+    res = fits[0]
     return {"converged": bool(res.optimizer["converged"]),
-            "notes": f"fit {t1 - t0:.2f} s (cpu {c1 - c0:.2f} s); {_fit_notes(res)}"}
+            "notes": f"fit {wall[0]:.2f} s (cpu {cpu[0]:.2f} s; again in the same process: cpu {cpu[1]:.2f} s, "
+                     f"start-up {cpu[0] - cpu[1]:.2f} s); {_fit_notes(res)}"}
 
 
 def work_ref_bootstrap(workdir: Path, replicates: str = "1,2,3,4,5,6,7,8,9,10") -> dict[str, Any]:
@@ -453,36 +464,33 @@ def scaling(rows: list[dict[str, Any]], task: str) -> tuple[float, float]:
     return slope_all, slope_top
 
 
-def _fit_seconds(notes: str) -> float:
-    """The ``fit X s`` figure of a reference task's notes (NaN if absent)."""
+def _cpu_seconds(notes: str, prefix: str = "") -> float:
+    """The first ``<prefix>cpu X s`` figure of a task's notes (NaN if absent): the CPU time of a
+    whole process (``theoph_cli``, ``theoph_r``) or, with ``prefix`` ``r"fit [0-9.]+ s \\("``,
+    of a reference task's first fit (``r"s per replicate \\("``: per bootstrap replicate)."""
     import re
 
-    m = re.search(r"fit ([0-9.]+) s", str(notes))
-    return float(m.group(1)) if m else math.nan
-
-
-def _per_replicate(notes: str) -> float:
-    import re
-
-    m = re.search(r"; ([0-9.]+) s per replicate", str(notes))
+    m = re.search(prefix + r"cpu ([0-9.]+) s", str(notes))
     return float(m.group(1)) if m else math.nan
 
 
 def check_targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
     out = []
     by_task = {r["task"]: r for r in rows}
+    # CPU time, not wall time: on a shared machine the wall time also counts the waits for a core
     if "theoph_cli" in by_task and "theoph_r" in by_task:
-        ratio = by_task["theoph_cli"]["wall_s"] / by_task["theoph_r"]["wall_s"]
-        out.append((f"Theoph CLI <= {TARGET_THEOPH_R_RATIO:g} x R nlme (whole processes)", f"{ratio:.2f} x",
-                    ratio <= TARGET_THEOPH_R_RATIO))
+        py, r = by_task["theoph_cli"], by_task["theoph_r"]
+        ratio = _cpu_seconds(py["notes"]) / _cpu_seconds(r["notes"])
+        out.append((f"Theoph CLI <= {TARGET_THEOPH_R_RATIO:g} x R nlme (whole processes, CPU time)",
+                    f"{ratio:.2f} x (wall: {py['wall_s'] / r['wall_s']:.2f} x)", bool(ratio <= TARGET_THEOPH_R_RATIO)))
     for task, target in (("ref_pk_fit", TARGET_REF_FIT_S), ("ref_pd_fit", TARGET_REF_FIT_S)):
         if task in by_task:
-            v = _fit_seconds(by_task[task]["notes"])
-            out.append((f"{task} (reference study, fit without imports) <= {target:g} s", f"{v:.2f} s",
+            v = _cpu_seconds(by_task[task]["notes"], prefix=r"fit [0-9.]+ s \(")
+            out.append((f"{task} (reference study, fit without imports, CPU time) <= {target:g} s", f"{v:.2f} s",
                         bool(v <= target)))
     if "ref_bootstrap" in by_task:
-        v = _per_replicate(by_task["ref_bootstrap"]["notes"])
-        out.append((f"bootstrap replicate (PK + PD refit) <= {TARGET_REPLICATE_S:g} s", f"{v:.2f} s",
+        v = _cpu_seconds(by_task["ref_bootstrap"]["notes"], prefix=r"s per replicate \(")
+        out.append((f"bootstrap replicate (PK + PD refit, CPU time) <= {TARGET_REPLICATE_S:g} s", f"{v:.2f} s",
                     bool(v <= TARGET_REPLICATE_S)))
     for r in rows:
         if r["task"] == "theoph_cli":
