@@ -82,6 +82,8 @@ TARGET_THEOPH_S = 2.0
 TARGET_THEOPH_R_RATIO = 2.0
 TARGET_REF_FIT_S = 1.0
 TARGET_REPLICATE_S = 2.0
+#: Threads of the fits (``--threads``; the pipeline's fit rules have ``threads: 2``).
+FIT_THREADS = {"threads": 2}
 TARGET_FIT_S = {"pk_fit": 60.0, "pd_fit": 30.0}
 TARGET_FIT_MB = 2048.0
 TARGET_SIZE = 1000
@@ -184,7 +186,7 @@ def work_pk_fit(n: int, seed: int, workdir: Path) -> dict[str, Any]:
     spec = F.pk_spec("sc1cmt_mm", cfg["residual_error"]["pk"], cfg["blq_method"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        res = F.run_fit(data, spec, F.fit_options(None, F.FINAL_FIT_OPTIONS))
+        res = F.run_fit(data, spec, F.fit_options(FIT_THREADS, F.FINAL_FIT_OPTIONS))
     individual_pk_records(res).to_csv(workdir / "pk_individual.csv", index=False)
     (workdir / "pk_typical.json").write_text(json.dumps(res.theta_natural))
     return {"converged": bool(res.optimizer["converged"]), "notes": _fit_notes(res)}
@@ -208,7 +210,7 @@ def work_pd_fit(n: int, seed: int, workdir: Path) -> dict[str, Any]:
     spec = F.pd_spec(pki, pkt, cfg["steroid_suppression"], cfg["residual_error"]["pd"], cfg["blq_method"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        res = F.run_fit(data, spec, F.fit_options(None, F.FINAL_FIT_OPTIONS))
+        res = F.run_fit(data, spec, F.fit_options(FIT_THREADS, F.FINAL_FIT_OPTIONS))
     return {"converged": bool(res.optimizer["converged"]), "notes": _fit_notes(res)}
 
 
@@ -237,7 +239,7 @@ def work_ref_fit(part: str, workdir: Path) -> dict[str, Any]:
         c0, t0 = _cpu(), time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
-            fits.append(nlme_fit(data, pm, F.fit_options(None, F.FINAL_FIT_OPTIONS)))
+            fits.append(nlme_fit(data, pm, F.fit_options(FIT_THREADS, F.FINAL_FIT_OPTIONS)))
         wall.append(time.perf_counter() - t0)
         cpu.append(_cpu() - c0)
     # start-up: what only the first fit of a process pays (numba's runtime and the compiled
@@ -312,7 +314,7 @@ def run_child(cmd: list[str], timeout: float) -> tuple[float, float, float, int,
 
 def run_task(task: str, n: int, seed: int, workdir: Path, timeout: float) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", task, "--n", str(n), "--seed", str(seed),
-           "--workdir", str(workdir)]
+           "--workdir", str(workdir), "--threads", str(FIT_THREADS["threads"])]
     wall, peak, cpu, code, out, err = run_child(cmd, timeout)
     row = {"task": task, "n_subjects": n, "wall_s": round(wall, 3), "peak_mb": round(peak, 1), "converged": "",
            "notes": ""}
@@ -616,9 +618,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--coverage-subjects", type=int, default=36)
     ap.add_argument("--coverage-out", help="folder of recovery_coverage.csv (default: that of --out)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel recovery studies")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="threads of the PK/PD fits (FitOptions.threads; the fit rules' threads: 2)")
     ap.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    FIT_THREADS["threads"] = max(1, args.threads)
     if args.worker:
         return worker_main(args.worker, args.n, args.seed, Path(args.workdir))
 
@@ -633,7 +638,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("pd_fit needs pk_fit (the PD model is driven by its individual PK)")
     out = Path(args.out)
     rows: list[dict[str, Any]] = []
-    print(f"benchmark: sizes {sizes}, tasks {tasks}, {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}", flush=True)
+    print(f"benchmark: sizes {sizes}, tasks {tasks}, {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, "
+          f"fits in {FIT_THREADS['threads']} thread(s)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(args.workdir) if args.workdir else Path(tmp)
         if "theoph_cli" in tasks:

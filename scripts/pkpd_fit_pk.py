@@ -8,7 +8,7 @@ def main(smk):
     p = smk.params
     fit_pk(smk.input.dataset, dict(smk.output.items()), candidate=smk.wildcards.candidate,
            residual_error=p.residual_error, blq_method=p.blq_method, limits=p.limits,
-           covariates=p.covariates)
+           covariates=p.covariates, threads=smk.threads)
 
 
 run(main, snakemake)  # noqa: F821

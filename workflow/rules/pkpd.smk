@@ -76,6 +76,7 @@ rule pkpd_fit_pk:
         candidate="|".join(PKPD["pk_candidates"]),
     conda:
         CONDA_ENV
+    threads: 2
     resources:
         mem_mb=2000,
         runtime=60,
@@ -128,6 +129,7 @@ rule pkpd_fit_pd:
         bench("pkpd/fit_pd.tsv")
     conda:
         CONDA_ENV
+    threads: 2
     resources:
         mem_mb=2000,
         runtime=120,

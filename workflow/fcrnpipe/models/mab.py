@@ -30,6 +30,7 @@ import pandas as pd
 
 from fcrnpipe.models.base import CMT_CENTRAL, CMT_DEPOT, CMT_PD, Design, Output, ParamSpec, StructuralModel
 from fcrnpipe.models.ode import Grid, GridLimitError, build_grid, refine_grid, rodas4_step
+from fcrnpipe.models.threads import run_rows
 
 HOURS_PER_DAY = 24.0
 
@@ -290,6 +291,12 @@ def _no_err() -> np.ndarray:
     return np.zeros((0, 0))
 
 
+def _err_rows(err: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Rows ``a:b`` of the local-error buffer (the empty buffer when no errors are wanted: the
+    kernels fill ``err`` only when its first axis equals their number of rows)."""
+    return err[a:b] if err.size else err
+
+
 def _kernel_arguments(prep: _MabPrep, sid: np.ndarray, n_jet: int, steroid: Steroid | None,
                       error: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float, float, float]]:
     """What both kernels take besides the parameters: the output jets ``(R, M, n_jet)`` and the
@@ -320,8 +327,14 @@ def run_mab(prep: _MabPrep, sid: np.ndarray, par: np.ndarray, with_pd: bool, ste
     pidx = np.full(N_KERNEL_PARAMS, -1, dtype=np.int64)
     if diff is not None:
         pidx[np.asarray(diff, dtype=np.int64)] = np.arange(len(diff))
-    kernels.mab_jets(k.t[sid], k.npts[sid], k.dose[sid], event, fs, ks, np.ascontiguousarray(par), pidx, with_pd,
-                     *k.records(sid), d, pi, pj, out, err, rtol, atol)
+    t, npts, dose, par = k.t[sid], k.npts[sid], k.dose[sid], np.ascontiguousarray(par)
+    obs_idx, obs_kind, order, n_obs = k.records(sid)
+
+    def rows(a: int, b: int) -> None:
+        kernels.mab_jets(t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, par[a:b], pidx, with_pd, obs_idx[a:b],
+                         obs_kind[a:b], order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol)
+
+    run_rows(rows, sid.size)
     return out, (err if error is not None else None)
 
 
@@ -335,8 +348,15 @@ def run_igg(prep: _MabPrep, sid: np.ndarray, pk: np.ndarray, par: np.ndarray, st
     k = prep.kernel
     out, err, event, (fs, ks, rtol, atol) = _kernel_arguments(prep, sid, par.shape[2], steroid, error)
     pi, pj = pairs
-    kernels.igg_jets(k.t[sid], k.npts[sid], k.dose[sid], event, fs, ks, np.ascontiguousarray(pk, dtype=float),
-                     np.ascontiguousarray(par), *k.records(sid), d, pi, pj, out, err, rtol, atol)
+    t, npts, dose = k.t[sid], k.npts[sid], k.dose[sid]
+    pk, par = np.ascontiguousarray(pk, dtype=float), np.ascontiguousarray(par)
+    obs_idx, obs_kind, order, n_obs = k.records(sid)
+
+    def rows(a: int, b: int) -> None:
+        kernels.igg_jets(t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, pk[a:b], par[a:b], obs_idx[a:b],
+                         obs_kind[a:b], order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol)
+
+    run_rows(rows, sid.size)
     return out, (err if error is not None else None)
 
 

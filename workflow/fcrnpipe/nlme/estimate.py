@@ -33,6 +33,7 @@ from scipy.optimize import OptimizeWarning, least_squares, minimize
 from fcrnpipe.errors import UserError
 from fcrnpipe.models.base import StructuralModel
 from fcrnpipe.models.ode import GridLimitError
+from fcrnpipe.models.threads import kernel_threads
 from fcrnpipe.nlme.dataset import NMData
 from fcrnpipe.nlme.foce import (
     InnerResult,
@@ -75,6 +76,10 @@ class FitOptions:
     each log-scale fixed effect within a factor ``search_range`` either way and each IIV SD at
     most ``search_range`` times its starting value (NONMEM-style boundaries; an estimate that
     ends on the box is reported in ``optimizer["at_bound"]``).
+
+    ``threads``: threads that integrate the rows of a model call side by side
+    (:func:`fcrnpipe.models.threads.kernel_threads`; large studies only); the results do not
+    depend on it, bit for bit.
     """
 
     covariance: str = "hessian"
@@ -87,6 +92,7 @@ class FitOptions:
     warmup_iter: int = 15
     max_evaluations: int = 5000
     search_range: float | None = None
+    threads: int = 1
 
 
 @dataclass
@@ -943,7 +949,7 @@ def fit(
     t_start = time.perf_counter()
     problem = build_problem(data, pm)
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), kernel_threads(options.threads):
             result = _fit(problem, data, pm, options, warm_start, t_start, search_center)
     except (np.linalg.LinAlgError, FloatingPointError, OverflowError, ZeroDivisionError) as exc:
         raise FitError(f"{data.path}: {pm.model.name}: the estimation failed ({type(exc).__name__}: {exc})") from exc

@@ -55,7 +55,6 @@ the percentage of all virtual subjects reaching it is given:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +63,7 @@ import pandas as pd
 
 from fcrnpipe.errors import UserError
 from fcrnpipe.models import make_design
+from fcrnpipe.models.threads import map_threads
 from fcrnpipe.nlme import NMData
 from fcrnpipe.pkpd.bootstrap import used_replicates
 from fcrnpipe.pkpd.simulation import PkPdModel
@@ -350,9 +350,10 @@ def regimen_curves(
     """Days and IgG % of baseline of the virtual subjects ``params``: ``(subjects, 9)`` ->
     ``(subjects, n_days)``; ``(trials, subjects, 9)`` -> ``(trials, subjects, n_days)``,
     integrated whole trials at a time: as many as fit in ``max_rows`` subjects per model call
-    (at least one). ``workers`` > 1 integrates that many blocks at a time in threads (the
-    compiled kernels release the GIL); every block is computed alone and the blocks are put
-    back in order, so the result does not depend on ``workers``."""
+    (at least one). ``workers`` > 1 integrates that many blocks at a time in threads
+    (:func:`~fcrnpipe.models.threads.map_threads`; the compiled kernels release the GIL); every
+    block is computed alone and the blocks are put back in order, so the result does not depend
+    on ``workers``."""
     params = np.asarray(params, dtype=float)
     if params.ndim == 2:
         tday, pct = regimen_curves(model, regimen, params[None], days, max_rows, workers)
@@ -367,11 +368,7 @@ def regimen_curves(
         f = model.predict(design, block)
         return tday, (100.0 * f / block[:, 5][:, None]).reshape(-1, n_sub, f.shape[1])
 
-    if int(workers) > 1 and len(blocks) > 1:
-        with ThreadPoolExecutor(max_workers=int(workers)) as pool:
-            done = list(pool.map(curves, blocks))
-    else:
-        done = [curves(b) for b in blocks]
+    done = map_threads(curves, blocks, int(workers))
     return done[-1][0], np.concatenate([pct for _, pct in done])
 
 

@@ -83,13 +83,15 @@ def _limits(limits: Mapping[str, Any] | None, options: Mapping[str, Any] | None)
 
 def fit_pk(nm_path: str, out: Mapping[str, str], *, candidate: str, residual_error: str, blq_method: str,
            options: Mapping[str, Any] | None = None, limits: Mapping[str, Any] | None = None,
-           covariates: Sequence[Mapping[str, Any]] | None = None) -> None:
+           covariates: Sequence[Mapping[str, Any]] | None = None, threads: int = 1) -> None:
+    """Fit one PK candidate; ``threads``: the rule's (rows of the model calls side by side,
+    :attr:`fcrnpipe.nlme.FitOptions.threads`; the files do not depend on it)."""
     data = read_nm_dataset(nm_path)
     grid_factor, options = _limits(limits, options)
     F.check_covariate_config(covariates or [], F.PIPELINE_MODELS)
     spec = F.with_grid_limit(F.pk_spec(candidate, residual_error, blq_method), grid_factor)
     spec = F.with_covariates(spec, covariates, data)
-    result = F.run_fit(data, spec, F.fit_options(options, F.FINAL_FIT_OPTIONS))
+    result = F.run_fit(data, spec, F.fit_options({**options, "threads": int(threads)}, F.FINAL_FIT_OPTIONS))
     F.write_fit(result, spec, out, extra={"candidate": candidate, "newton_decrement": F.newton_decrement(result)})
 
 
@@ -112,9 +114,11 @@ def select_pk(summaries: Sequence[str], candidates: Sequence[str], out: Mapping[
 def fit_pd(nm_path: str, pk_dir: Mapping[str, str], id_map_path: str, out: Mapping[str, str], *, fit_mode: str,
            steroid: Mapping[str, Any], residual_error: Mapping[str, str], blq_method: str,
            pd_model: str = "igg_turnover", options: Mapping[str, Any] | None = None,
-           limits: Mapping[str, Any] | None = None, covariates: Sequence[Mapping[str, Any]] | None = None) -> None:
+           limits: Mapping[str, Any] | None = None, covariates: Sequence[Mapping[str, Any]] | None = None,
+           threads: int = 1) -> None:
     """The IgG model on the chosen PK (sequential) or the joint model (simultaneous); writes
-    the fit's files (``pkpd/pd/``) and the combined individual and prediction tables."""
+    the fit's files (``pkpd/pd/``) and the combined individual and prediction tables.
+    ``threads``: as :func:`fit_pk`."""
     if pd_model != "igg_turnover":
         raise UserError(f"config pkpd.pd_model: {pd_model!r} is not supported (igg_turnover)")
     data = read_nm_dataset(nm_path)
@@ -142,7 +146,7 @@ def fit_pd(nm_path: str, pk_dir: Mapping[str, str], id_map_path: str, out: Mappi
         start = {r.name: float(b) for r, b in zip(pk.pm.covariates, pk.beta)}
         spec["covariates"] = [{**c, "exponent": start.get(f"{c['covariate']}_on_{c['parameter']}", c["exponent"])}
                               if c["estimate"] else c for c in spec.get("covariates", [])]
-    result = F.run_fit(data, spec, F.fit_options(options, F.FINAL_FIT_OPTIONS))
+    result = F.run_fit(data, spec, F.fit_options({**options, "threads": int(threads)}, F.FINAL_FIT_OPTIONS))
     tables = F.write_fit(result, spec, out, extra={"fit_mode": fit_mode, "pk_model": pk.model_name,
                                                   "newton_decrement": F.newton_decrement(result)})
     idm = pd.read_csv(id_map_path)
