@@ -111,6 +111,19 @@ def test_the_ctcae_table_a_table_or_figure_reads_is_validated(tmp_path, kind, na
         build(_job(name, kind, inputs, params))
 
 
+def test_the_ctcae_table_the_lab_stats_part_reads_is_validated(tmp_path):
+    """The lab part of the ARD reads ctcae.csv with the validated loader too (before the ADaM
+    inputs): a broken user table is a UserError naming file, row, column and rule."""
+    from fcrnpipe.errors import UserError
+    from fcrnpipe.stats.registry import build_part
+
+    ctcae = _broken_resource(tmp_path, "ctcae.csv", 1, "grade", "two")
+    missing = str(tmp_path / "not_read.parquet")
+    job = _part_job("lab", {"ctcae": ctcae, "adsl": missing, "adlb": missing}, {"grading": {}})
+    with pytest.raises(UserError, match=r"ctcae\.csv, row 1, column grade: .two. is not an integer 1-5 \(rule grade\)"):
+        build_part(job)
+
+
 @pytest.mark.parametrize("name", ["albumin", "cholesterol", "igg"])
 def test_the_units_table_a_lab_table_reads_is_validated(tmp_path, name):
     """The laboratory tables read their decimals from units.csv with the validated loader

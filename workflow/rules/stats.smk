@@ -15,7 +15,11 @@ _STATS = {
 STATS_PARTS = {
     # endpoint parts (also display rows: the numbers only tables and figures show)
     "ae": Job(adam("adsl", "adae"), {}),
-    "lab": Job({**adam("adsl", "adlb"), "ctcae": resource("ctcae.csv")}, {"grading": config["lab_grading"]}),
+    # reads ctcae.csv with the validated loader (fcrnpipe.derive.grading): its code reruns the part
+    "lab": Job(
+        {**adam("adsl", "adlb"), "ctcae": resource("ctcae.csv")},
+        {"grading": config["lab_grading"], "ctcae_code": lib_code("derive", "resource_tables")},
+    ),
     # also analysis sets, demographics, the disposition flow's counts
     "disposition": Job(adam("adsl", "adex"), {**_TRT, **_PLACEBO}),
     "pd": Job(adam("adsl", "adlb"), {}),  # IgG, AQP4-IgG

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from fcrnpipe.derive.grading import load_ctcae
 from fcrnpipe.stats.ard import part_ard
 from fcrnpipe.stats.demographics import disposition_display_part
 from fcrnpipe.stats.descriptive import frame
@@ -41,7 +42,7 @@ def ae(i: Any, p: Any) -> Rows:
 def lab(i: Any, p: Any) -> Rows:
     """ADSL + ADLB (+ ctcae.csv): albumin/cholesterol by visit and CTCAE shifts; the shift
     tables' totals and the albumin/cholesterol figure's means by visit."""
-    max_grades = ctcae_max_grades(pd.read_csv(i.ctcae))
+    max_grades = ctcae_max_grades(load_ctcae(i.ctcae))  # the user's resource table, validated, first
     adsl, adlb = read_parquet(i.adsl), read_parquet(i.adlb)
     return (
         lab_part(adsl, adlb, p.arms, p.grading, max_grades),
