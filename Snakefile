@@ -30,4 +30,4 @@ include: "workflow/rules/provenance.smk"
 rule all:
     default_target: True
     input:
-        all_targets,
+        [path for stage in TARGETS.values() for path in stage],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -34,7 +36,8 @@ def test_e2e_derive_stage_runs_and_reruns_only_what_changed(valid_cut_run, tmp_p
     dry = snakemake(
         "-n", "--cores", "1", *_targets(res), results=res, raw=raw, extra_config=("censoring={titre: zero}",)
     )
-    assert planned_jobs(dry) == {"derive_adlb": 1}
+    assert planned_jobs(dry) == {"derive": 1}
+    assert re.findall(r"wildcards: dataset=(\w+)", dry.stdout) == ["adlb"]
 
     # a changed AE export reruns its check, the report, its gate and ADAE only (in a copy of the run)
     raw, res = copy_run(valid_cut_run, tmp_path)
@@ -42,4 +45,5 @@ def test_e2e_derive_stage_runs_and_reruns_only_what_changed(valid_cut_run, tmp_p
     ae.loc[0, "AETOXGR"] = "2"
     write_cut({"ae": ae}, raw)
     dry = snakemake("-n", "--cores", "1", *_targets(res), results=res, raw=raw)
-    assert planned_jobs(dry) == {"check_domain": 1, "validation_report": 1, "validated": 1, "derive_adae": 1}
+    assert planned_jobs(dry) == {"check_domain": 1, "validation_report": 1, "validated": 1, "derive": 1}
+    assert re.findall(r"wildcards: dataset=(\w+)", dry.stdout) == ["adae"]

@@ -90,7 +90,7 @@ def test_ledger_records_the_run_with_jobs_reasons_and_hashes(reference_run):
     assert rec["outcome"] == "success"
     assert set(rec["raw_inputs"]) == {f"{d}.csv" for d in ("dm", "ex", "vs", "lb", "pc", "qs", "ae", "ds")}
     rules = {j["rule"] for j in rec["jobs"]}
-    assert {"check_domain", "derive_adsl", "nca", "stats_endpoints", "provenance"} <= rules
+    assert {"check_domain", "derive", "nca", "stats_endpoints", "provenance"} <= rules
     assert all(j["reason"] for j in rec["jobs"] if j["rule"] != "all")
     assert "adam/adsl.parquet" in rec["outputs"] and len(rec["outputs"]["adam/adsl.parquet"]) == 64
     assert rec["git"]["commit"] and rec["config_sha256"] and rec["software"]["snakemake"]
@@ -99,7 +99,7 @@ def test_ledger_records_the_run_with_jobs_reasons_and_hashes(reference_run):
 def test_manifest_names_rule_and_input_hashes(reference_run):
     manifest = pd.read_csv(reference_run["results"] / "provenance" / "manifest.csv")
     row = manifest.set_index("output").loc["results/adam/adae.parquet"]
-    assert row["rule"] == "derive_adae"
+    assert row["rule"] == "derive"
     assert "results/validation/ae.parquet=" in row["inputs"]
     assert (manifest["rule"].fillna("") != "").all()
 
@@ -114,14 +114,14 @@ def test_corrected_ae_export_reruns_only_the_ae_closure_and_reports_the_change(r
     dry = snakemake("--cores", "2", "-n", results=res, raw=raw)
     planned = planned_jobs(dry)
     assert planned.get("check_domain") == 1 and planned.get("validated") == 1
-    assert planned.get("derive_adae") == 1 and planned.get("stats_part") == 1 and "provenance" in planned
-    # the generic rules `stats_part`, `table` and `figure` rerun only the part, tables and figures of
-    # the AE closure
+    assert planned.get("derive") == 1 and planned.get("stats_part") == 1 and "provenance" in planned
+    # the generic rules `derive`, `stats_part`, `table` and `figure` rerun only the dataset, part,
+    # tables and figures of the AE closure
+    assert set(re.findall(r"wildcards: dataset=(\w+)", dry.stdout)) == {"adae"}
     assert set(re.findall(r"wildcards: part=(\w+)", dry.stdout)) == {"ae"}
     assert set(re.findall(r"wildcards: name=(\w+)", dry.stdout)) == {
         "teae_overview", "teae_soc_pt", "published_vs_reproduced", "ae_swimmer"}
-    untouched = [r for r in planned if r.startswith(("derive_adsl", "derive_adlb", "derive_adpc", "nca", "fit_",
-                                                      "pkpd", "bootstrap", "vpc"))]
+    untouched = [r for r in planned if r.startswith(("nca", "fit_", "pkpd", "bootstrap", "vpc"))]
     assert not untouched, f"jobs outside the AE closure would rerun: {untouched}"
     before = tree_hashes(res, LEDGER)
     snakemake("--cores", "2", results=res, raw=raw)

@@ -16,14 +16,18 @@ KINDS = {  # kind -> rule file, library registry module, caption template
 }
 
 
-def rule_names(kind: str) -> list[str]:
-    """The names of the TABLES / FIGURES dict of the rule file (snakefmt layout: one
-    ``    "<name>": Spec(`` line per entry)."""
-    rule_file, _, var, _ = KINDS[kind]
+def registry_names(rule_file: str, var: str) -> list[str]:
+    """The names of the ``var`` dict of a rule file (one ``    "<name>": Spec(`` line per entry)."""
     text = (ROOT / "workflow" / "rules" / rule_file).read_text(encoding="utf-8")
     block = re.search(rf"^{var} = {{\n(.*?)^}}\n", text, re.S | re.M)
     assert block, f"no {var} dict in {rule_file}"
     return re.findall(r'^    "(\w+)": Spec\(', block.group(1), re.M)
+
+
+def rule_names(kind: str) -> list[str]:
+    """The names of the TABLES / FIGURES dict of the rule file."""
+    rule_file, _, var, _ = KINDS[kind]
+    return registry_names(rule_file, var)
 
 
 def adapter_names(kind: str) -> list[str]:
@@ -140,20 +144,45 @@ def test_the_units_table_a_lab_table_reads_is_validated(tmp_path, name):
         build_table(_job(name, "table", inputs, params))
 
 
-def stats_part_names() -> list[str]:
-    """The parts of the STATS_PARTS dict of workflow/rules/stats.smk (one ``    "<part>": Job(``
-    line per entry)."""
-    text = (ROOT / "workflow" / "rules" / "stats.smk").read_text(encoding="utf-8")
-    block = re.search(r"^STATS_PARTS = {\n(.*?)^}\n", text, re.S | re.M)
-    assert block, "no STATS_PARTS dict in stats.smk"
-    return re.findall(r'^    "(\w+)": Job\(', block.group(1), re.M)
-
-
 def test_stats_rule_and_adapters_list_the_same_parts():
     from fcrnpipe.stats.registry import PARTS
 
-    assert stats_part_names() == ["ae", "lab", "disposition", "pd", "edss", "pk", "pk_nca", "pkpd"]
-    assert list(PARTS) == stats_part_names()
+    parts = registry_names("stats.smk", "STATS_PARTS")
+    assert parts == ["ae", "lab", "disposition", "pd", "edss", "pk", "pk_nca", "pkpd"] and list(PARTS) == parts
+
+
+def test_derive_rule_and_adapters_list_the_same_datasets():
+    from fcrnpipe.derive.registry import DATASETS
+
+    datasets = registry_names("derive.smk", "DERIVE")
+    assert datasets == ["adsl", "adex", "adlb", "adpc", "adedss", "adae"] and list(DATASETS) == datasets
+
+
+def test_a_derive_adapter_reads_its_inputs_and_passes_the_params_and_an_unknown_dataset_is_refused(
+    tmp_path, monkeypatch
+):
+    """adex: the validated DM and EX at the job's inputs and the entry's params as keyword
+    arguments of derive_adex (recorded by a stand-in); an unknown dataset names the known ones."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from fcrnpipe.derive import registry
+
+    dm, ex = pd.DataFrame({"USUBJID": ["S1", "S2"]}), pd.DataFrame({"USUBJID": ["S1"], "EXDOSE": [340.0]})
+    dm.to_parquet(tmp_path / "dm.parquet"), ex.to_parquet(tmp_path / "ex.parquet")
+    calls = []
+    monkeypatch.setattr(registry, "derive_adex", lambda *frames, **kw: calls.append((frames, kw)) or frames[1])
+    params = {"arms": [{"armcd": "A", "label": "A", "dose_mg": 340}], "treatment": "X", "placebo": "P"}
+    job = SimpleNamespace(wildcards=SimpleNamespace(dataset="adex"), params=SimpleNamespace(dataset=params),
+                          input=SimpleNamespace(dm=str(tmp_path / "dm.parquet"), ex=str(tmp_path / "ex.parquet")))
+    out = registry.build_dataset(job)
+    (read_dm, read_ex), kwargs = calls[0]
+    assert read_dm["USUBJID"].tolist() == ["S1", "S2"] and read_ex["EXDOSE"].tolist() == [340.0]
+    assert kwargs == params and out is read_ex
+    job.wildcards.dataset = "adcm"
+    with pytest.raises(ValueError, match="unknown analysis dataset 'adcm'; known: adsl, adex, adlb, adpc, adedss, ad"):
+        registry.build_dataset(job)
 
 
 def _part_job(part: str, inputs: dict, params: dict):
@@ -193,8 +222,8 @@ def test_pkpd_plot_registry_names_the_plots_of_the_rule():
 
     text = (ROOT / "workflow" / "rules" / "pkpd.smk").read_text(encoding="utf-8")
     assert 'PKPD_ENDPOINTS = ["pk", "igg"]' in text
-    assert re.findall(r'^    \*\*\{f"(\w+)_\{e\}": Job\(', text, re.M) == ["gof", "individual_fits"]
-    assert re.findall(r'^    "(\w+)": Job\(', text, re.M) == ["eta_distributions"]
+    assert re.findall(r'^    \*\*\{f"(\w+)_\{e\}": Spec\(', text, re.M) == ["gof", "individual_fits"]
+    assert registry_names("pkpd.smk", "PKPD_PLOTS") == ["eta_distributions"]
     assert list(PLOTS) == ["gof_pk", "gof_igg", "individual_fits_pk", "individual_fits_igg", "eta_distributions"]
     job = SimpleNamespace(wildcards=SimpleNamespace(name="vpc_pk"))
     with pytest.raises(ValueError, match="unknown PK/PD plot 'vpc_pk'; known: gof_pk, gof_igg, "):

@@ -30,12 +30,3 @@ def run(main: Callable[[Any], None], smk: Any) -> None:
         rule = getattr(smk, "rule", "?")
         logging.getLogger("fcrnpipe").error("rule %s: %s", rule, exc)
         sys.exit(1)
-
-
-#: Rule parameters that exist for Snakemake's rerun logic only (see fcrnpipe.codehash).
-BOOKKEEPING_PARAMS = ("code",)
-
-
-def analysis_params(smk: Any) -> dict[str, Any]:
-    """The rule's params as keyword arguments, without the bookkeeping ones (``code``)."""
-    return {k: v for k, v in smk.params.items() if k not in BOOKKEEPING_PARAMS}

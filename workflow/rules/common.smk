@@ -1,4 +1,5 @@
-# Shared wiring helpers: paths, the list of domains, and the final targets of each stage.
+# Shared wiring helpers (docs/architecture.md, the conventions of rules): paths, domains, registry
+# entries, the params several registries share and the final targets of each stage.
 import os
 from typing import NamedTuple
 
@@ -28,13 +29,12 @@ CONDA_ENV = "../envs/pipeline.yaml"
 # The arms that receive the study drug (dose_mg > 0): the PK/NCA and PK/PD outputs show these
 # only; a placebo arm (dose_mg 0) is in the safety and PD outputs.
 DOSED_ARMS = [a for a in config["study"]["arms"] if float(a["dose_mg"]) > 0]
+# arm code, label and dose without the plotting colour: a colour change reruns only the figures
+PLAIN_ARMS = [{k: arm[k] for k in ("armcd", "label", "dose_mg")} for arm in config["study"]["arms"]]
+PLAIN_DOSED_ARMS = [a for a in PLAIN_ARMS if float(a["dose_mg"]) > 0]
 
 # Each stage's rule file registers the files `rule all` should build.
 TARGETS = {}
-
-
-def all_targets(wildcards):
-    return [path for stage in TARGETS.values() for path in stage]
 
 
 def res(path):
@@ -74,16 +74,6 @@ def record_run(outcome, log):
     _prov.record_run(outcome, log, config, RUN.get("start"), RES, RAW, DOMAINS, workflow.basedir)
 
 
-def all_stage_outputs(wildcards):
-    """Every stage's targets except the provenance stage's own (its rule's input)."""
-    return sorted({p for stage, paths in TARGETS.items() if stage != "provenance" for p in paths})
-
-
-def first_dir(files):
-    """Folder of the first file of a named input (a single path or a list of paths)."""
-    return os.path.dirname(files if isinstance(files, str) else files[0])
-
-
 def stats_parts(parts):
     """The ARD parts results/stats/parts/<part>.csv, in this order."""
     return expand(res("stats/parts/{part}.csv"), part=parts)
@@ -120,25 +110,20 @@ def figure_files(stem, caption, category, subcategory="Figures"):
 
 
 class Spec(NamedTuple):
-    """A table or figure of a registry (TABLES, FIGURES): report category, named inputs,
-    params (besides the data cut) and the hash of the library code it runs."""
-
-    category: str
-    input: dict
-    params: dict
-    code: str
-
-
-class Job(NamedTuple):
-    """An entry of a registry (DERIVE, STATS_PARTS, PKPD_PLOTS): named inputs and params (besides
-    the code hash and the params every entry of it has)."""
+    """An entry of a registry (DERIVE, STATS_PARTS, PKPD_PLOTS, TABLES, FIGURES): named inputs,
+    params (besides those every entry of it has); for a table or figure also its report category
+    and the hash of the library code it runs."""
 
     input: dict
     params: dict
+    category: str = ""
+    code: str = ""
 
 
-# params and inputs several registries share (derive, stats, tables, figures)
+# params and inputs several registries and rules share
 _TRT = {"treatment": config["study"]["treatment"]}
+_DOSING = {"dosing_days": config["study"]["dosing_days"]}
+_VISITS = {"visits": config["visits"]}
 _PLACEBO = {"placebo": config["study"].get("placebo", "PLACEBO")}
 _UNITS = {"units": resource("units.csv")}
 _EDSS = {k: config["edss"][k] for k in ("primary_visit", "improvement")}

@@ -1,32 +1,18 @@
-# Stage rules: derive (docs/architecture.md, docs/datasets.md section 3). One job per analysis
-# dataset, derive_<dataset> (scripts/derive_<dataset>.py), reading only the validated tables,
-# earlier analysis datasets and resource tables (ADSL never reads ae: an AE update does not rerun
-# it). DERIVE: dataset -> inputs, params (exactly the config values it uses).
-
-# arms without their plotting colour
-DERIVE_ARMS = [{k: arm[k] for k in ("armcd", "label", "dose_mg")} for arm in config["study"]["arms"]]
-
+# Stage rules: derive (docs/architecture.md, docs/datasets.md section 3): rule `derive`, one job per
+# analysis dataset (wildcard {dataset}); DERIVE: dataset -> inputs, params (the config values it uses).
 
 _BASELINE = {"baseline_rule": config["baseline"]["rule"], "same_day": config["baseline"]["same_day"]}
 _QSTESTCD = {"qstestcd": config["edss"].get("qstestcd", "EDSS")}
-_CENSORING = config["censoring"]
+_LAB_CENSORING = {"lab_censoring": config["censoring"]["lab"]}
+_PK_ANALYTE = {"pk_analyte": config["study"]["pk_analyte"]}
 
-# dataset -> inputs, params (besides the library code hash)
 DERIVE = {
-    "adsl": Job(
+    "adsl": Spec(
         {**validated("dm", "ex", "ds", "vs", "lb", "pc", "qs"), **_UNITS},
-        {
-            "arms": DERIVE_ARMS,
-            **_TRT,
-            "pk_analyte": config["study"]["pk_analyte"],
-            **_BASELINE,
-            "lab_censoring": config["censoring"]["lab"],
-            **_PLACEBO,
-            **_QSTESTCD,
-        },
+        {"arms": PLAIN_ARMS, **_TRT, **_PK_ANALYTE, **_BASELINE, **_LAB_CENSORING, **_PLACEBO, **_QSTESTCD},
     ),
-    "adex": Job(validated("dm", "ex"), {"arms": DERIVE_ARMS, **_TRT, **_PLACEBO}),
-    "adlb": Job(
+    "adex": Spec(validated("dm", "ex"), {"arms": PLAIN_ARMS, **_TRT, **_PLACEBO}),
+    "adlb": Spec(
         {
             **adam("adsl"),
             **validated("lb"),
@@ -34,58 +20,48 @@ DERIVE = {
             "reference_ranges": resource("reference_ranges.csv"),
             "ctcae": resource("ctcae.csv"),
         },
-        {
-            "visits": config["visits"],
-            **_BASELINE,
-            "lab_censoring": config["censoring"]["lab"],
-            "titre_censoring": config["censoring"]["titre"],
-        },
+        {**_VISITS, **_BASELINE, **_LAB_CENSORING, "titre_censoring": config["censoring"]["titre"]},
     ),
-    "adpc": Job(
+    "adpc": Spec(
         {**adam("adsl", "adex"), **validated("pc"), **_UNITS},
         {
-            "visits": config["visits"],
-            "dosing_days": config["study"]["dosing_days"],
-            "pk_before_first_measurable": _CENSORING["pk_before_first_measurable"],
-            "pk_after_first_measurable": _CENSORING["pk_after_first_measurable"],
+            **_VISITS,
+            **_DOSING,
+            **{k: config["censoring"][k] for k in ("pk_before_first_measurable", "pk_after_first_measurable")},
             **_TRT,
-            "pk_analyte": config["study"]["pk_analyte"],
+            **_PK_ANALYTE,
         },
     ),
-    "adedss": Job(
+    "adedss": Spec(
         {**adam("adsl"), **validated("qs")},
-        {"visits": config["visits"], "improvement": config["edss"]["improvement"], **_BASELINE, **_QSTESTCD},
+        {**_VISITS, "improvement": config["edss"]["improvement"], **_BASELINE, **_QSTESTCD},
     ),
-    "adae": Job(
+    "adae": Spec(
         {**adam("adsl"), **validated("ae")},
-        {"related_terms": config["ae"]["related_terms"], "teae_window_days": config["ae"]["teae_window_days"]},
+        {k: config["ae"][k] for k in ("related_terms", "teae_window_days")},
     ),
 }
-# A function, not a loop body: Snakemake evaluates a rule's script path again when the job runs,
-# when a loop variable would hold the last entry. (snakefmt cannot parse it, hence fmt: off.)
-# fmt: off
-def _derive_rule(_name, _input, _params):
-    rule:
-        name:
-            f"derive_{_name}"
-        input:
-            **_input,
-        output:
-            parquet=res(f"adam/{_name}.parquet"),
-            csv=res(f"adam/{_name}.csv"),
-        log:
-            logf(f"derive/derive_{_name}.log"),
-        benchmark:
-            bench(f"derive/derive_{_name}.tsv")
-        conda:
-            CONDA_ENV
-        params:
-            **{"code": lib_code("derive", "units", "resource_tables", "frames"), **_params},
-        script:
-            f"../../scripts/derive_{_name}.py"
-# fmt: on
-for _name, (_input, _params) in DERIVE.items():
-    _derive_rule(_name, _input, _params)
 
 
-TARGETS["derive"] = [res(f"adam/{name}.{ext}") for name in DERIVE for ext in ("parquet", "csv")]
+rule derive:
+    input:
+        unpack(lambda wc: DERIVE[wc.dataset].input),
+    output:
+        parquet=res("adam/{dataset}.parquet"),
+        csv=res("adam/{dataset}.csv"),
+    log:
+        logf("derive/derive_{dataset}.log"),
+    benchmark:
+        bench("derive/derive_{dataset}.tsv")
+    wildcard_constraints:
+        dataset="|".join(DERIVE),
+    conda:
+        CONDA_ENV
+    params:
+        code=lib_code("derive", "units", "resource_tables", "frames"),
+        dataset=lambda wc: DERIVE[wc.dataset].params,
+    script:
+        "../../scripts/derive.py"
+
+
+TARGETS["derive"] = expand(res("adam/{dataset}.{ext}"), dataset=DERIVE, ext=["parquet", "csv"])

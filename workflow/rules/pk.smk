@@ -16,9 +16,9 @@ rule nca:
     conda:
         CONDA_ENV
     params:
+        **_TRT,
         code=lib_code("nca", "frames"),
         nca=config["nca"],  # intervals, auc_method, lambda_z, blq, acceptance
-        treatment=config["study"]["treatment"],
         analyte=config["study"]["pk_analyte"],
     script:
         "../../scripts/nca.py"

@@ -1,7 +1,5 @@
-# Stage rules: pkpd (docs/architecture.md; library fcrnpipe.pkpd on the fcrnpipe.nlme estimator):
-# ADaM -> NONMEM-style dataset -> one fit per PK candidate -> AIC choice -> PD (or simultaneous)
-# fit -> scattered bootstrap chunks (--set-scatter pkpd_bootstrap=40) -> percentile CIs; VPC,
-# GOF and individual fits per endpoint (pk, igg), ETA distributions, regimen simulation.
+# Stage rules: pkpd (docs/architecture.md, the PK/PD stage; library fcrnpipe.pkpd on the fcrnpipe.nlme
+# estimator): dataset -> PK candidate fits -> AIC choice -> PD fit -> bootstrap chunks; plots, VPC, regimens.
 
 PKPD = config["pkpd"]
 PKPD_ENDPOINTS = ["pk", "igg"]
@@ -37,11 +35,6 @@ scattergather:
     pkpd_bootstrap=PKPD["bootstrap"]["chunks"],
 
 
-# arm code, label and dose of the dosed arms: an arm colour change does not rerun the regimen
-# simulation; a placebo arm is not modelled
-PKPD_ARMS = [{k: arm[k] for k in ("armcd", "label", "dose_mg")} for arm in DOSED_ARMS]
-
-
 rule pkpd_nm_dataset:
     input:
         **adam("adsl", "adex", "adpc", "adlb"),
@@ -54,11 +47,11 @@ rule pkpd_nm_dataset:
     conda:
         CONDA_ENV
     params:
+        **_TRT,
+        **_VISITS,
+        **_DOSING,
         code=PKPD_FIT_CODE,
-        treatment=config["study"]["treatment"],
         analyte=config["study"]["pk_analyte"],
-        visits=config["visits"],
-        dosing_days=config["study"]["dosing_days"],
     script:
         "../../scripts/pkpd_nm_dataset.py"
 
@@ -221,26 +214,23 @@ rule pkpd_vpc:
         mem_mb=3000,
         runtime=30,
     params:
+        **_TRT,
+        **_DOSING,
         code=PKPD_PLOT_CODE,
-        treatment=config["study"]["treatment"],
         vpc=PKPD["vpc"],
         seed=config["seeds"]["vpc"],
-        dosing_days=config["study"]["dosing_days"],
         data_cut=config["data_cut"],
     script:
         "../../scripts/pkpd_vpc.py"
 
 
-# the diagnostic plots of the final model, one job each (rule pkpd_plot, wildcard {name}):
-# results/pkpd/figures/<name>.png (in the report) and .svg; PKPD_PLOTS: name -> inputs, params
-# (besides the code hash, arms and data cut); adapter fcrnpipe.pkpd.registry, caption the name's
-# branch of workflow/report/pkpd_plot.rst
+# the diagnostic plots of the final model: rule pkpd_plot, wildcard {name}; PKPD_PLOTS: name -> inputs, params
 _GOF = {"predictions": res("pkpd/predictions.csv"), "pk_summary": PKPD_PK["summary"], "pd_summary": PKPD_PD["summary"]}
 _FITS = {**_NM, "pk_fit": PKPD_PK["fit"], "pd_fit": PKPD_PD["fit"]}
 PKPD_PLOTS = {
-    **{f"gof_{e}": Job(_GOF, _TRT) for e in PKPD_ENDPOINTS},
-    **{f"individual_fits_{e}": Job(_FITS, _TRT) for e in PKPD_ENDPOINTS},
-    "eta_distributions": Job(
+    **{f"gof_{e}": Spec(_GOF, _TRT) for e in PKPD_ENDPOINTS},
+    **{f"individual_fits_{e}": Spec(_FITS, _TRT) for e in PKPD_ENDPOINTS},
+    "eta_distributions": Spec(
         {
             "individual": res("pkpd/individual_parameters.csv"),
             "pk_population": PKPD_PK["population"],
@@ -272,9 +262,7 @@ rule pkpd_plot:
         "../../scripts/pkpd_plot.py"
 
 
-# the simulated trials draw their population parameters from the bootstrap replicates when
-# the pipeline runs a bootstrap (pkpd.regimen_simulation.uncertainty: bootstrap), else from the
-# covariance step
+# the simulated trials' population parameters: the bootstrap replicates if any, else the covariance step
 PKPD_REGIMEN_BOOTSTRAP = PKPD["regimen_simulation"]["uncertainty"] == "bootstrap" and PKPD_BOOT_REPLICATES > 0
 
 
@@ -301,14 +289,14 @@ rule pkpd_regimen_simulation:
         mem_mb=3000,
         runtime=30,
     params:
+        **_DOSING,
+        **_VISITS,
         code=PKPD_PLOT_CODE,
         regimens=PKPD["regimens"],
         simulation=PKPD["regimen_simulation"],
         exclude_at_bound=PKPD["bootstrap"]["exclude_at_bound"],
         seed=config["seeds"]["regimen"],
-        arms=PKPD_ARMS,
-        dosing_days=config["study"]["dosing_days"],
-        visits=config["visits"],
+        arms=PLAIN_DOSED_ARMS,  # a placebo arm is not modelled
         data_cut=config["data_cut"],
     script:
         "../../scripts/pkpd_regimen_simulation.py"

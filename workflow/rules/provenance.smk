@@ -1,12 +1,12 @@
-# Stage rules: provenance (manifest, data-change report, provenance page) and the run ledger.
-# The ledger (results/provenance/runs.jsonl) is appended by the onsuccess/onerror handlers
-# below, not by a job: it records every run, including the failed ones.
+# Stage rules: provenance (manifest, data-change report, provenance page); the run ledger is appended
+# by the onsuccess/onerror handlers below, not by a job, so it records the failed runs too.
 import datetime as _dt
 
 
 rule provenance:
     input:
-        outputs=all_stage_outputs,
+        # every stage's targets but this rule's own
+        outputs=lambda wc: sorted({p for stage, paths in TARGETS.items() if stage != "provenance" for p in paths}),
         raw=[raw_file(d) for d in DOMAINS],
     output:
         manifest=res("provenance/manifest.csv"),
@@ -23,7 +23,7 @@ rule provenance:
         ledger=res(f"provenance/{_prov.LEDGER_NAME}"),
         store=res(f"provenance/{_prov.INPUT_STORE}"),
         # folders from the job's own files (no hard-coded prefixes: works without a shared FS)
-        raw_dir=lambda wildcards, input: first_dir(input.raw),
+        raw_dir=lambda wildcards, input: os.path.dirname(input.raw[0]),
         results_dir=lambda wildcards, output: os.path.dirname(os.path.dirname(output.manifest)),
         domains=DOMAINS,
         data_cut=config["data_cut"],

@@ -1,14 +1,7 @@
-# Stage rules: tables (docs/architecture.md). One job per CSR-style table, rule `table` with
-# wildcard {name}: results/tables/<name>.csv (unrounded) and <name>.html (in the report).
-# TABLES: name -> report category, named inputs, params, library code hash; the builder is
-# fcrnpipe.tables.registry, the caption the name's branch of workflow/report/table.rst.
-# Every number of an endpoint table comes from the ARD parts it reads (`ard`: the parts it
-# shows, then the disposition part for the analysis-set sizes); its ADaM inputs give labels only.
-# Inputs and params are per job: a change to one table's reruns only that table.
+# Stage rules: tables (docs/architecture.md, how a table renders from the ARD): rule `table`, one job per
+# table (wildcard {name}); TABLES: name -> inputs (ARD parts + disposition), params, category, code hash.
 
-# arm code, label and dose only: an arm colour change does not rerun the tables
-TABLE_ARMS = [{"armcd": a["armcd"], "label": a["label"], "dose_mg": a["dose_mg"]} for a in config["study"]["arms"]]
-_ARMS = {"arms": TABLE_ARMS, "overall_label": config["study"]["overall_label"]}
+_ARMS = {"arms": PLAIN_ARMS, "overall_label": config["study"]["overall_label"]}
 _ARMS_TRT = {**_ARMS, **_TRT}
 _CODE = ("tables", "stats", "labels", "frames")
 _ARD_CODE = lib_code(*_CODE)
@@ -21,54 +14,38 @@ _LAB = {**adam("adsl", "adlb"), **ard_input("lab", "disposition")}
 _PD = {**adam("adsl", "adlb"), **ard_input("pd", "disposition")}
 
 TABLES = {
-    "demographics": Spec("Study population", _DISPOSITION, _ARMS_TRT, _ARD_CODE),
-    "disposition": Spec("Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE),
-    "exposure": Spec("Study population", _ADEX, {**_ARMS_TRT, **_PLACEBO}, _ARD_CODE),
-    "teae_overview": Spec("Safety", _ADAE, _ARMS_TRT, _ARD_CODE),
-    "teae_soc_pt": Spec("Safety", _ADAE, _ARMS_TRT, _ARD_CODE),
+    "demographics": Spec(_DISPOSITION, _ARMS_TRT, "Study population", _ARD_CODE),
+    "disposition": Spec(_ADEX, {**_ARMS_TRT, **_PLACEBO}, "Study population", _ARD_CODE),
+    "exposure": Spec(_ADEX, {**_ARMS_TRT, **_PLACEBO}, "Study population", _ARD_CODE),
+    "teae_overview": Spec(_ADAE, _ARMS_TRT, "Safety", _ARD_CODE),
+    "teae_soc_pt": Spec(_ADAE, _ARMS_TRT, "Safety", _ARD_CODE),
     "lab_shift": Spec(
-        "Safety",
         {**_LAB, "ctcae": resource("ctcae.csv")},
         {**_ARMS_TRT, "grading": config["lab_grading"]},
-        # ctcae.csv read with derive.grading.load_ctcae
-        lib_code(*_CODE, "derive", "resource_tables"),
+        "Safety",
+        lib_code(*_CODE, "derive", "resource_tables"),  # ctcae.csv read with derive.grading.load_ctcae
     ),
-    "albumin": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _UNITS_CODE),
-    "cholesterol": Spec("Safety", {**_LAB, **_UNITS}, _ARMS_TRT, _UNITS_CODE),
-    "igg": Spec("PD", {**_PD, **_UNITS}, _ARMS, _UNITS_CODE),
-    "aqp4": Spec("PD", _PD, _ARMS, _ARD_CODE),
+    "albumin": Spec({**_LAB, **_UNITS}, _ARMS_TRT, "Safety", _UNITS_CODE),
+    "cholesterol": Spec({**_LAB, **_UNITS}, _ARMS_TRT, "Safety", _UNITS_CODE),
+    "igg": Spec({**_PD, **_UNITS}, _ARMS, "PD", _UNITS_CODE),
+    "aqp4": Spec(_PD, _ARMS, "PD", _ARD_CODE),
     "edss": Spec(
-        "Efficacy",
-        {**adam("adsl", "adedss"), **ard_input("edss", "disposition")},
-        {**_ARMS_TRT, **_EDSS},
-        _ARD_CODE,
+        {**adam("adsl", "adedss"), **ard_input("edss", "disposition")}, {**_ARMS_TRT, **_EDSS}, "Efficacy", _ARD_CODE
     ),
     "published_vs_reproduced": Spec(
-        "Published vs reproduced",
         {"endpoints": res("stats/endpoints.csv"), "findings": resource("published_findings.yaml")},
-        {
-            "arms": TABLE_ARMS,
-            "visits": config["visits"],
-            "dosing_days": config["study"]["dosing_days"],
-            "primary_visit": config["edss"]["primary_visit"],
-        },
+        {"arms": PLAIN_ARMS, **_VISITS, **_DOSING, "primary_visit": config["edss"]["primary_visit"]},
+        "Published vs reproduced",
         lib_code(*_CODE, "findings"),
     ),
     "nca_summary": Spec(
-        "PK",
         {"summary": res("pk/nca_summary.csv"), **ard_input("pk_nca", "disposition")},
-        {
-            **_TRT,
-            "arms": [a for a in TABLE_ARMS if float(a["dose_mg"]) > 0],
-            "acceptance": config["nca"].get("acceptance", {}),
-        },
+        {**_TRT, "arms": PLAIN_DOSED_ARMS, "acceptance": config["nca"].get("acceptance", {})},
+        "PK",
         lib_code("tables", "stats", "nca", "labels", "frames"),
     ),
     "pkpd_parameters": Spec(
-        "PK/PD model",
-        {"parameters": res("pkpd/population_parameters.csv"), **ard_input("pkpd")},
-        {},
-        _ARD_CODE,
+        {"parameters": res("pkpd/population_parameters.csv"), **ard_input("pkpd")}, {}, "PK/PD model", _ARD_CODE
     ),
 }
 

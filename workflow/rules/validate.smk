@@ -1,8 +1,5 @@
-# Stage rules: validate (docs/architecture.md). check_domain (one job per domain, always
-# succeeds) records the typed table and the failures of one export; validation_report merges
-# them into failures.csv + report.html; validated (the gate) fails if its domain has failures,
-# else publishes results/validation/<domain>.parquet, the only file the derive stage reads.
-# Priorities (100 > 90 > 80) run the checks, report and gates before any downstream job.
+# Stage rules: validate (docs/architecture.md, the stages): check_domain per domain -> validation_report
+# -> validated (the gate per domain: results/validation/<domain>.parquet, the only file derive reads).
 from fcrnpipe.validation import UNIT_DOMAINS, export_name, study_params
 
 VALIDATION_CODE = lib_code("validation", "rawio", "units", "keys", "resource_tables")

@@ -1,6 +1,7 @@
 """Derive stage: validated SDTM-like tables -> ADaM-like analysis datasets (docs/datasets.md §3).
 
-One entry point per dataset (one Snakemake rule each, workflow/rules/derive.smk):
+One entry point per dataset (one job each of ``rule derive``, workflow/rules/derive.smk, through
+:mod:`.registry`):
 
 =========  ==========================================  =====================================
 dataset    function                                    reads
