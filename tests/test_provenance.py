@@ -22,11 +22,12 @@ rule check_domain:
 [Wed Nov 25 07:06:12 2026]
 Finished jobid: 7 (Rule: check_domain)
 [Wed Nov 25 07:06:12 2026]
-localrule derive_adae:
+localrule derive:
     input: results/validation/ae.parquet
     output: results/adam/adae.parquet
     jobid: 3
     reason: Input files updated by another job: results/validation/ae.parquet
+    wildcards: dataset=adae
     resources: tmpdir=/tmp
 """
 
@@ -40,7 +41,7 @@ def test_parse_snakemake_log_reads_rule_reason_outputs_and_completion():
     assert check.output == ["results/validation/checks/ae.parquet", "results/validation/checks/ae.failures.csv"]
     assert check.wildcards == "domain=ae"
     assert check.finished is True
-    assert derive.rule == "derive_adae" and derive.finished is False
+    assert derive.rule == "derive" and derive.wildcards == "dataset=adae" and derive.finished is False
 
 
 def test_sha256_and_hash_tree_with_excludes(tmp_path):
