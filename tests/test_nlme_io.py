@@ -12,7 +12,7 @@ import pytest
 from fcrnpipe.errors import UserError
 from fcrnpipe.models import make_model
 from fcrnpipe.nlme import ErrorModel, PopulationModel, fit, read_nm_dataset, validate_nm_frame
-from fcrnpipe.nlme.dataset import covariate_column, parse_number
+from fcrnpipe.nlme.dataset import all_integers, covariate_column, parse_numbers
 from fcrnpipe.nlme.results import (
     individual_columns,
     write_columns_csv,
@@ -34,39 +34,42 @@ def pandas_read(path: Path):
 
 
 @pytest.mark.parametrize(
-    "text, value, is_int",
+    "text, value",
     [
-        ("0.30000000000000004", 0.3, False),  # pandas' parser, not Python's float(): 0.30000000000000004
-        ("28.799999999999997", 28.8, False),  # likewise (float(): 28.799999999999997)
-        ("0.74", 0.74, False),
-        (" 320 ", 320.0, True),
-        ("+5", 5.0, True),
-        ("1e3", 1000.0, False),
-        (".5", 0.5, False),
-        ("-Infinity", -math.inf, False),
-        ("1e-400", 0.0, False),
+        ("0.30000000000000004", 0.30000000000000004),  # correctly rounded: pandas' default reader gives 0.3
+        ("28.799999999999997", 28.799999999999997),  # likewise (pandas: 28.8)
+        ("0.74", 0.74),
+        (" 320 ", 320.0),
+        ("+5", 5.0),
+        ("1e3", 1000.0),
+        (".5", 0.5),
+        ("5.", 5.0),
+        ("-Infinity", -math.inf),
+        ("1e-400", 0.0),
     ],
 )
-def test_parse_number_reads_as_pandas_does(text, value, is_int):
-    assert parse_number(text) == (value, is_int)
-    ref = pd.to_numeric(pd.Series([text]))
-    assert float(ref.iloc[0]) == value and (ref.dtype.kind == "i") == is_int
+def test_parse_numbers_reads_correctly_rounded_values(text, value):
+    values, bad = parse_numbers([text])
+    assert bad is None and values.tolist() == [value]
 
 
-@pytest.mark.parametrize("text", ["abc", "1_0", "nan", "NaN", "1e400", "0x10", "1d3", ".", "e3", "1.2.3", "inf ", "１"])
-def test_parse_number_rejects_what_pandas_does_not_read(text):
-    assert parse_number(text) is None
-    assert pd.isna(pd.to_numeric(pd.Series([text]), errors="coerce").iloc[0])
+@pytest.mark.parametrize("text", ["abc", "1_0", "nan", "NaN", "1e400", "0x10", "1d3", ".", "e3", "1.2.3", "\uff11", "1\n2"])
+def test_parse_numbers_gives_the_first_text_that_is_not_a_number(text):
+    assert parse_numbers(["1", "2.5", text, "x"])[1] == 2
 
 
-def test_parse_number_matches_pandas_on_random_reprs():
+def test_parse_numbers_reads_back_what_repr_wrote():
     rng = np.random.default_rng(7)
     x = rng.standard_normal(20000) * 10.0 ** rng.integers(-12, 12, 20000)
     texts = [repr(float(v)) for v in x] + [f"{v:.20g}" for v in x[:5000]]
-    ref = pd.to_numeric(pd.Series(texts)).to_numpy()
-    mine = np.array([parse_number(t)[0] for t in texts])
-    assert np.array_equal(mine, ref)
-    assert not np.array_equal(mine, np.array([float(t) for t in texts]))  # float() differs: the test can tell
+    values, bad = parse_numbers(texts)
+    assert bad is None and np.array_equal(values, np.array([float(t) for t in texts]))
+    assert np.array_equal(values[:20000], x)  # the exact floats: the fits read the dataset job's numbers
+    assert not np.array_equal(values, pd.to_numeric(pd.Series(texts)).to_numpy())  # pandas' default reader does not
+
+
+def test_all_integers():
+    assert all_integers(["70", " -80", "+3"]) and not all_integers(["70", "1e3"]) and not all_integers([])
 
 
 def test_covariate_column_types_as_pandas():
@@ -90,9 +93,11 @@ def test_reader_gives_the_records_of_the_pandas_reader(tmp_path):
     path = tmp_path / "nm.csv"
     path.write_text(text, encoding="utf-8")
     mine, ref = read_nm_dataset(path), pandas_read(path)
+    # 17-digit values read exactly (pandas' default reader gives 0.3 and 28.8)
+    assert mine.records["DV"].iloc[[1, 4]].tolist() == [0.30000000000000004, 28.799999999999997]
     pd.testing.assert_frame_equal(mine.records, ref.records)
     assert mine.covariates == ref.covariates == ("WT", "SEX", "DOSE")
-    assert mine.records["DV"].iloc[1] == 0.3 and mine.records["ROW"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert mine.records["ROW"].tolist() == [1, 2, 3, 4, 5, 6]
     for a, b in zip(vars(mine.design((2,))).values(), vars(ref.design((2,))).values()):
         np.testing.assert_array_equal(a, b)
 

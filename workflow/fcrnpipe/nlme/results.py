@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fcrnpipe.nlme.dataset import parse_number, unique_in_order
+from fcrnpipe.nlme.dataset import parse_numbers, unique_in_order
 from fcrnpipe.nlme.diagnostics import SHRINKAGE_CONVENTION, compute_diagnostics, epsilon_shrinkage, eta_shrinkage
 from fcrnpipe.nlme.estimate import FitResult
 
@@ -220,9 +220,9 @@ def population_columns(fit: FitResult) -> Columns:
 def _id_order(ids: np.ndarray) -> np.ndarray:
     """Subjects in numeric order of their IDs when every ID is a number, else in text order."""
     s = np.array([str(i) for i in ids], dtype=object)
-    num = [parse_number(i) for i in s]
-    if all(n is not None for n in num):
-        return np.lexsort((s, np.array([n[0] for n in num])))  # type: ignore[index]
+    num, bad = parse_numbers(s.tolist())
+    if bad is None and not np.isnan(num).any():
+        return np.lexsort((s, num))
     return np.argsort(s, kind="stable")
 
 
