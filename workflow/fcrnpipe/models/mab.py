@@ -24,13 +24,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from fcrnpipe.models.base import CMT_CENTRAL, CMT_DEPOT, CMT_PD, Design, Output, ParamSpec, StructuralModel
 from fcrnpipe.models.ode import Grid, GridLimitError, build_grid, refine_grid, rodas4_step
 from fcrnpipe.models.threads import run_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HOURS_PER_DAY = 24.0
 

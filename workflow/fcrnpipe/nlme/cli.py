@@ -29,9 +29,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from fcrnpipe.errors import UserError
 from fcrnpipe.models import MODEL_NAMES, make_model
@@ -41,6 +39,9 @@ from fcrnpipe.nlme.errormodel import KINDS, ErrorModel
 from fcrnpipe.nlme.estimate import FitOptions, fit
 from fcrnpipe.nlme.results import write_outputs
 from fcrnpipe.nlme.spec import CovariateRelation, PopulationModel
+
+if TYPE_CHECKING:  # pandas only for --pd-on: a plain fit runs without it (start-up cost, docs/nlme.md)
+    import pandas as pd
 
 log = logging.getLogger("fcrnpipe.nlme")
 
@@ -119,6 +120,8 @@ def load_steroid(args: argparse.Namespace) -> Steroid | None:
 
 def load_pk_fit(folder: str) -> tuple[pd.DataFrame, dict[str, float]]:
     """Individual and typical PK parameters of a ``sc1cmt_mm`` fit folder."""
+    import pandas as pd
+
     d = Path(folder)
     ind_path, pop_path, sum_path = d / "individual_parameters.csv", d / "population_parameters.csv", d / "fit_summary.json"
     for p in (ind_path, pop_path, sum_path):

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.optimize import OptimizeWarning, least_squares, minimize
 
 from fcrnpipe.errors import UserError
@@ -173,8 +172,7 @@ def build_problem(data: NMData, pm: PopulationModel) -> Problem:
     """Padded arrays of the observations the model fits (see :class:`~fcrnpipe.nlme.foce.Problem`)."""
     model = pm.model
     cmts = model.output_cmts
-    obs = data.observations(cmts)
-    if obs.empty:
+    if not data.observation_mask(cmts).any():
         raise UserError(
             f"{data.path}: no observation records (EVID 0, MDV 0) in compartment(s) {list(cmts)} that model {model.name} fits"
         )
@@ -183,13 +181,13 @@ def build_problem(data: NMData, pm: PopulationModel) -> Problem:
     if bad_dose.any():
         raise UserError(f"{data.path}: model {model.name} takes doses in compartment(s) {list(model.dose_cmts)} only")
     layout = Layout.from_model(pm)
-    rec = data.records
+    rec = data.columns
     rows = design.obs_row
     mask = design.obs_mask
     safe = np.where(mask, rows, 0)
-    y = np.where(mask, rec["DV"].to_numpy(float)[safe], np.nan)
-    blq = np.where(mask, rec["BLQ"].to_numpy(int)[safe], 0) == 1
-    lloq = np.where(mask, rec["LLOQ"].to_numpy(float)[safe], np.nan)
+    y = np.where(mask, rec["DV"][safe], np.nan)
+    blq = np.where(mask, rec["BLQ"][safe], 0) == 1
+    lloq = np.where(mask, rec["LLOQ"][safe], np.nan)
     use = mask & ~blq
     cens = mask & blq if pm.blq == "M3" else np.zeros_like(mask)
     ep = np.zeros(mask.shape, dtype=int)
@@ -222,6 +220,8 @@ def subject_covariates(data: NMData, names: list[str] | tuple[str, ...], ids: np
     non-missing value of the column (a baseline covariate; later values are not used).
     A column that is not in the dataset, a non-numeric or non-positive value, or a subject
     without any value is a :class:`UserError` naming the file, the column and the subject."""
+    import pandas as pd  # only with covariate relations (start-up cost of a plain fit: docs/nlme.md)
+
     rec = data.records
     out = np.full((len(ids), len(names)), np.nan)
     for j, name in enumerate(names):

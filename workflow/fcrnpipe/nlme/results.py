@@ -27,16 +27,24 @@ runs; run times go to a separate ``fit_timing.json``.
 
 from __future__ import annotations
 
+import csv
+import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from fcrnpipe.nlme.dataset import parse_numbers, unique_in_order
 from fcrnpipe.nlme.diagnostics import SHRINKAGE_CONVENTION, compute_diagnostics, epsilon_shrinkage, eta_shrinkage
 from fcrnpipe.nlme.estimate import FitResult
-from fcrnpipe.tableio import write_csv, write_json
+
+if TYPE_CHECKING:  # the tables are built as columns; pandas loads only for the data frames
+    import pandas as pd
+
+#: A table as named, equal-length columns (a ``pandas.DataFrame(columns)`` is the same table).
+Columns = dict[str, np.ndarray]
 
 POP_COLUMNS = ["parameter", "estimate", "se", "rse_pct", "ci_low", "ci_high", "unit", "kind"]
 Z975 = 1.959963984540054
@@ -135,8 +143,45 @@ def _quantities(fit: FitResult) -> list[dict[str, Any]]:
     return rows
 
 
+def write_columns_csv(columns: Mapping[str, np.ndarray], path: str | Path) -> None:
+    """Write a table given as columns without pandas, byte for byte as
+    :func:`fcrnpipe.tableio.write_csv` writes ``pandas.DataFrame(columns)``: each value as
+    numpy's ``str`` (floats the shortest repr), NaN and None empty, quotes only where needed."""
+    cells = []
+    for values in columns.values():
+        v = np.asarray(values)
+        missing = np.array([x is None or (isinstance(x, float) and x != x) for x in v.tolist()], dtype=bool)
+        text = v.astype(str).astype(object)
+        text[missing] = ""
+        cells.append(text.tolist())
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(list(columns))
+        out.writerows(zip(*cells))
+
+
+def _write_json(obj: Any, path: Path) -> None:
+    """:func:`fcrnpipe.tableio.write_json` for JSON-ready objects (:func:`_clean`), which this
+    module does not import: ``tableio`` loads pandas and pyarrow (start-up cost of the command
+    line, docs/nlme.md), and it is in every rule's code hash (an edit reruns every job)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
+def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(dict(columns))
+
+
 def population_table(fit: FitResult) -> pd.DataFrame:
     """``population_parameters.csv`` (see the module docstring)."""
+    return _frame(population_columns(fit))
+
+
+def population_columns(fit: FitResult) -> Columns:
+    """The columns of :func:`population_table`."""
     rows = _quantities(fit)
     x = fit.x
     cov = fit.covariance.cov_x if fit.covariance is not None and fit.covariance.ok else None
@@ -164,22 +209,30 @@ def population_table(fit: FitResult) -> pd.DataFrame:
         else:
             lo = hi = rse = float("nan")
         out.append(dict(parameter=r["parameter"], estimate=v, se=se, rse_pct=rse, ci_low=lo, ci_high=hi, unit=r["unit"], kind=r["kind"]))
-    df = pd.DataFrame(out, columns=POP_COLUMNS)
-    for c in ("estimate", "se", "rse_pct", "ci_low", "ci_high"):
-        df[c] = round_sig(df[c].to_numpy())
-    return df
+    cols: Columns = {}
+    for c in POP_COLUMNS:
+        values = [o[c] for o in out]
+        text = c in ("parameter", "unit", "kind")
+        cols[c] = np.array(values, dtype=object) if text else round_sig(np.array(values, dtype=float))
+    return cols
 
 
 def _id_order(ids: np.ndarray) -> np.ndarray:
-    s = pd.Series(ids, dtype=object).astype(str)
-    num = pd.to_numeric(s, errors="coerce")
-    if num.notna().all():
-        return np.lexsort((s.to_numpy(), num.to_numpy()))
-    return np.argsort(s.to_numpy(), kind="stable")
+    """Subjects in numeric order of their IDs when every ID is a number, else in text order."""
+    s = np.array([str(i) for i in ids], dtype=object)
+    num, bad = parse_numbers(s.tolist())
+    if bad is None and not np.isnan(num).any():
+        return np.lexsort((s, num))
+    return np.argsort(s, kind="stable")
 
 
 def individual_table(fit: FitResult) -> pd.DataFrame:
     """``individual_parameters.csv``: ID, the EBEs (``ETA_<P>``), individual parameters, derived."""
+    return _frame(individual_columns(fit))
+
+
+def individual_columns(fit: FitResult) -> Columns:
+    """The columns of :func:`individual_table`."""
     model = fit.pm.model
     lay = fit.layout
     nat = fit.individual_natural()
@@ -193,27 +246,28 @@ def individual_table(fit: FitResult) -> pd.DataFrame:
     if derived and derived[0]:
         for dname in derived[0]:
             data[dname] = [d[dname][0] for d in derived]
-    df = pd.DataFrame(data)
-    df = df.iloc[_id_order(ids)].reset_index(drop=True)
-    for c in df.columns[1:]:
-        df[c] = round_sig(df[c].to_numpy(dtype=float))
-    return df
+    order = _id_order(ids)
+    return {c: np.asarray(v)[order] if c == "ID" else round_sig(np.asarray(v, dtype=float)[order]) for c, v in data.items()}
 
 
 def predictions_table(fit: FitResult) -> pd.DataFrame:
     """``predictions.csv``: one row per observation record the model fits."""
+    return _frame(predictions_columns(fit))
+
+
+def predictions_columns(fit: FitResult) -> Columns:
+    """The columns of :func:`predictions_table`."""
     p = fit.problem
     d = compute_diagnostics(p, fit.typical, fit.omega, fit.sigmas, fit.eta)
     mask = p.design.obs_mask
     rec = fit_records(fit)
     rows = p.design.obs_row[mask]
-    df = pd.DataFrame(
-        {
+    cols: Columns = {
             "ID": np.repeat(p.design.ids, mask.sum(axis=1)),
             "TIME": p.design.obs_time[mask],
             "CMT": p.design.obs_cmt[mask],
-            "DV": rec["DV"].to_numpy(float)[rows],
-            "BLQ": rec["BLQ"].to_numpy(int)[rows],
+            "DV": np.asarray(rec["DV"], dtype=float)[rows],
+            "BLQ": np.asarray(rec["BLQ"], dtype=int)[rows],
             "PRED": d.pred[mask],
             "IPRED": d.ipred[mask],
             "CPRED": d.cpred[mask],
@@ -222,21 +276,18 @@ def predictions_table(fit: FitResult) -> pd.DataFrame:
             "WRES": d.wres[mask],
             "IWRES": d.iwres[mask],
             "CWRES": d.cwres[mask],
-            "ROW": rec["ROW"].to_numpy(int)[rows],
-        }
-    )
-    uniq = pd.unique(df["ID"])
-    rank = {sid: r for r, sid in enumerate(uniq[_id_order(uniq)])}
-    key_id = df["ID"].map(rank).to_numpy()
-    df = df.iloc[np.lexsort((df["ROW"].to_numpy(), df["CMT"].to_numpy(), df["TIME"].to_numpy(), key_id))]
-    df = df.reset_index(drop=True)
-    for c in ("TIME", "DV", "PRED", "IPRED", "CPRED", "RES", "IRES", "WRES", "IWRES", "CWRES"):
-        df[c] = round_sig(df[c].to_numpy(dtype=float))
-    return df
+            "ROW": np.asarray(rec["ROW"], dtype=int)[rows],
+    }
+    uniq = unique_in_order(cols["ID"])
+    rank = {sid: r for r, sid in enumerate(uniq[_id_order(uniq)].tolist())}
+    key_id = np.array([rank[i] for i in cols["ID"].tolist()])
+    order = np.lexsort((cols["ROW"], cols["CMT"], cols["TIME"], key_id))
+    floats = ("TIME", "DV", "PRED", "IPRED", "CPRED", "RES", "IRES", "WRES", "IWRES", "CWRES")
+    return {c: round_sig(np.asarray(v, dtype=float)[order]) if c in floats else v[order] for c, v in cols.items()}
 
 
-def fit_records(fit: FitResult) -> pd.DataFrame:
-    """The dataset records the fit was built from."""
+def fit_records(fit: FitResult) -> Mapping[str, np.ndarray]:
+    """The dataset records the fit was built from (:attr:`fcrnpipe.nlme.dataset.NMData.columns`)."""
     return fit.problem.records
 
 
@@ -333,11 +384,11 @@ def write_outputs(fit: FitResult, out_dir: str | Path, extra: dict[str, Any] | N
     """Write the four result files and ``fit_timing.json`` to ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(population_table(fit), out / "population_parameters.csv")
-    write_csv(individual_table(fit), out / "individual_parameters.csv")
-    write_csv(predictions_table(fit), out / "predictions.csv")
-    write_json(summary(fit, extra), out / "fit_summary.json")
+    write_columns_csv(population_columns(fit), out / "population_parameters.csv")
+    write_columns_csv(individual_columns(fit), out / "individual_parameters.csv")
+    write_columns_csv(predictions_columns(fit), out / "predictions.csv")
+    _write_json(summary(fit, extra), out / "fit_summary.json")
     t = dict(fit.timing)
     if timing:
         t.update(timing)
-    write_json({k: round(float(v), 3) for k, v in t.items()}, out / "fit_timing.json")
+    _write_json({k: round(float(v), 3) for k, v in t.items()}, out / "fit_timing.json")

@@ -16,14 +16,18 @@ Random numbers come only from the ``numpy.random.Generator`` passed in (determin
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from fcrnpipe.models.base import Design, StructuralModel
 from fcrnpipe.models.mab import Sc1CmtMMIggTurnover, Steroid
 from fcrnpipe.nlme.dataset import NMData, validate_nm_frame
 from fcrnpipe.nlme.estimate import FitResult
 from fcrnpipe.nlme.foce import individual_params
+
+if TYPE_CHECKING:  # loaded by the functions that build data frames, not by a plain fit (docs/nlme.md)
+    import pandas as pd
 
 
 def predict_design(model: StructuralModel, design: Design, params: np.ndarray, sid: np.ndarray | None = None) -> np.ndarray:
@@ -93,6 +97,8 @@ def _long(design: Design, f: np.ndarray, y: np.ndarray | None, n_rep: int) -> pd
     }
     if y is not None:
         data["DV"] = y[mask]
+    import pandas as pd
+
     return pd.DataFrame(data)
 
 
@@ -199,6 +205,8 @@ def resample_subjects(data: NMData, rng: np.random.Generator, strata: dict[str, 
 
     Drawn subjects get new IDs ``1..N`` (in draw order); ``ORIG_ID`` keeps the original.
     """
+    import pandas as pd
+
     rec = data.records
     ids = [str(i) for i in data.ids]
     if strata is None:
