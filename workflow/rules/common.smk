@@ -1,7 +1,10 @@
 # Shared wiring helpers: paths, the list of domains, and the final targets of each stage.
 import os
+import platform
+import sys
 from typing import NamedTuple
 
+from fcrnpipe import numerics as _numerics
 from fcrnpipe import provenance as _prov
 from fcrnpipe.codehash import source_hash as lib_code
 
@@ -18,9 +21,17 @@ _LIB = os.path.join(workflow.basedir, "workflow")
 if _LIB not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [_LIB, os.environ.get("PYTHONPATH", "")] if p)
 
+# One BLAS kernel set for every job (config numerics.blas_coretype, x86-64 only): the same
+# floating-point path on any machine, so byte-identical PK/PD outputs (docs/nlme.md).
+_BLAS = _numerics.blas_pin(config["numerics"]["blas_coretype"], platform.machine(), os.environ)
+if _BLAS.note:
+    print(_BLAS.note, file=sys.stderr)
+os.environ.update(_BLAS.env)
+
 
 envvars:
     "PYTHONPATH",
+    *_BLAS.env,
 
 
 CONDA_ENV = "../envs/pipeline.yaml"
