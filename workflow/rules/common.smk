@@ -21,17 +21,19 @@ _LIB = os.path.join(workflow.basedir, "workflow")
 if _LIB not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [_LIB, os.environ.get("PYTHONPATH", "")] if p)
 
-# One BLAS kernel set for every job (config numerics.blas_coretype, x86-64 only): the same
-# floating-point path on any machine, so byte-identical PK/PD outputs (docs/nlme.md).
-_BLAS = _numerics.blas_pin(config["numerics"]["blas_coretype"], platform.machine(), os.environ)
-if _BLAS.note:
-    print(_BLAS.note, file=sys.stderr)
-os.environ.update(_BLAS.env)
+# The same CPU code paths for every job (config numerics, x86-64 only): OpenBLAS kernels and
+# numpy's SIMD loops, so PK/PD outputs are byte-identical between machines (docs/nlme.md).
+_PIN = _numerics.job_environment(config["numerics"], platform.machine(), _numerics.numpy_dispatch(), os.environ)
+for _note in _PIN.notes:
+    print(_note, file=sys.stderr)
+for _var in _PIN.unset:
+    del os.environ[_var]
+os.environ.update(_PIN.set)
 
 
 envvars:
     "PYTHONPATH",
-    *_BLAS.env,
+    *_PIN.set,
 
 
 CONDA_ENV = "../envs/pipeline.yaml"
