@@ -1,8 +1,11 @@
 # Shared wiring helpers (docs/architecture.md, the conventions of rules): paths, domains, registry
 # entries, the params several registries share and the final targets of each stage.
 import os
+import platform
+import sys
 from typing import NamedTuple
 
+from fcrnpipe import numerics as _numerics
 from fcrnpipe import provenance as _prov
 from fcrnpipe.codehash import source_hash as lib_code
 
@@ -19,9 +22,19 @@ _LIB = os.path.join(workflow.basedir, "workflow")
 if _LIB not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [_LIB, os.environ.get("PYTHONPATH", "")] if p)
 
+# The same CPU code paths for every job (config numerics, x86-64 only): OpenBLAS kernels and
+# numpy's SIMD loops, so PK/PD outputs are byte-identical between machines (docs/nlme.md).
+_PIN = _numerics.job_environment(config["numerics"], platform.machine(), _numerics.numpy_dispatch(), os.environ)
+for _note in _PIN.notes:
+    print(_note, file=sys.stderr)
+for _var in _PIN.unset:
+    del os.environ[_var]
+os.environ.update(_PIN.set)
+
 
 envvars:
     "PYTHONPATH",
+    *_PIN.set,
 
 
 CONDA_ENV = "../envs/pipeline.yaml"
