@@ -548,14 +548,25 @@ def _eval_point(
     sigmas: list[np.ndarray],
     e: np.ndarray,
     sid: np.ndarray,
-    full: bool = True,
+    full: bool | np.ndarray = True,
 ) -> dict[str, np.ndarray]:
     """Objective, gradient, first-order and exact Hessian of ``l_i`` at ``e`` (rows ``sid``).
 
-    ``full``: the model derivatives in every parameter of :attr:`Layout.diff_index` (what the
-    OFV gradient needs at the modes); otherwise in the parameters with a random effect only
-    (what a Newton step needs; the same bits in those, less work), the other columns of
-    ``jac``/``jac2`` NaN."""
+    ``full`` (bool, or per row): the model derivatives in every parameter of
+    :attr:`Layout.diff_index` (what the OFV gradient needs at the modes); otherwise in the
+    parameters with a random effect only (what a Newton step needs; the same bits in those,
+    less work), the other columns of ``jac``/``jac2`` NaN. Rows of both kinds: two model calls."""
+    mask = np.broadcast_to(np.asarray(full, dtype=bool), sid.shape)
+    if 0 < np.count_nonzero(mask) < sid.size:
+        parts = [(rows, _eval_point(problem, theta, oinv, sigmas, e[rows], sid[rows], full=kind))
+                 for rows, kind in ((np.flatnonzero(mask), True), (np.flatnonzero(~mask), False))]
+        out = {}
+        for key, val in parts[0][1].items():
+            out[key] = np.empty((sid.size,) + val.shape[1:], dtype=val.dtype)
+            for rows, ev in parts:
+                out[key][rows] = ev[key]
+        return out
+    full = bool(mask.all())
     lay = problem.layout
     ec = lay.eta_cols
     if full:
@@ -588,32 +599,6 @@ def _eval_point(
 #: get the derivatives in the random effects only; a mode found at such a point is evaluated
 #: again, in full (the same point, the same bits). Only the work depends on it, not the result.
 FULL_DERIVATIVES_STEP = 1e-4
-
-
-def _eval_rows(
-    problem: Problem,
-    theta: np.ndarray,
-    oinv: np.ndarray,
-    sigmas: list[np.ndarray],
-    e: np.ndarray,
-    sid: np.ndarray,
-    full: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """:func:`_eval_point` of rows ``sid`` at ``e``, with the full derivatives where ``full``
-    (bool per row) and the random effects' only elsewhere (at most two model calls)."""
-    if full.all():
-        return _eval_point(problem, theta, oinv, sigmas, e, sid, full=True)
-    if not full.any():
-        return _eval_point(problem, theta, oinv, sigmas, e, sid, full=False)
-    parts = [(np.flatnonzero(full), True), (np.flatnonzero(~full), False)]
-    evs = [(rows, _eval_point(problem, theta, oinv, sigmas, e[rows], sid[rows], full=fl)) for rows, fl in parts]
-    out = {}
-    for key, val in evs[0][1].items():
-        merged = np.empty((sid.size,) + val.shape[1:], dtype=val.dtype)
-        for rows, ev in evs:
-            merged[rows] = ev[key]
-        out[key] = merged
-    return out
 
 
 def _capped(step: np.ndarray, max_step: float) -> np.ndarray:
@@ -881,7 +866,7 @@ def inner(
         if active.size == 0:
             break
         with np.errstate(all="ignore"):
-            ev = _eval_rows(problem, theta, oinv, sigmas, trial[active], active, want_full[active])
+            ev = _eval_point(problem, theta, oinv, sigmas, trial[active], active, want_full[active])
         l_t = ev["l"]
         # acceptance of the trial point
         hp = has_point[active]
