@@ -542,12 +542,7 @@ def _modified_newton(exact: np.ndarray, first_order: np.ndarray) -> np.ndarray:
 
 
 def _eval_point(
-    problem: Problem,
-    theta: np.ndarray,
-    oinv: np.ndarray,
-    sigmas: list[np.ndarray],
-    e: np.ndarray,
-    sid: np.ndarray,
+    problem: Problem, theta: np.ndarray, oinv: np.ndarray, sigmas: list[np.ndarray], e: np.ndarray, sid: np.ndarray,
     full: bool | np.ndarray = True,
 ) -> dict[str, np.ndarray]:
     """Objective, gradient, first-order and exact Hessian of ``l_i`` at ``e`` (rows ``sid``).
