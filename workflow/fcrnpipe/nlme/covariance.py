@@ -1,8 +1,9 @@
 """Covariance step: standard errors from the curvature of the OFV at the estimates.
 
 ``R = (1/2) d2 OFV / dx dx'`` (the observed information, since OFV = -2 log L + const) is
-computed by central finite differences of the OFV gradient (conditional modes re-solved,
-warm-started, at every point; ``2 n_x`` gradient evaluations). Covariance of ``x``:
+computed by central finite differences of the OFV gradient along the conditional modes'
+first-order path (``2 n_x`` gradient evaluations, one model call each; see
+:func:`ofv_hessian`). Covariance of ``x``:
 
 * ``hessian`` (default): ``R^-1``;
 * ``sandwich``: ``R^-1 S R^-1`` with ``S = sum_i s_i s_i'`` and ``s_i`` the gradient of
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: Finite-difference step (in units of x, i.e. log-units for log parameters).
-HESSIAN_STEP = 3e-4
+HESSIAN_STEP = 1e-4
 #: Relative eigenvalue (smallest / largest) below which R counts as algorithmically singular:
 #: R is computed by finite differences of the gradient, whose relative accuracy is about
 #: 1e-6, so a smaller eigenvalue cannot be told from 0.
@@ -59,12 +60,17 @@ def _boundary_indices(obj, x: np.ndarray) -> list[int]:
 
 
 def ofv_hessian(obj, x: np.ndarray, step: float = HESSIAN_STEP) -> tuple[np.ndarray, np.ndarray]:
-    """Hessian of the OFV ``(n, n)`` by central differences of its gradient (the
-    implicit-function gradient of :func:`fcrnpipe.nlme.foce.ofv_gradient`, modes re-solved
-    at every point, warm-started from their first-order prediction at ``x``), symmetrised; and
-    the per-subject OFV gradients at ``x`` ``(N, n)``. The points around ``x`` are evaluated
-    with :meth:`~fcrnpipe.nlme.estimate.Objective.evaluate` (pure: the objective's cache and
-    incumbent are left as they are)."""
+    """Hessian of the OFV ``(n, n)`` by central differences of its gradient, symmetrised; and
+    the per-subject OFV gradients at ``x`` ``(N, n)``.
+
+    The gradient at ``x +- h e_k`` is the implicit-function formula of
+    :func:`fcrnpipe.nlme.foce.ofv_gradient` evaluated at the modes predicted to first order,
+    ``eta +- h d eta/dx_k``, not re-solved (:meth:`~fcrnpipe.nlme.estimate.Objective.evaluate`
+    with ``solve=False``: one model call per point). The predictions miss the modes by the same
+    ``h^2/2 d2 eta/dx_k2`` on both sides, which cancels in the central difference: the result
+    is the total derivative ``dG/dx + dG/deta d eta/dx`` to ``O(h^2)``, as with re-solved modes,
+    without their noise (modes solved to the inner tolerance, ~1e-8, whose error the difference
+    divides by ``2h``). Pure: the objective's cache and incumbent are left as they are."""
     n = x.size
     _, grads = obj.gradient_subjects(x)
     grads = grads.copy()
@@ -75,7 +81,7 @@ def ofv_hessian(obj, x: np.ndarray, step: float = HESSIAN_STEP) -> tuple[np.ndar
         for sgn in (1.0, -1.0):
             xx = x.copy()
             xx[k] += sgn * step
-            ev = obj.evaluate(xx, warm)
+            ev = obj.evaluate(xx, warm, solve=False)
             gk.append(obj.gradient_of(ev).total if ev.finite else np.full(n, np.nan))
         hess[:, k] = (gk[0] - gk[1]) / (2 * step)
     return 0.5 * (hess + hess.T), grads

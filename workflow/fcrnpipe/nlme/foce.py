@@ -162,10 +162,9 @@ def predict(problem: Problem, theta: np.ndarray, eta: np.ndarray, sid: np.ndarra
     return problem.pm.model.predict(problem.prep, nat, sid)
 
 
-def _fd_steps(problem: Problem, theta: np.ndarray) -> np.ndarray:
-    """Step per differentiated parameter: ``FD_STEP`` on the log scale, relative otherwise."""
+def _fd_steps(problem: Problem, theta: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Step per differentiated parameter ``idx``: ``FD_STEP`` on the log scale, relative otherwise."""
     specs = problem.pm.model.params
-    idx = problem.layout.diff_index
     th = np.atleast_2d(np.asarray(theta, dtype=float))
     return np.array(
         [FD_STEP if specs[k].transform == "log" else FD_STEP * max(1.0, float(np.max(np.abs(th[:, k])))) for k in idx]
@@ -222,12 +221,20 @@ def _fd_hessian(pred: np.ndarray, h: np.ndarray, pairs: list[tuple[int, int]]) -
 
 
 def model_derivs(
-    problem: Problem, theta: np.ndarray, eta: np.ndarray, sid: np.ndarray, second: bool = True
+    problem: Problem,
+    theta: np.ndarray,
+    eta: np.ndarray,
+    sid: np.ndarray,
+    second: bool = True,
+    idx: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``f`` ``(n, M)``, ``df/dphi`` ``(n, M, D)`` and (``second``) ``d2f/dphi2`` ``(n, M, D, D)``
-    over the parameters :attr:`Layout.diff_index`: from the model's exact ``derivatives`` if it
-    has them (:meth:`fcrnpipe.models.base.StructuralModel.derivatives`), else by central
-    differences in one model call.
+    over the parameters ``idx`` (default :attr:`Layout.diff_index`): from the model's exact
+    ``derivatives`` if it has them (:meth:`fcrnpipe.models.base.StructuralModel.derivatives`),
+    else by central differences in one model call. Each derivative is computed by the same
+    operations whichever other parameters are differentiated alongside (forward-mode jets and
+    the stencil alike work per component), so a subset ``idx`` gives the same bits as the
+    matching columns of the full set, for less work.
 
     Stencil: ``f0``, ``f(+-h_k)``, and for ``k < l`` ``f(+h_k+h_l)``, ``f(-h_k-h_l)``;
     ``f_kl = [f(++) - f(+k) - f(+l) + 2 f0 - f(-k) - f(-l) + f(--)] / (2 h_k h_l)``
@@ -235,7 +242,7 @@ def model_derivs(
     """
     lay = problem.layout
     n = eta.shape[0]
-    idx = lay.diff_index
+    idx = lay.diff_index if idx is None else np.asarray(idx, dtype=int)
     d = idx.size
     phi = _phi(lay, theta, eta, sid)
     exact = getattr(problem.pm.model, "derivatives", None)
@@ -246,7 +253,7 @@ def model_derivs(
     if d == 0:
         f = problem.pm.model.predict(problem.prep, _natural(problem.pm, phi), sid)
         return f, np.zeros(f.shape + (0,)), (np.zeros(f.shape + (0, 0)) if second else None)
-    h = _fd_steps(problem, theta)
+    h = _fd_steps(problem, theta, idx)
     sh, pairs = _fd_stencil(h, second)  # (S, d)
     s_n = sh.shape[0]
     rows = np.repeat(phi[None, :, :], s_n, axis=0)  # (S, n, p)
@@ -263,9 +270,20 @@ def model_derivs(
 
 
 def predict_jac(problem: Problem, theta: np.ndarray, eta: np.ndarray, sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions ``(n, M)`` and ``df/deta`` ``(n, M, q)`` (central differences)."""
-    f, jac, _ = model_derivs(problem, theta, eta, sid, second=False)
-    return f, jac[:, :, problem.layout.eta_cols]
+    """Predictions ``(n, M)`` and ``df/deta`` ``(n, M, q)`` (differentiated in the parameters
+    with a random effect only)."""
+    lay = problem.layout
+    f, g, _ = model_derivs(problem, theta, eta, sid, second=False, idx=lay.iiv_index)
+    return f, _as_eta_columns(g, lay)
+
+
+def _as_eta_columns(g: np.ndarray, lay: Layout) -> np.ndarray:
+    """``g`` ``(n, M, q)`` (derivatives in the random effects) laid out in memory as the eta
+    columns taken out of a full ``(n, M, D)`` Jacobian are: numpy's sums over such arrays
+    then run in the same order, so the results are the same bits as from the full Jacobian."""
+    full = np.empty(g.shape[:2] + (lay.diff_index.size,))
+    full[:, :, lay.eta_cols] = g
+    return full[:, :, lay.eta_cols]
 
 
 # ----------------------------------------------------------------------------- record terms
@@ -524,22 +542,58 @@ def _modified_newton(exact: np.ndarray, first_order: np.ndarray) -> np.ndarray:
 
 
 def _eval_point(
-    problem: Problem, theta: np.ndarray, oinv: np.ndarray, sigmas: list[np.ndarray], e: np.ndarray, sid: np.ndarray
+    problem: Problem, theta: np.ndarray, oinv: np.ndarray, sigmas: list[np.ndarray], e: np.ndarray, sid: np.ndarray,
+    full: bool | np.ndarray = True,
 ) -> dict[str, np.ndarray]:
-    """Objective, gradient, first-order and exact Hessian of ``l_i`` at ``e`` (rows ``sid``)."""
+    """Objective, gradient, first-order and exact Hessian of ``l_i`` at ``e`` (rows ``sid``).
+
+    ``full`` (bool, or per row): the model derivatives in every parameter of
+    :attr:`Layout.diff_index` (what the OFV gradient needs at the modes); otherwise in the
+    parameters with a random effect only (what a Newton step needs; the same bits in those,
+    less work), the other columns of ``jac``/``jac2`` NaN. Rows of both kinds: two model calls."""
+    mask = np.broadcast_to(np.asarray(full, dtype=bool), sid.shape)
+    if 0 < np.count_nonzero(mask) < sid.size:
+        parts = [(rows, _eval_point(problem, theta, oinv, sigmas, e[rows], sid[rows], full=kind))
+                 for rows, kind in ((np.flatnonzero(mask), True), (np.flatnonzero(~mask), False))]
+        out = {}
+        for key, val in parts[0][1].items():
+            out[key] = np.empty((sid.size,) + val.shape[1:], dtype=val.dtype)
+            for rows, ev in parts:
+                out[key][rows] = ev[key]
+        return out
+    full = bool(mask.all())
     lay = problem.layout
-    f, jac, jac2 = model_derivs(problem, theta, e, sid, second=True)
-    rt = record_terms(problem, f, sid, sigmas)
     ec = lay.eta_cols
+    if full:
+        f, jac, jac2 = model_derivs(problem, theta, e, sid, second=True)
+    else:
+        f, g_e, k_e = model_derivs(problem, theta, e, sid, second=True, idx=lay.iiv_index)
+        d = lay.diff_index.size
+        jac = np.full(f.shape + (d,), np.nan)
+        jac[:, :, ec] = g_e
+        jac2 = np.full(f.shape + (d, d), np.nan)
+        jac2[:, :, ec[:, None], ec[None, :]] = k_e
+    # (taken out of jac/jac2 in both cases: the sums below then see the same memory layout,
+    # hence the same order of operations and the same bits)
     g = jac[:, :, ec]
+    kee = jac2[:, :, ec][:, :, :, ec]
+    rt = record_terms(problem, f, sid, sigmas)
     l = rt.ell.sum(axis=1) + _quad(e, oinv)
     l = np.where(rt.bad | ~np.isfinite(l), np.inf, l)
     grad = np.einsum("nm,nmq->nq", rt.ell_f, g) + e @ oinv
     hess = np.einsum("nmq,nm,nmr->nqr", g, rt.w, g) + oinv
-    kee = jac2[:, :, ec][:, :, :, ec]
     exact = np.einsum("nmq,nm,nmr->nqr", g, rt.ell_ff, g) + np.einsum("nm,nmqr->nqr", rt.ell_f, kee) + oinv
     exact = 0.5 * (exact + np.swapaxes(exact, 1, 2))
     return dict(f=f, jac=jac, jac2=jac2, g=g, l=l, grad=grad, hess=hess, exact=exact)
+
+
+#: A Newton trial point is evaluated with the full model derivatives (:func:`_eval_point`)
+#: when it lies within this distance (largest |eta change|) of the accepted point it steps
+#: from: with Newton's quadratic convergence it is then most likely the mode itself (the
+#: next step falls below the tolerance), where the OFV gradient needs them. Farther points
+#: get the derivatives in the random effects only; a mode found at such a point is evaluated
+#: again, in full (the same point, the same bits). Only the work depends on it, not the result.
+FULL_DERIVATIVES_STEP = 1e-4
 
 
 def _capped(step: np.ndarray, max_step: float) -> np.ndarray:
@@ -749,6 +803,7 @@ def inner(
     max_step: float = 2.0,
     second_order: np.ndarray | None = None,
     subjects: np.ndarray | None = None,
+    full_first: bool | np.ndarray = False,
     **_: Any,
 ) -> InnerResult:
     """Conditional modes of all subjects by damped Newton iterations (batched).
@@ -769,6 +824,14 @@ def inner(
     ``subjects``: solve for these subjects only (indices; the others keep ``l = inf`` and
     ``converged = False`` in the result). ``second_order`` is ignored (kept for compatibility).
 
+    Work: the Newton steps need the model's derivatives in the random effects only; the
+    stored quantities at the modes, those in every parameter of :attr:`Layout.diff_index`.
+    A trial point within :data:`FULL_DERIVATIVES_STEP` of the point it steps from (likely the
+    mode), and the first one where ``full_first`` (bool, or per subject), is evaluated in full;
+    the others in the random effects only, and a mode found at such a point is evaluated again
+    in full at the end (one model call for all of them). The points visited, and so the
+    result, are the same bits either way.
+
     Long by design: one batched loop whose phases (accept or restart, backtrack, Newton step)
     update the same per-subject state arrays in place; their arithmetic is in :func:`_armijo`,
     :func:`_no_decrease`, :func:`_backtracked_alpha`, :func:`_newton_step` and :func:`_capped`.
@@ -788,13 +851,17 @@ def inner(
     step_acc = np.zeros((n, q))  # Newton step from the accepted point
     alpha = np.ones(n)
     trial = eta.copy()
+    always = not 0 < q < d  # no derivatives to leave out: every point in full
+    want_full = np.zeros(n, dtype=bool)  # the next trial point of the subject: full derivatives
+    want_full[:] = np.logical_or(full_first, always)
+    full_at = np.zeros(n, dtype=bool)  # the accepted point has the full derivatives
     active = np.arange(n) if subjects is None else np.asarray(subjects, dtype=int)
     it = 0
     for it in range(1, max_iter + 1):
         if active.size == 0:
             break
         with np.errstate(all="ignore"):
-            ev = _eval_point(problem, theta, oinv, sigmas, trial[active], active)
+            ev = _eval_point(problem, theta, oinv, sigmas, trial[active], active, want_full[active])
         l_t = ev["l"]
         # acceptance of the trial point
         hp = has_point[active]
@@ -807,13 +874,15 @@ def inner(
         failed = active[first_bad & restarted[active]]
         restarted[retry] = True
         trial[retry] = 0.0
+        want_full[retry] = always
         conv[failed] = False
         acc = active[accept]
         sel = np.flatnonzero(accept)
-        for key in ("l", "hess", "exact", "f", "g", "jac", "jac2"):
+        for key in _STORED:
             out[key][acc] = ev[key][sel]
         eta[acc] = trial[acc]
         has_point[acc] = True
+        full_at[acc] = want_full[acc]
         # rejected trials of subjects with an accepted point: halve the step
         rsel = hp & ~accept
         rej = active[rsel]
@@ -823,6 +892,7 @@ def inner(
         alpha[rej] = _backtracked_alpha(l_t[rsel], l_rej, slope[rsel], alpha[rej])
         rej = rej[~tiny]
         trial[rej] = eta[rej] + alpha[rej, None] * step_acc[rej]
+        want_full[rej] = always | (alpha[rej] * np.max(np.abs(step_acc[rej]), axis=1, initial=0.0) < FULL_DERIVATIVES_STEP)
         if q == 0:
             conv[acc] = True
             active = retry
@@ -837,8 +907,35 @@ def inner(
         step_acc[go] = st
         alpha[go] = 1.0
         trial[go] = eta[go] + st
+        want_full[go] = always | (np.max(np.abs(st), axis=1) < FULL_DERIVATIVES_STEP)
         active = np.sort(np.concatenate([go, rej, retry]))
+    stale = np.flatnonzero(has_point & ~full_at)
+    if stale.size:  # modes found at points evaluated in the random effects only
+        with np.errstate(all="ignore"):
+            ev = _eval_point(problem, theta, oinv, sigmas, eta[stale], stale, full=True)
+        for key in _STORED:
+            out[key][stale] = ev[key]
     return InnerResult(eta=eta, converged=conv & has_point, iterations=it, **out)
+
+
+def at_modes(
+    problem: Problem, theta: np.ndarray, omega: np.ndarray, sigmas: list[np.ndarray], eta: np.ndarray
+) -> InnerResult:
+    """The quantities of :class:`InnerResult` at the given ``eta`` (one model call, no Newton
+    iterations): ``eta`` taken as the conditional modes. Used where the modes are known to the
+    accuracy needed (the covariance step's points, predicted along the modes' first-order path).
+    ``converged`` is where the conditional objective is finite."""
+    lay = problem.layout
+    n = problem.n_subjects
+    oinv = np.linalg.inv(omega) if lay.q else np.zeros((0, 0))
+    with np.errstate(all="ignore"):
+        ev = _eval_point(problem, theta, oinv, sigmas, np.asarray(eta, dtype=float), np.arange(n), full=True)
+    return InnerResult(eta=np.array(eta, dtype=float, copy=True), converged=np.isfinite(ev["l"]), iterations=1,
+                       **{key: ev[key] for key in _STORED})
+
+
+#: The quantities :func:`inner` keeps of a subject's accepted point.
+_STORED = ("l", "hess", "exact", "f", "g", "jac", "jac2")
 
 
 #: A conditional mode farther than this from 0 in prior standard deviations (Mahalanobis
