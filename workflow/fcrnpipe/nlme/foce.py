@@ -100,7 +100,7 @@ class Problem:
     ep: np.ndarray
     errors: tuple[ErrorModel, ...]
     fd_central: bool = True
-    records: Any = None  # the dataset records (pandas DataFrame) the problem was built from
+    records: Any = None  # the dataset records (NMData.columns: one array per column) the problem was built from
     zcov: np.ndarray | None = None  # (N, C) covariate effects log(cov/ref) of the relations
     cov_values: np.ndarray | None = None  # (N, C) the covariate values themselves
 
