@@ -208,3 +208,42 @@ def test_objective_evaluate_is_a_value():
     probe = obj.probe(far, warm)
     assert probe.finite and probe.ofv != v
     assert np.array_equal(obj.best_x, x)
+
+
+# ----------------------------------------------------------------------------- stored bits
+#: sha256 of every kernel output on the fixed inputs of ``CASES`` (predictions, first and second
+#: derivatives in all parameters but Km and in all but the first, first derivatives only, the
+#: local errors of the grid refinement), as produced by commit 379d681 (x86-64, numba 0.68.1):
+#: rewrites of the kernels for speed must keep every bit (issue 11).
+STORED_BITS = {
+    "sc1cmt_mm": "c71a8479eb6b234b1816d56c1bc51736f0feed2f9bf685ea48d9810d9de8bdcd",
+    "igg_turnover": "fdc4b62013ff6f79703008f49aa580cad0ac3855da37f824f195ae525b789d3b",
+    "joint": "0ecf7ccb1d37c7cea549c71a4886392bae1acef62e696b9039ff15c8eb35482a",
+}
+
+
+def kernel_output_bits(case: str) -> str:
+    import hashlib
+
+    model, prep, params, sid = setup(case)
+    diff, logs = diff_spec(model, case)
+    h = hashlib.sha256()
+    outs = [model.predict(prep, params, sid)]
+    outs += [a for a in model.derivatives(prep, params, sid, diff, logs, True)]
+    outs += [a for a in model.derivatives(prep, params, sid, diff[1:], logs[1:], True)]
+    outs += [a for a in model.derivatives(prep, params, sid, diff, logs, False) if a is not None]
+    if case == "sc1cmt_mm":
+        outs.append(_local_errors(prep, sid, params, None, None, False))
+    elif case == "igg_turnover":
+        mp, pk = prep
+        outs.append(_local_errors(mp, sid, pk, params, STEROID, True))
+    else:
+        outs.append(_local_errors(prep, sid, params[:, :5], params[:, 5:], STEROID, False))
+    for a in outs:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_kernel_outputs_are_the_stored_bits(case):
+    assert kernel_output_bits(case) == STORED_BITS[case]
