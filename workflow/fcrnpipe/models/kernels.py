@@ -29,13 +29,19 @@ Kernels:
 
 Both record the outputs at the observation grid points (the state before a dose at that
 point) and, optionally, the scaled embedded local error estimate of every step (value only),
-which :func:`fcrnpipe.models.ode.refine_grid` uses.
+which :func:`fcrnpipe.models.ode.refine_grid` uses. :func:`mab_jets_fixed` and
+:func:`igg_jets_fixed` are the same bodies compiled once per jet layout (the jet length, the
+number of derivatives and, for PK + PD, the model as compile-time constants; called through
+:func:`run_fixed`, for jets of up to :data:`FIXED_MAX_JL` numbers): the same operations in the
+same order, so the same bits, about twice as fast (loops of known length unrolled, offsets into
+the scratch buffer constants), at the price of one compilation per layout (15-25 s of CPU each,
+once: cached like the others).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import literally, njit, typeof, types
 
 # RODAS4 tableau (as in fcrnpipe.models.ode)
 from fcrnpipe.models.ode import _A, _C, _GAMMA, _M
@@ -318,26 +324,12 @@ def _mab_error(b, jl, ns, rtol, atol):
     return e
 
 
-@njit(cache=True, nogil=True)
-def mab_jets(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d, pi, pj,
-             out, err, rtol, atol):
-    """Integrate rows ``r`` (all inputs per row, see the module docstring).
-
-    ``t``/``dose``/``event`` ``(R, G)``; ``npts`` ``(R,)`` real grid points; ``par``
-    ``(R, 9, J)`` parameter jets, ``pidx`` ``(9,)`` the derivative each parameter is seeded
-    with (-1: none); ``obs_idx``/``obs_kind`` ``(R, M)`` grid index and output
-    (1 concentration, 2 IgG, 0 none) of each record; ``order`` ``(R, M)`` the records sorted by
-    grid index, the first ``n_obs[r]`` being real; ``pi``/``pj`` the packed pairs (empty: first
-    derivatives only); ``out`` ``(R, M, J)`` the output jets; ``err`` ``(R, G-1)`` the scaled
-    local errors (written only if its first axis is ``R``).
-
-    Long by design: the RODAS4 step over jets stays in one compiled body (its recording,
-    forward substitution and error estimate are inlined helpers), as in :func:`igg_jets`, where
-    splitting the stage loop into helpers measured slower.
-    """
+@njit(cache=True, inline="always")
+def _mab_rows(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d, jl, sec,
+              out, err, rtol, atol):
+    """The body of :func:`mab_jets` and :func:`mab_jets_fixed` (``jl`` the jet length, ``sec``: with
+    second derivatives)."""
     n_rows = t.shape[0]
-    jl = par.shape[2]
-    sec = pi.size > 0
     ns = 4 if with_pd else 2
     want_err = err.shape[0] == n_rows
     b = np.zeros(_SLOTS * jl)
@@ -428,20 +420,11 @@ _GONE = 21
 _GSLOTS = 22
 
 
-@njit(cache=True, nogil=True)
-def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d, pi, pj,
-             out, err, rtol, atol):
-    """As :func:`mab_jets` with PK + PD, but the PK parameters ``pk`` ``(R, 5)`` (ka, CL, V,
-    Vmax, Km) are fixed numbers, so depot, central and steroid states are plain numbers and
-    only the IgG state is a jet; ``par`` ``(R, 4, J)``: IgG0, kout, Emax, EC50.
-
-    Long by design: one compiled body keeps its speed -- split into four inlined helpers
-    (recording, Jacobian, stage, error estimate; same arithmetic, bit-identical) it measured
-    slower (CPU time, best of 20, 600 rows of tests/test_models_kernels.py: 0.409-0.419 s
-    -> 0.431-0.481 s over four alternating runs)."""
+@njit(cache=True, inline="always")
+def _igg_rows(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d, jl, sec,
+              out, err, rtol, atol):
+    """The body of :func:`igg_jets` and :func:`igg_jets_fixed`."""
     n_rows = t.shape[0]
-    jl = par.shape[2]
-    sec = pi.size > 0
     want_err = err.shape[0] == n_rows
     b = np.zeros(_GSLOTS * jl)
     kp = np.zeros((6, 3))
@@ -622,3 +605,89 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
             y1 = y1n
             y2 = y2n
             _copy(b, yin, yi, jl)
+
+
+# ----------------------------------------------------------------------------- entry points
+@njit(cache=True, nogil=True)
+def mab_jets(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d, pi, pj,
+             out, err, rtol, atol):
+    """Integrate rows ``r`` (all inputs per row, see the module docstring).
+
+    ``t``/``dose``/``event`` ``(R, G)``; ``npts`` ``(R,)`` real grid points; ``par``
+    ``(R, 9, J)`` parameter jets, ``pidx`` ``(9,)`` the derivative each parameter is seeded
+    with (-1: none); ``obs_idx``/``obs_kind`` ``(R, M)`` grid index and output
+    (1 concentration, 2 IgG, 0 none) of each record; ``order`` ``(R, M)`` the records sorted by
+    grid index, the first ``n_obs[r]`` being real; ``pi``/``pj`` the packed pairs (empty: first
+    derivatives only); ``out`` ``(R, M, J)`` the output jets; ``err`` ``(R, G-1)`` the scaled
+    local errors (written only if its first axis is ``R``).
+
+    Long by design: the RODAS4 step over jets stays in one compiled body (its recording,
+    forward substitution and error estimate are inlined helpers), as in :func:`igg_jets`, where
+    splitting the stage loop into helpers measured slower.
+    """
+    _mab_rows(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d,
+              par.shape[2], pi.size > 0, out, err, rtol, atol)
+
+
+@njit(cache=True, nogil=True)
+def mab_jets_fixed(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d, pi, pj,
+                   out, err, rtol, atol, jl):
+    """:func:`mab_jets` compiled for one jet layout: ``with_pd``, ``d`` and the jet length ``jl``
+    (``par.shape[2]``) are compile-time constants (call it through :func:`run_fixed`)."""
+    literally(with_pd)
+    literally(d)
+    literally(jl)
+    _mab_rows(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d,
+              jl, jl > 1 + d, out, err, rtol, atol)
+
+
+@njit(cache=True, nogil=True)
+def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d, pi, pj,
+             out, err, rtol, atol):
+    """As :func:`mab_jets` with PK + PD, but the PK parameters ``pk`` ``(R, 5)`` (ka, CL, V,
+    Vmax, Km) are fixed numbers, so depot, central and steroid states are plain numbers and
+    only the IgG state is a jet; ``par`` ``(R, 4, J)``: IgG0, kout, Emax, EC50.
+
+    Long by design: one compiled body keeps its speed -- split into four inlined helpers
+    (recording, Jacobian, stage, error estimate; same arithmetic, bit-identical) it measured
+    slower (CPU time, best of 20, 600 rows of tests/test_models_kernels.py: 0.409-0.419 s
+    -> 0.431-0.481 s over four alternating runs)."""
+    _igg_rows(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d,
+              par.shape[2], pi.size > 0, out, err, rtol, atol)
+
+
+@njit(cache=True, nogil=True)
+def igg_jets_fixed(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d, pi, pj,
+                   out, err, rtol, atol, jl):
+    """:func:`igg_jets` compiled for one jet layout (``d`` and ``jl`` compile-time constants)."""
+    literally(d)
+    literally(jl)
+    _igg_rows(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d,
+              jl, jl > 1 + d, out, err, rtol, atol)
+
+
+#: Jet lengths up to which :func:`run_fixed` runs a kernel compiled for the call's jet layout
+#: (measured on the calls of a 100-subject PK and PD fit: 1.7x faster with second derivatives in 4
+#: parameters, 2.5-3x value only; the same bits); longer jets (the joint model's, up to 45) run the
+#: generic kernel rather than compile a large body per layout.
+FIXED_MAX_JL = 15
+
+
+def run_fixed(generic, fixed, args: tuple, literal: tuple[int, ...], jl: int) -> None:
+    """``generic(*args)``, or, for jets of up to :data:`FIXED_MAX_JL` numbers, ``fixed(*args, jl)``
+    with the arguments at positions ``literal`` and the jet length ``jl`` as compile-time constants.
+    The version is compiled (or loaded from the cache) for its exact signature and called through
+    its entry point: numba's dispatcher, given plain ints, would type the whole kernel with them
+    before finding it needs literals (~5 s at each first call of a process), and then again at
+    every call."""
+    if jl > FIXED_MAX_JL:
+        generic(*args)
+        return
+    args = (*args, jl)
+    literal = (*literal, len(args) - 1)
+    sig = tuple(types.literal(a) if k in literal else typeof(a) for k, a in enumerate(args))
+    cres = fixed.overloads.get(sig)
+    if cres is None:
+        fixed.compile(sig)
+        cres = fixed.overloads[sig]
+    cres.entry_point(*args)

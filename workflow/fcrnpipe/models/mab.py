@@ -334,8 +334,10 @@ def run_mab(prep: _MabPrep, sid: np.ndarray, par: np.ndarray, with_pd: bool, ste
     obs_idx, obs_kind, order, n_obs = k.records(sid)
 
     def rows(a: int, b: int) -> None:
-        kernels.mab_jets(t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, par[a:b], pidx, with_pd, obs_idx[a:b],
-                         obs_kind[a:b], order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol)
+        kernels.run_fixed(kernels.mab_jets, kernels.mab_jets_fixed,
+                          (t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, par[a:b], pidx, with_pd, obs_idx[a:b],
+                           obs_kind[a:b], order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol),
+                          (8, 13), par.shape[2])
 
     run_rows(rows, sid.size)
     return out, (err if error is not None else None)
@@ -356,8 +358,10 @@ def run_igg(prep: _MabPrep, sid: np.ndarray, pk: np.ndarray, par: np.ndarray, st
     obs_idx, obs_kind, order, n_obs = k.records(sid)
 
     def rows(a: int, b: int) -> None:
-        kernels.igg_jets(t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, pk[a:b], par[a:b], obs_idx[a:b],
-                         obs_kind[a:b], order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol)
+        kernels.run_fixed(kernels.igg_jets, kernels.igg_jets_fixed,
+                          (t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, pk[a:b], par[a:b], obs_idx[a:b],
+                           obs_kind[a:b], order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol),
+                          (12,), par.shape[2])
 
     run_rows(rows, sid.size)
     return out, (err if error is not None else None)
