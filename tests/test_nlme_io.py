@@ -15,14 +15,13 @@ from fcrnpipe.nlme import ErrorModel, PopulationModel, fit, read_nm_dataset, val
 from fcrnpipe.nlme.dataset import all_integers, covariate_column, parse_numbers
 from fcrnpipe.nlme.results import (
     individual_columns,
-    write_columns_csv,
     individual_table,
     population_columns,
     population_table,
     predictions_columns,
     predictions_table,
 )
-from fcrnpipe.tableio import write_csv
+from fcrnpipe.tableio import write_columns_csv, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 THEOPH = ROOT / "tests" / "data" / "theoph_nm.csv"
