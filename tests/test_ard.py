@@ -625,3 +625,46 @@ def test_nca_notes_read_back_exactly():
     assert parse_notes("") == [] and parse_notes(NAN) == []
     with pytest.raises(UserError, match="nca_summary.csv: notes"):
         parse_notes("not estimable: no count")
+
+
+def test_edss_paired_figure_without_ard_takes_its_population_from_the_stats_function(tmp_path):
+    """Called without the ARD and for another population than safety, the figure's mean ± SD are
+    the stats stage's rows for that population (edss_paired_rows with its flag), not a mean of its
+    own: with subject 002 out of the PD population, the BATO680 arm has no pair and the overall
+    baseline/week-4 means are those of subject 001 alone (4.0 -> 3.0, SD 0 drawn as 0.0)."""
+    from test_figures import ARMS, make_adedss, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.stats.efficacy import EDSS_PAIRED, edss_paired_rows
+
+    adsl, adedss = make_adsl(), make_adedss()
+    adsl.loc[adsl["USUBJID"] == "ST-01-002", "PDFL"] = "N"
+    rows = frame(edss_paired_rows(adsl, adedss, [a["armcd"] for a in ARMS], 4, flag="PDFL"))
+    assert set(rows["population"]) == {"PD (PDFL=Y)"} and set(rows["endpoint"]) == {EDSS_PAIRED}
+    est = rows[rows["statistic"].isin(["baseline_mean", "followup_mean"])]
+    assert sorted(zip(est["arm"], est["statistic"], est["estimate"], est["n"])) == [
+        ("BATO340", "baseline_mean", 4.0, 1), ("BATO340", "followup_mean", 3.0, 1),
+        ("Overall", "baseline_mean", 4.0, 1), ("Overall", "followup_mean", 3.0, 1),
+    ]  # fmt: skip
+    fig = F.plot_edss_paired(adedss, adsl, ARMS, 4, population_flag="PDFL")
+    texts = _figure_texts(fig)
+    assert "4.0\n(0.0)" in texts and "3.0\n(0.0)" in texts
+    assert not any(t.startswith("4.5") or t.startswith("3.5") for t in texts)  # not the safety population's
+
+
+def test_edss_paired_figure_without_ard_draws_the_stats_rows(monkeypatch):
+    """Without the ARD the figure's mean ± SD are what the stats function returns: altered rows
+    are what it prints (it computes no mean of its own)."""
+    from test_figures import ARMS, make_adedss, make_adsl
+
+    from fcrnpipe import figures as F
+    from fcrnpipe.figures import pd as figures_pd
+    from fcrnpipe.stats.efficacy import edss_paired_rows
+
+    def shifted(*args, **kwargs):
+        rows = edss_paired_rows(*args, **kwargs)
+        return [{**r, "estimate": r["estimate"] + 1.5} if r["statistic"].endswith("_mean") else r for r in rows]
+
+    monkeypatch.setattr(figures_pd, "edss_paired_rows", shifted)
+    texts = _figure_texts(F.plot_edss_paired(make_adedss(), make_adsl(), ARMS, 4))
+    assert "5.5\n(0.0)" in texts and "4.5\n(0.0)" in texts  # BATO340: 4.0 -> 3.0 shifted by 1.5

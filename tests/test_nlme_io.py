@@ -15,14 +15,13 @@ from fcrnpipe.nlme import ErrorModel, PopulationModel, fit, read_nm_dataset, val
 from fcrnpipe.nlme.dataset import all_integers, covariate_column, parse_numbers
 from fcrnpipe.nlme.results import (
     individual_columns,
-    write_columns_csv,
     individual_table,
     population_columns,
     population_table,
     predictions_columns,
     predictions_table,
 )
-from fcrnpipe.tableio import write_csv
+from fcrnpipe.tableio import write_columns_csv, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 THEOPH = ROOT / "tests" / "data" / "theoph_nm.csv"
@@ -146,3 +145,14 @@ def test_result_columns_are_the_data_frames(tmp_path):
         write_csv(df, tmp_path / "pandas.csv")
         assert (tmp_path / "mine.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
     assert individual_table(res)["ID"].tolist() == [str(i) for i in range(1, 13)]
+
+
+def test_frame_and_file_give_the_same_covariates(tmp_path):
+    """A data frame of text (as the bootstrap's resampled table) and the file of that text give the
+    same records: a 17-digit covariate value reads back exactly either way (pandas' parser: 0.3)."""
+    text = "ID,TIME,AMT,DV,EVID,CMT,WT,SEX\n1,0,100,.,1,1,0.30000000000000004,F\n1,1,0,5,0,2,0.30000000000000004,F\n"
+    path = tmp_path / "nm.csv"
+    path.write_text(text, encoding="utf-8")
+    from_file, from_frame = read_nm_dataset(path), pandas_read(path)
+    assert from_file.columns["WT"].tolist() == from_frame.columns["WT"].tolist() == [0.30000000000000004] * 2
+    assert from_frame.columns["SEX"].tolist() == ["F", "F"]

@@ -23,6 +23,7 @@ from fcrnpipe.stats.efficacy import (
     aqp4_figure_rows,
     aqp4_plotted,
     edss_pair_count_rows,
+    edss_paired_rows,
     edss_pairs,
     igg_figure_rows,
 )
@@ -404,10 +405,8 @@ def _edss_notes(visit_name: str, missing: int) -> list[str]:
     return notes
 
 
-def _edss_ard_summary(ard: pd.DataFrame | None, population_flag: str) -> dict[tuple[str, str], float]:
-    """The paired display's estimates by (arm, statistic) from the ARD (empty without one)."""
-    if ard is None:
-        return {}
+def _edss_ard_summary(ard: pd.DataFrame, population_flag: str) -> dict[tuple[str, str], float]:
+    """The paired display's estimates by (arm, statistic) from the ARD."""
     sel = ard[(ard["endpoint"] == EDSS_PAIRED) & (ard["population"] == POPULATION_LABELS[population_flag])]
     sel = sel[sel["component"] == "estimate"]
     return {(a, s): float(v) for a, s, v in zip(sel["arm"], sel["statistic"], sel["value"])}
@@ -440,23 +439,17 @@ def _draw_edss_mean_sd(
     individual: bool,
     x0: float,
     x1: float,
-    summary: Mapping[tuple[str, str], float] | None,
+    summary: Mapping[tuple[str, str], float],
 ) -> None:
     """The group's mean ± SD at baseline and follow-up (diamonds with bars and their numbers;
-    from ``summary``, the ARD, unless it is None) and, for the overall group, the dashed line
-    joining the means."""
+    from ``summary``, the ARD's) and, for the overall group, the dashed line joining the means."""
     for x, col, side in ((x0, "BASELINE", -1), (x1, "FOLLOWUP", 1)):
-        vals = df[col].to_numpy(dtype=float)
-        if len(vals) == 0:
+        if df[col].isna().all():
             continue
-        if summary is not None:
-            key = arm.armcd if individual else OVERALL
-            mean = summary[(key, f"{col.lower()}_mean")]
-            sd = summary.get((key, f"{col.lower()}_sd"), math.nan)
-            sd = 0.0 if math.isnan(sd) else sd
-        else:
-            mean = float(vals.mean())
-            sd = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+        key = arm.armcd if individual else OVERALL
+        mean = summary[(key, f"{col.lower()}_mean")]
+        sd = summary.get((key, f"{col.lower()}_sd"), math.nan)
+        sd = 0.0 if math.isnan(sd) else sd
         xm = x + side * (0.42 if individual else 0.0)
         errorbar(
             ax,
@@ -484,9 +477,7 @@ def _draw_edss_mean_sd(
     if not individual and len(df):
         ax.plot(
             [x0, x1],
-            [df["BASELINE"].mean(), df["FOLLOWUP"].mean()]
-            if summary is None
-            else [summary[(OVERALL, "baseline_mean")], summary[(OVERALL, "followup_mean")]],
+            [summary[(OVERALL, "baseline_mean")], summary[(OVERALL, "followup_mean")]],
             color=arm.color,
             lw=1.2,
             ls="--",
@@ -499,7 +490,7 @@ def _draw_edss_group(
     ax: Any,
     g: int,
     group: tuple[Arm, pd.DataFrame, bool],
-    summary: Mapping[tuple[str, str], float] | None,
+    summary: Mapping[tuple[str, str], float],
     visit_name: str,
     n: int,
 ) -> tuple[list[float], list[str]]:
@@ -560,15 +551,19 @@ def plot_edss_paired(
     the ARD when ``ard`` (the EDSS part's display rows ``EDSS: paired baseline and primary
     visit``) is given. The subjects per arm (subtitle, axis labels) and those of the analysis set
     without both values (footnote) are the ARD's ``EDSS: subjects with baseline and primary
-    visit`` (EDSS part); without ``ard``, computed by the stats stage's function first.
+    visit`` (EDSS part); without ``ard``, both are computed by the stats stage's functions first.
     """
-    summary = _edss_ard_summary(ard, population_flag)
     arm_list = arms_from_config(arms)
+    armcds = [a.armcd for a in arm_list]
+    summary = _edss_ard_summary(
+        display_ard(ard, lambda: edss_paired_rows(adsl, adedss, armcds, primary_visit, flag=population_flag)),
+        population_flag,
+    )
     pop = population(adsl, arm_list, population_flag)
     pairs = edss_pairs(restrict(adedss, pop), primary_visit).merge(pop[["USUBJID", "ARMCD"]], on="USUBJID")
     visit_name = _edss_visit_name(adedss, primary_visit)
     count_ard = display_ard(
-        ard, lambda: edss_pair_count_rows(adsl, adedss, [a.armcd for a in arm_list], primary_visit, population_flag)
+        ard, lambda: edss_pair_count_rows(adsl, adedss, armcds, primary_visit, population_flag)
     )
     population_label = POPULATION_LABELS[population_flag]
     counts, total = ard_arm_counts(count_ard, EDSS_PAIRED_SUBJECTS, population_label, arm_list)
@@ -580,7 +575,7 @@ def plot_edss_paired(
     ax = fig.subplots()
     ticks, ticklabels = [], []
     for g, group in enumerate(groups):
-        t, labels = _draw_edss_group(ax, g, group, summary if ard is not None else None, visit_name, group_n[g])
+        t, labels = _draw_edss_group(ax, g, group, summary, visit_name, group_n[g])
         ticks += t
         ticklabels += labels
     if pairs.empty:

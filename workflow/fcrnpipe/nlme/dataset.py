@@ -335,9 +335,8 @@ def _validated(text: Mapping[str, TextColumn], n: int, path: str) -> dict[str, n
 
 
 def validate_nm_frame(df: pd.DataFrame, path: str = "<data>") -> NMData:
-    """Validate a NONMEM-style table read as text (see the module docstring)."""
-    import pandas as pd
-
+    """Validate a NONMEM-style table read as text (see the module docstring); the same
+    records as :func:`read_nm_dataset` gives for the file of that text."""
     upper = _upper_names(list(df.columns), len(df), path)
     df = df.set_axis(upper, axis=1)
     text = {}
@@ -350,15 +349,14 @@ def validate_nm_frame(df: pd.DataFrame, path: str = "<data>") -> NMData:
     out = _validated(text, len(df), path)
     covs = [c for c in df.columns if c not in RESERVED]
     for c in covs:
-        num = pd.to_numeric(df[c], errors="coerce")
-        out[c] = num.to_numpy() if num.notna().sum() == df[c].notna().sum() else df[c].to_numpy()
+        out[c] = covariate_column(df[c].astype(str).tolist())  # as read from a file
     return NMData(path=path, columns=out, covariates=tuple(covs))
 
 
 def covariate_column(raw: list[str]) -> np.ndarray:
-    """A covariate column read from a CSV file, typed as ``pandas.to_numeric`` types it:
-    int64 when every cell is an integer, float64 when every cell is a number, else the text
-    (an empty cell included)."""
+    """A covariate column read as text, typed as ``pandas.to_numeric`` types it: int64 when
+    every cell is an integer, float64 (:func:`parse_numbers`) when every cell is a number, else
+    the text (an empty cell included)."""
     values, bad = parse_numbers(raw)
     if bad is not None:
         return np.array(raw, dtype=object)
@@ -394,7 +392,7 @@ def read_nm_dataset(path: str | Path) -> NMData:
 
     Raises :class:`fcrnpipe.errors.UserError` naming the file, data row and column of the
     first problem found. Reads the file without pandas (start-up cost of the command line:
-    docs/nlme.md), the numbers exactly as ``pandas.to_numeric`` reads them.
+    docs/nlme.md), each number correctly rounded (:func:`parse_numbers`).
     """
     p = Path(path)
     if not p.is_file():

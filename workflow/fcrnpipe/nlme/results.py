@@ -27,8 +27,6 @@ runs; run times go to a separate ``fit_timing.json``.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +37,7 @@ import numpy as np
 from fcrnpipe.nlme.dataset import parse_numbers, unique_in_order
 from fcrnpipe.nlme.diagnostics import SHRINKAGE_CONVENTION, compute_diagnostics, epsilon_shrinkage, eta_shrinkage
 from fcrnpipe.nlme.estimate import FitResult
+from fcrnpipe.tableio import write_columns_csv, write_json
 
 if TYPE_CHECKING:  # the tables are built as columns; pandas loads only for the data frames
     import pandas as pd
@@ -141,32 +140,6 @@ def _quantities(fit: FitResult) -> list[dict[str, Any]]:
                              estimated=True))
             pos += 1
     return rows
-
-
-def write_columns_csv(columns: Mapping[str, np.ndarray], path: str | Path) -> None:
-    """Write a table given as columns without pandas, byte for byte as
-    :func:`fcrnpipe.tableio.write_csv` writes ``pandas.DataFrame(columns)``: each value as
-    numpy's ``str`` (floats the shortest repr), NaN and None empty, quotes only where needed."""
-    cells = []
-    for values in columns.values():
-        v = np.asarray(values)
-        missing = np.array([x is None or (isinstance(x, float) and x != x) for x in v.tolist()], dtype=bool)
-        text = v.astype(str).astype(object)
-        text[missing] = ""
-        cells.append(text.tolist())
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh, lineterminator="\n")
-        out.writerow(list(columns))
-        out.writerows(zip(*cells))
-
-
-def _write_json(obj: Any, path: Path) -> None:
-    """:func:`fcrnpipe.tableio.write_json` for JSON-ready objects (:func:`_clean`), which this
-    module does not import: ``tableio`` loads pandas and pyarrow (start-up cost of the command
-    line, docs/nlme.md), and it is in every rule's code hash (an edit reruns every job)."""
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=True)
-        fh.write("\n")
 
 
 def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
@@ -387,8 +360,8 @@ def write_outputs(fit: FitResult, out_dir: str | Path, extra: dict[str, Any] | N
     write_columns_csv(population_columns(fit), out / "population_parameters.csv")
     write_columns_csv(individual_columns(fit), out / "individual_parameters.csv")
     write_columns_csv(predictions_columns(fit), out / "predictions.csv")
-    _write_json(summary(fit, extra), out / "fit_summary.json")
+    write_json(summary(fit, extra), out / "fit_summary.json")
     t = dict(fit.timing)
     if timing:
         t.update(timing)
-    _write_json({k: round(float(v), 3) for k, v in t.items()}, out / "fit_timing.json")
+    write_json({k: round(float(v), 3) for k, v in t.items()}, out / "fit_timing.json")

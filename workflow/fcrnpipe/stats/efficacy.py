@@ -355,13 +355,18 @@ EDSS_PAIRED = f"{EDSS}: paired baseline and primary visit"
 
 
 def edss_paired_rows(
-    adsl: pd.DataFrame, adedss: pd.DataFrame, arms: Sequence[str], primary_visit: float, level: float = 0.95
+    adsl: pd.DataFrame,
+    adedss: pd.DataFrame,
+    arms: Sequence[str],
+    primary_visit: float,
+    level: float = 0.95,
+    flag: str = "SAFFL",
 ) -> list[dict[str, Any]]:
-    """Display rows ``EDSS: paired baseline and primary visit`` (safety population): the subjects
-    with a baseline and a primary-visit EDSS (:func:`edss_pairs`), by arm and overall;
-    statistics ``baseline_<stat>`` and ``followup_<stat>`` (n, mean, SD, median, min, max; no CI),
-    visit = AVISIT of the primary visit. The EDSS paired figure draws their mean ± SD."""
-    pop = population(adsl, arms, "SAFFL")
+    """Display rows ``EDSS: paired baseline and primary visit`` (safety population, or that of
+    ``flag``): the subjects with a baseline and a primary-visit EDSS (:func:`edss_pairs`), by arm
+    and overall; statistics ``baseline_<stat>`` and ``followup_<stat>`` (n, mean, SD, median, min,
+    max; no CI), visit = AVISIT of the primary visit. The EDSS paired figure draws their mean ± SD."""
+    pop = population(adsl, arms, flag)
     qs = restrict(adedss, pop)
     pairs = edss_pairs(qs, primary_visit).merge(pop[["USUBJID", "ARMCD"]], on="USUBJID")
     pairs = pairs.sort_values(["BASELINE", "FOLLOWUP", "USUBJID"], kind="mergesort")
@@ -375,7 +380,7 @@ def edss_paired_rows(
                 rows += continuous_rows(
                     g[column].to_numpy(float),
                     endpoint=EDSS_PAIRED,
-                    population=SAFETY,
+                    population=POPULATION_LABELS[flag],
                     arm=arm,
                     visit=visit,
                     level=level,
