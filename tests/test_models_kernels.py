@@ -247,3 +247,56 @@ def kernel_output_bits(case: str) -> str:
 @pytest.mark.parametrize("case", list(CASES))
 def test_kernel_outputs_are_the_stored_bits(case):
     assert kernel_output_bits(case) == STORED_BITS[case]
+
+
+# ----------------------------------------------------------------------------- per-layout kernels
+def test_layout_kernel_policy():
+    """Generic below FIXED_MIN_SUBJECTS subjects unless the layout is already compiled; generic
+    for jets longer than FIXED_MAX_JL whatever the size (no compilation behind it)."""
+    from fcrnpipe.models import kernels
+
+    class Layout:
+        def __init__(self, signatures):
+            self.signatures = signatures
+
+    fresh, compiled = Layout([]), Layout([("a signature",)])
+    n = kernels.FIXED_MIN_SUBJECTS
+    assert kernels.layout_kernel(max, lambda *layout: fresh, (15, 4), n - 1) is max
+    assert kernels.layout_kernel(max, lambda *layout: fresh, (15, 4), n) is fresh
+    assert kernels.layout_kernel(max, lambda *layout: compiled, (1, 0), 2) is compiled
+    assert kernels.layout_kernel(max, lambda *layout: compiled, (kernels.FIXED_MAX_JL + 1, 4), 10 * n) is max
+
+
+def layout_outputs(case: str, second: bool) -> list[np.ndarray]:
+    """Value-only calls (predictions and local errors: jet layout (1, 0)) or second derivatives in
+    one parameter (layout (3, 1)) of ``case``."""
+    model, prep, params, sid = setup(case)
+    if second:
+        diff, logs = diff_spec(model, case)
+        return [a for a in model.derivatives(prep, params, sid, diff[:1], logs[:1], True)]
+    if case == "sc1cmt_mm":
+        return [model.predict(prep, params, sid), _local_errors(prep, sid, params, None, None, False)]
+    mp, pk = prep
+    return [model.predict(prep, params, sid), _local_errors(mp, sid, pk, params, STEROID, True)]
+
+
+@pytest.mark.parametrize("case", ["sc1cmt_mm", "igg_turnover"])
+@pytest.mark.parametrize("second", [False, True], ids=["values", "second"])
+def test_layout_kernels_give_the_generic_bits(case, second, monkeypatch):
+    """The kernels compiled per jet layout (here forced on two subjects) give every bit of the
+    generic ones (forced by a zero FIXED_MAX_JL), so the policy of layout_kernel only moves
+    time. Small layouts on purpose: each is a compilation of ~10 s of CPU with an empty cache."""
+    from fcrnpipe.models import kernels
+
+    with monkeypatch.context() as m:
+        m.setattr(kernels, "FIXED_MAX_JL", 0)
+        generic = layout_outputs(case, second)
+    monkeypatch.setattr(kernels, "FIXED_MIN_SUBJECTS", 1)
+    fixed = layout_outputs(case, second)
+    layout = kernels.mab_jets_fixed(3, 1, False) if case == "sc1cmt_mm" else kernels.igg_jets_fixed(3, 1)
+    if not second:
+        layout = kernels.mab_jets_fixed(1, 0, False) if case == "sc1cmt_mm" else kernels.igg_jets_fixed(1, 0)
+    assert layout.signatures  # the per-layout kernel ran
+    assert len(fixed) == len(generic) and all(np.any(a != 0) for a in generic)
+    for a, b in zip(generic, fixed):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()

@@ -30,18 +30,23 @@ Kernels:
 Both record the outputs at the observation grid points (the state before a dose at that
 point) and, optionally, the scaled embedded local error estimate of every step (value only),
 which :func:`fcrnpipe.models.ode.refine_grid` uses. :func:`mab_jets_fixed` and
-:func:`igg_jets_fixed` are the same bodies compiled once per jet layout (the jet length, the
-number of derivatives and, for PK + PD, the model as compile-time constants; called through
-:func:`run_fixed`, for jets of up to :data:`FIXED_MAX_JL` numbers): the same operations in the
-same order, so the same bits, about twice as fast (loops of known length unrolled, offsets into
-the scratch buffer constants), at the price of one compilation per layout (15-25 s of CPU each,
-once: cached like the others).
+:func:`igg_jets_fixed` make the same bodies compiled once per jet layout (the jet length, the
+number of derivatives and, for PK + PD, the model as constants of a closure, so compile-time
+constants; jets of up to :data:`FIXED_MAX_JL` numbers): the same operations in the same order,
+so the same bits, about twice as fast (loops of known length unrolled, offsets into the scratch
+buffer constants), at the price of one compilation per layout (~9-21 s of CPU each, once:
+cached on disk like the others). :func:`layout_kernel` picks one or the other for a call: the
+per-layout kernels for designs of at least :data:`FIXED_MIN_SUBJECTS` subjects, or once
+compiled in the process.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
-from numba import literally, njit, typeof, types
+from numba import njit
 
 # RODAS4 tableau (as in fcrnpipe.models.ode)
 from fcrnpipe.models.ode import _A, _C, _GAMMA, _M
@@ -630,18 +635,6 @@ def mab_jets(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, ob
 
 
 @njit(cache=True, nogil=True)
-def mab_jets_fixed(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d, pi, pj,
-                   out, err, rtol, atol, jl):
-    """:func:`mab_jets` compiled for one jet layout: ``with_pd``, ``d`` and the jet length ``jl``
-    (``par.shape[2]``) are compile-time constants (call it through :func:`run_fixed`)."""
-    literally(with_pd)
-    literally(d)
-    literally(jl)
-    _mab_rows(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d,
-              jl, jl > 1 + d, out, err, rtol, atol)
-
-
-@njit(cache=True, nogil=True)
 def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d, pi, pj,
              out, err, rtol, atol):
     """As :func:`mab_jets` with PK + PD, but the PK parameters ``pk`` ``(R, 5)`` (ka, CL, V,
@@ -656,38 +649,70 @@ def igg_jets(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, ord
               par.shape[2], pi.size > 0, out, err, rtol, atol)
 
 
-@njit(cache=True, nogil=True)
-def igg_jets_fixed(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d, pi, pj,
-                   out, err, rtol, atol, jl):
-    """:func:`igg_jets` compiled for one jet layout (``d`` and ``jl`` compile-time constants)."""
-    literally(d)
-    literally(jl)
-    _igg_rows(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d,
-              jl, jl > 1 + d, out, err, rtol, atol)
-
-
-#: Jet lengths up to which :func:`run_fixed` runs a kernel compiled for the call's jet layout
-#: (measured on the calls of a 100-subject PK and PD fit: 1.7x faster with second derivatives in 4
-#: parameters, 2.5-3x value only; the same bits); longer jets (the joint model's, up to 45) run the
-#: generic kernel rather than compile a large body per layout.
+# ----------------------------------------------------------------------------- one jet layout
+#: Jet lengths up to which a kernel compiled for the call's jet layout may run (every layout of
+#: the PK and the PD fits; the joint model's differentiated jets, up to 45 numbers, stay generic
+#: rather than compile a large body per layout).
 FIXED_MAX_JL = 15
 
+#: Subjects (of the call's design) from which a call runs the kernel compiled for its jet layout;
+#: below, the generic kernel runs unless that layout is already compiled (or loaded from the
+#: cache) in this process -- the same bits either way, the choice only moves time. Chosen by
+#: measurement (docs/nlme.md, "Kernels compiled per jet layout"): each layout is a separate
+#: compilation of ~9-21 s of CPU (4 layouts per model in a fit; cached on disk like the other
+#: kernels, until ``kernels.py`` changes), and saves 0.04-0.46 ms of CPU per row and call, i.e.
+#: ~4-17 ms per subject of a fit per layout: a fit of N subjects repays its compilations from
+#: ~1,000 subjects with an empty cache, and at any size once they are cached. 500 keeps the
+#: unit tests (2-36 subjects), the reference study's fits and bootstrap replicates (9), the VPC
+#: (9 subjects, replicates as rows) and the 100-subject benchmark generic, so that a fresh clone
+#: does not compile layouts it would not repay; the 1,000-subject fits and the regimen
+#: simulation's blocks (up to 1,000 virtual subjects) use them.
+FIXED_MIN_SUBJECTS = 500
 
-def run_fixed(generic, fixed, args: tuple, literal: tuple[int, ...], jl: int) -> None:
-    """``generic(*args)``, or, for jets of up to :data:`FIXED_MAX_JL` numbers, ``fixed(*args, jl)``
-    with the arguments at positions ``literal`` and the jet length ``jl`` as compile-time constants.
-    The version is compiled (or loaded from the cache) for its exact signature and called through
-    its entry point: numba's dispatcher, given plain ints, would type the whole kernel with them
-    before finding it needs literals (~5 s at each first call of a process), and then again at
-    every call."""
-    if jl > FIXED_MAX_JL:
-        generic(*args)
-        return
-    args = (*args, jl)
-    literal = (*literal, len(args) - 1)
-    sig = tuple(types.literal(a) if k in literal else typeof(a) for k, a in enumerate(args))
-    cres = fixed.overloads.get(sig)
-    if cres is None:
-        fixed.compile(sig)
-        cres = fixed.overloads[sig]
-    cres.entry_point(*args)
+
+@functools.cache
+def mab_jets_fixed(jl: int, d: int, with_pd: bool) -> Callable[..., None]:
+    """:func:`mab_jets` compiled for one jet layout: the jet length ``jl``, the number of
+    derivatives ``d`` and ``with_pd`` are constants of the closure, so compile-time constants
+    (LLVM unrolls the loops of known length and folds the offsets into the scratch buffer; the
+    same operations in the same order, so the same bits). Takes the arguments of
+    :func:`mab_jets` (its own ``with_pd`` and ``d`` ignored). Compiled at the first call and
+    cached on disk (numba keys the cache of a closure by the values it captures)."""
+    sec = jl > 1 + d
+
+    @njit(cache=True, nogil=True)
+    def mab_layout(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd_, obs_idx, obs_kind, order, n_obs, d_, pi,
+                   pj, out, err, rtol, atol):
+        _mab_rows(t, npts, dose, event, fs, ks_decay, par, pidx, with_pd, obs_idx, obs_kind, order, n_obs, d,
+                  jl, sec, out, err, rtol, atol)
+
+    return mab_layout
+
+
+@functools.cache
+def igg_jets_fixed(jl: int, d: int) -> Callable[..., None]:
+    """:func:`igg_jets` compiled for one jet layout (``jl`` and ``d`` constants; as
+    :func:`mab_jets_fixed`)."""
+    sec = jl > 1 + d
+
+    @njit(cache=True, nogil=True)
+    def igg_layout(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d_, pi, pj,
+                   out, err, rtol, atol):
+        _igg_rows(t, npts, dose, event, fs, ks_decay, pk, par, obs_idx, obs_kind, order, n_obs, d,
+                  jl, sec, out, err, rtol, atol)
+
+    return igg_layout
+
+
+def layout_kernel(generic: Callable[..., None], fixed: Callable[..., Callable[..., None]], layout: tuple,
+                  n_subjects: int) -> Callable[..., None]:
+    """The kernel a call of ``generic`` (:func:`mab_jets` or :func:`igg_jets`) on a design of
+    ``n_subjects`` subjects runs: ``fixed(*layout)`` (:func:`mab_jets_fixed` /
+    :func:`igg_jets_fixed`; ``layout[0]`` the jet length) for jets of at most
+    :data:`FIXED_MAX_JL` numbers when the design has at least :data:`FIXED_MIN_SUBJECTS`
+    subjects or that layout is already compiled (or loaded from the cache) in this process,
+    else ``generic``. The same bits either way: the choice only moves time."""
+    if layout[0] > FIXED_MAX_JL:
+        return generic
+    kernel = fixed(*layout)
+    return kernel if kernel.signatures or n_subjects >= FIXED_MIN_SUBJECTS else generic

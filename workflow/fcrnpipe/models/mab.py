@@ -333,11 +333,12 @@ def run_mab(prep: _MabPrep, sid: np.ndarray, par: np.ndarray, with_pd: bool, ste
     t, npts, dose, par = k.t[sid], k.npts[sid], k.dose[sid], np.ascontiguousarray(par)
     obs_idx, obs_kind, order, n_obs = k.records(sid)
 
+    kernel = kernels.layout_kernel(kernels.mab_jets, kernels.mab_jets_fixed, (par.shape[2], d, bool(with_pd)),
+                                   k.t.shape[0])
+
     def rows(a: int, b: int) -> None:
-        kernels.run_fixed(kernels.mab_jets, kernels.mab_jets_fixed,
-                          (t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, par[a:b], pidx, with_pd, obs_idx[a:b],
-                           obs_kind[a:b], order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol),
-                          (8, 13), par.shape[2])
+        kernel(t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, par[a:b], pidx, with_pd, obs_idx[a:b], obs_kind[a:b],
+               order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol)
 
     run_rows(rows, sid.size)
     return out, (err if error is not None else None)
@@ -357,11 +358,11 @@ def run_igg(prep: _MabPrep, sid: np.ndarray, pk: np.ndarray, par: np.ndarray, st
     pk, par = np.ascontiguousarray(pk, dtype=float), np.ascontiguousarray(par)
     obs_idx, obs_kind, order, n_obs = k.records(sid)
 
+    kernel = kernels.layout_kernel(kernels.igg_jets, kernels.igg_jets_fixed, (par.shape[2], d), k.t.shape[0])
+
     def rows(a: int, b: int) -> None:
-        kernels.run_fixed(kernels.igg_jets, kernels.igg_jets_fixed,
-                          (t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, pk[a:b], par[a:b], obs_idx[a:b],
-                           obs_kind[a:b], order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol),
-                          (12,), par.shape[2])
+        kernel(t[a:b], npts[a:b], dose[a:b], event[a:b], fs, ks, pk[a:b], par[a:b], obs_idx[a:b], obs_kind[a:b],
+               order[a:b], n_obs[a:b], d, pi, pj, out[a:b], _err_rows(err, a, b), rtol, atol)
 
     run_rows(rows, sid.size)
     return out, (err if error is not None else None)
