@@ -300,3 +300,36 @@ def test_layout_kernels_give_the_generic_bits(case, second, monkeypatch):
     assert len(fixed) == len(generic) and all(np.any(a != 0) for a in generic)
     for a, b in zip(generic, fixed):
         assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+CLOSURE_MODULE = '''
+from numba import njit
+
+
+def make(c):
+    @njit(cache=True)
+    def f(x):
+        return x + c
+
+    return f
+
+
+fs = [make(1), make(2)]
+print([f(10) for f in fs], [sum(f.stats.cache_hits.values()) for f in fs])
+'''
+
+
+def test_numba_caches_closures_by_their_captured_values(tmp_path):
+    """The per-layout kernels are closures of one function with the layout as captured values:
+    they rely on numba keying the on-disk cache of a closure by those values (else a process
+    could load one layout's code for another: same signature, other constants)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "closures.py").write_text(CLOSURE_MODULE)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "closures.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           check=True).stdout.strip() for _ in range(2)]
+    # compiled, then loaded from the cache: each closure with its own constant
+    assert runs == ["[11, 12] [0, 0]", "[11, 12] [1, 1]"]
