@@ -34,7 +34,7 @@ which :func:`fcrnpipe.models.ode.refine_grid` uses. :func:`mab_jets_fixed` and
 number of derivatives and, for PK + PD, the model as constants of a closure, so compile-time
 constants; jets of up to :data:`FIXED_MAX_JL` numbers): the same operations in the same order,
 so the same bits, about twice as fast (loops of known length unrolled, offsets into the scratch
-buffer constants), at the price of one compilation per layout (~9-21 s of CPU each, once:
+buffer constants), at the price of one compilation per layout (11-22 s of CPU each, once:
 cached on disk like the others). :func:`layout_kernel` picks one or the other for a call: the
 per-layout kernels for designs of at least :data:`FIXED_MIN_SUBJECTS` subjects, or once
 compiled in the process.
@@ -659,10 +659,11 @@ FIXED_MAX_JL = 15
 #: below, the generic kernel runs unless that layout is already compiled (or loaded from the
 #: cache) in this process -- the same bits either way, the choice only moves time. Chosen by
 #: measurement (docs/nlme.md, "Kernels compiled per jet layout"): each layout is a separate
-#: compilation of ~9-21 s of CPU (4 layouts per model in a fit; cached on disk like the other
+#: compilation of 11-22 s of CPU (4 layouts per model in a fit; cached on disk like the other
 #: kernels, until ``kernels.py`` changes), and saves 0.04-0.46 ms of CPU per row and call, i.e.
-#: ~4-17 ms per subject of a fit per layout: a fit of N subjects repays its compilations from
-#: ~1,000 subjects with an empty cache, and at any size once they are cached. 500 keeps the
+#: 0.5-17 ms per subject of a fit per layout (66 ms for the PK + PD fits' eight): the fits
+#: repay their compilations from ~1,700 subjects with an empty cache, and at any size once
+#: they are cached. 500 keeps the
 #: unit tests (2-36 subjects), the reference study's fits and bootstrap replicates (9), the VPC
 #: (9 subjects, replicates as rows) and the 100-subject benchmark generic, so that a fresh clone
 #: does not compile layouts it would not repay; the 1,000-subject fits and the regimen
