@@ -165,7 +165,8 @@ class Layout:
         """Structural parameters the predictions are differentiated in: the estimated ones,
         those with a random effect and those with an estimated covariate exponent (sorted
         parameter indices)."""
-        return _readonly(np.union1d(np.union1d(self.free, self.iiv_index), self.cov_param[self.cov_estimated]).astype(int))
+        index = np.union1d(np.union1d(self.free, self.iiv_index), self.cov_param[self.cov_estimated])
+        return _readonly(index.astype(int))
 
     @cached_property
     def eta_cols(self) -> np.ndarray:
