@@ -145,6 +145,26 @@ def test_exponent_on_a_parameter_without_random_effect_is_differentiated():
     np.testing.assert_allclose(obj.gradient(x), obj.fd_gradient(x, step=1e-5), rtol=1e-5, atol=1e-5)
 
 
+def test_layout_index_arrays_are_computed_once_and_read_only():
+    """The differentiated parameters and the positions in them (asked for at every model call)
+    are computed once per layout, equal to their definitions, and cannot be changed in place."""
+    pm = PopulationModel(make_model("oral1cmt"), iiv=("CL",), errors={2: ErrorModel("proportional")},
+                         fixed={"ka": 1.0}, covariates=(CovariateRelation("ka", "WT", 70.0, 0.3, True),
+                                                        CovariateRelation("V", "WT", 70.0, 1.0, False)))
+    lay = build_problem(validate_nm_frame(simulate_oral_wt(4, seed=4)), pm).layout
+    ka, cl, v = (pm.model.param_names.index(n) for n in ("ka", "CL", "V"))
+    expected = {"diff_index": sorted({cl, v, ka}), "eta_cols": [sorted({cl, v, ka}).index(cl)],
+                "theta_cols": [sorted({cl, v, ka}).index(k) for k in (cl, v)],
+                "beta_cols": [sorted({cl, v, ka}).index(ka)]}
+    for name, want in expected.items():
+        got = getattr(lay, name)
+        assert got.tolist() == want and got.dtype == int, name
+        assert getattr(lay, name) is got  # cached
+        with pytest.raises(ValueError):
+            got[0] = 99
+    assert lay.diff_index.tolist() == expected["diff_index"]
+
+
 # ----------------------------------------------------------------------------- recovery
 def test_weight_exponents_are_recovered_and_explain_variability():
     """60 subjects, 40-120 kg, CL ~ WT^0.75 and V ~ WT^1: the estimated exponents are within
