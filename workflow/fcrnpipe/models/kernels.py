@@ -722,6 +722,6 @@ def layout_kernel(generic: Callable[..., None], fixed: Callable[..., Callable[..
 
 
 # The kernels load from numba's disk cache without numba's compiler set-up (0.17 s of CPU
-# per process; fcrnpipe.models.jitcache): every dispatcher of this module, entry points added
-# later included.
+# per process; fcrnpipe.models.jitcache): every module-level dispatcher of this module. The
+# per-layout closures (large designs only) keep numba's own cache: one refresh in a long fit.
 load_only_in(globals())
