@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine with Python >= 3.11:
 #   make run    -> creates .venv, installs the pinned requirements, runs the pipeline on the
 #                  embedded reference study and writes results/report.html
-#   make test   -> same bootstrap, then the test suite
+#   make test   -> same bootstrap, then the test suite (2 pytest-xdist workers)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -40,8 +40,12 @@ browser-deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null || \
 	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; }; }
 
+# pytest-xdist: TEST_WORKERS processes (0: one process, no xdist); 2, the cores of the reference
+# machine (the end-to-end Snakemake runs use --cores 2 themselves). --dist loadgroup keeps the
+# tests of one session pipeline run in one worker (tests/conftest.py: SESSION_RUN_GROUPS)
+TEST_WORKERS ?= 2
 test: $(STAMP) browser-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 test-all: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -q -m "not cluster"   # slow tests too; the cluster test needs `make test-cluster`

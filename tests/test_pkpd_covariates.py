@@ -171,6 +171,7 @@ def test_covariate_pool_is_the_datasets_subjects():
 
 # ----------------------------------------------------------------------------- pipeline
 @pytest.mark.e2e
+@pytest.mark.xdist_group("reference_run")  # seeds from reference_run (tests/conftest.py)
 def test_pipeline_fits_the_configured_relations(request, tmp_path):
     """The rules pass config ``pkpd.covariates`` to the PK and PD fits: on the reference study
     (baseline weights 43.6-70.9 kg) with WT on CL (fixed 0.75, reference 70) and on V (estimated,

@@ -22,7 +22,7 @@ from fcrnpipe.pkpd.reproduction import REPRODUCTION_COLUMNS
 from fcrnpipe.pkpd.selection import SELECTION_COLUMNS
 from fcrnpipe.pkpd.vpc import vpc_columns
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reference_run")]  # reads reference_run (tests/conftest.py)
 
 FIGURES = [f"{name}_{ep}" for name in ("vpc", "gof", "individual_fits") for ep in ("pk", "igg")] + [
     "eta_distributions",
