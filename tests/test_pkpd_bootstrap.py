@@ -592,6 +592,7 @@ def test_restarts_keep_the_search_box_of_the_original_fit(small):
     assert calls == [("FittedModel", True), ("FitResult", True)]
 
 
+@pytest.mark.filterwarnings("ignore:estimation did not converge:fcrnpipe.nlme.estimate.FitWarning")
 def test_a_refit_out_of_evaluation_budget_is_a_failed_replicate_with_its_reason(small):
     # both replicates need more than 12 OFV evaluations (replicate 2 converges in 15: its
     # curvature probes leave the incumbent alone and need no re-evaluation since issue 11)

@@ -673,8 +673,9 @@ class SearchBox:
         return ~np.isfinite(self.lo) & np.isfinite(self.hi)
 
     def _params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        mid = np.where(self._two, 0.5 * (self.lo + self.hi), 0.0)
-        half = np.where(self._two, 0.5 * (self.hi - self.lo), 1.0)
+        with np.errstate(invalid="ignore"):  # inf - inf where a side is open: not selected
+            mid = np.where(self._two, 0.5 * (self.lo + self.hi), 0.0)
+            half = np.where(self._two, 0.5 * (self.hi - self.lo), 1.0)
         d = np.where(self._upper, np.maximum(self.hi - self.center, 1e-12), 1.0)
         return mid, half, d
 
