@@ -222,6 +222,7 @@ def pytest_collection_modifyitems(config, items):
             path.with_suffix(".tmp").replace(path)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest without the plugin must still run
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadgroup`` with the groups the workers wrote (see :data:`GROUPS_ENV`)."""
     if config.getoption("dist") != "loadgroup" or not os.environ.get(GROUPS_ENV):
