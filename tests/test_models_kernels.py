@@ -293,9 +293,8 @@ def test_layout_kernels_give_the_generic_bits(case, second, monkeypatch):
         generic = layout_outputs(case, second)
     monkeypatch.setattr(kernels, "FIXED_MIN_SUBJECTS", 1)
     fixed = layout_outputs(case, second)
-    layout = kernels.mab_jets_fixed(3, 1, False) if case == "sc1cmt_mm" else kernels.igg_jets_fixed(3, 1)
-    if not second:
-        layout = kernels.mab_jets_fixed(1, 0, False) if case == "sc1cmt_mm" else kernels.igg_jets_fixed(1, 0)
+    jl_d = (3, 1) if second else (1, 0)
+    layout = kernels.mab_jets_fixed(*jl_d, False) if case == "sc1cmt_mm" else kernels.igg_jets_fixed(*jl_d)
     assert layout.signatures  # the per-layout kernel ran
     assert len(fixed) == len(generic) and all(np.any(a != 0) for a in generic)
     for a, b in zip(generic, fixed):
